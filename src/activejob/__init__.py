@@ -1,0 +1,88 @@
+"""activejob: background jobs for Python.
+
+Declare a job once, enqueue it now or later, and pick the queue backend as an
+operational choice::
+
+    import activejob
+    from activejob import Job, job
+
+    class ReportJob(Job):
+        queue_as = "reports"
+
+        def perform(self, report_id: int) -> None: ...
+
+    ReportJob.perform_later(42)
+    ReportJob.set(wait=60).perform_later(43)
+
+Public names live here; everything else is an implementation module.
+"""
+
+from __future__ import annotations
+
+from activejob.config import Config, configure, get_config
+from activejob.errors import (
+    Abort,
+    ActiveJobError,
+    ConfigurationError,
+    DeserializationError,
+    EnqueueError,
+    RecordNotFound,
+    SerializationError,
+    UnknownJobClassError,
+)
+from activejob.job.base import Job
+from activejob.job.callbacks import (
+    after_discard,
+    after_enqueue,
+    after_perform,
+    around_enqueue,
+    around_perform,
+    before_enqueue,
+    before_perform,
+)
+from activejob.job.enqueuing import perform_all_later
+from activejob.job.execution import Outcome, execute
+from activejob.job.function import JobFunction, job
+from activejob.job.options import ConfiguredJob
+from activejob.job.rules import (
+    RetryDecision,
+    discard_on,
+    polynomially_longer,
+    rescue_from,
+    retry_on,
+)
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "Abort",
+    "ActiveJobError",
+    "Config",
+    "ConfigurationError",
+    "ConfiguredJob",
+    "DeserializationError",
+    "EnqueueError",
+    "Job",
+    "JobFunction",
+    "Outcome",
+    "RecordNotFound",
+    "RetryDecision",
+    "SerializationError",
+    "UnknownJobClassError",
+    "after_discard",
+    "after_enqueue",
+    "after_perform",
+    "around_enqueue",
+    "around_perform",
+    "before_enqueue",
+    "before_perform",
+    "configure",
+    "discard_on",
+    "execute",
+    "get_config",
+    "job",
+    "perform_all_later",
+    "polynomially_longer",
+    "rescue_from",
+    "retry_on",
+]

@@ -1,0 +1,177 @@
+"""``async:``: run jobs on a thread pool in this process. Lost when the process exits.
+
+Sync jobs run on ``threads`` worker threads (``async:?threads=8``, default 4);
+``async def`` jobs run on one event loop thread. Scheduled jobs are held in memory
+until due. Retries are re-enqueued here with their wait. Good for development and
+for work you can afford to lose; use a durable backend for the rest.
+
+``join(timeout)`` waits until every job enqueued so far (scheduled ones
+included) has finished: for tests and scripts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import parse_qs, urlsplit
+
+from activejob import _time
+from activejob.adapters.base import Adapter, payload_copy
+from activejob.errors import ActiveJobError, ConfigurationError, EnqueueError
+from activejob.job import registry
+from activejob.job.execution import Outcome, arun, run
+
+if TYPE_CHECKING:
+    from activejob.job.base import Job
+
+logger = logging.getLogger("activejob")
+
+
+class AsyncAdapter(Adapter):
+    """An in-process thread pool with an in-memory schedule."""
+
+    scheme: ClassVar[str] = "async"
+    nonblocking: ClassVar[bool] = True
+
+    def __init__(self, threads: int = 4) -> None:
+        if threads < 1:
+            raise ConfigurationError("async adapter needs at least one thread")
+        self.threads = threads
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="activejob-async")
+        self._cond = threading.Condition()
+        self._scheduled: list[tuple[float, int, dict[str, Any]]] = []
+        self._seq = itertools.count()
+        self._pending = 0
+        self._closed = False
+        self._scheduler: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: threading.Thread | None = None
+
+    @classmethod
+    def from_url(cls, url: str) -> AsyncAdapter:
+        query = parse_qs(urlsplit(url).query)
+        try:
+            threads = int(query.get("threads", ["4"])[0])
+        except ValueError as exc:
+            raise ConfigurationError(f"bad threads in {url!r}") from exc
+        return cls(threads=threads)
+
+    # -- enqueue side ---------------------------------------------------------------
+
+    def enqueue(self, job: Job) -> None:
+        payload = payload_copy(job)
+        with self._cond:
+            self._check_open()
+            self._pending += 1
+        self._submit(payload)
+
+    def enqueue_at(self, job: Job, timestamp: float) -> None:
+        payload = payload_copy(job)
+        with self._cond:
+            self._check_open()
+            self._pending += 1
+            heapq.heappush(self._scheduled, (timestamp, next(self._seq), payload))
+            self._ensure_scheduler()
+            self._cond.notify_all()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise EnqueueError("the async adapter was shut down")
+
+    # -- running --------------------------------------------------------------------
+
+    def _submit(self, payload: dict[str, Any]) -> None:
+        if self._is_async(payload):
+            future = asyncio.run_coroutine_threadsafe(arun(payload), self._event_loop())
+            future.add_done_callback(lambda f: self._done(f.result()))
+        else:
+            self._pool.submit(lambda: self._done(run(payload)))
+
+    @staticmethod
+    def _is_async(payload: dict[str, Any]) -> bool:
+        try:
+            return registry.lookup(payload.get("job_class")).is_async()  # type: ignore[attr-defined, no-any-return]
+        except ActiveJobError:
+            return False
+
+    def _done(self, outcome: Outcome) -> None:
+        try:
+            if outcome.kind == "retry":
+                assert outcome.job is not None and outcome.retry is not None
+                outcome.job.adapter().retry(outcome.job, outcome.retry)
+            elif outcome.kind == "failed":
+                logger.error(
+                    "job %s failed: %r",
+                    outcome.job.job_id if outcome.job else "(unreadable payload)",
+                    outcome.exception,
+                    exc_info=outcome.exception,
+                )
+        except Exception:
+            logger.exception("could not apply the outcome of a job")
+        finally:
+            with self._cond:
+                self._pending -= 1
+                self._cond.notify_all()
+
+    def _event_loop(self) -> asyncio.AbstractEventLoop:
+        with self._cond:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(
+                    target=loop.run_forever, name="activejob-async-loop", daemon=True
+                )
+                thread.start()
+                self._loop, self._loop_thread = loop, thread
+            return self._loop
+
+    def _ensure_scheduler(self) -> None:
+        if self._scheduler is None:
+            self._scheduler = threading.Thread(
+                target=self._schedule_loop, name="activejob-async-scheduler", daemon=True
+            )
+            self._scheduler.start()
+
+    def _schedule_loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._closed:
+                    if self._scheduled and self._scheduled[0][0] <= _time.now():
+                        break
+                    delay = self._scheduled[0][0] - _time.now() if self._scheduled else None
+                    self._cond.wait(delay)
+                if self._closed:
+                    return
+                _, _, payload = heapq.heappop(self._scheduled)
+            self._submit(payload)
+
+    # -- waiting and stopping -------------------------------------------------------
+
+    def join(self, timeout: float = 10.0) -> None:
+        """Wait until every job enqueued so far has finished; ``TimeoutError`` if not
+        done within ``timeout`` seconds."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._pending == 0, timeout):
+                raise TimeoutError(f"{self._pending} async job(s) still pending after {timeout}s")
+
+    def shutdown(self, *, wait: bool = True) -> None:
+        """Stop taking jobs; with ``wait``, let running and ready jobs finish.
+        Scheduled jobs that are not yet due are dropped."""
+        with self._cond:
+            self._closed = True
+            dropped = len(self._scheduled)
+            self._scheduled.clear()
+            self._pending -= dropped
+            self._cond.notify_all()
+        if dropped:
+            logger.warning("async adapter shut down with %d scheduled job(s) dropped", dropped)
+        self._pool.shutdown(wait=wait)
+        if wait:
+            with self._cond:
+                self._cond.wait_for(lambda: self._pending <= 0, 30)
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)

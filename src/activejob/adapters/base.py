@@ -1,0 +1,90 @@
+"""The enqueue side of a backend: three methods and capability flags.
+
+An adapter takes jobs; it does not run them (a worker, a thread pool or a foreign
+system does, by handing the payload to :func:`activejob.execute`). Subclass
+:class:`Adapter`, implement :meth:`~Adapter.enqueue` and, if the backend can hold
+jobs until a time, :meth:`~Adapter.enqueue_at`; :meth:`~Adapter.enqueue_all` loops
+unless the backend can take many jobs in one round trip. See ``docs/adapters.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from activejob.errors import EnqueueError
+
+if TYPE_CHECKING:
+    from activejob.job.base import Job
+    from activejob.job.rules import RetryDecision
+
+
+class Adapter(ABC):
+    """Base class of queue adapters.
+
+    Capability flags are checked in one place, :meth:`validate`, before a job
+    reaches the adapter.
+    """
+
+    scheme: ClassVar[str] = ""
+    """The URL scheme this adapter is registered under (``"sqlite"``)."""
+    supports_scheduling: ClassVar[bool] = True
+    """Whether ``enqueue_at`` can hold a job until a time."""
+    supports_priority: ClassVar[bool] = True
+    """Whether priorities are honoured (a job with one is accepted either way)."""
+    nonblocking: ClassVar[bool] = False
+    """Whether enqueueing does no I/O, so async code may call it on the event loop."""
+    performs_inline: ClassVar[bool] = False
+    """Whether ``enqueue`` runs the job itself, so an exception it raises is the
+    job's own and reaches the caller unwrapped (the ``inline:`` adapter)."""
+
+    @classmethod
+    def from_url(cls, url: str) -> Adapter:
+        """Build the adapter a URL describes (``scheme:`` or ``scheme://...``)."""
+        return cls()
+
+    def validate(self, job: Job) -> None:
+        """Refuse, with :class:`EnqueueError`, a job this backend cannot take."""
+        if job.scheduled_at is not None and not self.supports_scheduling:
+            raise EnqueueError(
+                f"the {self.scheme or type(self).__name__} adapter cannot schedule jobs "
+                f"({job.job_class_name} asked for {job.scheduled_at.isoformat()}); "
+                "use a backend that stores jobs, such as async: or sqlite:///jobs.sqlite3"
+            )
+
+    @abstractmethod
+    def enqueue(self, job: Job) -> None:
+        """Take ``job`` to run as soon as possible. May set ``job.provider_job_id``."""
+
+    def enqueue_at(self, job: Job, timestamp: float) -> None:
+        """Take ``job`` to run at ``timestamp`` (epoch seconds)."""
+        raise NotImplementedError(f"{type(self).__name__} does not schedule jobs")
+
+    def enqueue_all(self, jobs: Sequence[Job]) -> int:
+        """Take many jobs; returns how many were taken and sets their
+        ``successfully_enqueued``. The default calls ``enqueue``/``enqueue_at``."""
+        for job in jobs:
+            if job.scheduled_at is None:
+                self.enqueue(job)
+            else:
+                self.enqueue_at(job, job.scheduled_at.timestamp())
+            job.successfully_enqueued = True
+        return len(jobs)
+
+    def retry(self, job: Job, decision: RetryDecision) -> None:
+        """Enqueue ``job`` again as a retry rule decided (called by ``execute``)."""
+        job.retry_job(decision)
+
+    def shutdown(self, *, wait: bool = True) -> None:
+        """Release what the adapter holds (threads, connections)."""
+
+    def __str__(self) -> str:
+        return f"{self.scheme or type(self).__name__} adapter"
+
+
+def payload_copy(job: Job) -> dict[str, Any]:
+    """The job's payload after a real JSON round trip, as a durable backend would store it."""
+    data: dict[str, Any] = json.loads(json.dumps(job.serialize()))
+    return data

@@ -1,0 +1,1 @@
+"""The Job and everything that declares, enqueues and runs it."""

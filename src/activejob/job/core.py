@@ -1,0 +1,210 @@
+"""The job's state and its wire format: ``serialize()`` and its mirror ``deserialize()``.
+
+Every key of the payload is named here, in one place::
+
+    {
+      "version": 1,
+      "job_class": "myapp.jobs.GuestsCleanupJob",
+      "job_id": "0b6c...", "provider_job_id": null,
+      "queue_name": "cleanup", "priority": 10,
+      "arguments": [...], "kwargs": {...},
+      "executions": 0, "exception_executions": {"[builtins.TimeoutError]": 1},
+      "locale": null, "timezone": null,
+      "enqueued_at": "2026-11-28T14:00:00.000000+00:00", "scheduled_at": null,
+      "metadata": {}
+    }
+
+Arguments stay in their JSON form until the job is performed, so a record that
+vanished surfaces inside ``perform_now``, where the job's own rules see it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, ClassVar, TypeVar
+
+from activejob import arguments as _arguments
+from activejob.errors import DeserializationError
+from activejob.job import callbacks, registry
+
+__all__ = ["PAYLOAD_VERSION", "JobCore"]
+
+PAYLOAD_VERSION = 1
+"""The ``version`` key of payloads this code writes and reads."""
+
+J = TypeVar("J", bound="JobCore")
+_UNSET: Any = object()
+
+
+class JobCore:
+    """Attributes every job carries, and the payload."""
+
+    job_class_name: ClassVar[str]
+    """The name payloads use for this class (``module.QualName``)."""
+    _activejob_callbacks: ClassVar[dict[callbacks.Kind, tuple[callbacks.Callback, ...]]] = {}
+
+    job_id: str
+    provider_job_id: str | None
+    queue_name: str
+    priority: int | None
+    executions: int
+    exception_executions: dict[str, int]
+    locale: str | None
+    timezone: str | None
+    enqueued_at: datetime | None
+    scheduled_at: datetime | None
+    metadata: dict[str, Any]
+    successfully_enqueued: bool
+    enqueue_error: BaseException | None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.job_class_name = registry.job_class_name(cls)
+        cls._activejob_callbacks = callbacks.collect(cls, cls._activejob_callbacks)
+        if not cls.__module__.startswith("activejob.job."):
+            registry.register(cls)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Build an unenqueued job that will call ``perform(*args, **kwargs)``."""
+        self._arguments: tuple[Any, ...] = args
+        self._kwargs: dict[str, Any] = kwargs
+        self._serialized: tuple[list[Any], dict[str, Any]] | None = None
+        self.job_id = str(uuid.uuid4())
+        self.provider_job_id = None
+        self.executions = 0
+        self.exception_executions = {}
+        self.locale = None
+        self.timezone = None
+        self.enqueued_at = None
+        self.scheduled_at = None
+        self.metadata = {}
+        self.successfully_enqueued = False
+        self.enqueue_error = None
+        self._init_queueing()
+
+    def _init_queueing(self) -> None:
+        """Set ``queue_name`` and ``priority`` from the class (see ``queueing``)."""
+
+    # -- arguments ---------------------------------------------------------------
+
+    @property
+    def arguments(self) -> tuple[Any, ...]:
+        """The positional arguments for ``perform``, deserialised on first use."""
+        self._deserialize_arguments()
+        return self._arguments
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        """The keyword arguments for ``perform``, deserialised on first use."""
+        self._deserialize_arguments()
+        return self._kwargs
+
+    def _deserialize_arguments(self) -> None:
+        if self._arguments is _UNSET:
+            assert self._serialized is not None
+            self._arguments, self._kwargs = _arguments.deserialize_arguments(*self._serialized)
+
+    def serialized_arguments(self) -> tuple[list[Any], dict[str, Any]]:
+        """The arguments in their JSON form (``SerializationError`` if impossible)."""
+        if self._arguments is _UNSET:
+            assert self._serialized is not None
+            return self._serialized
+        return _arguments.serialize_arguments(self._arguments, self._kwargs)
+
+    # -- payload -----------------------------------------------------------------
+
+    def serialize(self) -> dict[str, Any]:
+        """The JSON-ready payload of this job; :meth:`deserialize` is its mirror."""
+        args, kwargs = self.serialized_arguments()
+        return {
+            "version": PAYLOAD_VERSION,
+            "job_class": self.job_class_name,
+            "job_id": self.job_id,
+            "provider_job_id": self.provider_job_id,
+            "queue_name": self.queue_name,
+            "priority": self.priority,
+            "arguments": args,
+            "kwargs": kwargs,
+            "executions": self.executions,
+            "exception_executions": dict(self.exception_executions),
+            "locale": self.locale,
+            "timezone": self.timezone,
+            "enqueued_at": _format_time(self.enqueued_at),
+            "scheduled_at": _format_time(self.scheduled_at),
+            "metadata": dict(self.metadata),
+        }
+
+    @staticmethod
+    def deserialize(payload: Mapping[str, Any]) -> JobCore:
+        """Rebuild the job a payload describes; the class comes from the registry.
+
+        A payload that is malformed, of another version, or names anything but a
+        registered ``Job`` subclass raises :class:`DeserializationError`.
+        Arguments are checked only when the job is performed.
+        """
+        if not isinstance(payload, Mapping):
+            raise DeserializationError(
+                f"a job payload must be a JSON object, got {type(payload).__name__}"
+            )
+        version = payload.get("version")
+        if version != PAYLOAD_VERSION:
+            raise DeserializationError(
+                f"unsupported payload version {version!r} (expected {PAYLOAD_VERSION})"
+            )
+        cls = registry.lookup(payload.get("job_class"))
+        job = cls.__new__(cls)
+        try:
+            job._load(payload)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DeserializationError(
+                f"malformed payload for {cls.job_class_name}: {exc}"
+            ) from exc
+        return job
+
+    def _load(self, p: Mapping[str, Any]) -> None:
+        args, kwargs = p["arguments"], p["kwargs"]
+        if not isinstance(args, list) or not isinstance(kwargs, dict):
+            raise TypeError("'arguments' must be a list and 'kwargs' an object")
+        self._arguments = _UNSET
+        self._kwargs = {}
+        self._serialized = (args, kwargs)
+        self.job_id = _expect(p, "job_id", str)
+        self.provider_job_id = _expect(p, "provider_job_id", str, optional=True)
+        self.queue_name = _expect(p, "queue_name", str)
+        self.priority = _expect(p, "priority", int, optional=True)
+        self.executions = _expect(p, "executions", int)
+        counts = _expect(p, "exception_executions", dict)
+        if not all(isinstance(k, str) and type(v) is int for k, v in counts.items()):
+            raise TypeError("'exception_executions' must map names to counts")
+        self.exception_executions = dict(counts)
+        self.locale = _expect(p, "locale", str, optional=True)
+        self.timezone = _expect(p, "timezone", str, optional=True)
+        self.enqueued_at = _parse_time(_expect(p, "enqueued_at", str, optional=True))
+        self.scheduled_at = _parse_time(_expect(p, "scheduled_at", str, optional=True))
+        self.metadata = dict(_expect(p, "metadata", dict, optional=True) or {})
+        self.successfully_enqueued = True
+        self.enqueue_error = None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__qualname__} job_id={self.job_id} queue={self.queue_name!r}>"
+
+
+def _expect(payload: Mapping[str, Any], key: str, kind: type, *, optional: bool = False) -> Any:
+    if key not in payload:
+        raise KeyError(f"missing key {key!r}")
+    value = payload[key]
+    if value is None and optional:
+        return None
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise TypeError(f"{key!r} must be {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def _format_time(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)

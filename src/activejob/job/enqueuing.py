@@ -1,0 +1,209 @@
+"""Putting jobs on a queue: ``perform_later``, ``set()``, ``enqueue``, bulk enqueue.
+
+The job is handed to its adapter (the class's ``queue_adapter``, else the
+configured one) inside the enqueue callbacks. A before-enqueue callback that
+raises ``Abort`` leaves the job unenqueued; an adapter that fails raises
+:class:`EnqueueError` with the cause chained.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
+
+from activejob import _time, events
+from activejob.config import resolve_adapter
+from activejob.errors import Abort, ActiveJobError, EnqueueError
+from activejob.job import callbacks
+from activejob.job.options import ConfiguredJob, EnqueueOptions, HasPerform, P, R
+from activejob.job.queueing import Queueing, queue_name_from_part
+
+if TYPE_CHECKING:
+    from activejob.adapters.base import Adapter
+    from activejob.job.base import Job
+    from activejob.job.rules import RetryDecision
+
+J = TypeVar("J", bound="Enqueuing")
+
+
+class _SetDescriptor:
+    """``Job.set(...)`` builds a :class:`ConfiguredJob`; ``job.set(...)`` configures that job."""
+
+    @overload
+    def __get__(
+        self, instance: None, owner: type[HasPerform[P, R]]
+    ) -> Callable[..., ConfiguredJob[P, R]]: ...
+
+    @overload
+    def __get__(self, instance: J, owner: type[J]) -> Callable[..., J]: ...
+
+    def __get__(self, instance: Any, owner: Any) -> Any:
+        if instance is None:
+
+            def configure_class(
+                *,
+                wait: float | timedelta | None = None,
+                wait_until: datetime | None = None,
+                queue: str | None = None,
+                priority: int | None = None,
+            ) -> ConfiguredJob[Any, Any]:
+                return ConfiguredJob(owner, EnqueueOptions(wait, wait_until, queue, priority))
+
+            return configure_class
+
+        def configure_instance(
+            *,
+            wait: float | timedelta | None = None,
+            wait_until: datetime | None = None,
+            queue: str | None = None,
+            priority: int | None = None,
+        ) -> Any:
+            instance.apply_options(EnqueueOptions(wait, wait_until, queue, priority))
+            return instance
+
+        return configure_instance
+
+
+class Enqueuing(Queueing):
+    """``perform_later``, ``set``, ``enqueue`` and their async forms."""
+
+    queue_adapter: ClassVar[str | Adapter | None] = None
+    """This class's adapter (URL or instance); ``None`` uses the configured one."""
+
+    set = _SetDescriptor()
+    """``MyJob.set(wait=, wait_until=, queue=, priority=)`` returns a frozen
+    :class:`ConfiguredJob`; on an instance it sets those options on the job."""
+
+    @classmethod
+    def perform_later(cls: type[HasPerform[P, R]], *args: P.args, **kwargs: P.kwargs) -> Job:
+        """Enqueue a job that will call ``perform(*args, **kwargs)``; returns the job.
+
+        Example::
+
+            job = ReportJob.perform_later(report_id)
+            job.job_id, job.successfully_enqueued
+        """
+        job: Job = cls(*args, **kwargs)  # type: ignore[assignment]
+        return job.enqueue()
+
+    @classmethod
+    async def aperform_later(cls: type[HasPerform[P, R]], *args: P.args, **kwargs: P.kwargs) -> Job:
+        """``perform_later`` for async code: adapter I/O runs off the event loop."""
+        job: Job = cls(*args, **kwargs)  # type: ignore[assignment]
+        return await job.aenqueue()
+
+    def adapter(self) -> Adapter:
+        """The adapter this job is enqueued through."""
+        return resolve_adapter(type(self).queue_adapter)
+
+    def apply_options(self, options: EnqueueOptions) -> None:
+        """Set the queue, priority and scheduled time these options ask for."""
+        if options.queue is not None:
+            self.queue_name = queue_name_from_part(options.queue)
+        if options.priority is not None:
+            self.priority = options.priority
+        scheduled = options.scheduled_at()
+        if scheduled is not None:
+            self.scheduled_at = scheduled
+
+    def enqueue(
+        self: J,
+        *,
+        wait: float | timedelta | None = None,
+        wait_until: datetime | None = None,
+        queue: str | None = None,
+        priority: int | None = None,
+    ) -> J:
+        """Hand this job to its adapter, with optional options; returns the job.
+
+        ``successfully_enqueued`` tells whether it was enqueued: ``False`` when a
+        before-enqueue callback aborted.
+        """
+        self.apply_options(EnqueueOptions(wait, wait_until, queue, priority))
+        adapter = self.adapter()
+        self.successfully_enqueued = False
+        self.enqueue_error = None
+        try:
+            callbacks.run_around(
+                self, self._activejob_callbacks.get("enqueue", ()), lambda: self._hand_to(adapter)
+            )
+        except Abort:
+            return self
+        return self
+
+    async def aenqueue(self: J, **options: Any) -> J:
+        """:meth:`enqueue` for async code."""
+        if self.adapter().nonblocking:
+            return self.enqueue(**options)
+        return await asyncio.to_thread(self.enqueue, **options)
+
+    def _hand_to(self, adapter: Adapter) -> None:
+        scheduled = self.scheduled_at
+        name = "enqueue" if scheduled is None else "enqueue_at"
+        with events.instrument(name, self, adapter):  # type: ignore[arg-type]
+            adapter.validate(self)  # type: ignore[arg-type]
+            self.enqueued_at = _time.utcnow()
+            try:
+                if scheduled is None:
+                    adapter.enqueue(self)  # type: ignore[arg-type]
+                else:
+                    adapter.enqueue_at(self, scheduled.timestamp())  # type: ignore[arg-type]
+            except Exception as exc:
+                self.enqueue_error = exc
+                if isinstance(exc, ActiveJobError) or adapter.performs_inline:
+                    raise
+                raise EnqueueError(f"{adapter} could not enqueue {self!r}: {exc}") from exc
+            self.successfully_enqueued = True
+
+    def apply_retry(self, decision: RetryDecision) -> None:
+        """Set the time, queue and priority a retry decision asks for (no enqueue).
+
+        A worker whose storage applies retries itself calls this, then stores
+        ``serialize()``.
+        """
+        self.scheduled_at = decision.at
+        if decision.queue is not None:
+            self.queue_name = queue_name_from_part(decision.queue)
+        if decision.priority is not None:
+            self.priority = decision.priority
+
+    def retry_job(self, decision: RetryDecision) -> None:
+        """Enqueue this job again as ``decision`` says (same ``job_id``)."""
+        self.apply_retry(decision)
+        events.emit("enqueue_retry", self, wait=decision.wait, error=decision.exception)  # type: ignore[arg-type]
+        self.enqueue()
+
+
+def perform_all_later(jobs: Iterable[Job]) -> int:
+    """Enqueue many jobs at once: one ``enqueue_all`` call per adapter.
+
+    Returns how many were enqueued. As in Active Job, enqueue callbacks do not
+    run for bulk enqueues.
+
+    Example::
+
+        activejob.perform_all_later([GuestsCleanupJob(g) for g in guests])
+    """
+    by_adapter: dict[int, tuple[Adapter, list[Job]]] = {}
+    for job in jobs:
+        adapter = job.adapter()
+        by_adapter.setdefault(id(adapter), (adapter, []))[1].append(job)
+    total = 0
+    for adapter, group in by_adapter.values():
+        with events.instrument("enqueue_all", None, adapter, jobs=group) as info:
+            now = _time.utcnow()
+            for job in group:
+                adapter.validate(job)
+                job.enqueued_at = now
+                job.successfully_enqueued = False
+            try:
+                count = adapter.enqueue_all(group)
+            except ActiveJobError:
+                raise
+            except Exception as exc:
+                raise EnqueueError(f"{adapter} could not enqueue {len(group)} jobs: {exc}") from exc
+            info["enqueued_count"] = count
+        total += count
+    return total

@@ -1,0 +1,248 @@
+"""Running a job: ``perform_now``, and ``execute(payload)`` for workers and bridges.
+
+One path runs every job, sync or async, inline or in a worker: count the
+execution, deserialise the arguments, run ``perform`` inside the perform
+callbacks, and turn an exception into a decision through the job's rules.
+:func:`run` returns that as an :class:`Outcome` without applying it, for a
+worker whose storage applies decisions itself; :func:`execute` applies it the
+way Active Job does (a retry is enqueued through the job's adapter, an
+unhandled exception is raised).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import inspect
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
+
+from activejob import events
+from activejob.errors import Abort, DeserializationError
+from activejob.job import rules
+from activejob.job.callbacks import CallbackRun
+from activejob.job.core import JobCore
+from activejob.job.options import HasAsyncPerform, HasPerform, P, R
+
+if TYPE_CHECKING:
+    from activejob.job.base import Job
+
+__all__ = ["Outcome", "arun", "execute", "run"]
+
+OutcomeKind = Literal["succeeded", "retry", "discarded", "failed"]
+
+
+@dataclass
+class Outcome:
+    """How one execution ended.
+
+    ``kind`` is ``"succeeded"`` (``value`` holds perform's result; also when a
+    before-perform callback aborted, with ``halted`` true, or a ``rescue_from``
+    handled the error), ``"retry"`` (``retry`` holds the decision to apply),
+    ``"discarded"`` or ``"failed"`` (``exception`` is set). ``job`` is ``None``
+    only when the payload could not be turned into a job.
+    """
+
+    kind: OutcomeKind
+    job: Job | None
+    value: Any = None
+    exception: BaseException | None = None
+    retry: rules.RetryDecision | None = None
+    halted: bool = False
+
+
+class Execution(JobCore):
+    """``perform`` and ``perform_now``."""
+
+    def perform(self, *args: Any, **kwargs: Any) -> Any:
+        """The job's work. Override it (``def`` or ``async def``)."""
+        raise NotImplementedError(f"{type(self).__qualname__} must define perform()")
+
+    @classmethod
+    def is_async(cls) -> bool:
+        """Whether ``perform`` is ``async def``."""
+        return inspect.iscoroutinefunction(cls.perform)
+
+    @overload
+    @classmethod
+    def perform_now(cls: type[HasAsyncPerform[P, R]], *args: P.args, **kwargs: P.kwargs) -> R: ...
+
+    @overload
+    @classmethod
+    def perform_now(cls: type[HasPerform[P, R]], *args: P.args, **kwargs: P.kwargs) -> R: ...
+
+    @classmethod
+    def perform_now(cls, *args: Any, **kwargs: Any) -> Any:
+        """Run the job here and now; returns ``perform``'s value.
+
+        Rules apply as in a worker: a retry is enqueued through the job's adapter,
+        a discard returns ``None``, an unhandled exception is raised. An
+        ``async def perform`` runs on an event loop (on a helper thread if this
+        thread is already running one).
+        """
+        return cls(*args, **kwargs).run_now()
+
+    def run_now(self) -> Any:
+        """Run this job instance now (the instance form of :meth:`perform_now`)."""
+        return _apply(run(cast("Job", self)))
+
+    async def arun_now(self) -> Any:
+        """Await this job instance now, for async code."""
+        return _apply(await arun(cast("Job", self)))
+
+
+def _apply(outcome: Outcome) -> Any:
+    """Carry out an outcome the way Active Job does, returning perform's value."""
+    if outcome.kind == "retry":
+        assert outcome.job is not None and outcome.retry is not None
+        outcome.job.adapter().retry(outcome.job, outcome.retry)
+        return None
+    if outcome.kind == "failed":
+        assert outcome.exception is not None
+        raise outcome.exception
+    return outcome.value
+
+
+def _load(payload: Mapping[str, Any] | Job) -> Job | Outcome:
+    if isinstance(payload, JobCore):
+        return payload
+    try:
+        return cast("Job", JobCore.deserialize(payload))
+    except DeserializationError as exc:
+        return Outcome("failed", None, exception=exc)
+
+
+def run(payload: Mapping[str, Any] | Job) -> Outcome:
+    """Perform a job (or payload) once and report how it ended; applies nothing.
+
+    Never raises for the job's own failures (``Exception``); ``BaseException``
+    such as ``KeyboardInterrupt`` propagates. An async job runs on an event loop.
+    """
+    job = _load(payload)
+    if isinstance(job, Outcome):
+        return job
+    if type(job).is_async():
+        return _run_coroutine(lambda: arun(job))
+    started = _start(job)
+    chain = job._activejob_callbacks.get("perform", ())
+    try:
+        args, kwargs = job.arguments, job.kwargs
+        if not chain:
+            value = job.perform(*args, **kwargs)
+        else:
+            callback_run = CallbackRun(job, chain)
+            callback_run.enter()
+            try:
+                value = job.perform(*args, **kwargs)
+            except BaseException as exc:
+                callback_run.exit(exc)  # raises unless an around callback swallowed it
+                value = None
+            else:
+                callback_run.exit(None)
+    except Exception as exc:
+        return _finish(job, started, _failed(job, exc))
+    return _finish(job, started, Outcome("succeeded", job, value))
+
+
+async def arun(payload: Mapping[str, Any] | Job) -> Outcome:
+    """:func:`run` for an event loop: awaits an async ``perform`` on this loop.
+
+    A sync ``perform`` runs in a thread, so it never blocks the loop.
+    """
+    job = _load(payload)
+    if isinstance(job, Outcome):
+        return job
+    if not type(job).is_async():
+        return await asyncio.to_thread(run, job)
+    started = _start(job)
+    chain = job._activejob_callbacks.get("perform", ())
+    callback_run = CallbackRun(job, chain)
+    try:
+        args, kwargs = job.arguments, job.kwargs
+        callback_run.enter()
+        try:
+            value = await job.perform(*args, **kwargs)
+        except BaseException as exc:
+            callback_run.exit(exc)  # raises unless an around callback swallowed it
+            value = None
+        else:
+            callback_run.exit(None)
+    except Exception as exc:
+        return _finish(job, started, _failed(job, exc))
+    return _finish(job, started, Outcome("succeeded", job, value))
+
+
+def execute(payload: Mapping[str, Any]) -> Any:
+    """Run a serialised job with every callback and rule: the entry point for
+    workers and bridges.
+
+    A retry is enqueued through the job's adapter; a discarded job returns
+    ``None``; an unhandled exception (including :class:`DeserializationError`
+    for a payload that names no known job) is raised.
+
+    Example::
+
+        activejob.execute(job.serialize())
+    """
+    return _apply(run(payload))
+
+
+def _start(job: Job) -> float:
+    job.executions += 1
+    events.emit("perform_start", job)
+    return time.perf_counter()
+
+
+def _failed(job: Job, exc: Exception) -> Outcome:
+    if isinstance(exc, Abort):
+        return Outcome("succeeded", job, halted=True)
+    try:
+        decision = rules.decide(job, exc)
+    except Exception as handler_error:
+        # A handler (on_discard, on_exhausted, rescue_from) that raises fails the job.
+        exc, decision = handler_error, None
+    if isinstance(decision, rules.RetryDecision):
+        return Outcome("retry", job, exception=exc, retry=decision)
+    if isinstance(decision, rules.RescuedDecision):
+        return Outcome("succeeded", job, value=decision.value, exception=exc)
+    outcome = Outcome("discarded" if decision else "failed", job, exception=exc)
+    if decision is not None:
+        events.emit("discard", job, exception=exc, reason=decision.reason)
+    return _after_discard(job, outcome)
+
+
+def _after_discard(job: Job, outcome: Outcome) -> Outcome:
+    chain = job._activejob_callbacks.get("discard", ())
+    for _, callback in reversed(chain):
+        try:
+            callback(job, outcome.exception)
+        except Exception as exc:
+            return Outcome("failed", job, exception=exc)
+    return outcome
+
+
+def _finish(job: Job, started: float, outcome: Outcome) -> Outcome:
+    events.emit(
+        "perform",
+        job,
+        duration=time.perf_counter() - started,
+        exception=outcome.exception if outcome.kind != "succeeded" else None,
+        outcome=outcome.kind,
+    )
+    return outcome
+
+
+def _run_coroutine(factory: Callable[[], Awaitable[Outcome]]) -> Outcome:
+    """Run a coroutine to completion from sync code, even inside a running loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_as_coroutine(factory))
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="activejob-async") as pool:
+        return pool.submit(asyncio.run, _as_coroutine(factory)).result()
+
+
+async def _as_coroutine(factory: Callable[[], Awaitable[Outcome]]) -> Outcome:
+    return await factory()

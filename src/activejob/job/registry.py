@@ -1,0 +1,47 @@
+"""Job classes by name, filled when a subclass is defined.
+
+A payload names its job class; the worker finds it here and nowhere else. Nothing
+is ever imported from a name found in a payload: a worker knows the jobs of the
+modules it was told to import (``activejob worker --import myapp.jobs``).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from activejob.errors import UnknownJobClassError
+
+if TYPE_CHECKING:
+    from activejob.job.core import JobCore
+
+_classes: dict[str, type[JobCore]] = {}
+_lock = threading.Lock()
+
+
+def job_class_name(cls: type[object]) -> str:
+    """The name a payload uses for ``cls``: its module and qualified name."""
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def register(cls: type[JobCore]) -> None:
+    """Make ``cls`` findable by its payload name; a redefinition replaces it."""
+    with _lock:
+        _classes[cls.job_class_name] = cls
+
+
+def lookup(name: object) -> type[JobCore]:
+    """The job class called ``name``, or :class:`UnknownJobClassError`."""
+    cls = _classes.get(name) if isinstance(name, str) else None
+    if cls is None:
+        raise UnknownJobClassError(
+            f"unknown job class {name!r}: no Job subclass of that name is defined in this "
+            "process (is the module that defines it imported? see `activejob worker --import`)"
+        )
+    return cls
+
+
+def registered() -> dict[str, type[JobCore]]:
+    """A copy of the registry, for the CLI and tests."""
+    with _lock:
+        return dict(_classes)

@@ -1,0 +1,247 @@
+"""Adapters: choosing one, the URL registry and entry points, inline/async/test."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import activejob
+from activejob import ConfigurationError, EnqueueError, Job
+from activejob.adapters import adapter_class, register, scheme_of
+from activejob.adapters.asyncpool import AsyncAdapter
+from activejob.adapters.inline import InlineAdapter
+from activejob.adapters.test import TestAdapter
+from activejob.config import resolve_adapter
+from tests.support import RecordingAdapter
+
+ran: list[tuple[str, Any]] = []
+_lock = threading.Lock()
+
+
+class EchoJob(Job):
+    def perform(self, value: Any) -> Any:
+        with _lock:
+            ran.append((threading.current_thread().name, value))
+        return value
+
+
+class AsyncEchoJob(Job):
+    async def perform(self, value: Any) -> Any:
+        import asyncio
+
+        await asyncio.sleep(0)
+        with _lock:
+            ran.append((threading.current_thread().name, value))
+        return value
+
+
+@pytest.fixture(autouse=True)
+def clear_ran() -> None:
+    ran.clear()
+
+
+def test_scheme_of() -> None:
+    assert scheme_of("sqlite:///x.db") == "sqlite"
+    assert scheme_of("async:") == "async"
+    assert scheme_of("postgresql+psycopg://h/db") == "postgresql"
+    with pytest.raises(ConfigurationError, match="no scheme"):
+        scheme_of("nothing")
+
+
+def test_configure_by_url_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    activejob.configure(adapter="inline:")
+    assert isinstance(resolve_adapter(), InlineAdapter)
+    assert resolve_adapter() is resolve_adapter()
+    activejob.configure(adapter=None)
+    monkeypatch.setenv("ACTIVEJOB_ADAPTER", "test:")
+    assert isinstance(resolve_adapter(), TestAdapter)
+
+
+def test_configure_rejects_unknown_settings_and_schemes() -> None:
+    with pytest.raises(TypeError, match="unknown activejob setting"):
+        activejob.configure(adaptor="inline:")
+    activejob.configure(adapter="nosuch://x")
+    with pytest.raises(ConfigurationError, match="unknown adapter scheme 'nosuch'"):
+        EchoJob.perform_later(1)
+
+
+def test_job_class_may_name_its_own_adapter() -> None:
+    class Own(Job):
+        queue_adapter = "test:"
+
+        def perform(self) -> None: ...
+
+    activejob.configure(adapter="inline:")
+    Own.perform_later()
+    own = resolve_adapter("test:")
+    assert isinstance(own, TestAdapter)
+    assert [r.job_class for r in own.enqueued_jobs] == [Own.job_class_name]
+
+
+def test_importing_activejob_imports_no_backend_module() -> None:
+    import subprocess
+
+    code = (
+        "import sys, activejob;"
+        "mods=('psycopg','redis','sqlite3','activejob.adapters.asyncpool');"
+        "bad=[m for m in mods if m in sys.modules];"
+        "print(bad)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_register_a_scheme_by_class_and_by_path() -> None:
+    register("rec", RecordingAdapter)
+    assert adapter_class("rec") is RecordingAdapter
+    register("rec2", "tests.support:RecordingAdapter")
+    activejob.configure(adapter="rec2:")
+    EchoJob.perform_later(3)
+    assert isinstance(resolve_adapter(), RecordingAdapter)
+    register("notadapter", "tests.support:wait_for")
+    with pytest.raises(ConfigurationError, match="not an Adapter"):
+        adapter_class("notadapter")
+
+
+def test_entry_point_adapters_are_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pkg = tmp_path / "aj_plugin_demo.py"
+    pkg.write_text(
+        "from tests.support import RecordingAdapter\n"
+        "class PluginAdapter(RecordingAdapter):\n    scheme = 'plugindemo'\n"
+    )
+    dist = tmp_path / "aj_plugin_demo-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: aj-plugin-demo\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(
+        "[activejob.adapters]\nplugindemo = aj_plugin_demo:PluginAdapter\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert adapter_class("plugindemo").__name__ == "PluginAdapter"
+
+
+def test_missing_driver_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    register("needsdriver", "activejob_no_such_driver_module:Adapter")
+    with pytest.raises(ConfigurationError, match=r"pip install 'activejob\[needsdriver\]'"):
+        adapter_class("needsdriver")
+
+
+# -- inline --------------------------------------------------------------------------------
+
+
+def test_inline_runs_in_the_caller_after_a_json_round_trip() -> None:
+    activejob.configure(adapter="inline:")
+    enqueued = EchoJob.perform_later((1, 2))
+    assert enqueued.successfully_enqueued
+    assert ran == [(threading.current_thread().name, (1, 2))]
+
+
+def test_inline_refuses_scheduled_jobs_clearly() -> None:
+    activejob.configure(adapter="inline:")
+    with pytest.raises(EnqueueError, match="cannot schedule"):
+        EchoJob.set(wait=10).perform_later(1)
+    assert ran == []
+
+
+def test_inline_raises_the_jobs_own_exception() -> None:
+    class Broken(Job):
+        def perform(self) -> None:
+            raise LookupError("inside")
+
+    activejob.configure(adapter="inline:")
+    with pytest.raises(LookupError, match="inside"):
+        Broken.perform_later()
+
+
+def test_inline_runs_async_jobs() -> None:
+    activejob.configure(adapter="inline:")
+    AsyncEchoJob.perform_later("a")
+    assert [v for _, v in ran] == ["a"]
+
+
+# -- async ---------------------------------------------------------------------------------
+
+
+def test_async_adapter_runs_on_pool_threads_and_loop() -> None:
+    adapter = AsyncAdapter(threads=2)
+    activejob.configure(adapter=adapter)
+    for i in range(10):
+        EchoJob.perform_later(i)
+    AsyncEchoJob.perform_later("x")
+    adapter.join(timeout=10)
+    assert sorted(v for _, v in ran if v != "x") == list(range(10))
+    assert all(name.startswith("activejob-async") for name, _ in ran)
+    assert ("activejob-async-loop", "x") in ran
+    adapter.shutdown()
+
+
+def test_async_adapter_holds_scheduled_jobs_until_due() -> None:
+    adapter = AsyncAdapter(threads=1)
+    activejob.configure(adapter=adapter)
+    started = time.monotonic()
+    EchoJob.set(wait=0.3).perform_later("later")
+    EchoJob.perform_later("now")
+    adapter.join(timeout=10)
+    assert [v for _, v in ran] == ["now", "later"]
+    assert time.monotonic() - started >= 0.29
+    adapter.shutdown()
+
+
+def test_async_adapter_url_threads_and_shutdown() -> None:
+    activejob.configure(adapter="async:?threads=3")
+    adapter = resolve_adapter()
+    assert isinstance(adapter, AsyncAdapter) and adapter.threads == 3
+    gate = threading.Event()
+
+    class Slow(Job):
+        def perform(self) -> None:
+            gate.wait(5)
+            with _lock:
+                ran.append(("slow", None))
+
+    Slow.perform_later()
+    EchoJob.set(wait=3600).perform_later("never")
+    gate.set()
+    adapter.shutdown(wait=True)
+    assert ran == [("slow", None)]
+    with pytest.raises(EnqueueError, match="shut down"):
+        EchoJob.perform_later("closed")
+
+
+def test_async_join_times_out_clearly() -> None:
+    adapter = AsyncAdapter(threads=1)
+    gate = threading.Event()
+
+    class Blocked(Job):
+        queue_adapter = adapter
+
+        def perform(self) -> None:
+            gate.wait(5)
+
+    Blocked.perform_later()
+    with pytest.raises(TimeoutError, match="still pending"):
+        adapter.join(timeout=0.05)
+    gate.set()
+    adapter.join(timeout=5)
+    adapter.shutdown()
+
+
+# -- test adapter --------------------------------------------------------------------------
+
+
+def test_test_adapter_records_and_performs_on_request() -> None:
+    adapter = TestAdapter()
+    activejob.configure(adapter=adapter)
+    EchoJob.perform_later(1)
+    EchoJob.set(wait=5).perform_later(2)
+    assert [r.payload["arguments"] for r in adapter.enqueued_jobs] == [[1], [2]]
+    assert ran == []
+    assert adapter.perform_enqueued_jobs() == 2
+    assert [v for _, v in ran] == [1, 2]
+    assert len(adapter.performed_jobs) == 2
+    adapter.clear()
+    assert adapter.enqueued_jobs == [] and adapter.performed_jobs == []

@@ -1,0 +1,147 @@
+"""The wire format: serialize() and its mirror, and refusing bad payloads."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+import activejob
+from activejob import DeserializationError, Job, UnknownJobClassError
+from tests.support import RecordingAdapter
+
+PAYLOAD_KEYS = {
+    "version",
+    "job_class",
+    "job_id",
+    "provider_job_id",
+    "queue_name",
+    "priority",
+    "arguments",
+    "kwargs",
+    "executions",
+    "exception_executions",
+    "locale",
+    "timezone",
+    "enqueued_at",
+    "scheduled_at",
+    "metadata",
+}
+
+
+class InvoiceJob(Job):
+    queue_as = "billing"
+    priority = 2
+
+    def perform(self, invoice: int, *, lines: tuple[int, ...] = ()) -> tuple[int, tuple[int, ...]]:
+        return invoice, lines
+
+
+def enqueued_payload(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    adapter = RecordingAdapter()
+    activejob.configure(adapter=adapter)
+    InvoiceJob.set(wait=timedelta(hours=1)).perform_later(*args, **kwargs)
+    return adapter.payloads[0]
+
+
+def test_payload_has_every_key_and_is_json() -> None:
+    payload = enqueued_payload(1, lines=(2, 3))
+    assert set(payload) == PAYLOAD_KEYS
+    assert payload["version"] == 1
+    assert payload["job_class"] == "tests.unit.test_payload.InvoiceJob"
+    assert json.loads(json.dumps(payload)) == payload
+
+
+def test_round_trip_keeps_every_attribute() -> None:
+    original = InvoiceJob(1, lines=(2, 3))
+    original.set(wait=60)
+    original.executions = 2
+    original.exception_executions = {"[builtins.OSError]": 2}
+    original.locale, original.timezone = "fr", "Europe/Paris"
+    original.provider_job_id = "p-1"
+    original.metadata = {"traceparent": "00-abc"}
+    payload = json.loads(json.dumps(original.serialize()))
+    back = Job.deserialize(payload)
+    assert type(back) is InvoiceJob
+    for name in (
+        "job_id",
+        "provider_job_id",
+        "queue_name",
+        "priority",
+        "executions",
+        "exception_executions",
+        "locale",
+        "timezone",
+        "scheduled_at",
+        "metadata",
+    ):
+        assert getattr(back, name) == getattr(original, name), name
+    assert back.arguments == (1,)
+    assert back.kwargs == {"lines": (2, 3)}
+    assert type(back.kwargs["lines"]) is tuple
+    assert back.serialize() == payload
+
+
+def test_execute_runs_a_payload() -> None:
+    payload = enqueued_payload(5, lines=(1,))
+    assert activejob.execute(payload) == (5, (1,))
+
+
+def test_unknown_job_class_imports_nothing() -> None:
+    payload = enqueued_payload(1)
+    payload["job_class"] = "json.tool.main"
+    sys.modules.pop("json.tool", None)
+    with pytest.raises(UnknownJobClassError, match=r"json\.tool\.main"):
+        Job.deserialize(payload)
+    assert "json.tool" not in sys.modules
+    assert isinstance(UnknownJobClassError("x"), DeserializationError)
+
+
+def test_payload_may_only_name_a_job_subclass() -> None:
+    payload = enqueued_payload(1)
+    for name in ("builtins.dict", "activejob.job.base.Job", "os.system", 42, None):
+        payload["job_class"] = name
+        with pytest.raises(DeserializationError):
+            Job.deserialize(payload)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"version": 99}, "version"),
+        ({"job_id": None}, "job_id"),
+        ({"executions": "1"}, "executions"),
+        ({"executions": True}, "executions"),
+        ({"arguments": {"a": 1}}, "arguments"),
+        ({"exception_executions": {"x": "1"}}, "exception_executions"),
+        ({"scheduled_at": "yesterday"}, "malformed"),
+        ({"priority": 1.5}, "priority"),
+    ],
+)
+def test_malformed_payloads_raise_deserialization_error(
+    change: dict[str, Any], message: str
+) -> None:
+    payload = enqueued_payload(1)
+    payload.update(change)
+    with pytest.raises(DeserializationError, match=message):
+        Job.deserialize(payload)
+
+
+def test_missing_key_and_non_object_payload() -> None:
+    payload = enqueued_payload(1)
+    del payload["queue_name"]
+    with pytest.raises(DeserializationError, match="queue_name"):
+        Job.deserialize(payload)
+    with pytest.raises(DeserializationError, match="JSON object"):
+        Job.deserialize([1, 2])  # type: ignore[arg-type]
+
+
+def test_bad_arguments_surface_when_performed_not_when_loaded() -> None:
+    payload = enqueued_payload(1)
+    payload["arguments"] = [{"_aj": "no-such-type", "v": 1}]
+    loaded = Job.deserialize(payload)
+    with pytest.raises(DeserializationError):
+        loaded.run_now()
