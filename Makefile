@@ -16,7 +16,7 @@ demo: $(STAMP)
 	cd examples && ../$(BIN)/python quickstart.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict src/activejob
