@@ -1,15 +1,16 @@
 """Events: what happened to a job, for logging, metrics and tracing.
 
 The core, the adapters and the worker emit events; subscribers turn them into log
-lines, spans or counters. A subscriber that raises is logged and ignored: it never
-breaks a job.
+lines (:mod:`activejob.log`, installed by default), spans or counters
+(:mod:`activejob.contrib`). A subscriber that raises is logged and ignored: it
+never breaks a job. Every event and its fields are listed in ``docs/events.md``.
 
 Example::
 
     from activejob import events
 
     def on_perform(event: events.Event) -> None:
-        print(event.name, event.job.job_id, event.duration)
+        print(event.name, event.job.job_id, event.duration, event.extra["outcome"])
 
     events.subscribe("perform", on_perform)
 """
@@ -28,7 +29,16 @@ if TYPE_CHECKING:
     from activejob.adapters.base import Adapter
     from activejob.job.base import Job
 
-__all__ = ["Event", "Handler", "emit", "instrument", "subscribe", "unsubscribe"]
+__all__ = [
+    "ALL",
+    "Event",
+    "Handler",
+    "emit",
+    "has_subscribers",
+    "instrument",
+    "subscribe",
+    "unsubscribe",
+]
 
 ALL = "*"
 """Subscribe to this name to receive every event."""
@@ -41,8 +51,10 @@ class Event:
     """One thing that happened.
 
     ``job`` is the job concerned (``None`` for events about many jobs, which carry
-    ``jobs`` in ``extra``), ``adapter`` the adapter involved, ``duration`` the
-    seconds the instrumented block took, ``exception`` the exception that ended it.
+    ``jobs`` in ``extra``), ``adapter`` the adapter involved (``None`` where the
+    emitter does not know it), ``duration`` the seconds the instrumented block
+    took, ``exception`` the exception that ended it or caused the event.
+    ``extra`` holds the fields particular to each event (``docs/events.md``).
     """
 
     name: str
@@ -63,7 +75,10 @@ _lock = threading.Lock()
 def subscribe(name: str, handler: Handler) -> Handler:
     """Call ``handler`` for every event called ``name`` (``"*"`` for all).
 
-    Returns the handler, so this also works as a decorator factory's target.
+    Returns the handler, so the call can also decorate it::
+
+        @functools.partial(events.subscribe, "discard")
+        def on_discard(event: events.Event) -> None: ...
     """
     with _lock:
         _subscribers[name] = (*_subscribers.get(name, ()), handler)
@@ -71,9 +86,15 @@ def subscribe(name: str, handler: Handler) -> Handler:
 
 
 def unsubscribe(name: str, handler: Handler) -> None:
-    """Stop calling ``handler`` for ``name``; unknown handlers are ignored."""
+    """Stop calling ``handler`` for ``name``; unknown handlers are ignored.
+
+    Example::
+
+        events.unsubscribe("perform", on_perform)
+    """
     with _lock:
-        remaining = tuple(h for h in _subscribers.get(name, ()) if h is not handler)
+        # ``==``, not ``is``: ``seen.append`` makes a new bound method at each access.
+        remaining = tuple(h for h in _subscribers.get(name, ()) if h != handler)
         if remaining:
             _subscribers[name] = remaining
         else:
@@ -81,7 +102,12 @@ def unsubscribe(name: str, handler: Handler) -> None:
 
 
 def has_subscribers(name: str) -> bool:
-    """Whether emitting ``name`` would reach anyone (a fast check for hot paths)."""
+    """Whether emitting ``name`` would reach anyone (a fast check for hot paths).
+
+    Example::
+
+        if events.has_subscribers("perform"): ...
+    """
     return name in _subscribers or ALL in _subscribers
 
 
@@ -94,7 +120,15 @@ def emit(
     exception: BaseException | None = None,
     **extra: Any,
 ) -> None:
-    """Deliver an event to its subscribers."""
+    """Deliver an event to its subscribers, in the order they subscribed.
+
+    A subscriber that raises ``Exception`` is logged on ``activejob.events`` and
+    the next one is called: emitting never raises.
+
+    Example::
+
+        events.emit("discard", job, exception=exc, reason="discard_on")
+    """
     handlers = _subscribers.get(name, ()) + _subscribers.get(ALL, ())
     if not handlers:
         return
@@ -110,14 +144,24 @@ def emit(
 def instrument(
     name: str, job: Job | None = None, adapter: Adapter | None = None, **extra: Any
 ) -> Iterator[dict[str, Any]]:
-    """Time the block and emit ``name`` when it ends, with the exception if it raised.
+    """Emit ``<name>_start`` as the block begins and ``name`` when it ends, timed,
+    with the exception if it raised.
 
-    The yielded dict is merged into the event's ``extra``, so the block can add
+    Subscribers to the start event may still change the job (its ``metadata``
+    goes into the payload: that is how a trace context travels with a job). The
+    yielded dict is merged into the end event's ``extra``, so the block can add
     what it learned (an outcome, an id).
+
+    Example::
+
+        with events.instrument("enqueue", job, adapter) as info:
+            info["aborted"] = False
     """
-    if not has_subscribers(name):
+    start_name = f"{name}_start"
+    if not (has_subscribers(name) or has_subscribers(start_name)):
         yield extra
         return
+    emit(start_name, job, adapter, **extra)
     started = time.perf_counter()
     try:
         yield extra
@@ -125,3 +169,14 @@ def instrument(
         emit(name, job, adapter, duration=time.perf_counter() - started, exception=exc, **extra)
         raise
     emit(name, job, adapter, duration=time.perf_counter() - started, **extra)
+
+
+def _install_default_subscribers() -> None:
+    # Logging is on wherever events are emitted, whichever activejob module was
+    # imported first; ``activejob.log.uninstall()`` turns it off.
+    from activejob import log
+
+    log.install()
+
+
+_install_default_subscribers()

@@ -748,7 +748,7 @@ def test_unsupported_value_inside_custom_output_is_located(money: None) -> None:
         ({"_aj": "datetime", "v": "2024-01-01T00:00:00", "tz": "../../etc/passwd"}, "zone"),
         ({"_aj": "datetime", "v": "2024-01-01T00:00:00", "tz": 1}, "'tz' must be str"),
         ({"_aj": "datetime", "v": "2024-01-01T00:00:00", "fold": 2}, "'fold'"),
-        ({"_aj": "datetime", "v": "2024-01-01T00:00:00", "tzname": "X"}, "without an offset"),
+        ({"_aj": "datetime", "v": "2024-01-01T00:00:00", "tzname": "X"}, "no valid offset"),
         ({"_aj": "time", "v": "25:00"}, "ISO 8601 time"),
         ({"_aj": "date", "v": "2024-13-01"}, "ISO 8601 date"),
         ({"_aj": "timedelta", "v": [1, 2]}, "[days, seconds, microseconds]"),
@@ -838,3 +838,15 @@ def test_enum_lookup_never_runs_module_getattr(monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(DeserializationError, match="not an enum class"):
         deserialize({"_aj": "enum", "module": "aj_lazy_module", "qualname": "Color", "v": "RED"})
     assert calls == []
+
+
+@pytest.mark.parametrize("micros", [1, -1, 1_000_001, -86_399_999_999])
+def test_sub_second_fixed_offsets_round_trip(micros: int) -> None:
+    # fromisoformat() alone reads "+00:00:00.000001" as UTC (found by hypothesis).
+    from datetime import datetime, timedelta, timezone
+
+    zone = timezone(timedelta(microseconds=micros))
+    value = datetime(2000, 1, 1, tzinfo=zone)
+    back = deserialize(json.loads(json.dumps(serialize(value))))
+    assert back == value and back.utcoffset() == value.utcoffset()
+    assert back.tzinfo == zone

@@ -87,10 +87,12 @@ class AsyncAdapter(Adapter):
 
     def _submit(self, payload: dict[str, Any]) -> None:
         if self._is_async(payload):
-            future = asyncio.run_coroutine_threadsafe(arun(payload), self._event_loop())
+            future = asyncio.run_coroutine_threadsafe(
+                arun(payload, adapter=self), self._event_loop()
+            )
             future.add_done_callback(lambda f: self._done(f.result()))
         else:
-            self._pool.submit(lambda: self._done(run(payload)))
+            self._pool.submit(lambda: self._done(run(payload, adapter=self)))
 
     @staticmethod
     def _is_async(payload: dict[str, Any]) -> bool:

@@ -27,18 +27,32 @@ class InlineAdapter(Adapter):
     performs_inline: ClassVar[bool] = True
 
     def enqueue(self, job: Job) -> None:
-        outcome = run(payload_copy(job))
+        outcome = run(payload_copy(job), adapter=self)
         while outcome.kind == "retry":
             assert outcome.job is not None and outcome.retry is not None
             retried = outcome.job
-            events.emit("enqueue_retry", retried, self, wait=0.0, error=outcome.exception)
+            events.emit(
+                "enqueue_retry",
+                retried,
+                self,
+                exception=outcome.exception,
+                wait=0.0,
+                executions=retried.executions,
+            )
             retried.scheduled_at = None
-            outcome = run(payload_copy(retried))
+            outcome = run(payload_copy(retried), adapter=self)
         if outcome.kind == "failed":
             assert outcome.exception is not None
             raise outcome.exception
 
     def retry(self, job: Job, decision: RetryDecision) -> None:
-        events.emit("enqueue_retry", job, self, wait=0.0, error=decision.exception)
+        events.emit(
+            "enqueue_retry",
+            job,
+            self,
+            exception=decision.exception,
+            wait=0.0,
+            executions=job.executions,
+        )
         job.scheduled_at = None
         job.enqueue()

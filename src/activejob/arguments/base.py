@@ -67,6 +67,11 @@ class ObjectSerializer:
 
     name: ClassVar[str] = "activejob.arguments.base.ObjectSerializer"
     klass: ClassVar[type[Any] | tuple[type[Any], ...] | None] = None
+    wraps_errors: ClassVar[bool] = True
+    """Whether an exception ``decode`` raises (other than a ``DeserializationError``)
+    is reported as a ``DeserializationError``: a ``deserialize`` that fails means
+    bad data. A serializer that loads from elsewhere (GlobalID, from a database)
+    sets it to ``False``, so that an outage reaches the job's rules as itself."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

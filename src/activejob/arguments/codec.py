@@ -284,6 +284,8 @@ def _decode_tagged(obj: dict[str, Any]) -> Any:
     except (DeserializationError, RecursionError):
         raise
     except Exception as exc:
+        if not serializer.wraps_errors:
+            raise
         raise DeserializationError(
             f"cannot deserialize a {tag[:80]!r} argument: {type(exc).__name__}: {exc}"
         ) from exc

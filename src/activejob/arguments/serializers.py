@@ -100,9 +100,13 @@ def _put_zone(obj: dict[str, Any], value: datetime | time) -> dict[str, Any]:
     elif type(tz) is ZoneInfo and tz.key is not None:
         obj["tz"] = tz.key
     elif type(tz) is timezone:
+        offset = tz.utcoffset(None)
         name = tz.tzname(None)
-        if name != timezone(tz.utcoffset(None)).tzname(None):
+        if name != timezone(offset).tzname(None):
             obj["tzname"] = name
+        if offset.microseconds:
+            # fromisoformat() reads "+00:00:00.000001" as UTC: keep such offsets exactly.
+            obj["offset_us"] = offset // timedelta(microseconds=1)
     else:
         raise SerializationError(
             f"its tzinfo of type {type(tz).__qualname__!r} is not supported; "
@@ -125,12 +129,17 @@ def _take_zone(value: _DT, obj: dict[str, Any], tag: str) -> _DT:
         except (KeyError, ValueError, OSError):
             raise DeserializationError(f"{tag!r} argument: unknown zone {key[:60]!r}") from None
         return value.replace(tzinfo=zone, fold=fold)
-    if "tzname" in obj:
-        name = field(obj, "tzname", str, tag)
+    if "tzname" in obj or "offset_us" in obj:
         offset = value.utcoffset()
-        if offset is None:
-            raise DeserializationError(f"malformed {tag!r} argument: 'tzname' without an offset")
-        return value.replace(tzinfo=timezone(offset, name), fold=fold)
+        if "offset_us" in obj:
+            offset = timedelta(microseconds=field(obj, "offset_us", int, tag))
+        if offset is None or not -timedelta(hours=24) < offset < timedelta(hours=24):
+            raise DeserializationError(f"malformed {tag!r} argument: no valid offset")
+        if "tzname" in obj:
+            zone = timezone(offset, field(obj, "tzname", str, tag))
+        else:
+            zone = timezone(offset)
+        return value.replace(tzinfo=zone, fold=fold)
     return value.replace(fold=fold) if fold else value
 
 

@@ -125,12 +125,17 @@ class Enqueuing(Queueing):
         adapter = self.adapter()
         self.successfully_enqueued = False
         self.enqueue_error = None
-        try:
-            callbacks.run_around(
-                self, self._activejob_callbacks.get("enqueue", ()), lambda: self._hand_to(adapter)
-            )
-        except Abort:
-            return self
+        name = "enqueue" if self.scheduled_at is None else "enqueue_at"
+        # The event wraps the callbacks (as in Active Job) so that an abort is reported too.
+        with events.instrument(name, self, adapter, aborted=False) as info:  # type: ignore[arg-type]
+            try:
+                callbacks.run_around(
+                    self,
+                    self._activejob_callbacks.get("enqueue", ()),
+                    lambda: self._hand_to(adapter),
+                )
+            except Abort:
+                info["aborted"] = True
         return self
 
     async def aenqueue(self: J, **options: Any) -> J:
@@ -141,21 +146,19 @@ class Enqueuing(Queueing):
 
     def _hand_to(self, adapter: Adapter) -> None:
         scheduled = self.scheduled_at
-        name = "enqueue" if scheduled is None else "enqueue_at"
-        with events.instrument(name, self, adapter):  # type: ignore[arg-type]
-            adapter.validate(self)  # type: ignore[arg-type]
-            self.enqueued_at = _time.utcnow()
-            try:
-                if scheduled is None:
-                    adapter.enqueue(self)  # type: ignore[arg-type]
-                else:
-                    adapter.enqueue_at(self, scheduled.timestamp())  # type: ignore[arg-type]
-            except Exception as exc:
-                self.enqueue_error = exc
-                if isinstance(exc, ActiveJobError) or adapter.performs_inline:
-                    raise
-                raise EnqueueError(f"{adapter} could not enqueue {self!r}: {exc}") from exc
-            self.successfully_enqueued = True
+        adapter.validate(self)  # type: ignore[arg-type]
+        self.enqueued_at = _time.utcnow()
+        try:
+            if scheduled is None:
+                adapter.enqueue(self)  # type: ignore[arg-type]
+            else:
+                adapter.enqueue_at(self, scheduled.timestamp())  # type: ignore[arg-type]
+        except Exception as exc:
+            self.enqueue_error = exc
+            if isinstance(exc, ActiveJobError) or adapter.performs_inline:
+                raise
+            raise EnqueueError(f"{adapter} could not enqueue {self!r}: {exc}") from exc
+        self.successfully_enqueued = True
 
     def apply_retry(self, decision: RetryDecision) -> None:
         """Set the time, queue and priority a retry decision asks for (no enqueue).
@@ -172,7 +175,14 @@ class Enqueuing(Queueing):
     def retry_job(self, decision: RetryDecision) -> None:
         """Enqueue this job again as ``decision`` says (same ``job_id``)."""
         self.apply_retry(decision)
-        events.emit("enqueue_retry", self, wait=decision.wait, error=decision.exception)  # type: ignore[arg-type]
+        events.emit(
+            "enqueue_retry",
+            self,  # type: ignore[arg-type]
+            self.adapter(),
+            exception=decision.exception,
+            wait=decision.wait,
+            executions=self.executions,
+        )
         self.enqueue()
 
 

@@ -27,6 +27,7 @@ from activejob.job.core import JobCore
 from activejob.job.options import HasAsyncPerform, HasPerform, P, R
 
 if TYPE_CHECKING:
+    from activejob.adapters.base import Adapter
     from activejob.job.base import Job
 
 __all__ = ["Outcome", "arun", "execute", "run"]
@@ -114,18 +115,19 @@ def _load(payload: Mapping[str, Any] | Job) -> Job | Outcome:
         return Outcome("failed", None, exception=exc)
 
 
-def run(payload: Mapping[str, Any] | Job) -> Outcome:
+def run(payload: Mapping[str, Any] | Job, *, adapter: Adapter | None = None) -> Outcome:
     """Perform a job (or payload) once and report how it ended; applies nothing.
 
     Never raises for the job's own failures (``Exception``); ``BaseException``
     such as ``KeyboardInterrupt`` propagates. An async job runs on an event loop.
+    ``adapter`` is the adapter running the job, named in its events.
     """
     job = _load(payload)
     if isinstance(job, Outcome):
         return job
     if type(job).is_async():
-        return _run_coroutine(lambda: arun(job))
-    started = _start(job)
+        return _run_coroutine(lambda: arun(job, adapter=adapter))
+    started = _start(job, adapter)
     chain = job._activejob_callbacks.get("perform", ())
     try:
         args, kwargs = job.arguments, job.kwargs
@@ -142,11 +144,14 @@ def run(payload: Mapping[str, Any] | Job) -> Outcome:
             else:
                 callback_run.exit(None)
     except Exception as exc:
-        return _finish(job, started, _failed(job, exc))
-    return _finish(job, started, Outcome("succeeded", job, value))
+        return _finish(job, adapter, started, _failed(job, exc, adapter))
+    except BaseException as exc:
+        _interrupted(job, adapter, started, exc)
+        raise
+    return _finish(job, adapter, started, Outcome("succeeded", job, value))
 
 
-async def arun(payload: Mapping[str, Any] | Job) -> Outcome:
+async def arun(payload: Mapping[str, Any] | Job, *, adapter: Adapter | None = None) -> Outcome:
     """:func:`run` for an event loop: awaits an async ``perform`` on this loop.
 
     A sync ``perform`` runs in a thread, so it never blocks the loop.
@@ -155,8 +160,8 @@ async def arun(payload: Mapping[str, Any] | Job) -> Outcome:
     if isinstance(job, Outcome):
         return job
     if not type(job).is_async():
-        return await asyncio.to_thread(run, job)
-    started = _start(job)
+        return await asyncio.to_thread(run, job, adapter=adapter)
+    started = _start(job, adapter)
     chain = job._activejob_callbacks.get("perform", ())
     callback_run = CallbackRun(job, chain)
     try:
@@ -170,8 +175,11 @@ async def arun(payload: Mapping[str, Any] | Job) -> Outcome:
         else:
             callback_run.exit(None)
     except Exception as exc:
-        return _finish(job, started, _failed(job, exc))
-    return _finish(job, started, Outcome("succeeded", job, value))
+        return _finish(job, adapter, started, _failed(job, exc, adapter))
+    except BaseException as exc:
+        _interrupted(job, adapter, started, exc)
+        raise
+    return _finish(job, adapter, started, Outcome("succeeded", job, value))
 
 
 def execute(payload: Mapping[str, Any]) -> Any:
@@ -189,13 +197,13 @@ def execute(payload: Mapping[str, Any]) -> Any:
     return _apply(run(payload))
 
 
-def _start(job: Job) -> float:
+def _start(job: Job, adapter: Adapter | None) -> float:
     job.executions += 1
-    events.emit("perform_start", job)
+    events.emit("perform_start", job, adapter)
     return time.perf_counter()
 
 
-def _failed(job: Job, exc: Exception) -> Outcome:
+def _failed(job: Job, exc: Exception, adapter: Adapter | None) -> Outcome:
     if isinstance(exc, Abort):
         return Outcome("succeeded", job, halted=True)
     try:
@@ -209,7 +217,7 @@ def _failed(job: Job, exc: Exception) -> Outcome:
         return Outcome("succeeded", job, value=decision.value, exception=exc)
     outcome = Outcome("discarded" if decision else "failed", job, exception=exc)
     if decision is not None:
-        events.emit("discard", job, exception=exc, reason=decision.reason)
+        events.emit("discard", job, adapter, exception=exc, reason=decision.reason)
     return _after_discard(job, outcome)
 
 
@@ -223,15 +231,32 @@ def _after_discard(job: Job, outcome: Outcome) -> Outcome:
     return outcome
 
 
-def _finish(job: Job, started: float, outcome: Outcome) -> Outcome:
+def _finish(job: Job, adapter: Adapter | None, started: float, outcome: Outcome) -> Outcome:
     events.emit(
         "perform",
         job,
+        adapter,
         duration=time.perf_counter() - started,
         exception=outcome.exception if outcome.kind != "succeeded" else None,
         outcome=outcome.kind,
+        halted=outcome.halted,
     )
     return outcome
+
+
+def _interrupted(job: Job, adapter: Adapter | None, started: float, exc: BaseException) -> None:
+    # Not the job's failure (KeyboardInterrupt, a cancelled task), but every
+    # perform_start gets its perform, so spans and gauges are closed.
+    duration = time.perf_counter() - started
+    events.emit(
+        "perform",
+        job,
+        adapter,
+        duration=duration,
+        exception=exc,
+        outcome="interrupted",
+        halted=False,
+    )
 
 
 def _run_coroutine(factory: Callable[[], Awaitable[Outcome]]) -> Outcome:

@@ -1,0 +1,314 @@
+"""Log lines for job events, in the spirit of Active Job's, under the ``activejob`` logger.
+
+A subscriber to :mod:`activejob.events`, installed when activejob is imported.
+Like any library, activejob only emits records; the application decides where
+they go (``logging.basicConfig(level=logging.INFO)`` shows them)::
+
+    Enqueued myapp.jobs.ReportJob (Job ID: 0b6c...) to async(reports) with arguments: 42
+    Performing myapp.jobs.ReportJob (Job ID: 0b6c...) from async(reports) enqueued at ...
+    Performed myapp.jobs.ReportJob (Job ID: 0b6c...) from async(reports) in 12.35ms
+
+Every record carries structured fields in ``extra`` (``job_class``, ``job_id``,
+``queue_name``, ``duration_ms``, ...; see ``docs/observability.md``). A job
+class with ``log_arguments = False`` keeps its arguments out of both. Turn the
+lines off with :func:`uninstall`, or with the usual ``logging`` controls
+(``logging.getLogger("activejob").setLevel(logging.WARNING)``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from activejob import events
+
+if TYPE_CHECKING:
+    from activejob.adapters.base import Adapter
+    from activejob.job.base import Job
+
+__all__ = ["install", "installed", "logger", "uninstall"]
+
+logger = logging.getLogger("activejob")
+"""The logger every line goes to."""
+
+_installed = False
+
+
+def install() -> None:
+    """Log job events (done on import; calling it again changes nothing).
+
+    Example::
+
+        activejob.log.install()
+    """
+    global _installed
+    for name, handler in _HANDLERS.items():
+        events.unsubscribe(name, handler)
+        events.subscribe(name, handler)
+    _installed = True
+
+
+def uninstall() -> None:
+    """Stop logging job events.
+
+    Example::
+
+        activejob.log.uninstall()
+    """
+    global _installed
+    for name, handler in _HANDLERS.items():
+        events.unsubscribe(name, handler)
+    _installed = False
+
+
+def installed() -> bool:
+    """Whether job events are being logged.
+
+    Example::
+
+        assert activejob.log.installed()
+    """
+    return _installed
+
+
+# -- the lines -------------------------------------------------------------------------
+
+
+def _enqueue(event: events.Event) -> None:
+    level = logging.ERROR if event.exception is not None else logging.INFO
+    if not logger.isEnabledFor(level):
+        return
+    job = _job_of(event)
+    where = _where(job, event.adapter)
+    if event.exception is not None:
+        text = f"Failed enqueuing {job.job_class_name} to {where}: {_error(event.exception)}"
+    elif event.extra.get("aborted"):
+        text = (
+            f"Failed enqueuing {job.job_class_name} to {where}, "
+            "a before_enqueue callback halted the enqueuing execution."
+        )
+    else:
+        at = f" at {job.scheduled_at.isoformat()}" if job.scheduled_at is not None else ""
+        wire = _wire_arguments(job)
+        text = f"Enqueued {_job(job)} to {where}{at}{_arguments_text(wire)}"
+        _log(level, event, text, wire=wire)
+        return
+    _log(level, event, text)
+
+
+def _enqueue_all(event: events.Event) -> None:
+    level = logging.ERROR if event.exception is not None else logging.INFO
+    if not logger.isEnabledFor(level):
+        return
+    jobs: list[Job] = list(event.extra.get("jobs", ()))
+    adapter = _adapter_name(event.adapter)
+    if event.exception is not None:
+        text = f"Failed enqueuing {len(jobs)} jobs to {adapter}: {_error(event.exception)}"
+        _log(level, event, text, jobs_count=len(jobs))
+        return
+    done = [j for j in jobs if j.successfully_enqueued]
+    by_class = Counter(j.job_class_name for j in done)
+    classes = ", ".join(f"{n} {name}" for name, n in by_class.items())
+    text = f"Enqueued {_count(len(done), 'job')} to {adapter} ({classes})"
+    if len(done) < len(jobs):
+        text += f"; failed enqueuing {len(jobs) - len(done)}"
+    _log(level, event, text, jobs_count=len(jobs), enqueued_count=len(done))
+
+
+def _perform_start(event: events.Event) -> None:
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    job = _job_of(event)
+    enqueued = f" enqueued at {job.enqueued_at.isoformat()}" if job.enqueued_at else ""
+    wire = _wire_arguments(job)
+    where = _where(job, event.adapter)
+    text = f"Performing {_job(job)} from {where}{enqueued}{_arguments_text(wire)}"
+    _log(logging.INFO, event, text, wire=wire)
+
+
+def _perform(event: events.Event) -> None:
+    outcome = event.extra.get("outcome")
+    exc = event.exception
+    if outcome == "failed":
+        level = logging.ERROR
+    elif outcome == "interrupted":
+        level = logging.WARNING
+    else:
+        # A retry or a discard is the job's own rule at work: the Retrying and
+        # Discarded lines say so; an app with default logging sees nothing here.
+        level = logging.INFO
+    if not logger.isEnabledFor(level):
+        return
+    job = _job_of(event)
+    head = f"{_job(job)} from {_where(job, event.adapter)} in {_ms(event.duration)}"
+    if exc is None:
+        halted = ", halted by a before_perform callback" if event.extra.get("halted") else ""
+        _log(level, event, f"Performed {head}{halted}")
+    elif outcome == "interrupted":
+        _log(level, event, f"Interrupted performing {head}: {_error(exc)}")
+    else:
+        _log(level, event, f"Error performing {head}: {_error(exc)}", exc_info=exc)
+
+
+def _enqueue_retry(event: events.Event) -> None:
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    job = _job_of(event)
+    attempts = _count(int(event.extra.get("executions") or job.executions), "attempt")
+    text = f"Retrying {_job(job)} after {attempts} in {_seconds(event.extra.get('wait'))}"
+    if event.exception is not None:
+        text += f", due to a {_error(event.exception)}"
+    _log(logging.INFO, event, text + ".")
+
+
+def _retry_stopped(event: events.Event) -> None:
+    if not logger.isEnabledFor(logging.ERROR):
+        return
+    job = _job_of(event)
+    attempts = _count(int(event.extra.get("executions") or job.executions), "attempt")
+    text = (
+        f"Stopped retrying {_job(job)} due to a {_error(event.exception)}, "
+        f"which reoccurred on {attempts}."
+    )
+    _log(logging.ERROR, event, text)
+
+
+def _discard(event: events.Event) -> None:
+    if not logger.isEnabledFor(logging.WARNING):
+        return
+    job = _job_of(event)
+    _log(logging.WARNING, event, f"Discarded {_job(job)} due to a {_error(event.exception)}.")
+
+
+_HANDLERS: dict[str, Callable[[events.Event], None]] = {
+    "enqueue": _enqueue,
+    "enqueue_at": _enqueue,
+    "enqueue_all": _enqueue_all,
+    "perform_start": _perform_start,
+    "perform": _perform,
+    "enqueue_retry": _enqueue_retry,
+    "retry_stopped": _retry_stopped,
+    "discard": _discard,
+}
+
+
+# -- formatting --------------------------------------------------------------------------
+
+
+def _log(
+    level: int,
+    event: events.Event,
+    text: str,
+    *,
+    exc_info: BaseException | None = None,
+    wire: _Wire | None = None,
+    **fields: Any,
+) -> None:
+    logger.log(level, "%s", text, exc_info=exc_info, extra=_fields(event, wire, fields))
+
+
+def _fields(event: events.Event, wire: _Wire | None, more: dict[str, Any]) -> dict[str, Any]:
+    """The structured ``extra`` of a record: JSON-ready values only. Arguments are
+    in it only where the line shows them (``wire``)."""
+    fields: dict[str, Any] = {"activejob_event": event.name}
+    if event.adapter is not None:
+        fields["adapter"] = _adapter_name(event.adapter)
+    job = event.job
+    if job is not None:
+        fields.update(
+            job_class=job.job_class_name,
+            job_id=job.job_id,
+            provider_job_id=job.provider_job_id,
+            queue_name=job.queue_name,
+            priority=job.priority,
+            executions=job.executions,
+            scheduled_at=job.scheduled_at.isoformat() if job.scheduled_at else None,
+        )
+        if wire is not None:
+            fields.update(job_arguments=wire[0], job_kwargs=wire[1])
+    if event.duration is not None:
+        fields["duration_ms"] = round(event.duration * 1000, 3)
+    if event.exception is not None:
+        fields["exception_class"] = _class_name(event.exception)
+    for key in ("outcome", "wait", "reason"):
+        if key in event.extra:
+            fields[key] = event.extra[key]
+    fields.update(more)
+    return fields
+
+
+def _job_of(event: events.Event) -> Job:
+    assert event.job is not None, f"{event.name} events carry a job"
+    return event.job
+
+
+def _job(job: Job) -> str:
+    return f"{job.job_class_name} (Job ID: {job.job_id})"
+
+
+def _where(job: Job, adapter: Adapter | None) -> str:
+    if adapter is None:
+        return f"queue {job.queue_name}"
+    return f"{_adapter_name(adapter)}({job.queue_name})"
+
+
+def _adapter_name(adapter: Adapter | None) -> str:
+    if adapter is None:
+        return "an unknown adapter"
+    return adapter.scheme or type(adapter).__name__
+
+
+_Wire = tuple[list[Any], dict[str, Any]]
+
+
+def _wire_arguments(job: Job) -> _Wire | None:
+    """The arguments as stored (``None`` for a job with ``log_arguments = False``),
+    so logging never deserialises (no lookups, no errors moved out of
+    ``perform``); a job built for ``perform_now`` with arguments JSON cannot hold
+    falls back to their ``repr``."""
+    if not getattr(type(job), "log_arguments", True):
+        return None
+    try:
+        return job.serialized_arguments()
+    except Exception:
+        return [repr(a) for a in job.arguments], {k: repr(v) for k, v in job.kwargs.items()}
+
+
+def _arguments_text(wire: _Wire | None) -> str:
+    if wire is None or not (wire[0] or wire[1]):
+        return ""
+    args, kwargs = wire
+    parts = [_json(a) for a in args] + [f"{k}={_json(v)}" for k, v in kwargs.items()]
+    return " with arguments: " + ", ".join(parts)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=repr)
+
+
+def _error(exc: BaseException | None) -> str:
+    if exc is None:
+        return "an unknown error"
+    return f"{_class_name(exc)} ({exc})"
+
+
+def _class_name(exc: BaseException) -> str:
+    cls = type(exc)
+    return (
+        cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    )
+
+
+def _ms(duration: float | None) -> str:
+    return f"{(duration or 0.0) * 1000:.2f}ms"
+
+
+def _seconds(wait: Any) -> str:
+    return f"{float(wait or 0):g} seconds"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

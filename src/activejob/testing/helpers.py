@@ -1,0 +1,203 @@
+"""The call forms of the test helpers: each checks or performs at once.
+
+They check what the test has done so far (every job enqueued or performed
+since the test adapter was installed). Their ``with``-statement twins in
+:mod:`activejob.testing.blocks` look only at what a block did.
+
+Example::
+
+    ReportJob.perform_later(42)
+    assert_enqueued_jobs(1, only=ReportJob)
+    job = assert_enqueued_with(job=ReportJob, args=(42,), queue="reports")
+    perform_enqueued_jobs()
+    assert_performed_jobs(1)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from activejob.testing import checks
+from activejob.testing.filters import Criteria, JobFilter, JobRef, Moment, Selection
+from activejob.testing.session import current_adapter
+
+if TYPE_CHECKING:
+    from activejob.job.base import Job
+
+__all__ = [
+    "assert_enqueued_jobs",
+    "assert_enqueued_with",
+    "assert_no_enqueued_jobs",
+    "assert_no_performed_jobs",
+    "assert_performed_jobs",
+    "assert_performed_with",
+    "clear_enqueued_jobs",
+    "clear_performed_jobs",
+    "perform_enqueued_jobs",
+]
+
+
+def assert_enqueued_jobs(
+    number: int,
+    *,
+    only: JobFilter | None = None,
+    except_: JobFilter | None = None,
+    queue: str | None = None,
+) -> None:
+    """Assert that ``number`` jobs (those the filters keep) have been enqueued so
+    far in this test, performed or not. For a block, ``with expect_enqueued_jobs(...)``.
+
+    Example::
+
+        HelloJob.perform_later("david")
+        assert_enqueued_jobs(1)
+        assert_enqueued_jobs(1, only=HelloJob, queue="default")
+    """
+    __tracebackhide__ = True
+    selection = Selection(only, except_, queue)
+    checks.check_count("enqueued", number, current_adapter().enqueued_jobs, selection, "")
+
+
+def assert_no_enqueued_jobs(
+    *, only: JobFilter | None = None, except_: JobFilter | None = None, queue: str | None = None
+) -> None:
+    """Assert that no job (that the filters keep) has been enqueued so far.
+
+    Example::
+
+        assert_no_enqueued_jobs(only=MailJob)
+    """
+    __tracebackhide__ = True
+    assert_enqueued_jobs(0, only=only, except_=except_, queue=queue)
+
+
+def assert_performed_jobs(
+    number: int,
+    *,
+    only: JobFilter | None = None,
+    except_: JobFilter | None = None,
+    queue: str | None = None,
+) -> None:
+    """Assert that ``number`` jobs (those the filters keep) have been performed so
+    far, whatever their outcome. For a block that performs what it enqueues,
+    ``with expect_performed_jobs(...)``.
+
+    Example::
+
+        HelloJob.perform_later("yves")
+        perform_enqueued_jobs()
+        assert_performed_jobs(1)
+    """
+    __tracebackhide__ = True
+    selection = Selection(only, except_, queue)
+    checks.check_count("performed", number, current_adapter().performed_jobs, selection, "")
+
+
+def assert_no_performed_jobs(
+    *, only: JobFilter | None = None, except_: JobFilter | None = None, queue: str | None = None
+) -> None:
+    """Assert that no job (that the filters keep) has been performed so far.
+
+    Example::
+
+        assert_no_performed_jobs()
+    """
+    __tracebackhide__ = True
+    assert_performed_jobs(0, only=only, except_=except_, queue=queue)
+
+
+def assert_enqueued_with(
+    *,
+    job: JobRef | None = None,
+    args: tuple[Any, ...] | list[Any] | Callable[[tuple[Any, ...]], bool] | None = None,
+    kwargs: dict[str, Any] | Callable[[dict[str, Any]], bool] | None = None,
+    queue: str | Callable[[str], bool] | None = None,
+    priority: int | Callable[[int | None], bool] | None = None,
+    at: Moment | Callable[[datetime | None], bool] | None = None,
+) -> Job:
+    """Assert that a job meeting every given criterion has been enqueued so far;
+    returns it (a new instance, arguments deserialised).
+
+    Criteria left out are not checked; each may be a predicate instead of a
+    value. ``at`` (a datetime, a timedelta from now or epoch seconds) matches a
+    scheduled time within a second.
+
+    Example::
+
+        MyJob.set(wait=timedelta(hours=1)).perform_later(1, 2, depth=3)
+        job = assert_enqueued_with(job=MyJob, args=(1, 2), kwargs={"depth": 3},
+                                   at=timedelta(hours=1))
+    """
+    __tracebackhide__ = True
+    criteria = Criteria(job, args, kwargs, queue, priority, at)
+    return checks.find_match("enqueued", criteria, current_adapter().enqueued_jobs, "").job()
+
+
+def assert_performed_with(
+    *,
+    job: JobRef | None = None,
+    args: tuple[Any, ...] | list[Any] | Callable[[tuple[Any, ...]], bool] | None = None,
+    kwargs: dict[str, Any] | Callable[[dict[str, Any]], bool] | None = None,
+    queue: str | Callable[[str], bool] | None = None,
+    priority: int | Callable[[int | None], bool] | None = None,
+    at: Moment | Callable[[datetime | None], bool] | None = None,
+) -> Job:
+    """Assert that a job meeting every given criterion has been performed so far;
+    returns it. Criteria as in :func:`assert_enqueued_with`.
+
+    Example::
+
+        perform_enqueued_jobs()
+        assert_performed_with(job=MyJob, args=(1, 2))
+    """
+    __tracebackhide__ = True
+    criteria = Criteria(job, args, kwargs, queue, priority, at)
+    return checks.find_match("performed", criteria, current_adapter().performed_jobs, "").job()
+
+
+def perform_enqueued_jobs(
+    *,
+    only: JobFilter | None = None,
+    except_: JobFilter | None = None,
+    queue: str | None = None,
+    at: Moment | None = None,
+) -> int:
+    """Perform, now and in order, the jobs enqueued so far and not yet performed
+    that the filters keep; returns how many ran. ``at`` keeps jobs due at or
+    before that time (a datetime, a timedelta from now, or epoch seconds).
+
+    Jobs these jobs enqueue are recorded but not run (call again to run them);
+    to run jobs as they are enqueued, ``with performing_enqueued_jobs():``. A job
+    that fails raises its exception here; a retry is enqueued again.
+
+    Example::
+
+        MyJob.perform_later(1)
+        MyJob.set(wait=timedelta(days=2)).perform_later(2)
+        assert perform_enqueued_jobs(at=timedelta(days=1)) == 1
+    """
+    return current_adapter().perform_enqueued_jobs(Selection(only, except_, queue, at))
+
+
+def clear_enqueued_jobs() -> None:
+    """Forget the jobs enqueued so far (those not performed never will be).
+
+    Example::
+
+        clear_enqueued_jobs()
+        assert_no_enqueued_jobs()
+    """
+    current_adapter().clear_enqueued_jobs()
+
+
+def clear_performed_jobs() -> None:
+    """Forget the jobs performed so far.
+
+    Example::
+
+        clear_performed_jobs()
+        assert_no_performed_jobs()
+    """
+    current_adapter().clear_performed_jobs()

@@ -1,0 +1,313 @@
+"""Log lines: one per event under the ``activejob`` logger, with structured fields,
+and ``log_arguments = False`` keeping arguments out."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import activejob
+from activejob import Abort, Job, before_enqueue, before_perform, discard_on, job, log, retry_on
+from activejob.adapters.test import TestAdapter
+from activejob.job.execution import run
+from tests.support import RecordingAdapter
+
+FIELDS = {"activejob_event", "job_class", "job_id", "queue_name", "priority", "executions"}
+
+
+class Flaky(Exception):
+    pass
+
+
+class Fatal(Exception):
+    pass
+
+
+class Report(Job):
+    queue_as = "reports"
+    priority = 3
+
+    def perform(self, *args: Any, **kwargs: Any) -> None: ...
+
+
+class Secret(Job):
+    log_arguments = False
+
+    def perform(self, password: str) -> None: ...
+
+
+@job(log_arguments=False)
+def secret_function(token: str) -> None: ...
+
+
+class Vetoed(Job):
+    @before_enqueue
+    def veto(self) -> None:
+        raise Abort
+
+    def perform(self) -> None: ...
+
+
+class Halting(Job):
+    @before_perform
+    def stop(self) -> None:
+        raise Abort
+
+    def perform(self) -> None: ...
+
+
+class Broken(Job):
+    def perform(self) -> None:
+        raise LookupError("boom")
+
+
+@retry_on(Flaky, wait=0, attempts=2, jitter=0)
+class Retried(Job):
+    def perform(self) -> None:
+        raise Flaky("again")
+
+
+@discard_on(Fatal)
+class Discarded(Job):
+    def perform(self) -> None:
+        raise Fatal("drop")
+
+
+@pytest.fixture
+def adapter() -> TestAdapter:
+    test_adapter = TestAdapter()
+    activejob.configure(adapter=test_adapter)
+    return test_adapter
+
+
+@pytest.fixture
+def logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    with caplog.at_level(logging.INFO, logger="activejob"):
+        yield caplog
+
+
+def lines(logs: pytest.LogCaptureFixture, event: str) -> list[logging.LogRecord]:
+    return [r for r in logs.records if getattr(r, "activejob_event", None) == event]
+
+
+def test_installed_by_default() -> None:
+    assert log.installed()
+
+
+def test_enqueued_line(adapter: TestAdapter, logs: pytest.LogCaptureFixture) -> None:
+    enqueued = Report.perform_later(42, "x", depth=2)
+    (record,) = lines(logs, "enqueue")
+    assert record.name == "activejob" and record.levelno == logging.INFO
+    assert record.getMessage() == (
+        f"Enqueued tests.unit.test_log.Report (Job ID: {enqueued.job_id}) to test(reports) "
+        'with arguments: 42, "x", depth=2'
+    )
+    fields = record.__dict__
+    assert set(fields) >= FIELDS
+    assert fields["job_id"] == enqueued.job_id and fields["queue_name"] == "reports"
+    assert fields["priority"] == 3 and fields["adapter"] == "test"
+    assert fields["job_arguments"] == [42, "x"] and fields["job_kwargs"] == {"depth": 2}
+    assert isinstance(fields["duration_ms"], float)
+
+
+def test_scheduled_enqueued_line(adapter: TestAdapter, logs: pytest.LogCaptureFixture) -> None:
+    enqueued = Report.set(wait=60).perform_later()
+    (record,) = lines(logs, "enqueue_at")
+    assert enqueued.scheduled_at is not None
+    assert record.getMessage().endswith(f"to test(reports) at {enqueued.scheduled_at.isoformat()}")
+    assert record.__dict__["scheduled_at"] == enqueued.scheduled_at.isoformat()
+
+
+def test_failed_and_aborted_enqueue_lines(logs: pytest.LogCaptureFixture) -> None:
+    activejob.configure(adapter=RecordingAdapter(error=OSError("disk full")))
+    with pytest.raises(activejob.EnqueueError):
+        Report.perform_later(1)
+    (failed,) = lines(logs, "enqueue")
+    assert failed.levelno == logging.ERROR
+    assert failed.getMessage().startswith(
+        "Failed enqueuing tests.unit.test_log.Report to recording(reports): "
+        "activejob.errors.EnqueueError (recording adapter could not enqueue"
+    )
+    assert failed.__dict__["exception_class"] == "activejob.errors.EnqueueError"
+    activejob.configure(adapter=TestAdapter())
+    Vetoed.perform_later()
+    aborted = lines(logs, "enqueue")[1]
+    assert aborted.levelno == logging.INFO
+    assert aborted.getMessage() == (
+        "Failed enqueuing tests.unit.test_log.Vetoed to test(default), "
+        "a before_enqueue callback halted the enqueuing execution."
+    )
+
+
+def test_bulk_enqueued_line(adapter: TestAdapter, logs: pytest.LogCaptureFixture) -> None:
+    activejob.perform_all_later([Report(1), Report(2), Vetoed()])
+    (record,) = lines(logs, "enqueue_all")
+    assert record.getMessage() == (
+        "Enqueued 3 jobs to test (2 tests.unit.test_log.Report, 1 tests.unit.test_log.Vetoed)"
+    )
+    assert record.__dict__["enqueued_count"] == 3 and record.__dict__["adapter"] == "test"
+
+
+def test_performing_and_performed_lines(
+    adapter: TestAdapter, logs: pytest.LogCaptureFixture
+) -> None:
+    enqueued = Report.perform_later(7)
+    adapter.perform_enqueued_jobs()
+    (start,) = lines(logs, "perform_start")
+    assert enqueued.enqueued_at is not None
+    assert start.getMessage() == (
+        f"Performing tests.unit.test_log.Report (Job ID: {enqueued.job_id}) from test(reports) "
+        f"enqueued at {enqueued.enqueued_at.isoformat()} with arguments: 7"
+    )
+    (done,) = lines(logs, "perform")
+    assert done.levelno == logging.INFO
+    assert re.fullmatch(
+        rf"Performed tests\.unit\.test_log\.Report \(Job ID: {enqueued.job_id}\) "
+        r"from test\(reports\) in \d+\.\d\dms",
+        done.getMessage(),
+    )
+    assert done.__dict__["outcome"] == "succeeded" and done.__dict__["executions"] == 1
+    assert done.__dict__["duration_ms"] >= 0
+    assert start.__dict__["job_arguments"] == [7] and "job_arguments" not in done.__dict__
+
+
+def test_performed_line_without_a_known_adapter(logs: pytest.LogCaptureFixture) -> None:
+    run(Halting())
+    (done,) = lines(logs, "perform")
+    assert " from queue default in " in done.getMessage()
+    assert done.getMessage().endswith("ms, halted by a before_perform callback")
+    assert "adapter" not in done.__dict__
+
+
+def test_error_performing_line(logs: pytest.LogCaptureFixture) -> None:
+    run(Broken())
+    (done,) = lines(logs, "perform")
+    assert done.levelno == logging.ERROR and done.exc_info is not None
+    pattern = r"^Error performing .*Broken .* in \d+\.\d\dms: LookupError \(boom\)$"
+    assert re.search(pattern, done.getMessage())
+    assert (
+        done.__dict__["outcome"] == "failed" and done.__dict__["exception_class"] == "LookupError"
+    )
+
+
+def test_retrying_and_stopped_retrying_lines(
+    adapter: TestAdapter, logs: pytest.LogCaptureFixture
+) -> None:
+    adapter.perform_enqueued = True
+    with pytest.raises(Flaky):
+        Retried.perform_later()
+    first, last = lines(logs, "perform")
+    assert first.levelno == logging.INFO and first.__dict__["outcome"] == "retry"
+    assert first.exc_info is not None
+    assert last.levelno == logging.ERROR and last.__dict__["outcome"] == "failed"
+    (retrying,) = lines(logs, "enqueue_retry")
+    job_id = retrying.__dict__["job_id"]
+    assert retrying.levelno == logging.INFO
+    assert retrying.getMessage() == (
+        f"Retrying tests.unit.test_log.Retried (Job ID: {job_id}) after 1 attempt in 0 seconds, "
+        "due to a tests.unit.test_log.Flaky (again)."
+    )
+    assert retrying.__dict__["wait"] == 0.0
+    (stopped,) = lines(logs, "retry_stopped")
+    assert stopped.levelno == logging.ERROR
+    assert stopped.getMessage() == (
+        f"Stopped retrying tests.unit.test_log.Retried (Job ID: {job_id}) due to a "
+        "tests.unit.test_log.Flaky (again), which reoccurred on 2 attempts."
+    )
+
+
+def test_discarded_line(adapter: TestAdapter, logs: pytest.LogCaptureFixture) -> None:
+    enqueued = Discarded.perform_later()
+    adapter.perform_enqueued_jobs()
+    (discarded,) = lines(logs, "discard")
+    assert discarded.levelno == logging.WARNING
+    assert discarded.getMessage() == (
+        f"Discarded tests.unit.test_log.Discarded (Job ID: {enqueued.job_id}) due to a "
+        "tests.unit.test_log.Fatal (drop)."
+    )
+    assert discarded.__dict__["reason"] == "discard_on"
+
+
+def test_log_arguments_false_keeps_arguments_out(
+    adapter: TestAdapter, logs: pytest.LogCaptureFixture
+) -> None:
+    Secret.perform_later("hunter2")
+    secret_function.perform_later("tok-123")
+    adapter.perform_enqueued_jobs()
+    mine = [
+        r
+        for r in logs.records
+        if r.__dict__.get("job_class", "").startswith("tests.unit.test_log.")
+    ]
+    assert {r.__dict__["activejob_event"] for r in mine} == {"enqueue", "perform_start", "perform"}
+    for record in mine:
+        assert "hunter2" not in record.getMessage() and "tok-123" not in record.getMessage()
+        assert "with arguments" not in record.getMessage()
+        assert "job_arguments" not in record.__dict__ and "job_kwargs" not in record.__dict__
+
+
+def test_structured_fields_are_json_ready(
+    adapter: TestAdapter, logs: pytest.LogCaptureFixture
+) -> None:
+    Report.perform_later({"nested": [1, 2]}, when=(1, 2))
+    adapter.perform_enqueued_jobs()
+    baseline = set(logging.makeLogRecord({}).__dict__)
+    for record in logs.records:
+        extra = {k: v for k, v in record.__dict__.items() if k not in baseline}
+        json.dumps(extra)
+
+
+def test_perform_now_with_arguments_json_cannot_hold(logs: pytest.LogCaptureFixture) -> None:
+    class Local(Job):
+        def perform(self, thing: object) -> None: ...
+
+    Local.perform_now(Ellipsis)
+    (start,) = lines(logs, "perform_start")
+    assert start.getMessage().endswith('with arguments: "Ellipsis"')
+
+
+def test_uninstall_and_install(adapter: TestAdapter, logs: pytest.LogCaptureFixture) -> None:
+    log.uninstall()
+    try:
+        assert not log.installed()
+        Report.perform_later(1)
+        assert lines(logs, "enqueue") == []
+    finally:
+        log.install()
+        log.install()  # twice changes nothing
+    Report.perform_later(2)
+    assert len(lines(logs, "enqueue")) == 1
+
+
+def test_logger_level_controls_the_lines(
+    adapter: TestAdapter, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="activejob"):
+        Report.perform_later(1)
+        run(Broken())
+    assert [r.__dict__["activejob_event"] for r in caplog.records] == ["perform"]
+
+
+def test_disabled_lines_cost_no_argument_serialisation(
+    adapter: TestAdapter, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls: list[int] = []
+
+    class Counted(Job):
+        def perform(self, n: int) -> None: ...
+
+        def serialized_arguments(self) -> tuple[list[Any], dict[str, Any]]:
+            calls.append(1)
+            return super().serialized_arguments()
+
+    with caplog.at_level(logging.WARNING, logger="activejob"):
+        Counted.perform_later(1)
+    assert len(calls) == 1  # the payload only
+    with caplog.at_level(logging.INFO, logger="activejob"):
+        Counted.perform_later(2)
+    assert len(calls) == 3  # then the payload, and once for the log line
