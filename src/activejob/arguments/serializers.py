@@ -136,10 +136,10 @@ def _take_zone(value: _DT, obj: dict[str, Any], tag: str) -> _DT:
         if offset is None or not -timedelta(hours=24) < offset < timedelta(hours=24):
             raise DeserializationError(f"malformed {tag!r} argument: no valid offset")
         if "tzname" in obj:
-            zone = timezone(offset, field(obj, "tzname", str, tag))
+            fixed = timezone(offset, field(obj, "tzname", str, tag))
         else:
-            zone = timezone(offset)
-        return value.replace(tzinfo=zone, fold=fold)
+            fixed = timezone(offset)
+        return value.replace(tzinfo=fixed, fold=fold)
     return value.replace(fold=fold) if fold else value
 
 
