@@ -95,3 +95,43 @@ def test_async_job_on_the_async_adapter_round_trip() -> None:
     adapter.join(timeout=10)
     assert sorted(results) == [f"{n}:activejob-async-loop" for n in range(3)]
     adapter.shutdown()
+
+
+class Ticket:
+    def __init__(self, code: str) -> None:
+        self.code = code
+
+
+loaded_on: list[str] = []
+
+
+def test_async_job_loads_rich_arguments_off_the_event_loop() -> None:
+    # A GlobalID loads a record through a (maybe sync-only) ORM: never on the loop thread.
+    from activejob.serializers import ObjectSerializer, register, unregister
+
+    class TicketSerializer(ObjectSerializer):
+        klass = Ticket
+
+        def serialize(self, value: Ticket) -> str:
+            return value.code
+
+        def deserialize(self, data: str) -> Ticket:
+            loaded_on.append(threading.current_thread().name)
+            return Ticket(data)
+
+    class UseTicket(Job):
+        async def perform(self, ticket: Ticket, n: int) -> str:
+            return f"{ticket.code}:{n}:{threading.current_thread().name}"
+
+    register(TicketSerializer)
+    try:
+        payload = UseTicket(Ticket("T1"), 2).serialize()
+
+        async def main() -> activejob.Outcome:
+            return await arun(payload)
+
+        outcome = asyncio.run(main())
+    finally:
+        unregister(TicketSerializer)
+    assert outcome.value == "T1:2:MainThread"
+    assert loaded_on and loaded_on[0] != "MainThread"

@@ -31,6 +31,7 @@ from activejob.arguments.serializers import (
     TimeSerializer,
     UUIDSerializer,
 )
+from activejob.globalid.serializer import GlobalIDSerializer
 
 __all__ = ["BY_TYPE", "RESERVED", "by_name", "custom", "fallbacks", "register", "unregister"]
 
@@ -47,15 +48,26 @@ _CORE: tuple[BuiltinSerializer, ...] = (
     EnumSerializer(),
 )
 
+# Built-in hook serializers, consulted after Enum support.
+_HOOKS: tuple[ObjectSerializer, ...] = (GlobalIDSerializer(),)
+
 #: Built-in serializers by the exact type of the value.
 BY_TYPE: dict[type[Any], ObjectSerializer] = {t: s for s in _CORE for t in s.types}
 
 #: Tags of the encoding itself (the containers are handled by the codec).
-RESERVED: frozenset[str] = frozenset(s.name for s in _CORE) | {"tuple", "set", "frozenset", "dict"}
+RESERVED: frozenset[str] = frozenset(s.name for s in (*_CORE, *_HOOKS)) | {
+    "tuple",
+    "set",
+    "frozenset",
+    "dict",
+}
 
-by_name: dict[str, ObjectSerializer] = {s.name: s for s in _CORE}
+by_name: dict[str, ObjectSerializer] = {s.name: s for s in (*_CORE, *_HOOKS)}
 custom: tuple[ObjectSerializer, ...] = ()
-fallbacks: tuple[ObjectSerializer, ...] = tuple(s for s in _CORE if isinstance(s, EnumSerializer))
+fallbacks: tuple[ObjectSerializer, ...] = (
+    *(s for s in _CORE if isinstance(s, EnumSerializer)),
+    *_HOOKS,
+)
 
 _lock = threading.Lock()
 

@@ -36,6 +36,7 @@ PAYLOAD_VERSION = 1
 
 J = TypeVar("J", bound="JobCore")
 _UNSET: Any = object()
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 class JobCore:
@@ -105,6 +106,16 @@ class JobCore:
         if self._arguments is _UNSET:
             assert self._serialized is not None
             self._arguments, self._kwargs = _arguments.deserialize_arguments(*self._serialized)
+
+    def arguments_need_loading(self) -> bool:
+        """Whether reading the arguments may do more than decode JSON scalars (a
+        GlobalID loads a record, a custom serializer may do I/O): async execution
+        then decodes them off the event loop."""
+        if self._arguments is not _UNSET:
+            return False
+        assert self._serialized is not None
+        args, kwargs = self._serialized
+        return not all(type(v) in _SCALARS for v in (*args, *kwargs.values()))
 
     def serialized_arguments(self) -> tuple[list[Any], dict[str, Any]]:
         """The arguments in their JSON form (``SerializationError`` if impossible)."""

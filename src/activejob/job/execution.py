@@ -165,6 +165,9 @@ async def arun(payload: Mapping[str, Any] | Job, *, adapter: Adapter | None = No
     chain = job._activejob_callbacks.get("perform", ())
     callback_run = CallbackRun(job, chain)
     try:
+        if job.arguments_need_loading():
+            # Loading may hit a database through a sync-only ORM (Django): not on the loop.
+            await asyncio.to_thread(lambda: job.arguments)
         args, kwargs = job.arguments, job.kwargs
         callback_run.enter()
         try:
