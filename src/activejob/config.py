@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from activejob.adapters.base import Adapter
 
-DEFAULT_ADAPTER = "async:"
-"""The adapter used when neither ``configure`` nor ``ACTIVEJOB_ADAPTER`` names one."""
+DEFAULT_ADAPTER = "sqlite:///activejob.sqlite3"
+"""The adapter used when neither ``configure`` nor ``ACTIVEJOB_ADAPTER`` names one:
+durable jobs in ``activejob.sqlite3`` in the working directory, run by
+``activejob worker``."""
 
 
 @dataclass

@@ -1,0 +1,86 @@
+"""The enqueue side of a backend that owns a :class:`~activejob.storage.base.Storage`.
+
+Enqueueing is a ``storage.push``: one row per job, one round trip for a bulk
+enqueue. Inside :func:`activejob.in_transaction` the rows are written on the
+caller's connection. A storage failure (the server is down, the connection
+dropped) becomes :class:`~activejob.EnqueueError` with the cause chained.
+
+Example::
+
+    class MyAdapter(StorageAdapter):
+        scheme = "mydb"
+
+        @classmethod
+        def from_url(cls, url):
+            return cls(MyStorage.from_url(url))
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar
+
+from activejob.adapters.base import Adapter
+from activejob.errors import EnqueueError
+from activejob.storage.base import NewJob, Storage, StorageError
+from activejob.transaction import current_connection
+
+if TYPE_CHECKING:
+    from activejob.job.base import Job
+
+__all__ = ["StorageAdapter", "new_job"]
+
+
+def new_job(job: Job, run_at: float | None) -> NewJob:
+    """What a storage keeps of ``job``: its routing fields and its JSON payload."""
+    return NewJob(
+        job.job_id,
+        job.job_class_name,
+        job.queue_name,
+        job.priority or 0,
+        json.dumps(job.serialize()),
+        run_at,
+    )
+
+
+class StorageAdapter(Adapter):
+    """An adapter whose jobs live in ``storage``, run by ``activejob worker``."""
+
+    supports_transactions: ClassVar[bool] = False
+    """Whether :func:`activejob.in_transaction` connections are honoured."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+
+    @property
+    def storage(self) -> Storage:
+        """The worker side: what ``activejob worker``, the CLI and ``status`` use."""
+        return self._storage
+
+    def enqueue(self, job: Job) -> None:
+        self._push([job], [None])
+
+    def enqueue_at(self, job: Job, timestamp: float) -> None:
+        self._push([job], [timestamp])
+
+    def enqueue_all(self, jobs: Sequence[Job]) -> int:
+        """Store every job with one ``push`` (one round trip)."""
+        run_at = [None if j.scheduled_at is None else j.scheduled_at.timestamp() for j in jobs]
+        self._push(jobs, run_at)
+        for job in jobs:
+            job.successfully_enqueued = True
+        return len(jobs)
+
+    def _push(self, jobs: Sequence[Job], run_at: Sequence[float | None]) -> None:
+        rows = [new_job(job, at) for job, at in zip(jobs, run_at, strict=True)]
+        connection = current_connection() if self.supports_transactions else None
+        try:
+            ids = self._storage.push(rows, connection=connection)
+        except StorageError as exc:
+            raise EnqueueError(f"{self} could not enqueue {len(rows)} job(s): {exc}") from exc
+        for job, storage_id in zip(jobs, ids, strict=True):
+            job.provider_job_id = str(storage_id)
+
+    def shutdown(self, *, wait: bool = True) -> None:
+        self._storage.close()

@@ -1,0 +1,162 @@
+"""What the ``activejob`` subcommands share: ``--adapter``, ``--import``, ``--json``,
+finding the storage, and printing tables.
+
+Example::
+
+    def register(subparsers):
+        parser = subparsers.add_parser("thing")
+        add_common_options(parser)
+        parser.set_defaults(func=run)
+
+    def run(args):
+        storage = storage_from_args(args)
+        ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import importlib
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from activejob.errors import ActiveJobError, ConfigurationError
+from activejob.storage.base import Storage, StorageUnavailable
+
+__all__ = [
+    "add_common_options",
+    "command",
+    "format_table",
+    "import_job_modules",
+    "job_modules",
+    "print_json",
+    "storage_from_args",
+]
+
+OK, FAILED, USAGE = 0, 1, 2
+
+
+def add_common_options(parser: argparse.ArgumentParser, *, json_output: bool = True) -> None:
+    """``--adapter URL``, ``--import MODULE`` (repeatable) and, optionally, ``--json``."""
+    parser.add_argument(
+        "--adapter",
+        metavar="URL",
+        help="backend URL (default: ACTIVEJOB_ADAPTER, else the configured adapter)",
+    )
+    parser.add_argument(
+        "--import",
+        dest="imports",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import a module that defines jobs or configures activejob "
+        "(repeatable; also ACTIVEJOB_IMPORTS=a,b)",
+    )
+    if json_output:
+        parser.add_argument("--json", action="store_true", help="print JSON for machines")
+
+
+def job_modules(flags: Sequence[str]) -> list[str]:
+    """Modules named by ``--import`` flags, then by ``ACTIVEJOB_IMPORTS`` (comma-separated),
+    without duplicates."""
+    from_env = os.environ.get("ACTIVEJOB_IMPORTS", "")
+    names = [*flags, *(part.strip() for part in from_env.split(","))]
+    return list(dict.fromkeys(name for name in names if name))
+
+
+def import_job_modules(flags: Sequence[str]) -> list[str]:
+    """Import the modules :func:`job_modules` names (the working directory is on the
+    path, as for ``python -m``); a module that fails raises ``ConfigurationError``."""
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    names = job_modules(flags)
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:
+            raise ConfigurationError(
+                f"cannot import {name!r}: {type(exc).__name__}: {exc}"
+            ) from exc
+    return names
+
+
+def storage_from_args(args: argparse.Namespace) -> Storage:
+    """The storage of the adapter ``--adapter`` names (after ``--import``), else of the
+    configured adapter."""
+    from activejob.config import resolve_adapter
+
+    import_job_modules(getattr(args, "imports", []) or [])
+    adapter = resolve_adapter(getattr(args, "adapter", None) or None)
+    storage = getattr(adapter, "storage", None)
+    if not isinstance(storage, Storage):
+        raise ConfigurationError(
+            f"the {adapter} keeps no jobs to operate on; use a durable backend such as "
+            "sqlite:///jobs.sqlite3 or postgresql://host/db (--adapter or ACTIVEJOB_ADAPTER)"
+        )
+    return storage
+
+
+def command(name: str) -> Callable[[Callable[[argparse.Namespace], int]], Callable[..., int]]:
+    """Decorate a subcommand: errors become a message on stderr and an exit status."""
+
+    def decorate(func: Callable[[argparse.Namespace], int]) -> Callable[..., int]:
+        @functools.wraps(func)
+        def run(args: argparse.Namespace) -> int:
+            try:
+                return func(args)
+            except (ConfigurationError, ValueError) as exc:
+                _error(name, exc)
+                return USAGE
+            except StorageUnavailable as exc:
+                _error(name, exc, hint="is the database server running?")
+                return FAILED
+            except ActiveJobError as exc:
+                _error(name, exc)
+                return FAILED
+            finally:
+                from activejob.config import reset_adapters
+
+                reset_adapters(wait=True)
+
+        return run
+
+    return decorate
+
+
+def _error(name: str, exc: BaseException, *, hint: str = "") -> None:
+    message = f"activejob {name}: error: {exc}"
+    if hint:
+        message += f" ({hint})"
+    sys.stderr.write(message + "\n")
+
+
+def print_json(value: Any) -> None:
+    """Print ``value`` as indented JSON (datetimes as ISO 8601)."""
+    sys.stdout.write(json.dumps(value, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "value"):
+        return value.value
+    return str(value)
+
+
+def format_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """Plain columns aligned with spaces, a header line first.
+
+    Example::
+
+        format_table(["ID", "STATE"], [["1", "ready"]])  # 'ID  STATE\\n1   ready'
+    """
+    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    ]
+    return "\n".join(lines)

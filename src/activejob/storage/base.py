@@ -1,0 +1,519 @@
+"""The worker side of a durable backend: the one interface the worker, the CLI,
+``activejob.status`` and the dashboard use.
+
+A durable adapter (``sqlite:``, ``postgresql:``, ``mysql:``, ``redis:``) owns a
+:class:`Storage`. The enqueue side pushes :class:`NewJob` rows; a worker claims
+batches of :class:`ClaimedJob`, runs them and reports :class:`Result` values in
+batches (round trips, not rows, are the cost); operators list, retry, discard and
+pause through the same object.
+
+Invariants live here, once: which state changes are allowed, what timestamps
+mean, which events fire. The public methods validate their arguments and call
+the underscored hooks a backend implements (``_push``, ``_claim``, ...), each one
+round trip where the server allows it. Every timestamp a backend writes comes
+from :func:`activejob._time.now`, so tests can drive time with a fake clock.
+
+States::
+
+    scheduled --(due)--> ready --(claim)--> running --> succeeded
+                                              |  \\--> failed     --(retry)--> ready
+                                              |  \\--> discarded  --(retry)--> ready
+                                              |  \\--> scheduled  (retry_on: run again later)
+                                              \\--(worker died / drained)--> ready
+
+A scheduled job whose time has come is reported as ``ready`` (and claimed like
+one). A job's ``attempts`` counts claims. A running job whose worker stops
+heartbeating is released (``ready``) and runs again: at-least-once. A job whose
+worker died while running it more than ``max_crashes`` times is marked failed,
+as a likely poison job, with a :class:`WorkerLostError`.
+
+Failures of the server itself raise :class:`StorageUnavailable`: the operation
+did not apply (its transaction was rolled back), and the same call may be
+retried once the server is back; the storage reconnects by itself.
+"""
+
+from __future__ import annotations
+
+import builtins
+import enum
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from activejob import events
+from activejob.errors import ActiveJobError
+from activejob.storage.selector import QueueSelector
+
+__all__ = [
+    "CLAIMABLE_STATES",
+    "DEFAULT_KEEP_FINISHED",
+    "FINISHED_STATES",
+    "RESULT_STATES",
+    "ClaimedJob",
+    "ErrorInfo",
+    "JobFilter",
+    "JobInfo",
+    "JobState",
+    "NewJob",
+    "QueueInfo",
+    "Result",
+    "SchemaError",
+    "Storage",
+    "StorageError",
+    "StorageUnavailable",
+    "WorkerLostError",
+]
+
+DEFAULT_KEEP_FINISHED = 7 * 24 * 3600.0
+"""Seconds finished jobs are kept before :meth:`Storage.prune` deletes them (7 days)."""
+
+
+class StorageError(ActiveJobError):
+    """The storage could not do what was asked."""
+
+
+class StorageUnavailable(StorageError):
+    """The server could not be reached or the connection dropped mid-operation.
+
+    Nothing was half-applied: the operation's transaction was rolled back (or, if
+    the connection dropped just as it committed, the operation is safe to repeat).
+    Retry the same call with backoff; the storage reconnects by itself. The
+    driver's exception is chained as ``__cause__``.
+    """
+
+
+class SchemaError(StorageError):
+    """The database holds no activejob schema, or an older one: run ``activejob migrate``."""
+
+
+class WorkerLostError(ActiveJobError):
+    """Recorded as the error of a job whose worker died while running it too often."""
+
+
+class JobState(str, enum.Enum):
+    """Where a stored job is in its life."""
+
+    SCHEDULED = "scheduled"
+    READY = "ready"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    DISCARDED = "discarded"
+
+    @property
+    def finished(self) -> bool:
+        """Whether the job will not run again unless an operator retries it."""
+        return self in FINISHED_STATES
+
+
+FINISHED_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.DISCARDED})
+"""States a job stays in until an operator retries it or it is pruned."""
+CLAIMABLE_STATES = frozenset({JobState.READY, JobState.SCHEDULED})
+"""States a worker may claim from once ``run_at`` has come."""
+RESULT_STATES = frozenset(FINISHED_STATES | {JobState.SCHEDULED, JobState.READY})
+"""States a :class:`Result` may move a running job to."""
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """A job to store, as the adapter hands it over.
+
+    Example::
+
+        NewJob(job.job_id, job.job_class_name, "default", 0, json.dumps(job.serialize()))
+    """
+
+    job_id: str
+    job_class: str
+    queue_name: str
+    priority: int
+    """Smaller runs first; ``None`` from the job is stored as 0."""
+    payload: str
+    """The job's JSON payload, already encoded."""
+    run_at: float | None = None
+    """Epoch seconds; ``None`` means ready now."""
+
+
+@dataclass
+class ClaimedJob:
+    """A job a worker claimed and must report a :class:`Result` for."""
+
+    id: Any
+    """The storage's own id of the row (not the job's ``job_id``)."""
+    job_id: str
+    queue_name: str
+    payload: str
+    attempts: int
+    """How many times the job has been claimed, this claim included."""
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """The exception that ended a run, as stored for operators."""
+
+    exception_class: str
+    message: str
+    traceback: str
+
+    @classmethod
+    def from_exception(cls, exc: BaseException) -> ErrorInfo:
+        """Describe ``exc`` with its class, message and formatted traceback.
+
+        Example::
+
+            ErrorInfo.from_exception(ValueError("bad")).exception_class  # 'builtins.ValueError'
+        """
+        import traceback
+
+        return cls(
+            f"{type(exc).__module__}.{type(exc).__qualname__}",
+            str(exc),
+            "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+        )
+
+
+@dataclass(frozen=True)
+class Result:
+    """How a claimed job ended, for :meth:`Storage.complete`.
+
+    ``state`` is ``succeeded``, ``failed`` or ``discarded`` (finished), or
+    ``scheduled`` for a retry (``payload``, ``run_at`` and optionally
+    ``queue_name``/``priority`` carry the retried job), or ``ready`` to release a
+    job unrun (a draining worker). ``error`` is kept as the job's last error.
+
+    ``attempts`` is the :attr:`ClaimedJob.attempts` of the claim this result
+    answers: when given, a result for a claim that is no longer current (the job
+    was recovered and claimed again elsewhere) is ignored.
+
+    Example::
+
+        Result(claimed.id, JobState.SUCCEEDED, attempts=claimed.attempts)
+    """
+
+    id: Any
+    state: JobState
+    error: ErrorInfo | None = None
+    payload: str | None = None
+    run_at: float | None = None
+    queue_name: str | None = None
+    priority: int | None = None
+    attempts: int | None = None
+
+
+@dataclass
+class JobInfo:
+    """One stored job, for ``activejob.status``, the CLI and the dashboard."""
+
+    id: Any
+    job_id: str
+    job_class: str
+    queue_name: str
+    priority: int
+    state: JobState
+    attempts: int
+    payload: dict[str, Any]
+    created_at: datetime
+    run_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    worker_id: str | None = None
+    heartbeat_at: datetime | None = None
+    error: ErrorInfo | None = None
+    crashes: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: times in ISO 8601, the state and error as plain values.
+
+        Example::
+
+            json.dumps(storage.get(job_id).to_dict())
+        """
+        data: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if isinstance(value, datetime):
+                value = value.isoformat()
+            elif isinstance(value, JobState):
+                value = value.value
+            elif isinstance(value, ErrorInfo):
+                value = {
+                    "exception_class": value.exception_class,
+                    "message": value.message,
+                    "traceback": value.traceback,
+                }
+            data[name] = value
+        return data
+
+
+@dataclass
+class QueueInfo:
+    """A queue's name, whether it is paused, and its jobs by state."""
+
+    name: str
+    paused: bool
+    counts: dict[JobState, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    """Which jobs an operator means: by state, queue, class, or ids.
+
+    ``limit``/``offset`` page :meth:`Storage.list`; :meth:`Storage.retry` and
+    :meth:`Storage.discard` act on every match and ignore them.
+
+    Example::
+
+        JobFilter(states=[JobState.FAILED], queue_name="mailers", limit=20)
+    """
+
+    states: Sequence[JobState] | None = None
+    queue_name: str | None = None
+    job_class: str | None = None
+    job_ids: Sequence[str] | None = None
+    limit: int | None = 100
+    offset: int = 0
+
+
+class Storage(ABC):
+    """The worker side of a durable backend. See the module docstring for states.
+
+    Thread-safe: a worker process shares one storage between its threads, and a
+    thread blocked in :meth:`wait` does not block the others.
+    """
+
+    keep_finished: float = DEFAULT_KEEP_FINISHED
+    """Seconds a finished job is kept; workers call ``prune(storage.keep_finished)``.
+    Set per backend URL (``?keep_finished=7d``)."""
+
+    @abstractmethod
+    def migrate(self) -> None:
+        """Bring the schema up to date (idempotent)."""
+
+    def push(self, jobs: Sequence[NewJob], *, connection: Any = None) -> builtins.list[Any]:
+        """Store jobs in one round trip; returns their storage ids, in order.
+
+        ``connection`` is the caller's own database connection (SQL backends):
+        the jobs then exist if and only if the caller's transaction commits.
+        """
+        for job in jobs:
+            _check_new_job(job)
+        if not jobs:
+            return []
+        return self._push(jobs, connection)
+
+    def claim(self, worker_id: str, queues: Sequence[str], limit: int) -> builtins.list[ClaimedJob]:
+        """Take up to ``limit`` due jobs for ``worker_id``.
+
+        ``queues`` is in order of preference; ``"*"`` matches any queue and
+        ``"name*"`` a prefix. Within a queue, smaller priority first, then oldest
+        run-at. Paused queues are skipped. Scheduled jobs that are due are
+        claimable. Claimed jobs become ``running``.
+        """
+        _check_name("worker_id", worker_id)
+        selector = QueueSelector.parse(queues)
+        if limit < 0:
+            raise ValueError(f"claim limit must be >= 0, got {limit}")
+        if limit == 0:
+            return []
+        return self._claim(worker_id, selector, limit)
+
+    def complete(self, results: Sequence[Result]) -> None:
+        """Record how claimed jobs ended, atomically and in as few round trips as
+        possible. Results for jobs that are no longer running are ignored, so a
+        batch whose outcome is unknown may be sent again."""
+        for result in results:
+            _check_result(result)
+        if len({result.id for result in results}) != len(results):
+            raise ValueError("complete() takes at most one result per claimed job")
+        if results:
+            self._complete(results)
+
+    def heartbeat(self, worker_id: str, info: dict[str, Any] | None = None) -> None:
+        """Say ``worker_id`` is alive, for it and every job it is running.
+
+        ``info`` (hostname, pid, queues, ...) is shown by :meth:`workers`; ``None``
+        keeps what the last heartbeat said.
+        """
+        _check_name("worker_id", worker_id)
+        self._heartbeat(worker_id, info)
+
+    @abstractmethod
+    def unregister_worker(self, worker_id: str) -> None:
+        """Forget a worker that stopped cleanly."""
+
+    def recover(self, stale_after: float, max_crashes: int) -> tuple[int, int]:
+        """Release running jobs whose worker has not heartbeaten for ``stale_after``
+        seconds; fail those that crashed their worker more than ``max_crashes``
+        times. Atomic. Returns ``(released, failed)``."""
+        if stale_after <= 0:
+            raise ValueError(f"stale_after must be > 0 seconds, got {stale_after}")
+        if max_crashes < 0:
+            raise ValueError(f"max_crashes must be >= 0, got {max_crashes}")
+        return self._recover(stale_after, max_crashes)
+
+    def wait(self, queues: Sequence[str], timeout: float) -> bool:
+        """Block until a job may be claimable on ``queues`` or ``timeout`` passes.
+
+        Returns at once (``True``) if a job is claimable now. Returns whether
+        something was signalled (``False`` on timeout); a ``True`` may be spurious.
+        """
+        selector = QueueSelector.parse(queues)
+        return self._wait(selector, max(float(timeout), 0.0))
+
+    def notify_stop(self) -> None:
+        """Wake every thread blocked in :meth:`wait` (a worker is stopping)."""
+
+    def prune(self, older_than: float) -> int:
+        """Delete finished jobs that finished more than ``older_than`` seconds ago;
+        returns how many."""
+        if older_than < 0:
+            raise ValueError(f"older_than must be >= 0 seconds, got {older_than}")
+        return self._prune(older_than)
+
+    # -- operating ---------------------------------------------------------------------
+
+    @abstractmethod
+    def get(self, job_id: str) -> JobInfo | None:
+        """The most recent stored job with this ``job_id``."""
+
+    def list(self, where: JobFilter) -> builtins.list[JobInfo]:
+        """Jobs matching ``where``, newest first."""
+        _check_filter(where)
+        return self._list(where)
+
+    def retry(self, where: JobFilter) -> int:
+        """Make failed or discarded jobs ready again; returns how many."""
+        _check_filter(where)
+        count = self._retry(where)
+        events.emit("jobs_retried", count=count, where=where)
+        return count
+
+    def discard(self, where: JobFilter) -> int:
+        """Discard jobs that are not running or finished; returns how many."""
+        _check_filter(where)
+        count = self._discard(where)
+        events.emit("jobs_discarded", count=count, where=where)
+        return count
+
+    def pause(self, queue_name: str) -> None:
+        """Stop claiming from ``queue_name`` (enqueueing goes on)."""
+        _check_name("queue_name", queue_name)
+        self._pause(queue_name)
+        events.emit("queue_paused", queue_name=queue_name)
+
+    def resume(self, queue_name: str) -> None:
+        """Claim from ``queue_name`` again."""
+        _check_name("queue_name", queue_name)
+        self._resume(queue_name)
+        events.emit("queue_resumed", queue_name=queue_name)
+
+    @abstractmethod
+    def queues(self) -> builtins.list[QueueInfo]:
+        """Every known queue (with jobs, or paused) with its counts by state and
+        paused flag, by name."""
+
+    @abstractmethod
+    def workers(self) -> builtins.list[dict[str, Any]]:
+        """Live workers, most recent heartbeat first: ``id``, ``heartbeat_at``,
+        ``started_at``, ``running`` (their jobs' ``job_id``) and the ``info`` keys
+        of their last heartbeat (``hostname``, ``pid``, ...)."""
+
+    def close(self) -> None:
+        """Release connections and threads."""
+
+    # -- what a backend implements -------------------------------------------------------
+
+    @abstractmethod
+    def _push(self, jobs: Sequence[NewJob], connection: Any) -> builtins.list[Any]:
+        """Insert validated, non-empty ``jobs``; ids in order."""
+
+    @abstractmethod
+    def _claim(
+        self, worker_id: str, selector: QueueSelector, limit: int
+    ) -> builtins.list[ClaimedJob]:
+        """Claim up to ``limit`` (>= 1) jobs, pattern by pattern in ``selector``'s order."""
+
+    @abstractmethod
+    def _complete(self, results: Sequence[Result]) -> None:
+        """Apply validated, non-empty ``results`` to rows still running."""
+
+    @abstractmethod
+    def _heartbeat(self, worker_id: str, info: dict[str, Any] | None) -> None: ...
+
+    @abstractmethod
+    def _recover(self, stale_after: float, max_crashes: int) -> tuple[int, int]: ...
+
+    @abstractmethod
+    def _wait(self, selector: QueueSelector, timeout: float) -> bool: ...
+
+    @abstractmethod
+    def _prune(self, older_than: float) -> int: ...
+
+    @abstractmethod
+    def _list(self, where: JobFilter) -> builtins.list[JobInfo]: ...
+
+    @abstractmethod
+    def _retry(self, where: JobFilter) -> int: ...
+
+    @abstractmethod
+    def _discard(self, where: JobFilter) -> int: ...
+
+    @abstractmethod
+    def _pause(self, queue_name: str) -> None: ...
+
+    @abstractmethod
+    def _resume(self, queue_name: str) -> None: ...
+
+
+def crash_error(crashes: int, max_crashes: int) -> ErrorInfo:
+    """The error recorded for a job failed by :meth:`Storage.recover` after its
+    worker died ``crashes`` times (``max_crashes + 1`` when releases stop at the limit)."""
+    return ErrorInfo(
+        f"{WorkerLostError.__module__}.{WorkerLostError.__qualname__}",
+        f"the worker running this job stopped heartbeating {crashes} times "
+        f"(more than max_crashes={max_crashes}); the job may be crashing its worker",
+        "",
+    )
+
+
+def _check_name(what: str, value: object) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{what} must be a non-empty string, got {value!r}")
+
+
+def _check_new_job(job: NewJob) -> None:
+    if not isinstance(job, NewJob):
+        raise TypeError(f"push() takes NewJob values, got {type(job).__name__}")
+    _check_name("job_id", job.job_id)
+    _check_name("job_class", job.job_class)
+    _check_name("queue_name", job.queue_name)
+    if not isinstance(job.priority, int) or isinstance(job.priority, bool):
+        raise ValueError(f"job {job.job_id}: priority must be an int, got {job.priority!r}")
+    if not isinstance(job.payload, str) or not job.payload.strip().startswith("{"):
+        raise ValueError(f"job {job.job_id}: payload must be a JSON object, encoded")
+    if job.run_at is not None and not isinstance(job.run_at, (int, float)):
+        raise ValueError(f"job {job.job_id}: run_at must be epoch seconds, got {job.run_at!r}")
+
+
+def _check_result(result: Result) -> None:
+    state = JobState(result.state)
+    if state not in RESULT_STATES:
+        raise ValueError(
+            f"a result cannot move job {result.id!r} to {state.value!r} "
+            f"(allowed: {', '.join(sorted(s.value for s in RESULT_STATES))})"
+        )
+    if state is JobState.SCHEDULED and (result.payload is None or result.run_at is None):
+        raise ValueError(f"a scheduled result for job {result.id!r} needs payload and run_at")
+
+
+def _check_filter(where: JobFilter) -> None:
+    if isinstance(where.states, str) or isinstance(where.job_ids, str):
+        raise TypeError("JobFilter.states and .job_ids take lists, not a single string")
+    if where.limit is not None and where.limit < 0:
+        raise ValueError(f"limit must be >= 0 or None, got {where.limit}")
+    if where.offset < 0:
+        raise ValueError(f"offset must be >= 0, got {where.offset}")
+    for state in where.states or ():
+        JobState(state)

@@ -1,0 +1,489 @@
+"""What every SQL storage does the same way: each :class:`~activejob.storage.base.Storage`
+method as named queries from the dialect's ``queries.sql``.
+
+A dialect (``sqlite``, ``postgresql``) supplies connections, transactions and
+``wait``; this class supplies the rest once. Every timestamp is
+:func:`activejob._time.now` passed as a parameter (never the server's clock), so
+workers agree with each other and tests can drive time. Lists of rows travel as
+one JSON parameter, so a batch of any size is one statement.
+
+Example::
+
+    storage = SQLiteStorage("jobs.sqlite3")
+    [job_row_id] = storage.push([NewJob(job_id, "app.Job", "default", 0, payload)])
+    claimed = storage.claim("worker-1", ["default"], 10)
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import threading
+from abc import abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, ClassVar
+
+from activejob import _time
+from activejob.storage.base import (
+    DEFAULT_KEEP_FINISHED,
+    ClaimedJob,
+    ErrorInfo,
+    JobFilter,
+    JobInfo,
+    JobState,
+    NewJob,
+    QueueInfo,
+    Result,
+    SchemaError,
+    Storage,
+    StorageError,
+    crash_error,
+)
+from activejob.storage.selector import QueueSelector
+from activejob.storage.signal import WakeSignal
+from activejob.storage.sql.queries import Dialect, load_dialect
+
+__all__ = ["SQLStorage"]
+
+
+class SQLStorage(Storage):
+    """The dialect-independent half of the SQL storages."""
+
+    sql_package: ClassVar[str]
+    """The package holding this dialect's ``queries.sql`` and migrations."""
+    no_limit: ClassVar[Any] = None
+    """The ``LIMIT`` parameter meaning "no limit"."""
+    prune_batch: ClassVar[int] = 5000
+    """Rows deleted per statement when pruning, so no statement holds locks long."""
+
+    def __init__(
+        self,
+        *,
+        keep_finished: float = DEFAULT_KEEP_FINISHED,
+        auto_migrate: bool = False,
+        poll_interval: float = 1.0,
+        signal: WakeSignal | None = None,
+    ) -> None:
+        self.keep_finished = keep_finished
+        self.auto_migrate = auto_migrate
+        self.poll_interval = poll_interval
+        self._signal = signal or WakeSignal()
+        self._schema_ready = False
+        self._schema_lock = threading.Lock()
+
+    @property
+    def sql(self) -> Dialect:
+        """This dialect's queries and migrations."""
+        return load_dialect(self.sql_package)
+
+    # -- what a dialect supplies ------------------------------------------------------
+
+    @abstractmethod
+    def _acquire(self) -> AbstractContextManager[Any]:
+        """A connection of this storage in autocommit mode, returned when the block
+        ends; driver errors raised in the block become ``StorageUnavailable`` or
+        ``StorageError``."""
+
+    @abstractmethod
+    def _begin(self, conn: Any) -> AbstractContextManager[None]:
+        """One short write transaction on ``conn``: commit on success, else roll back."""
+
+    @abstractmethod
+    def _foreign(self, connection: Any) -> AbstractContextManager[Any]:
+        """The caller's own connection, checked, to run inside the caller's
+        transaction (never committed here)."""
+
+    @abstractmethod
+    def _savepoint(self, conn: Any) -> AbstractContextManager[None]:
+        """A savepoint inside the transaction the caller has open on ``conn``."""
+
+    @abstractmethod
+    def _apply_script(self, conn: Any, script: str) -> None:
+        """Run one migration script inside the current transaction."""
+
+    def _lock_schema(self, conn: Any) -> None:
+        """Serialise migrations between processes (the transaction may suffice)."""
+
+    def _array(self, values: Sequence[str]) -> Any:
+        """A list of strings as this dialect's list parameter."""
+        return json.dumps(list(values))
+
+    def _jobs_param(self, jobs: Sequence[NewJob]) -> Any:
+        """Many jobs as the one parameter of ``insert_jobs``: a JSON array of objects."""
+        return json.dumps([_job_row(job) for job in jobs])
+
+    def _claim_scope(self) -> AbstractContextManager[Any]:
+        """Where the statements of one claim run: one transaction by default."""
+        return self._transaction()
+
+    def _claimed(self, found: bool) -> None:
+        """Told after each claim whether it found jobs (adaptive polling)."""
+
+    # -- connections ----------------------------------------------------------------
+
+    def _run(self, conn: Any, name: str, params: dict[str, Any] | None = None) -> Any:
+        """Execute the named query; returns the driver's cursor."""
+        return conn.execute(self.sql.queries[name], params or {})
+
+    @contextmanager
+    def _connection(self) -> Iterator[Any]:
+        with self._acquire() as conn:
+            if not self._schema_ready:
+                self._check_schema(conn)
+            yield conn
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        with self._connection() as conn, self._begin(conn):
+            yield conn
+
+    # -- schema ---------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        """Apply pending migrations (idempotent, safe from several processes)."""
+        self.apply_migrations()
+
+    def apply_migrations(self) -> builtins.list[str]:
+        """Apply pending migrations; returns the names of those applied now."""
+        with self._acquire() as conn:
+            applied = self._migrate_on(conn)
+        self._schema_ready = True
+        return applied
+
+    def schema_version(self) -> tuple[int, int]:
+        """``(applied, latest)`` schema versions."""
+        with self._acquire() as conn:
+            return self._schema_version(conn), self.sql.latest_version
+
+    def _schema_version(self, conn: Any) -> int:
+        """The applied schema version (0 when no activejob table exists). Raises
+        nothing, so it is safe inside a caller's transaction."""
+        if not self._run(conn, "migrations_table_exists").fetchone()[0]:
+            return 0
+        return int(self._run(conn, "schema_version").fetchone()[0])
+
+    def _migrate_on(self, conn: Any) -> builtins.list[str]:
+        with self._begin(conn):
+            self._lock_schema(conn)
+            return self._migrate_inside(conn)
+
+    def _migrate_inside(self, conn: Any) -> builtins.list[str]:
+        """Apply pending migrations in the transaction open on ``conn``."""
+        applied: builtins.list[str] = []
+        self._run(conn, "create_migrations_table")
+        current = self._schema_version(conn)
+        for migration in self.sql.migrations:
+            if migration.version > current:
+                self._apply_script(conn, migration.script)
+                self._run(
+                    conn,
+                    "record_migration",
+                    {"version": migration.version, "name": migration.name, "now": _time.now()},
+                )
+                applied.append(migration.name)
+        return applied
+
+    def _schema_behind(self, conn: Any) -> bool:
+        """Whether migrations are pending on ``conn``'s database; raises
+        :class:`SchemaError` when they may not be applied automatically."""
+        current, latest = self._schema_version(conn), self.sql.latest_version
+        if current > latest:
+            raise SchemaError(
+                f"the database's activejob schema (version {current}) is newer than this "
+                f"activejob knows (version {latest}): upgrade activejob"
+            )
+        if current < latest and not self.auto_migrate:
+            raise SchemaError(
+                f"the activejob schema is at version {current}, this activejob needs "
+                f"{latest}: run `activejob migrate --adapter <url>` (or storage.migrate())"
+            )
+        return current < latest
+
+    def _check_schema(self, conn: Any) -> None:
+        with self._schema_lock:
+            if self._schema_ready:
+                return
+            if self._schema_behind(conn):
+                self._migrate_on(conn)
+            self._schema_ready = True
+
+    def _check_foreign_schema(self, conn: Any) -> None:
+        """Check (and, on first use, create) the schema through the caller's own
+        connection: opening ours could wait on the lock the caller's transaction
+        holds. A schema created here commits or rolls back with the caller's
+        transaction, so it is not remembered as ready."""
+        if self._schema_ready:
+            return
+        if not self._schema_behind(conn):
+            self._schema_ready = True
+            return
+        with self._savepoint(conn):
+            self._lock_schema(conn)
+            self._migrate_inside(conn)
+
+    def _ensure_schema(self) -> None:
+        if not self._schema_ready:
+            with self._connection():
+                pass
+
+    # -- enqueue and claim ----------------------------------------------------------
+
+    def _push(self, jobs: Sequence[NewJob], connection: Any) -> builtins.list[Any]:
+        now = _time.now()
+        scope = self._connection() if connection is None else self._foreign(connection)
+        with scope as conn:
+            if len(jobs) == 1:
+                ids = [
+                    self._run(conn, "insert_job", {**_job_row(jobs[0]), "now": now}).fetchone()[0]
+                ]
+            else:
+                cursor = self._run(
+                    conn, "insert_jobs", {"jobs": self._jobs_param(jobs), "now": now}
+                )
+                # Ids follow insertion order within one statement.
+                ids = sorted(row[0] for row in cursor.fetchall())
+                if len(ids) != len(jobs):
+                    raise StorageError(f"stored {len(ids)} rows for {len(jobs)} jobs")
+        for queue_name in {job.queue_name for job in jobs}:
+            self._signal.notify(queue_name)
+        return ids
+
+    def _claim(
+        self, worker_id: str, selector: QueueSelector, limit: int
+    ) -> builtins.list[ClaimedJob]:
+        self._signal.mark()
+        now = _time.now()
+        claimed: builtins.list[ClaimedJob] = []
+        with self._claim_scope() as conn:
+            for pattern in selector.patterns:
+                params = {
+                    "worker_id": worker_id,
+                    "now": now,
+                    "limit": limit - len(claimed),
+                    "queue": pattern.value,
+                }
+                rows = self._run(conn, f"claim_{pattern.kind}", params).fetchall()
+                rows.sort(key=lambda row: (row[5], row[6], row[0]))
+                claimed.extend(ClaimedJob(r[0], r[1], r[2], r[3], r[4]) for r in rows)
+                if len(claimed) >= limit:
+                    break
+        self._claimed(bool(claimed))
+        return claimed
+
+    def _next_due(self, conn: Any, selector: QueueSelector) -> float | None:
+        """The earliest run_at of a claimable job on ``selector``'s queues."""
+        patterns = [p for p in selector.patterns if p.kind == "any"] or selector.patterns
+        due: float | None = None
+        for pattern in patterns:
+            value = self._run(conn, f"next_due_{pattern.kind}", {"queue": pattern.value}).fetchone()
+            if value[0] is not None and (due is None or value[0] < due):
+                due = float(value[0])
+        return due
+
+    def notify_stop(self) -> None:
+        self._signal.notify(None)
+
+    # -- results, heartbeats, recovery ---------------------------------------------
+
+    def _complete(self, results: Sequence[Result]) -> None:
+        rows = [_result_row(result) for result in results]
+        with self._connection() as conn:
+            self._run(conn, "complete_jobs", {"results": json.dumps(rows), "now": _time.now()})
+        for result in results:
+            if result.state in (JobState.READY, JobState.SCHEDULED):
+                self._signal.notify(result.queue_name)
+
+    def _heartbeat(self, worker_id: str, info: dict[str, Any] | None) -> None:
+        params = {
+            "worker_id": worker_id,
+            "info": None if info is None else json.dumps(info, default=str),
+            "now": _time.now(),
+        }
+        with self._transaction() as conn:
+            self._run(conn, "upsert_worker", params)
+            self._run(conn, "heartbeat_jobs", params)
+
+    def unregister_worker(self, worker_id: str) -> None:
+        with self._connection() as conn:
+            self._run(conn, "delete_worker", {"worker_id": worker_id})
+
+    def _recover(self, stale_after: float, max_crashes: int) -> tuple[int, int]:
+        now = _time.now()
+        error = crash_error(max_crashes + 1, max_crashes)
+        params = {
+            "now": now,
+            "cutoff": now - stale_after,
+            "max_crashes": max_crashes,
+            "error_class": error.exception_class,
+            "error_message": error.message,
+            "error_traceback": error.traceback,
+        }
+        with self._transaction() as conn:
+            states = [row[0] for row in self._run(conn, "recover_jobs", params).fetchall()]
+            self._run(conn, "delete_stale_workers", params)
+        released = states.count(JobState.READY.value)
+        if released:
+            self._signal.notify(None)
+        return released, len(states) - released
+
+    def _prune(self, older_than: float) -> int:
+        params = {"cutoff": _time.now() - older_than, "batch": self.prune_batch}
+        total = 0
+        with self._connection() as conn:
+            while True:
+                deleted = int(self._run(conn, "prune_jobs", params).rowcount)
+                total += max(deleted, 0)
+                if deleted < self.prune_batch:
+                    return total
+
+    # -- operating -----------------------------------------------------------------
+
+    def get(self, job_id: str) -> JobInfo | None:
+        now = _time.now()
+        with self._connection() as conn:
+            row = self._run(conn, "get_job", {"job_id": job_id}).fetchone()
+        return None if row is None else _job_info(row, now)
+
+    def _list(self, where: JobFilter) -> builtins.list[JobInfo]:
+        now = _time.now()
+        with self._connection() as conn:
+            rows = self._run(conn, "list_jobs", self._filter_params(where, now)).fetchall()
+        return [_job_info(row, now) for row in rows]
+
+    def _retry(self, where: JobFilter) -> int:
+        with self._connection() as conn:
+            count = int(self._run(conn, "retry_jobs", self._filter_params(where)).rowcount)
+        if count:
+            self._signal.notify(where.queue_name)
+        return count
+
+    def _discard(self, where: JobFilter) -> int:
+        with self._connection() as conn:
+            return int(self._run(conn, "discard_jobs", self._filter_params(where)).rowcount)
+
+    def _pause(self, queue_name: str) -> None:
+        with self._connection() as conn:
+            self._run(conn, "pause_queue", {"queue_name": queue_name, "now": _time.now()})
+
+    def _resume(self, queue_name: str) -> None:
+        with self._connection() as conn:
+            self._run(conn, "resume_queue", {"queue_name": queue_name})
+        self._signal.notify(queue_name)
+
+    def queues(self) -> builtins.list[QueueInfo]:
+        with self._connection() as conn:
+            counts = self._run(conn, "queue_counts", {"now": _time.now()}).fetchall()
+            paused = {row[0] for row in self._run(conn, "paused_queues").fetchall()}
+        infos = {name: QueueInfo(name, name in paused) for name in paused}
+        for name, state, count in counts:
+            info = infos.setdefault(name, QueueInfo(name, False))
+            info.counts[JobState(state)] = int(count)
+        return [infos[name] for name in sorted(infos)]
+
+    def workers(self) -> builtins.list[dict[str, Any]]:
+        with self._connection() as conn:
+            rows = self._run(conn, "list_workers").fetchall()
+            running = self._run(conn, "running_jobs").fetchall()
+        jobs: dict[str, builtins.list[str]] = {}
+        for worker_id, job_id in running:
+            jobs.setdefault(worker_id, []).append(job_id)
+        workers = []
+        for worker_id, info, started_at, heartbeat_at in rows:
+            details = _json_object(info)
+            workers.append(
+                {
+                    **details,
+                    "id": worker_id,
+                    "started_at": _time.from_timestamp(float(started_at)),
+                    "heartbeat_at": _time.from_timestamp(float(heartbeat_at)),
+                    "running": jobs.get(worker_id, []),
+                }
+            )
+        return workers
+
+    def _filter_params(self, where: JobFilter, now: float | None = None) -> dict[str, Any]:
+        states = None if where.states is None else [JobState(s).value for s in where.states]
+        return {
+            "states": None if states is None else self._array(states),
+            "queue_name": where.queue_name,
+            "job_class": where.job_class,
+            "job_ids": None if where.job_ids is None else self._array(list(where.job_ids)),
+            "limit": self.no_limit if where.limit is None else where.limit,
+            "offset": where.offset,
+            "now": _time.now() if now is None else now,
+        }
+
+
+def _job_row(job: NewJob) -> dict[str, Any]:
+    return {
+        "job_id": job.job_id,
+        "job_class": job.job_class,
+        "queue_name": job.queue_name,
+        "priority": job.priority,
+        "payload": job.payload,
+        "run_at": None if job.run_at is None else float(job.run_at),
+    }
+
+
+def _result_row(result: Result) -> dict[str, Any]:
+    error = result.error
+    return {
+        "id": result.id,
+        "state": JobState(result.state).value,
+        "payload": result.payload,
+        "run_at": None if result.run_at is None else float(result.run_at),
+        "queue_name": result.queue_name,
+        "priority": result.priority,
+        "attempts": result.attempts,
+        "error_class": None if error is None else error.exception_class,
+        "error_message": None if error is None else error.message,
+        "error_traceback": None if error is None else error.traceback,
+    }
+
+
+def _job_info(row: Sequence[Any], now: float) -> JobInfo:
+    (id_, job_id, job_class, queue_name, priority, state, attempts, payload) = row[:8]
+    created_at, run_at, started_at, finished_at, worker_id, heartbeat_at = row[8:14]
+    error_class, error_message, error_traceback, crashes = row[14:18]
+    job_state = JobState(state)
+    if job_state is JobState.SCHEDULED and run_at <= now:
+        job_state = JobState.READY
+    error = None
+    if error_class is not None:
+        error = ErrorInfo(error_class, error_message or "", error_traceback or "")
+    return JobInfo(
+        id=id_,
+        job_id=job_id,
+        job_class=job_class,
+        queue_name=queue_name,
+        priority=int(priority),
+        state=job_state,
+        attempts=int(attempts),
+        payload=_json_object(payload),
+        created_at=_time.from_timestamp(float(created_at)),
+        run_at=_time.from_timestamp(float(run_at)),
+        started_at=_maybe_time(started_at),
+        finished_at=_maybe_time(finished_at),
+        worker_id=worker_id,
+        heartbeat_at=_maybe_time(heartbeat_at),
+        error=error,
+        crashes=int(crashes),
+    )
+
+
+def _maybe_time(value: Any) -> Any:
+    return None if value is None else _time.from_timestamp(float(value))
+
+
+def _json_object(text: Any) -> dict[str, Any]:
+    """A stored JSON object; anything else is kept, unparsed, under ``"raw"``."""
+    if text is None:
+        return {}
+    if isinstance(text, dict):
+        return text
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        return {"raw": text}
+    return value if isinstance(value, dict) else {"raw": value}

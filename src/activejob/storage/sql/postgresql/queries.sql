@@ -1,0 +1,262 @@
+-- Named queries for PostgreSQL (psycopg named parameters). Timestamps travel as
+-- epoch seconds computed by Python (activejob._time.now) and are converted here;
+-- every statement is one round trip and, in autocommit, its own short transaction
+-- (safe behind PgBouncer in transaction mode). Batches travel as one JSON parameter.
+
+-- name: create_migrations_table
+CREATE TABLE IF NOT EXISTS activejob_migrations (
+    version    integer PRIMARY KEY,
+    name       text NOT NULL,
+    applied_at timestamptz NOT NULL
+);
+
+-- name: lock_schema
+SELECT pg_advisory_xact_lock(8122604571043306514);
+
+-- name: migrations_table_exists
+SELECT to_regclass('activejob_migrations') IS NOT NULL;
+
+-- name: schema_version
+SELECT coalesce(max(version), 0) FROM activejob_migrations;
+
+-- name: record_migration
+INSERT INTO activejob_migrations (version, name, applied_at)
+VALUES (%(version)s, %(name)s, to_timestamp(%(now)s));
+
+-- name: insert_job
+-- One round trip: the NOTIFY that wakes idle workers rides in the same statement
+-- (and is delivered when the transaction commits).
+WITH job AS (
+    INSERT INTO activejob_jobs (job_id, job_class, queue_name, priority, state, payload, run_at, created_at)
+    VALUES (
+        %(job_id)s, %(job_class)s, %(queue_name)s, %(priority)s,
+        CASE WHEN %(run_at)s::float8 > %(now)s::float8 THEN 'scheduled' ELSE 'ready' END,
+        %(payload)s, to_timestamp(coalesce(%(run_at)s::float8, %(now)s::float8)),
+        to_timestamp(%(now)s::float8)
+    )
+    RETURNING id, queue_name
+)
+SELECT job.id FROM job, pg_notify('activejob', job.queue_name);
+
+-- name: insert_jobs
+-- %(jobs)s is a JSON array whose payloads are embedded as JSON (the json type keeps
+-- their text as is). Ids follow the array's order; one NOTIFY per distinct queue
+-- (the scalar subquery makes the notifying CTE run).
+WITH jobs AS (
+    INSERT INTO activejob_jobs (job_id, job_class, queue_name, priority, state, payload, run_at, created_at)
+    SELECT r.job_id, r.job_class, r.queue_name, r.priority,
+           CASE WHEN r.run_at > %(now)s::float8 THEN 'scheduled' ELSE 'ready' END,
+           r.payload::text, to_timestamp(coalesce(r.run_at, %(now)s::float8)),
+           to_timestamp(%(now)s::float8)
+    FROM ROWS FROM (
+        json_to_recordset(%(jobs)s::json) AS (
+            job_id text, job_class text, queue_name text, priority integer, run_at float8,
+            payload json
+        )
+    ) WITH ORDINALITY AS r(job_id, job_class, queue_name, priority, run_at, payload, ord)
+    ORDER BY r.ord
+    RETURNING id, queue_name
+),
+woken AS (
+    SELECT q.queue_name
+    FROM (SELECT DISTINCT queue_name FROM jobs) AS q, pg_notify('activejob', q.queue_name)
+)
+SELECT id FROM jobs WHERE (SELECT count(*) FROM woken) >= 0;
+
+-- name: claim_any
+WITH picked AS (
+    SELECT id FROM activejob_jobs
+    WHERE state IN ('ready', 'scheduled') AND run_at <= to_timestamp(%(now)s::float8)
+      AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
+    ORDER BY priority, run_at, id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE activejob_jobs AS j
+SET state = 'running', attempts = j.attempts + 1, worker_id = %(worker_id)s,
+    started_at = to_timestamp(%(now)s::float8), heartbeat_at = to_timestamp(%(now)s::float8)
+FROM picked WHERE j.id = picked.id
+RETURNING j.id, j.job_id, j.queue_name, j.payload, j.attempts, j.priority,
+          extract(epoch FROM j.run_at)::float8;
+
+-- name: claim_exact
+WITH picked AS (
+    SELECT id FROM activejob_jobs
+    WHERE state IN ('ready', 'scheduled') AND run_at <= to_timestamp(%(now)s::float8)
+      AND queue_name = %(queue)s
+      AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
+    ORDER BY priority, run_at, id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE activejob_jobs AS j
+SET state = 'running', attempts = j.attempts + 1, worker_id = %(worker_id)s,
+    started_at = to_timestamp(%(now)s::float8), heartbeat_at = to_timestamp(%(now)s::float8)
+FROM picked WHERE j.id = picked.id
+RETURNING j.id, j.job_id, j.queue_name, j.payload, j.attempts, j.priority,
+          extract(epoch FROM j.run_at)::float8;
+
+-- name: claim_prefix
+WITH picked AS (
+    SELECT id FROM activejob_jobs
+    WHERE state IN ('ready', 'scheduled') AND run_at <= to_timestamp(%(now)s::float8)
+      AND left(queue_name, length(%(queue)s::text)) = %(queue)s::text
+      AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
+    ORDER BY priority, run_at, id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE activejob_jobs AS j
+SET state = 'running', attempts = j.attempts + 1, worker_id = %(worker_id)s,
+    started_at = to_timestamp(%(now)s::float8), heartbeat_at = to_timestamp(%(now)s::float8)
+FROM picked WHERE j.id = picked.id
+RETURNING j.id, j.job_id, j.queue_name, j.payload, j.attempts, j.priority,
+          extract(epoch FROM j.run_at)::float8;
+
+-- name: next_due_any
+SELECT extract(epoch FROM min(run_at))::float8 FROM activejob_jobs
+WHERE state IN ('ready', 'scheduled')
+  AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues);
+
+-- name: next_due_exact
+SELECT extract(epoch FROM min(run_at))::float8 FROM activejob_jobs
+WHERE state IN ('ready', 'scheduled') AND queue_name = %(queue)s::text
+  AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues);
+
+-- name: next_due_prefix
+SELECT extract(epoch FROM min(run_at))::float8 FROM activejob_jobs
+WHERE state IN ('ready', 'scheduled') AND left(queue_name, length(%(queue)s::text)) = %(queue)s::text
+  AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues);
+
+-- name: complete_jobs
+-- One statement for a whole batch of results. Only rows still running (and, when
+-- the result names its claim, still on that claim) change.
+UPDATE activejob_jobs AS j
+SET state = r.state,
+    finished_at = CASE WHEN r.state IN ('succeeded', 'failed', 'discarded')
+                       THEN to_timestamp(%(now)s::float8) END,
+    worker_id = CASE WHEN r.state IN ('ready', 'scheduled') THEN NULL ELSE j.worker_id END,
+    heartbeat_at = CASE WHEN r.state IN ('ready', 'scheduled') THEN NULL ELSE j.heartbeat_at END,
+    payload = coalesce(r.payload, j.payload),
+    run_at = coalesce(to_timestamp(r.run_at), j.run_at),
+    queue_name = coalesce(r.queue_name, j.queue_name),
+    priority = coalesce(r.priority, j.priority),
+    error_class = coalesce(r.error_class, j.error_class),
+    error_message = coalesce(r.error_message, j.error_message),
+    error_traceback = coalesce(r.error_traceback, j.error_traceback)
+FROM json_to_recordset(%(results)s::json) AS r(
+    id bigint, state text, payload text, run_at float8, queue_name text, priority integer,
+    attempts integer, error_class text, error_message text, error_traceback text
+)
+WHERE j.id = r.id AND j.state = 'running' AND (r.attempts IS NULL OR j.attempts = r.attempts);
+
+-- name: upsert_worker
+INSERT INTO activejob_workers (id, info, started_at, heartbeat_at)
+VALUES (%(worker_id)s, %(info)s::text, to_timestamp(%(now)s::float8), to_timestamp(%(now)s::float8))
+ON CONFLICT (id) DO UPDATE
+SET heartbeat_at = excluded.heartbeat_at, info = coalesce(excluded.info, activejob_workers.info);
+
+-- name: heartbeat_jobs
+UPDATE activejob_jobs SET heartbeat_at = to_timestamp(%(now)s::float8)
+WHERE worker_id = %(worker_id)s AND state = 'running';
+
+-- name: delete_worker
+DELETE FROM activejob_workers WHERE id = %(worker_id)s;
+
+-- name: recover_jobs
+-- Running rows whose worker went quiet: back to ready, or failed once they have
+-- crashed their worker more than max_crashes times.
+UPDATE activejob_jobs
+SET state = CASE WHEN crashes >= %(max_crashes)s THEN 'failed' ELSE 'ready' END,
+    crashes = crashes + 1,
+    finished_at = CASE WHEN crashes >= %(max_crashes)s THEN to_timestamp(%(now)s::float8) END,
+    worker_id = CASE WHEN crashes >= %(max_crashes)s THEN worker_id END,
+    heartbeat_at = CASE WHEN crashes >= %(max_crashes)s THEN heartbeat_at END,
+    error_class = CASE WHEN crashes >= %(max_crashes)s THEN %(error_class)s ELSE error_class END,
+    error_message = CASE WHEN crashes >= %(max_crashes)s THEN %(error_message)s ELSE error_message END,
+    error_traceback = CASE WHEN crashes >= %(max_crashes)s THEN %(error_traceback)s
+                           ELSE error_traceback END
+WHERE state = 'running' AND heartbeat_at < to_timestamp(%(cutoff)s::float8)
+RETURNING state;
+
+-- name: delete_stale_workers
+DELETE FROM activejob_workers WHERE heartbeat_at < to_timestamp(%(cutoff)s::float8);
+
+-- name: prune_jobs
+DELETE FROM activejob_jobs WHERE id IN (
+    SELECT id FROM activejob_jobs
+    WHERE state IN ('succeeded', 'failed', 'discarded')
+      AND finished_at < to_timestamp(%(cutoff)s::float8)
+    LIMIT %(batch)s
+);
+
+-- name: get_job
+SELECT id, job_id, job_class, queue_name, priority, state, attempts, payload,
+       extract(epoch FROM created_at)::float8, extract(epoch FROM run_at)::float8,
+       extract(epoch FROM started_at)::float8, extract(epoch FROM finished_at)::float8,
+       worker_id, extract(epoch FROM heartbeat_at)::float8,
+       error_class, error_message, error_traceback, crashes
+FROM activejob_jobs WHERE job_id = %(job_id)s ORDER BY id DESC LIMIT 1;
+
+-- name: list_jobs
+-- A scheduled job whose run_at has come is listed (and filtered) as ready.
+SELECT id, job_id, job_class, queue_name, priority, state, attempts, payload,
+       extract(epoch FROM created_at)::float8, extract(epoch FROM run_at)::float8,
+       extract(epoch FROM started_at)::float8, extract(epoch FROM finished_at)::float8,
+       worker_id, extract(epoch FROM heartbeat_at)::float8,
+       error_class, error_message, error_traceback, crashes
+FROM activejob_jobs
+WHERE (%(states)s::text[] IS NULL
+       OR (CASE WHEN state = 'scheduled' AND run_at <= to_timestamp(%(now)s::float8)
+                THEN 'ready' ELSE state END) = ANY (%(states)s::text[]))
+  AND (%(queue_name)s::text IS NULL OR queue_name = %(queue_name)s::text)
+  AND (%(job_class)s::text IS NULL OR job_class = %(job_class)s::text)
+  AND (%(job_ids)s::text[] IS NULL OR job_id = ANY (%(job_ids)s::text[]))
+ORDER BY id DESC
+LIMIT %(limit)s OFFSET %(offset)s;
+
+-- name: retry_jobs
+UPDATE activejob_jobs
+SET state = 'ready', run_at = to_timestamp(%(now)s::float8), finished_at = NULL,
+    worker_id = NULL, heartbeat_at = NULL, crashes = 0
+WHERE state IN ('failed', 'discarded')
+  AND (%(states)s::text[] IS NULL OR state = ANY (%(states)s::text[]))
+  AND (%(queue_name)s::text IS NULL OR queue_name = %(queue_name)s::text)
+  AND (%(job_class)s::text IS NULL OR job_class = %(job_class)s::text)
+  AND (%(job_ids)s::text[] IS NULL OR job_id = ANY (%(job_ids)s::text[]));
+
+-- name: discard_jobs
+UPDATE activejob_jobs
+SET state = 'discarded', finished_at = to_timestamp(%(now)s::float8)
+WHERE state IN ('ready', 'scheduled')
+  AND (%(states)s::text[] IS NULL
+       OR (CASE WHEN state = 'scheduled' AND run_at <= to_timestamp(%(now)s::float8)
+                THEN 'ready' ELSE state END) = ANY (%(states)s::text[]))
+  AND (%(queue_name)s::text IS NULL OR queue_name = %(queue_name)s::text)
+  AND (%(job_class)s::text IS NULL OR job_class = %(job_class)s::text)
+  AND (%(job_ids)s::text[] IS NULL OR job_id = ANY (%(job_ids)s::text[]));
+
+-- name: pause_queue
+INSERT INTO activejob_paused_queues (queue_name, paused_at)
+VALUES (%(queue_name)s, to_timestamp(%(now)s::float8))
+ON CONFLICT (queue_name) DO NOTHING;
+
+-- name: resume_queue
+DELETE FROM activejob_paused_queues WHERE queue_name = %(queue_name)s;
+
+-- name: queue_counts
+SELECT queue_name,
+       CASE WHEN state = 'scheduled' AND run_at <= to_timestamp(%(now)s::float8)
+            THEN 'ready' ELSE state END,
+       count(*)
+FROM activejob_jobs GROUP BY 1, 2;
+
+-- name: paused_queues
+SELECT queue_name FROM activejob_paused_queues;
+
+-- name: list_workers
+SELECT id, info, extract(epoch FROM started_at)::float8, extract(epoch FROM heartbeat_at)::float8
+FROM activejob_workers ORDER BY heartbeat_at DESC, id;
+
+-- name: running_jobs
+SELECT worker_id, job_id FROM activejob_jobs WHERE state = 'running' ORDER BY id;

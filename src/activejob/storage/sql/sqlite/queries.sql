@@ -1,0 +1,220 @@
+-- Named queries for SQLite (sqlite3 named parameters). Timestamps are epoch
+-- seconds computed by Python (activejob._time.now), passed as :now.
+-- Lists travel as one JSON array parameter read with json_each.
+
+-- name: create_migrations_table
+CREATE TABLE IF NOT EXISTS activejob_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    applied_at REAL NOT NULL
+);
+
+-- name: migrations_table_exists
+SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'activejob_migrations';
+
+-- name: schema_version
+SELECT coalesce(max(version), 0) FROM activejob_migrations;
+
+-- name: record_migration
+INSERT INTO activejob_migrations (version, name, applied_at) VALUES (:version, :name, :now);
+
+-- name: insert_job
+INSERT INTO activejob_jobs (job_id, job_class, queue_name, priority, state, payload, run_at, created_at)
+VALUES (
+    :job_id, :job_class, :queue_name, :priority,
+    CASE WHEN coalesce(:run_at, :now) > :now THEN 'scheduled' ELSE 'ready' END,
+    :payload, coalesce(:run_at, :now), :now
+)
+RETURNING id;
+
+-- name: insert_jobs
+INSERT INTO activejob_jobs (job_id, job_class, queue_name, priority, state, payload, run_at, created_at)
+SELECT
+    json_extract(value, '$.job_id'), json_extract(value, '$.job_class'),
+    json_extract(value, '$.queue_name'), json_extract(value, '$.priority'),
+    CASE WHEN coalesce(json_extract(value, '$.run_at'), :now) > :now THEN 'scheduled' ELSE 'ready' END,
+    json_extract(value, '$.payload'), coalesce(json_extract(value, '$.run_at'), :now), :now
+FROM json_each(:jobs)
+ORDER BY key
+RETURNING id;
+
+-- name: claim_any
+UPDATE activejob_jobs
+SET state = 'running', attempts = attempts + 1, worker_id = :worker_id,
+    started_at = :now, heartbeat_at = :now
+WHERE id IN (
+    SELECT id FROM activejob_jobs
+    WHERE state IN ('ready', 'scheduled') AND run_at <= :now
+      AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
+    ORDER BY priority, run_at, id
+    LIMIT :limit
+)
+RETURNING id, job_id, queue_name, payload, attempts, priority, run_at;
+
+-- name: claim_exact
+UPDATE activejob_jobs
+SET state = 'running', attempts = attempts + 1, worker_id = :worker_id,
+    started_at = :now, heartbeat_at = :now
+WHERE id IN (
+    SELECT id FROM activejob_jobs
+    WHERE state IN ('ready', 'scheduled') AND run_at <= :now AND queue_name = :queue
+      AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
+    ORDER BY priority, run_at, id
+    LIMIT :limit
+)
+RETURNING id, job_id, queue_name, payload, attempts, priority, run_at;
+
+-- name: claim_prefix
+UPDATE activejob_jobs
+SET state = 'running', attempts = attempts + 1, worker_id = :worker_id,
+    started_at = :now, heartbeat_at = :now
+WHERE id IN (
+    SELECT id FROM activejob_jobs
+    WHERE state IN ('ready', 'scheduled') AND run_at <= :now
+      AND substr(queue_name, 1, length(:queue)) = :queue
+      AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
+    ORDER BY priority, run_at, id
+    LIMIT :limit
+)
+RETURNING id, job_id, queue_name, payload, attempts, priority, run_at;
+
+-- name: next_due_any
+SELECT min(run_at) FROM activejob_jobs
+WHERE state IN ('ready', 'scheduled')
+  AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues);
+
+-- name: next_due_exact
+SELECT min(run_at) FROM activejob_jobs
+WHERE state IN ('ready', 'scheduled') AND queue_name = :queue
+  AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues);
+
+-- name: next_due_prefix
+SELECT min(run_at) FROM activejob_jobs
+WHERE state IN ('ready', 'scheduled') AND substr(queue_name, 1, length(:queue)) = :queue
+  AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues);
+
+-- name: complete_jobs
+-- One statement for a whole batch of results. Only rows still running (and, when
+-- the result names its claim, still on that claim) change.
+UPDATE activejob_jobs AS j
+SET state = r.state,
+    finished_at = CASE WHEN r.state IN ('succeeded', 'failed', 'discarded') THEN :now END,
+    worker_id = CASE WHEN r.state IN ('ready', 'scheduled') THEN NULL ELSE j.worker_id END,
+    heartbeat_at = CASE WHEN r.state IN ('ready', 'scheduled') THEN NULL ELSE j.heartbeat_at END,
+    payload = coalesce(r.payload, j.payload),
+    run_at = coalesce(r.run_at, j.run_at),
+    queue_name = coalesce(r.queue_name, j.queue_name),
+    priority = coalesce(r.priority, j.priority),
+    error_class = coalesce(r.error_class, j.error_class),
+    error_message = coalesce(r.error_message, j.error_message),
+    error_traceback = coalesce(r.error_traceback, j.error_traceback)
+FROM (
+    SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.state') AS state,
+           json_extract(value, '$.payload') AS payload, json_extract(value, '$.run_at') AS run_at,
+           json_extract(value, '$.queue_name') AS queue_name,
+           json_extract(value, '$.priority') AS priority,
+           json_extract(value, '$.attempts') AS attempts,
+           json_extract(value, '$.error_class') AS error_class,
+           json_extract(value, '$.error_message') AS error_message,
+           json_extract(value, '$.error_traceback') AS error_traceback
+    FROM json_each(:results)
+) AS r
+WHERE j.id = r.id AND j.state = 'running' AND (r.attempts IS NULL OR j.attempts = r.attempts);
+
+-- name: upsert_worker
+INSERT INTO activejob_workers (id, info, started_at, heartbeat_at)
+VALUES (:worker_id, :info, :now, :now)
+ON CONFLICT (id) DO UPDATE
+SET heartbeat_at = excluded.heartbeat_at, info = coalesce(excluded.info, activejob_workers.info);
+
+-- name: heartbeat_jobs
+UPDATE activejob_jobs SET heartbeat_at = :now WHERE worker_id = :worker_id AND state = 'running';
+
+-- name: delete_worker
+DELETE FROM activejob_workers WHERE id = :worker_id;
+
+-- name: recover_jobs
+-- Running rows whose worker went quiet: back to ready, or failed once they have
+-- crashed their worker more than :max_crashes times.
+UPDATE activejob_jobs
+SET state = CASE WHEN crashes >= :max_crashes THEN 'failed' ELSE 'ready' END,
+    crashes = crashes + 1,
+    finished_at = CASE WHEN crashes >= :max_crashes THEN :now END,
+    worker_id = CASE WHEN crashes >= :max_crashes THEN worker_id END,
+    heartbeat_at = CASE WHEN crashes >= :max_crashes THEN heartbeat_at END,
+    error_class = CASE WHEN crashes >= :max_crashes THEN :error_class ELSE error_class END,
+    error_message = CASE WHEN crashes >= :max_crashes THEN :error_message ELSE error_message END,
+    error_traceback = CASE WHEN crashes >= :max_crashes THEN :error_traceback ELSE error_traceback END
+WHERE state = 'running' AND heartbeat_at < :cutoff
+RETURNING state;
+
+-- name: delete_stale_workers
+DELETE FROM activejob_workers WHERE heartbeat_at < :cutoff;
+
+-- name: prune_jobs
+DELETE FROM activejob_jobs WHERE id IN (
+    SELECT id FROM activejob_jobs
+    WHERE state IN ('succeeded', 'failed', 'discarded') AND finished_at < :cutoff
+    LIMIT :batch
+);
+
+-- name: get_job
+SELECT id, job_id, job_class, queue_name, priority, state, attempts, payload,
+       created_at, run_at, started_at, finished_at, worker_id, heartbeat_at,
+       error_class, error_message, error_traceback, crashes
+FROM activejob_jobs WHERE job_id = :job_id ORDER BY id DESC LIMIT 1;
+
+-- name: list_jobs
+-- A scheduled job whose run_at has come is listed (and filtered) as ready.
+SELECT id, job_id, job_class, queue_name, priority, state, attempts, payload,
+       created_at, run_at, started_at, finished_at, worker_id, heartbeat_at,
+       error_class, error_message, error_traceback, crashes
+FROM activejob_jobs
+WHERE (:states IS NULL OR (CASE WHEN state = 'scheduled' AND run_at <= :now THEN 'ready' ELSE state END)
+                          IN (SELECT value FROM json_each(:states)))
+  AND (:queue_name IS NULL OR queue_name = :queue_name)
+  AND (:job_class IS NULL OR job_class = :job_class)
+  AND (:job_ids IS NULL OR job_id IN (SELECT value FROM json_each(:job_ids)))
+ORDER BY id DESC
+LIMIT :limit OFFSET :offset;
+
+-- name: retry_jobs
+UPDATE activejob_jobs
+SET state = 'ready', run_at = :now, finished_at = NULL, worker_id = NULL, heartbeat_at = NULL,
+    crashes = 0
+WHERE state IN ('failed', 'discarded')
+  AND (:states IS NULL OR state IN (SELECT value FROM json_each(:states)))
+  AND (:queue_name IS NULL OR queue_name = :queue_name)
+  AND (:job_class IS NULL OR job_class = :job_class)
+  AND (:job_ids IS NULL OR job_id IN (SELECT value FROM json_each(:job_ids)));
+
+-- name: discard_jobs
+UPDATE activejob_jobs
+SET state = 'discarded', finished_at = :now
+WHERE state IN ('ready', 'scheduled')
+  AND (:states IS NULL OR (CASE WHEN state = 'scheduled' AND run_at <= :now THEN 'ready' ELSE state END)
+                          IN (SELECT value FROM json_each(:states)))
+  AND (:queue_name IS NULL OR queue_name = :queue_name)
+  AND (:job_class IS NULL OR job_class = :job_class)
+  AND (:job_ids IS NULL OR job_id IN (SELECT value FROM json_each(:job_ids)));
+
+-- name: pause_queue
+INSERT INTO activejob_paused_queues (queue_name, paused_at) VALUES (:queue_name, :now)
+ON CONFLICT (queue_name) DO NOTHING;
+
+-- name: resume_queue
+DELETE FROM activejob_paused_queues WHERE queue_name = :queue_name;
+
+-- name: queue_counts
+SELECT queue_name, CASE WHEN state = 'scheduled' AND run_at <= :now THEN 'ready' ELSE state END,
+       count(*)
+FROM activejob_jobs GROUP BY 1, 2;
+
+-- name: paused_queues
+SELECT queue_name FROM activejob_paused_queues;
+
+-- name: list_workers
+SELECT id, info, started_at, heartbeat_at FROM activejob_workers ORDER BY heartbeat_at DESC, id;
+
+-- name: running_jobs
+SELECT worker_id, job_id FROM activejob_jobs WHERE state = 'running' ORDER BY id;
