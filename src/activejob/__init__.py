@@ -51,6 +51,8 @@ from activejob.job.rules import (
     rescue_from,
     retry_on,
 )
+from activejob.status import status
+from activejob.transaction import in_transaction
 
 __version__ = "0.1.0.dev0"
 
@@ -80,9 +82,11 @@ __all__ = [
     "discard_on",
     "execute",
     "get_config",
+    "in_transaction",
     "job",
     "perform_all_later",
     "polynomially_longer",
     "rescue_from",
     "retry_on",
+    "status",
 ]
