@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	cd examples && ../$(BIN)/python quickstart.py
+	cd examples && ../$(BIN)/python demo.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

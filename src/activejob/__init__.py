@@ -53,6 +53,7 @@ from activejob.job.rules import (
 )
 from activejob.status import status
 from activejob.transaction import in_transaction
+from activejob.worker import Worker, WorkerOptions
 
 __version__ = "0.1.0.dev0"
 
@@ -71,6 +72,8 @@ __all__ = [
     "RetryDecision",
     "SerializationError",
     "UnknownJobClassError",
+    "Worker",
+    "WorkerOptions",
     "after_discard",
     "after_enqueue",
     "after_perform",

@@ -1,0 +1,81 @@
+"""A supervisor's child: ``python -m activejob.worker --spec JSON``.
+
+Not for people: the supervisor writes the spec. The child imports the job
+modules, opens the storage, and runs one :class:`~.process.WorkerProcess`. It
+drains when the supervisor's pipe closes (the supervisor died), and exits with
+:data:`~.supervisor.CONFIG_ERROR` when its configuration cannot work, so it is
+not restarted in a loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from activejob.config import reset_adapters
+from activejob.errors import ConfigurationError
+from activejob.storage.base import SchemaError
+from activejob.worker.api import import_modules, storage_of
+from activejob.worker.options import WorkerOptions
+from activejob.worker.process import WorkerProcess
+from activejob.worker.supervisor import CONFIG_ERROR
+
+logger = logging.getLogger("activejob.worker")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one worker process from a supervisor's spec; returns the exit status."""
+    # Held until the worker's handlers are in place (SignalRouter unblocks them):
+    # a SIGTERM during start-up then drains instead of killing the process, and
+    # threads started meanwhile never receive these signals.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+    parser = argparse.ArgumentParser(prog="python -m activejob.worker")
+    parser.add_argument("--spec", required=True, help="JSON written by the supervisor")
+    spec = json.loads(parser.parse_args(argv).spec)
+    if spec.get("log_level") is not None:
+        logging.basicConfig(
+            level=spec["log_level"],
+            format=f"%(asctime)s [{os.getpid()}] %(levelname)s %(name)s: %(message)s",
+        )
+    try:
+        options = WorkerOptions.from_dict(spec["options"])
+        import_modules(options.imports)
+        adapter, storage = storage_of(spec["adapter"])
+        worker = WorkerProcess(storage, options, adapter=adapter)
+    except ConfigurationError as exc:
+        sys.stderr.write(f"activejob worker: {exc}\n")
+        return CONFIG_ERROR
+    parent_fd = spec.get("parent_fd")
+    if parent_fd is not None:
+        threading.Thread(
+            target=_watch_parent, args=(parent_fd, worker), name="activejob-parent", daemon=True
+        ).start()
+    try:
+        worker.run(burst=bool(spec.get("burst")))
+    except SchemaError as exc:
+        sys.stderr.write(f"activejob worker: {exc}\n")
+        return CONFIG_ERROR
+    finally:
+        reset_adapters(wait=False)  # close pools, so no driver thread holds the exit
+    return 0
+
+
+def _watch_parent(fd: int, worker: WorkerProcess) -> None:
+    """Drain when the supervisor's end of the pipe closes (it died or exited)."""
+    try:
+        while os.read(fd, 1):
+            pass
+    except OSError:
+        pass
+    logger.warning("the supervisor is gone: draining")
+    worker.stop()
+
+
+if __name__ == "__main__":  # pragma: no cover - run through worker/__main__.py
+    raise SystemExit(main())

@@ -1,0 +1,111 @@
+"""The heartbeat thread: "I am alive", recovery of dead workers' jobs, pruning.
+
+Every ``heartbeat_interval`` it calls ``storage.heartbeat`` (which keeps this
+worker's running jobs from being recovered), then ``storage.recover`` (which
+releases the jobs of workers silent for ``recover_after`` seconds and fails
+likely poison jobs), and every ``prune_interval`` ``storage.prune`` (finished jobs
+older than ``retention``, by default the storage's ``keep_finished``). Every
+worker process does this; the storage makes each call atomic, so many
+recovering at once is safe.
+
+Emits ``worker_recover`` (``released``, ``failed``) when recovery did something.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from activejob import events
+from activejob.storage.base import Storage
+from activejob.worker.options import WorkerOptions
+
+__all__ = ["Heartbeat"]
+
+logger = logging.getLogger("activejob.worker")
+
+
+class Heartbeat:
+    """Beats, recovers and prunes on a timer until :meth:`stop`.
+
+    Example::
+
+        heartbeat = Heartbeat(storage, worker_id, options, info=lambda: {"running": 0})
+        heartbeat.beat()   # once, before the first claim
+        heartbeat.start()
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        worker_id: str,
+        options: WorkerOptions,
+        info: Callable[[], dict[str, Any]],
+    ) -> None:
+        self.storage = storage
+        self.worker_id = worker_id
+        self.options = options
+        self._info = info
+        self._stop = threading.Event()
+        self._next_prune = time.monotonic()
+        self._thread = threading.Thread(target=self._loop, name="activejob-heartbeat", daemon=True)
+
+    def start(self) -> None:
+        """Start the timer thread."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the timer thread (waits for a call in flight, at most a second)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(1.0)
+
+    def beat(self) -> None:
+        """Heartbeat once; raises what the storage raises."""
+        self.storage.heartbeat(self.worker_id, self._info())
+
+    def recover(self) -> tuple[int, int]:
+        """Release dead workers' jobs, fail poison jobs; raises what the storage raises."""
+        released, failed = self.storage.recover(
+            self.options.recover_after, self.options.max_crashes
+        )
+        if released or failed:
+            logger.warning(
+                "recovered jobs of dead workers: %d released to run again, %d failed "
+                "as likely poison (worker died while running them more than %d times)",
+                released,
+                failed,
+                self.options.max_crashes,
+            )
+            events.emit(
+                "worker_recover", released=released, failed=failed, worker_id=self.worker_id
+            )
+        return released, failed
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.options.heartbeat_interval):
+            self._tick()
+
+    def _tick(self) -> None:
+        # Each step is tried every tick: a lost connection costs one interval, and the
+        # next tick's call reconnects.
+        for name, step in (("heartbeat", self.beat), ("recovery", self.recover)):
+            try:
+                step()
+            except Exception as exc:
+                logger.warning("%s failed (%s: %s)", name, type(exc).__name__, exc)
+        retention = self.options.retention
+        if retention is None:
+            retention = self.storage.keep_finished
+        if time.monotonic() >= self._next_prune:
+            self._next_prune = time.monotonic() + self.options.prune_interval
+            try:
+                pruned = self.storage.prune(older_than=retention)
+            except Exception as exc:
+                logger.warning("pruning failed (%s: %s)", type(exc).__name__, exc)
+            else:
+                if pruned:
+                    logger.info("pruned %d finished job(s) older than %ss", pruned, retention)

@@ -1,0 +1,114 @@
+"""From a claimed row to a job, and from an :class:`Outcome` to a storage :class:`Result`.
+
+The worker never reaches into rules: ``run``/``arun`` decide, this module turns
+the decision into the value the storage records. A payload that cannot become a
+job (not JSON, unknown class, malformed) is failed with the
+:class:`~activejob.DeserializationError` that says why, and the worker goes on.
+
+Worker hooks emitted here (see ``docs/worker.md``): ``enqueue_retry`` when a
+retry is stored (the name Active Job uses), ``job_failed`` when a job is recorded
+as failed. ``perform_start``, ``perform`` and ``discard`` come from the core.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from activejob import events
+from activejob.errors import DeserializationError
+from activejob.job.core import JobCore
+from activejob.storage.base import ClaimedJob, ErrorInfo, JobState, Result
+
+if TYPE_CHECKING:
+    from activejob.adapters.base import Adapter
+    from activejob.job.base import Job
+    from activejob.job.execution import Outcome
+
+__all__ = ["crashed", "error_info", "load_job", "released", "result_for"]
+
+
+def load_job(claimed: ClaimedJob) -> Job | Result:
+    """The job a claimed row holds, or a failed :class:`Result` saying why it cannot run.
+
+    Arguments stay encoded: one that cannot be decoded fails inside ``run``,
+    where the job's own ``discard_on``/``retry_on`` rules see it.
+    """
+    try:
+        data = json.loads(claimed.payload)
+    except (TypeError, ValueError) as exc:
+        error = DeserializationError(f"job {claimed.job_id}: payload is not valid JSON ({exc})")
+        return _failed(claimed, None, error)
+    try:
+        job: Job = JobCore.deserialize(data)  # type: ignore[assignment]
+    except Exception as exc:  # DeserializationError, or a bug it should have been
+        return _failed(claimed, None, exc)
+    return job
+
+
+def result_for(claimed: ClaimedJob, outcome: Outcome, adapter: Adapter | None = None) -> Result:
+    """What the storage records for ``claimed`` after it ran with ``outcome``
+    (``adapter``, the worker's, is named in the retry event)."""
+    job = outcome.job
+    if outcome.kind == "succeeded":
+        return Result(claimed.id, JobState.SUCCEEDED, attempts=claimed.attempts)
+    if outcome.kind == "retry" and job is not None and outcome.retry is not None:
+        return _retry(claimed, job, outcome, adapter)
+    error = outcome.exception or RuntimeError(f"job ended as {outcome.kind} without an exception")
+    if outcome.kind == "discarded":
+        info = error_info(error)
+        return Result(claimed.id, JobState.DISCARDED, error=info, attempts=claimed.attempts)
+    return _failed(claimed, job, error)
+
+
+def crashed(claimed: ClaimedJob, job: Job | None, exc: BaseException) -> Result:
+    """The result of a job whose run raised past ``run`` itself (``SystemExit``, ...)."""
+    return _failed(claimed, job, exc)
+
+
+def released(claimed: ClaimedJob) -> Result:
+    """Give a claimed job back unrun (a draining worker)."""
+    return Result(claimed.id, JobState.READY, attempts=claimed.attempts)
+
+
+def _retry(claimed: ClaimedJob, job: Job, outcome: Outcome, adapter: Adapter | None) -> Result:
+    decision = outcome.retry
+    assert decision is not None
+    job.apply_retry(decision)
+    try:
+        payload = json.dumps(job.serialize())
+    except Exception as exc:
+        # The arguments no longer encode (a custom serializer changed): keep the job
+        # as failed with that reason rather than lose it.
+        return _failed(claimed, job, exc)
+    events.emit(
+        "enqueue_retry",
+        job,
+        adapter,
+        exception=decision.exception,
+        wait=decision.wait,
+        executions=job.executions,
+    )
+    return Result(
+        claimed.id,
+        JobState.SCHEDULED,
+        payload=payload,
+        run_at=decision.at.timestamp(),
+        queue_name=job.queue_name,
+        priority=job.priority,
+        attempts=claimed.attempts,
+    )
+
+
+def _failed(claimed: ClaimedJob, job: Job | None, exc: BaseException) -> Result:
+    events.emit("job_failed", job, exception=exc, job_id=claimed.job_id)
+    return Result(claimed.id, JobState.FAILED, error=error_info(exc), attempts=claimed.attempts)
+
+
+def error_info(exc: BaseException) -> ErrorInfo:
+    """:meth:`ErrorInfo.from_exception`, even for an exception whose ``str()`` raises."""
+    try:
+        return ErrorInfo.from_exception(exc)
+    except Exception as broken:
+        name = f"{type(exc).__module__}.{type(exc).__qualname__}"
+        return ErrorInfo(name, f"<unprintable {type(exc).__name__}: {broken!r}>", "")

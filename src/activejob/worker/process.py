@@ -1,0 +1,383 @@
+"""One worker process: a fetcher, an executor, an acker and a heartbeat.
+
+The fetcher claims batches of at most the free execution slots plus a small
+prefetch, hands them to the :class:`~.executor.Executor`, and blocks in
+``storage.wait`` when there is nothing to claim. Results flow to the
+:class:`~.acker.Acker`, which records them a batch per round trip. The
+:class:`~.heartbeat.Heartbeat` keeps this worker's jobs its own and recovers
+those of dead workers.
+
+Stopping (:meth:`WorkerProcess.stop`, SIGTERM, a first SIGINT) drains: no more
+claims; prefetched jobs that have not started are released to ``ready`` at once;
+running jobs get ``shutdown_timeout`` seconds to finish; those still running then
+are released to ``ready`` too (async ones are cancelled) and the process exits,
+so they run again elsewhere without waiting for recovery. A second SIGINT exits
+at once; whatever this worker held is then recovered after ``recover_after``.
+
+Emits ``worker_start`` and ``worker_stop`` (``worker_id``) and ``worker_claim``
+(``worker_id``, ``jobs``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import sys
+import threading
+import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from activejob import _time, events
+from activejob.storage.base import ClaimedJob, JobFilter, JobState, Result, Storage
+from activejob.storage.selector import QueueSelector
+from activejob.worker.acker import Acker
+from activejob.worker.executor import Executor, Task
+from activejob.worker.heartbeat import Heartbeat
+from activejob.worker.options import WorkerOptions
+from activejob.worker.outcomes import load_job, released
+from activejob.worker.retrying import GaveUp, persist
+from activejob.worker.signals import SignalRouter
+
+if TYPE_CHECKING:
+    from activejob.adapters.base import Adapter
+
+__all__ = ["WorkerProcess", "new_worker_id"]
+
+logger = logging.getLogger("activejob.worker")
+
+
+def new_worker_id() -> str:
+    """A worker id unique across hosts and restarts: ``host:pid:random``."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class WorkerProcess:
+    """Claims, runs and records jobs in this process until stopped (or drained, in
+    burst mode).
+
+    Example::
+
+        worker = WorkerProcess(adapter.storage, WorkerOptions(queues=("default",)))
+        worker.run(burst=True)     # returns when nothing is left to do
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        options: WorkerOptions,
+        *,
+        adapter: Adapter | None = None,
+        worker_id: str | None = None,
+    ) -> None:
+        self.storage = storage
+        self.adapter = adapter
+        """The adapter the storage belongs to, named in the jobs' events."""
+        self.options = options
+        self.worker_id = worker_id or new_worker_id()
+        self.stopping = threading.Event()
+        self._inflight: dict[Any, ClaimedJob] = {}
+        self._inflight_lock = threading.Lock()
+        self.acker = Acker(storage, self.worker_id)
+        self.executor = Executor(
+            options.threads, options.async_concurrency, self._finished, adapter
+        )
+        self.heartbeat = Heartbeat(storage, self.worker_id, options, self._heartbeat_info)
+        self._prefetch = options.prefetch_count
+
+    # -- public ----------------------------------------------------------------------
+
+    def run(self, *, burst: bool = False) -> None:
+        """Work until stopped; with ``burst``, until nothing is ready, running or due
+        within ``burst_horizon``. In the main thread SIGTERM/SIGINT are handled."""
+        if threading.current_thread() is not threading.main_thread():
+            self._work(burst)
+            return
+        with SignalRouter(on_drain=self.stop, on_kill=self._exit_now) as router:
+            # The main thread only waits, so a signal is handled at once even while
+            # the fetcher is blocked inside the storage.
+            self._run_in_thread(burst, router)
+
+    def stop(self) -> None:
+        """Drain and return from :meth:`run` (safe from any thread)."""
+        if self.stopping.is_set():
+            return
+        logger.info("worker %s stopping: draining", self.worker_id)
+        self.stopping.set()
+        self.executor.wake()
+        try:
+            self.storage.notify_stop()
+        except Exception:
+            logger.exception("waking the fetcher failed")
+
+    # -- the run ---------------------------------------------------------------------
+
+    def _run_in_thread(self, burst: bool, router: SignalRouter) -> None:
+        failure: list[BaseException] = []
+        done = threading.Event()
+
+        def target() -> None:
+            try:
+                self._work(burst)
+            except BaseException as exc:
+                failure.append(exc)
+            finally:
+                done.set()
+                router.wake()
+
+        thread = threading.Thread(target=target, name="activejob-fetcher")
+        thread.start()
+        while not done.is_set():
+            router.pause(None)
+        thread.join()
+        if failure:
+            raise failure[0]
+
+    def _work(self, burst: bool) -> None:
+        if not self._boot():
+            return
+        try:
+            self._fetch_loop(burst)
+        finally:
+            self._drain()
+
+    def _boot(self) -> bool:
+        options = self.options
+        try:
+            persist(self.heartbeat.beat, "registering the worker", self.stopping)
+            persist(self.heartbeat.recover, "recovering jobs of dead workers", self.stopping)
+        except GaveUp:
+            return False
+        self.executor.start()
+        self.acker.start()
+        self.heartbeat.start()
+        logger.info(
+            "worker %s started: queues %s, %d threads, %d async slots",
+            self.worker_id,
+            ",".join(options.queues),
+            options.threads,
+            options.async_concurrency,
+        )
+        events.emit("worker_start", worker_id=self.worker_id, queues=options.queues)
+        return True
+
+    def _fetch_loop(self, burst: bool) -> None:
+        options = self.options
+        confirmed_empty = False
+        while not self.stopping.is_set():
+            room = self.executor.capacity + self._prefetch - self.executor.outstanding
+            if room <= 0:
+                self._wait_for_room()
+                continue
+            finished_before = self.executor.finished_total
+            claimed_since = _time.now()
+            claimed = self._claim(room)
+            if claimed is None:
+                return
+            self._adapt_prefetch(full=len(claimed) == room)
+            if claimed:
+                confirmed_empty = False
+                self._dispatch(claimed)
+            elif not burst:
+                self._wait_for_jobs(options.poll_interval)
+            elif self.executor.outstanding or not self.acker.idle():
+                self._wait_for_local_work(finished_before)
+            elif not confirmed_empty:
+                # Everything this worker ran is recorded: claim once more, since a
+                # finished job may have enqueued another.
+                confirmed_empty = True
+            else:
+                due_in = self._next_due(claimed_since)
+                if due_in is None:
+                    logger.info("worker %s: queues drained (burst)", self.worker_id)
+                    return
+                self._wait_for_jobs(min(due_in, options.poll_interval))
+
+    def _adapt_prefetch(self, *, full: bool) -> None:
+        """Grow the prefetch while a backlog of short jobs leaves slots idle during each
+        claim's round trip; shrink it back once slots stay busy, so slow jobs are not
+        hoarded by one process."""
+        base, most = self.options.prefetch_count, self.options.max_prefetch_count
+        if full and self.executor.starving:
+            self._prefetch = min(most, max(1, self._prefetch * 2))
+        elif not self.executor.starving:
+            self._prefetch = max(base, self._prefetch // 2)
+
+    def _claim(self, room: int) -> list[ClaimedJob] | None:
+        """Claim up to ``room`` jobs, retrying a lost connection; ``None`` if stopping."""
+        failed = False
+
+        def claim() -> list[ClaimedJob]:
+            nonlocal failed
+            try:
+                return self.storage.claim(self.worker_id, self.options.queues, room)
+            except Exception:
+                failed = True
+                raise
+
+        try:
+            claimed = persist(claim, "claiming jobs", self.stopping)
+        except GaveUp:
+            return None
+        if failed:
+            self._release_orphans(claimed)
+        return claimed
+
+    def _release_orphans(self, claimed: list[ClaimedJob]) -> None:
+        """A claim whose reply was lost may have committed: jobs running under this
+        worker's id that it does not hold would never be recovered while it lives
+        and heartbeats. Give them back."""
+        held = {job.id for job in claimed}
+        with self._inflight_lock:
+            held.update(self._inflight)
+        try:
+            running = persist(
+                lambda: self.storage.list(JobFilter(states=[JobState.RUNNING], limit=None)),
+                "listing running jobs",
+                self.stopping,
+            )
+        except GaveUp:
+            return
+        orphans = [
+            Result(info.id, JobState.READY, attempts=info.attempts)
+            for info in running
+            if info.worker_id == self.worker_id and info.id not in held
+        ]
+        if orphans:
+            logger.warning("releasing %d job(s) claimed by a lost reply", len(orphans))
+            self.acker.add_many(orphans)
+
+    def _dispatch(self, claimed: Sequence[ClaimedJob]) -> None:
+        with self._inflight_lock:
+            for job in claimed:
+                self._inflight[job.id] = job
+        events.emit("worker_claim", worker_id=self.worker_id, jobs=claimed)
+        for job in claimed:
+            loaded = load_job(job)
+            if isinstance(loaded, Result):
+                self._record(job, loaded)
+            else:
+                self.executor.submit(Task(job, loaded))
+
+    def _finished(self, task: Task, result: Result) -> None:
+        self._record(task.claimed, result)
+
+    def _record(self, claimed: ClaimedJob, result: Result) -> None:
+        # Exactly one result per claim: a job released by the drain that finishes
+        # afterwards must not be recorded again.
+        with self._inflight_lock:
+            if self._inflight.pop(claimed.id, None) is None:
+                return
+        self.acker.add(result)
+
+    # -- waiting, without busy loops -------------------------------------------------
+
+    def _wait_for_room(self) -> None:
+        limit = self.executor.capacity + self._prefetch
+        self.executor.wait_changed(
+            lambda: self.stopping.is_set() or self.executor.outstanding < limit, None
+        )
+
+    def _wait_for_local_work(self, finished_before: int) -> None:
+        """Burst mode: wait for a running job to end and its result to be recorded."""
+        timeout = self.options.poll_interval
+        if self.executor.outstanding:
+            self.executor.wait_changed(
+                lambda: self.stopping.is_set() or self.executor.finished_total != finished_before,
+                timeout,
+            )
+        else:
+            self.acker.wait_idle(timeout)
+
+    def _wait_for_jobs(self, timeout: float) -> None:
+        with contextlib.suppress(GaveUp):
+            persist(
+                lambda: self.storage.wait(self.options.queues, max(timeout, 0.0)),
+                "waiting for jobs",
+                self.stopping,
+            )
+
+    def _next_due(self, claimed_since: float) -> float | None:
+        """Burst mode: seconds to wait for more work on our queues, or ``None`` when
+        there is none: nothing running anywhere (a dead worker's job is released by
+        recovery and runs here) and nothing scheduled within ``burst_horizon``.
+
+        Jobs due before the last claim were claimable then, so one that is due but
+        was not claimed (a paused queue) does not hold the worker."""
+        horizon = _time.now() + self.options.burst_horizon
+        try:
+            paused = persist(
+                lambda: {q.name for q in self.storage.queues() if q.paused},
+                "listing queues",
+                self.stopping,
+            )
+            pending = persist(
+                lambda: self.storage.list(
+                    JobFilter(states=[JobState.SCHEDULED, JobState.RUNNING], limit=None)
+                ),
+                "listing pending jobs",
+                self.stopping,
+            )
+        except GaveUp:
+            return None
+        selector = QueueSelector.parse(self.options.queues)
+        ours = [info for info in pending if selector.matches(info.queue_name)]
+        if any(info.state is JobState.RUNNING for info in ours):
+            return self.options.poll_interval
+        upcoming = [
+            info.run_at.timestamp()
+            for info in ours
+            if info.queue_name not in paused and claimed_since < info.run_at.timestamp() <= horizon
+        ]
+        return max(0.0, min(upcoming) - _time.now()) if upcoming else None
+
+    # -- stopping --------------------------------------------------------------------
+
+    def _drain(self) -> None:
+        options = self.options
+        unstarted = self.executor.take_unstarted()
+        for task in unstarted:
+            self._record(task.claimed, released(task.claimed))
+        if unstarted:
+            logger.info("released %d prefetched job(s) that had not started", len(unstarted))
+        if not self.executor.wait_idle(options.shutdown_timeout):
+            self.executor.cancel_async()
+            with self._inflight_lock:
+                leftovers, self._inflight = list(self._inflight.values()), {}
+            self.acker.add_many([released(job) for job in leftovers])
+            logger.warning(
+                "%d job(s) still running after the %.1fs shutdown timeout were released "
+                "to run again: %s",
+                len(leftovers),
+                options.shutdown_timeout,
+                ", ".join(job.job_id for job in leftovers),
+            )
+        recorded = self.acker.close(timeout=max(options.shutdown_timeout, 5.0))
+        self.heartbeat.stop()
+        self.executor.close()
+        if recorded:
+            try:
+                self.storage.unregister_worker(self.worker_id)
+            except Exception as exc:
+                logger.warning("could not unregister worker %s: %s", self.worker_id, exc)
+        events.emit("worker_stop", worker_id=self.worker_id)
+        logger.info("worker %s stopped", self.worker_id)
+
+    def _exit_now(self) -> None:
+        sys.stderr.write(
+            f"activejob: worker {self.worker_id} stopping at once (second SIGINT); "
+            f"its jobs run again after {self.options.recover_after}s\n"
+        )
+        sys.stderr.flush()
+        os._exit(130)
+
+    def _heartbeat_info(self) -> dict[str, Any]:
+        return {
+            "hostname": socket.gethostname(),
+            "pid": os.getpid(),
+            "queues": list(self.options.queues),
+            "threads": self.options.threads,
+            "running": self.executor.outstanding,
+        }

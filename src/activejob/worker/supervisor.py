@@ -1,0 +1,266 @@
+"""The supervisor: starts worker processes, restarts those that die, forwards signals.
+
+Each child is a fresh interpreter, ``python -m activejob.worker --spec JSON``:
+nothing is forked from a process with threads and connections, and each child
+imports the job modules itself. A child holds the read end of a pipe from the
+supervisor; if the supervisor is killed, the child sees end-of-file and drains.
+
+SIGTERM or a first SIGINT: SIGTERM to every child (each drains), then exit when
+all have. A second SIGINT: SIGKILL to every child, exit 130 at once. A child that
+exits unexpectedly is restarted after a growing delay; more than
+``max_restarts`` unexpected exits within ``restart_window`` seconds stop
+everything with status 1. A child that reports a configuration error (status 2)
+is not restarted: the supervisor stops and exits 2.
+
+Example::
+
+    Supervisor(ChildSpec("sqlite:///jobs.sqlite3", WorkerOptions()), processes=2).run()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from activejob.worker.options import WorkerOptions
+from activejob.worker.signals import SignalRouter
+
+__all__ = ["CONFIG_ERROR", "ChildSpec", "Supervisor"]
+
+logger = logging.getLogger("activejob.worker")
+
+CONFIG_ERROR = 2
+"""The status a child exits with when it cannot start because of its configuration."""
+
+KILL_GRACE = 10.0
+"""Seconds past the shutdown timeout after which a child that has not finished
+draining (stuck in a call that never returns) is killed."""
+
+
+@dataclass(frozen=True)
+class ChildSpec:
+    """What each child runs: the adapter URL (``None``: the one the job modules or
+    ``ACTIVEJOB_ADAPTER`` configure), the options and the mode."""
+
+    adapter: str | None
+    options: WorkerOptions
+    burst: bool = False
+    log_level: int | None = None
+
+    def to_json(self, parent_fd: int) -> str:
+        """The ``--spec`` argument of a child."""
+        return json.dumps(
+            {
+                "adapter": self.adapter,
+                "options": self.options.to_dict(),
+                "burst": self.burst,
+                "log_level": self.log_level,
+                "parent_fd": parent_fd,
+            }
+        )
+
+
+class _Child:
+    def __init__(self, slot: int) -> None:
+        self.slot = slot
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.pipe: int | None = None
+        self.restart_at: float | None = None
+        self.done = False
+
+
+class Supervisor:
+    """Runs ``processes`` worker children until stopped (or, in burst mode, done)."""
+
+    def __init__(
+        self,
+        spec: ChildSpec,
+        processes: int,
+        *,
+        max_restarts: int = 5,
+        restart_window: float = 60.0,
+    ) -> None:
+        self.spec = spec
+        self.children = [_Child(slot) for slot in range(processes)]
+        self.max_restarts = max_restarts
+        self.restart_window = restart_window
+        self.stopping = False
+        self.status = 0
+        self._kill_at: float | None = None
+        self._events: queue.SimpleQueue[tuple[int, int]] = queue.SimpleQueue()
+        self._router: SignalRouter | None = None
+        self._crashes: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def run(self) -> int:
+        """Start the children and watch them; returns the exit status."""
+        with SignalRouter(on_drain=self.stop, on_kill=self._kill_now) as router:
+            self._router = router
+            for child in self.children:
+                self._start(child)
+            self._watch()
+        return self.status
+
+    def stop(self) -> None:
+        """Ask every child to drain (SIGTERM) and return once they have."""
+        with self._lock:
+            if self.stopping:
+                return
+            self.stopping = True
+            self._kill_at = time.monotonic() + self.spec.options.shutdown_timeout + KILL_GRACE
+            for child in self.children:
+                child.restart_at = None
+                self._signal(child, signal.SIGTERM)
+        logger.info("supervisor stopping: draining %d worker process(es)", len(self.children))
+        self._wake()
+
+    @property
+    def pids(self) -> list[int]:
+        """The process ids of the running children."""
+        with self._lock:
+            return [c.proc.pid for c in self.children if c.proc and c.proc.poll() is None]
+
+    # -- children --------------------------------------------------------------------
+
+    def _start(self, child: _Child) -> None:
+        read_end, write_end = os.pipe()
+        command = [sys.executable, "-m", "activejob.worker", "--spec", self.spec.to_json(read_end)]
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(_import_path()))
+        with self._lock:
+            if self.stopping:
+                os.close(read_end)
+                os.close(write_end)
+                return
+            child.proc = subprocess.Popen(command, pass_fds=(read_end,), env=env)
+            child.pipe = write_end
+            child.restart_at = None
+        os.close(read_end)
+        logger.info("started worker process %d (slot %d)", child.proc.pid, child.slot)
+        threading.Thread(
+            target=self._reap, args=(child.slot, child.proc), name="activejob-reaper", daemon=True
+        ).start()
+
+    def _reap(self, slot: int, proc: subprocess.Popen[bytes]) -> None:
+        self._events.put((slot, proc.wait()))
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._router is not None:
+            self._router.wake()
+
+    def _watch(self) -> None:
+        while True:
+            with self._lock:
+                live = [c for c in self.children if c.proc is not None]
+                pending = [c.restart_at for c in self.children if c.restart_at is not None]
+                if self._kill_at is not None and live:
+                    pending.append(self._kill_at)
+            if not live and not pending:
+                return
+            self._kill_stuck_children()
+            try:
+                slot, status = self._events.get_nowait()
+            except queue.Empty:
+                assert self._router is not None
+                # Not a blocking get: the main thread must stay where signals reach it.
+                self._router.pause(max(0.0, min(pending) - time.monotonic()) if pending else None)
+            else:
+                self._exited(self.children[slot], status)
+            for child in self.children:
+                if child.restart_at is not None and child.restart_at <= time.monotonic():
+                    self._start(child)
+
+    def _exited(self, child: _Child, status: int) -> None:
+        with self._lock:
+            pid = child.proc.pid if child.proc else "?"
+            child.proc = None
+            if child.pipe is not None:
+                os.close(child.pipe)
+                child.pipe = None
+            stopping = self.stopping
+        if stopping:
+            # Killed by the SIGTERM it was sent (it had not set up its handlers yet,
+            # so it held no jobs) is a clean stop too.
+            if status not in (0, -signal.SIGTERM):
+                logger.warning(
+                    "worker process %s exited with status %d while stopping", pid, status
+                )
+                self.status = self.status or 1
+            return
+        if status == 0 and self.spec.burst:
+            child.done = True
+            return
+        if status == CONFIG_ERROR:
+            logger.error("worker process %s could not start (configuration); stopping", pid)
+            self.status = CONFIG_ERROR
+            self.stop()
+            return
+        self._restart_later(child, pid, status)
+
+    def _restart_later(self, child: _Child, pid: Any, status: int) -> None:
+        now = time.monotonic()
+        self._crashes.append(now)
+        while self._crashes and self._crashes[0] < now - self.restart_window:
+            self._crashes.popleft()
+        how = f"signal {-status}" if status < 0 else f"status {status}"
+        if len(self._crashes) > self.max_restarts:
+            logger.error(
+                "worker process %s died (%s); %d deaths within %.0fs: giving up",
+                pid,
+                how,
+                len(self._crashes),
+                self.restart_window,
+            )
+            self.status = 1
+            self.stop()
+            return
+        delay = min(0.1 * 2 ** (len(self._crashes) - 1), 5.0)
+        logger.warning("worker process %s died (%s); restarting in %.1fs", pid, how, delay)
+        child.restart_at = now + delay
+
+    def _kill_stuck_children(self) -> None:
+        if self._kill_at is None or time.monotonic() < self._kill_at:
+            return
+        self._kill_at = None
+        with self._lock:
+            for child in self.children:
+                if child.proc is not None and child.proc.poll() is None:
+                    logger.error(
+                        "worker process %d did not finish draining: killing it", child.proc.pid
+                    )
+                    self._signal(child, signal.SIGKILL)
+
+    def _signal(self, child: _Child, signum: int) -> None:
+        if child.proc is not None and child.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                child.proc.send_signal(signum)
+
+    def _kill_now(self) -> None:
+        for child in self.children:
+            self._signal(child, signal.SIGKILL)
+        sys.stderr.write("activejob: supervisor stopping at once (second SIGINT)\n")
+        sys.stderr.flush()
+        os._exit(130)
+
+
+def _import_path() -> list[str]:
+    """This process's import path beyond the interpreter's own (source trees, the
+    current directory), so a child imports the same modules."""
+    own = tuple(
+        os.path.join(prefix, lib)
+        for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix}
+        for lib in ("lib", "lib64")
+    )
+    entries = [os.getcwd() if entry == "" else entry for entry in sys.path]
+    return [entry for entry in entries if entry and not entry.startswith(own)]
