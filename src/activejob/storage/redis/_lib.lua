@@ -1,0 +1,169 @@
+-- Helpers shared by the scripts: each script is preceded by this preamble and the
+-- helpers it calls (see scripts.py).
+--
+-- ARGV[1] is the key prefix (ending with ':'), ARGV[2] the caller's clock in
+-- epoch seconds, kept as the caller's exact string so no precision is lost
+-- (Lua prints numbers with 14 significant digits).
+--
+-- Keys (P = prefix):
+--   P..'seq'                    counter of storage ids
+--   P..'job:'..sid              hash: one stored job
+--   P..'ids'                    hash: job_id -> the newest sid with that job_id
+--   P..'ready:'..queue..':'..p  zset: ready sids of one queue and priority, by run_at
+--   P..'prios:'..queue          zset: the priorities that queue has ready jobs in
+--   P..'scheduled'              zset: sids waiting for their run_at
+--   P..'idx:'..state..':'..q    zset (all scores 0, so ordered by sid): listing index
+--   P..'finished'               zset: finished sids by finished_at, for pruning
+--   P..'queues' / P..'paused'   sets of queue names
+--   P..'workers'                zset: worker ids by last heartbeat
+--   P..'worker:'..wid           hash: started_at, and info (JSON) from its heartbeats
+--   P..'running:'..wid          set: sids the worker holds
+--   channel P..'notify:'..queue published when a queue may have claimable work
+--
+-- A sid is the zero-padded storage id, so that sids sort as numbers would.
+local P = ARGV[1]
+local NOW = ARGV[2]
+
+local function job_key(sid) return P .. 'job:' .. sid end
+local function idx_key(state, queue) return P .. 'idx:' .. state .. ':' .. queue end
+local function ready_key(queue, prio) return P .. 'ready:' .. queue .. ':' .. prio end
+local function prios_key(queue) return P .. 'prios:' .. queue end
+local function running_key(wid) return P .. 'running:' .. wid end
+
+local function reindex(sid, from_state, from_queue, to_state, to_queue)
+  redis.call('ZREM', idx_key(from_state, from_queue), sid)
+  redis.call('ZADD', idx_key(to_state, to_queue), 0, sid)
+end
+
+-- Put a job into its queue's ready set (the hash is updated by the caller).
+local function make_ready(sid, queue, prio, run_at)
+  redis.call('ZADD', ready_key(queue, prio), run_at, sid)
+  redis.call('ZADD', prios_key(queue), prio, prio)
+end
+
+-- Take a job out of wherever it waits (ready or scheduled).
+local function unqueue(sid, state, queue, prio)
+  if state == 'ready' then
+    redis.call('ZREM', ready_key(queue, prio), sid)
+  elseif state == 'scheduled' then
+    redis.call('ZREM', P .. 'scheduled', sid)
+  end
+end
+
+local function notify(queue)
+  redis.call('PUBLISH', P .. 'notify:' .. queue, '')
+end
+
+-- Store a job as ready now, or scheduled for run_at; returns the new state.
+local function enqueue(sid, queue, prio, run_at)
+  if tonumber(run_at) <= tonumber(NOW) then
+    make_ready(sid, queue, prio, run_at)
+    return 'ready'
+  end
+  redis.call('ZADD', P .. 'scheduled', run_at, sid)
+  return 'scheduled'
+end
+
+-- Record a final state: succeeded, failed or discarded.
+local function finish(sid, from_state, queue, state)
+  redis.call('HSET', job_key(sid), 'state', state, 'finished_at', NOW)
+  reindex(sid, from_state, queue, state, queue)
+  redis.call('ZADD', P .. 'finished', NOW, sid)
+end
+
+local function set_error(sid, class, message, traceback)
+  if class ~= '' then
+    redis.call('HSET', job_key(sid), 'error_class', class, 'error_message', message,
+      'error_traceback', traceback)
+  end
+end
+
+-- Hand a running job back to its queue unrun (release, recovery, reconcile).
+local function requeue(sid, h_queue, h_prio, h_run_at)
+  redis.call('HSET', job_key(sid), 'state', 'ready')
+  redis.call('HDEL', job_key(sid), 'worker')
+  reindex(sid, 'running', h_queue, 'ready', h_queue)
+  make_ready(sid, h_queue, h_prio, h_run_at)
+  notify(h_queue)
+end
+
+-- A job as a flat field/value list, with its sid and, while it runs, its worker's
+-- last heartbeat; an empty list when the job no longer exists.
+local function describe(sid)
+  local h = redis.call('HGETALL', job_key(sid))
+  if #h == 0 then return h end
+  h[#h + 1] = 'sid'
+  h[#h + 1] = sid
+  local w = redis.call('HMGET', job_key(sid), 'state', 'worker')
+  if w[1] == 'running' and w[2] then
+    local beat = redis.call('ZSCORE', P .. 'workers', w[2])
+    if beat then
+      h[#h + 1] = 'heartbeat_at'
+      h[#h + 1] = beat
+    end
+  end
+  return h
+end
+
+-- Make due scheduled jobs ready (at most `limit`), announcing each queue once so that
+-- a waiter whose timer fired a little early still hears about them.
+local function promote_due(limit)
+  local due = redis.call('ZRANGEBYSCORE', P .. 'scheduled', '-inf', NOW, 'LIMIT', 0, limit)
+  local announced = {}
+  for _, sid in ipairs(due) do
+    redis.call('ZREM', P .. 'scheduled', sid)
+    local h = redis.call('HMGET', job_key(sid), 'queue', 'priority', 'run_at', 'state')
+    if h[4] == 'scheduled' then
+      redis.call('HSET', job_key(sid), 'state', 'ready')
+      reindex(sid, 'scheduled', h[1], 'ready', h[1])
+      make_ready(sid, h[1], h[2], h[3])
+      if not announced[h[1]] then
+        announced[h[1]] = true
+        notify(h[1])
+      end
+    end
+  end
+end
+
+-- The best ready job of a queue as {prio, run_at, sid, prio_text, queue}, or nil.
+-- Drops priorities whose ready set has emptied.
+local function head(queue)
+  while true do
+    local p = redis.call('ZRANGE', prios_key(queue), 0, 0)[1]
+    if not p then return nil end
+    local h = redis.call('ZRANGE', ready_key(queue, p), 0, 0, 'WITHSCORES')
+    if h[1] then return {tonumber(p), tonumber(h[2]), h[1], p, queue} end
+    redis.call('ZREM', prios_key(queue), p)
+  end
+end
+
+-- Queue entries (a name, or a prefix ending in '*') resolved to groups of unpaused
+-- queue names, in order; a queue appears in the first group that matches it only.
+local function queue_groups(entries)
+  local paused = {}
+  for _, q in ipairs(redis.call('SMEMBERS', P .. 'paused')) do paused[q] = true end
+  local known, seen, groups = nil, {}, {}
+  for _, entry in ipairs(entries) do
+    local group = {}
+    if string.sub(entry, -1) == '*' then
+      local stem = string.sub(entry, 1, -2)
+      known = known or redis.call('SMEMBERS', P .. 'queues')
+      for _, q in ipairs(known) do
+        if not seen[q] and not paused[q] and string.sub(q, 1, #stem) == stem then
+          group[#group + 1] = q
+        end
+      end
+    elseif not seen[entry] and not paused[entry] then
+      group[1] = entry
+    end
+    for _, q in ipairs(group) do seen[q] = true end
+    groups[#groups + 1] = group
+  end
+  return groups
+end
+
+local function argv_from(first)
+  local out = {}
+  for i = first, #ARGV do out[#out + 1] = ARGV[i] end
+  return out
+end

@@ -1,0 +1,74 @@
+-- Claim up to `limit` jobs for a worker, in one atomic step.
+-- ARGV: prefix, now, worker_id, limit, promote_limit, then queue entries in order of
+-- preference: a name, or a prefix ending in '*' ('*' alone matches every queue).
+-- Due scheduled jobs are promoted first. Within an entry, the smallest priority wins,
+-- then the oldest run_at, then the oldest sid; a wildcard entry merges its queues so
+-- that this order holds across them. Paused queues are skipped. Claiming counts as a
+-- heartbeat of the worker.
+-- Returns, per job: sid, job_id, queue, attempts, payload.
+local wid, limit = ARGV[3], tonumber(ARGV[4])
+promote_due(tonumber(ARGV[5]))
+
+local taken = {}
+
+local function take_from_queue(queue, want)
+  for _, p in ipairs(redis.call('ZRANGE', prios_key(queue), 0, -1)) do
+    local got = redis.call('ZPOPMIN', ready_key(queue, p), want)
+    for j = 1, #got, 2 do taken[#taken + 1] = got[j] end
+    if #got / 2 < want then redis.call('ZREM', prios_key(queue), p) end
+    want = want - #got / 2
+    if want <= 0 then return end
+  end
+end
+
+local function before(a, b)
+  if a[1] ~= b[1] then return a[1] < b[1] end
+  if a[2] ~= b[2] then return a[2] < b[2] end
+  return a[3] < b[3]
+end
+
+local function take_merged(queues, want)
+  local heads = {}
+  for _, q in ipairs(queues) do heads[#heads + 1] = head(q) end
+  while want > 0 do
+    local best = nil
+    for i, h in pairs(heads) do
+      if best == nil or before(h, heads[best]) then best = i end
+    end
+    if best == nil then return end
+    local h = heads[best]
+    redis.call('ZREM', ready_key(h[5], h[4]), h[3])
+    taken[#taken + 1] = h[3]
+    want = want - 1
+    heads[best] = head(h[5])
+  end
+end
+
+for _, group in ipairs(queue_groups(argv_from(6))) do
+  local want = limit - #taken
+  if want <= 0 then break end
+  if #group == 1 then
+    take_from_queue(group[1], want)
+  elseif #group > 1 then
+    take_merged(group, want)
+  end
+end
+
+local out = {}
+local rkey = running_key(wid)
+for _, sid in ipairs(taken) do
+  local key = job_key(sid)
+  local attempts = redis.call('HINCRBY', key, 'attempts', 1)
+  redis.call('HSET', key, 'state', 'running', 'started_at', NOW, 'worker', wid)
+  local h = redis.call('HMGET', key, 'job_id', 'queue', 'payload')
+  reindex(sid, 'ready', h[2], 'running', h[2])
+  redis.call('SADD', rkey, sid)
+  out[#out + 1] = sid
+  out[#out + 1] = h[1]
+  out[#out + 1] = h[2]
+  out[#out + 1] = attempts
+  out[#out + 1] = h[3]
+end
+redis.call('ZADD', P .. 'workers', NOW, wid)
+redis.call('HSETNX', P .. 'worker:' .. wid, 'started_at', NOW)
+return out

@@ -1,0 +1,402 @@
+"""``RedisStorage``: durable jobs in Redis, with Sidekiq's reliable-fetch semantics.
+
+Each job is a hash; ready jobs wait in a sorted set per queue and priority (scored
+by run-at), scheduled ones in one sorted set promoted when due. A claim is one Lua
+script that moves up to ``limit`` jobs into the claiming worker's in-progress set
+and marks them running; a worker that stops heartbeating has its in-progress jobs
+released by :meth:`~activejob.storage.base.Storage.recover`. Idle workers block on a
+Pub/Sub subscription (see :mod:`.notifier`), so a job starts as soon as it is
+enqueued and a scheduled one as soon as it is due. The key layout is described in
+``_lib.lua``; every script is atomic, so nothing is ever half-applied.
+
+A lost connection raises :class:`~activejob.storage.base.StorageUnavailable` after a
+short retry (``reconnect_timeout``) where retrying is safe; the worker retries the
+call with backoff and the next call reconnects. Claims are not retried here: a
+claim whose reply was lost leaves jobs running under the worker's id, which the
+worker releases.
+
+Example::
+
+    storage = RedisStorage("redis://localhost:6379/0?prefix=myapp")
+    storage.push([NewJob("id-1", "app.Job", "default", 0, payload)])
+    jobs = storage.claim("worker-1", ["default"], limit=10)
+"""
+
+from __future__ import annotations
+
+import builtins
+import dataclasses
+import json
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar, cast
+
+import redis
+from redis.exceptions import RedisError
+
+from activejob import _time
+from activejob.errors import ConfigurationError
+from activejob.storage.base import (
+    ClaimedJob,
+    JobFilter,
+    JobInfo,
+    JobState,
+    NewJob,
+    QueueInfo,
+    Result,
+    Storage,
+    StorageError,
+    StorageUnavailable,
+    crash_error,
+)
+from activejob.storage.redis import records
+from activejob.storage.redis.connection import TRANSIENT, RedisSettings, retrying
+from activejob.storage.redis.notifier import Notifier
+from activejob.storage.redis.scripts import Scripts
+from activejob.storage.selector import QueueSelector
+
+T = TypeVar("T")
+
+SCHEMA_VERSION = 1
+PUSH_CHUNK = 1000
+"""Jobs per script call when pushing many: bounds how long Redis is busy with one."""
+PROMOTE_LIMIT = 1000
+"""Due scheduled jobs promoted per script call; the rest by the next calls."""
+PAGE = 500
+"""Jobs per script call when retrying, discarding or pruning many."""
+_RETRYABLE = (JobState.FAILED, JobState.DISCARDED)
+_DISCARDABLE = (JobState.SCHEDULED, JobState.READY)
+_COUNT_MARK = 987654321
+
+
+class RedisStorage(Storage):
+    """Jobs in Redis under a key prefix; see the module docstring.
+
+    ``url`` is a ``redis://`` or ``rediss://`` URL whose query may set ``prefix``,
+    ``keep_finished`` and ``reconnect_timeout`` (see :class:`.RedisSettings`).
+    """
+
+    def __init__(self, url: str = "redis://localhost:6379/0", *, prefix: str | None = None):
+        settings = RedisSettings.from_url(url)
+        if prefix is not None:
+            settings = dataclasses.replace(settings, prefix=prefix)
+        self.settings = settings
+        self.keep_finished = settings.keep_finished
+        self.client: redis.Redis = settings.client()
+        self._p = settings.key_prefix
+        self._scripts = Scripts(self.client)
+        self._notifier = Notifier(self.client, self._p)
+
+    @classmethod
+    def from_url(cls, url: str) -> RedisStorage:
+        """The storage a ``redis://`` URL describes (as the adapter builds it)."""
+        return cls(url)
+
+    def __repr__(self) -> str:
+        return f"<RedisStorage prefix={self.settings.prefix!r}>"
+
+    # -- plumbing --------------------------------------------------------------------
+
+    def key(self, *parts: str) -> str:
+        """A key under this storage's prefix: ``key("queues")`` is ``"activejob:queues"``."""
+        return self._p + ":".join(parts)
+
+    def _call(
+        self,
+        operation: Callable[[], T],
+        *,
+        retry: bool = True,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> T:
+        """Run ``operation``, retried on a lost connection if ``retry`` (it must then be
+        safe to repeat), turning driver errors into storage errors."""
+        try:
+            if retry:
+                return retrying(operation, self.settings.reconnect_timeout, on_error)
+            return operation()
+        except TRANSIENT as exc:
+            raise StorageUnavailable(f"Redis is unreachable: {exc}") from exc
+        except RedisError as exc:
+            raise StorageError(f"Redis refused the operation: {exc}") from exc
+
+    def _script(self, name: str, *args: str | int | float, retry: bool = True) -> Any:
+        now = records.stamp(_time.now())
+        return self._call(lambda: self._scripts.run(name, [self._p, now, *args]), retry=retry)
+
+    def _pipeline(self, build: Callable[[Any], None]) -> builtins.list[Any]:
+        def run() -> builtins.list[Any]:
+            pipe = self.client.pipeline(transaction=False)
+            build(pipe)
+            return pipe.execute()
+
+        return self._call(run)
+
+    # -- enqueue side ----------------------------------------------------------------
+
+    def migrate(self) -> None:
+        """Record the key layout version, refuse keys written by a newer layout, and
+        load the scripts. Redis needs no schema, so a storage works without it."""
+        self._call(self._scripts.load_all)
+        key = self.key("version")
+
+        def record() -> Any:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.setnx(key, SCHEMA_VERSION)
+            pipe.get(key)
+            return pipe.execute()[1]
+
+        found = self._call(record)
+        if found is not None and int(found) > SCHEMA_VERSION:
+            raise ConfigurationError(
+                f"Redis keys under {self.settings.prefix!r} use layout {found}; this "
+                f"activejob reads layout {SCHEMA_VERSION}: upgrade activejob"
+            )
+
+    def _push(self, jobs: Sequence[NewJob], connection: Any) -> builtins.list[Any]:
+        """Store jobs in one pipelined round trip; a call retried after a lost reply
+        does not store a job twice."""
+        if connection is not None:
+            raise TypeError("the Redis storage cannot join a caller's transaction")
+        now = records.stamp(_time.now())
+        calls = [
+            self._push_args(jobs[i : i + PUSH_CHUNK], now) for i in range(0, len(jobs), PUSH_CHUNK)
+        ]
+
+        def attempt() -> builtins.list[Any]:
+            if len(calls) == 1:
+                return [self._scripts.run("push", calls[0])]
+            return self._scripts.run_many("push", calls)
+
+        def dedupe_from_now_on(_: BaseException) -> None:
+            for args in calls:
+                args[2] = "1"
+
+        replies = self._call(attempt, on_error=dedupe_from_now_on)
+        return [int(s) for reply in replies for s in reply]
+
+    def _push_args(self, jobs: Sequence[NewJob], now: str) -> builtins.list[str]:
+        args = [self._p, now, "0"]
+        for job in jobs:
+            run_at = "" if job.run_at is None else records.stamp(job.run_at)
+            args += (job.job_id, job.job_class, job.queue_name, str(job.priority), run_at)
+            args.append(job.payload)
+        return args
+
+    # -- worker side -----------------------------------------------------------------
+
+    def _claim(
+        self, worker_id: str, selector: QueueSelector, limit: int
+    ) -> builtins.list[ClaimedJob]:
+        entries = [str(pattern) for pattern in selector.patterns]
+        # Not retried: a claim whose reply was lost has moved jobs to this worker.
+        reply = self._script("claim", worker_id, limit, PROMOTE_LIMIT, *entries, retry=False)
+        return [
+            ClaimedJob(int(reply[i]), reply[i + 1], reply[i + 2], reply[i + 4], int(reply[i + 3]))
+            for i in range(0, len(reply), 5)
+        ]
+
+    def _complete(self, results: Sequence[Result]) -> None:
+        succeeded: builtins.list[str] = []
+        others: builtins.list[str] = []
+        for result in results:
+            attempts = "" if result.attempts is None else str(result.attempts)
+            state = JobState(result.state)
+            if state is JobState.SUCCEEDED and result.error is None:
+                succeeded += (records.sid(result.id), attempts)
+                continue
+            error = result.error
+            others += (records.sid(result.id), attempts, state.value)
+            others += (
+                (error.exception_class, error.message, error.traceback) if error else ("",) * 3
+            )
+            others.append(result.payload or "")
+            others.append("" if result.run_at is None else records.stamp(result.run_at))
+            others.append(result.queue_name or "")
+            others.append("" if result.priority is None else str(result.priority))
+        self._script("complete", len(succeeded) // 2, *succeeded, *others)
+
+    def _heartbeat(self, worker_id: str, info: dict[str, Any] | None) -> None:
+        now = records.stamp(_time.now())
+
+        def build(pipe: Any) -> None:
+            pipe.zadd(self.key("workers"), {worker_id: now})
+            pipe.hsetnx(self.key("worker", worker_id), "started_at", now)
+            if info is not None:
+                pipe.hset(self.key("worker", worker_id), "info", json.dumps(info, default=str))
+
+        self._pipeline(build)
+
+    def unregister_worker(self, worker_id: str) -> None:
+        """Forget a worker that stopped; jobs it still holds go back to their queues."""
+        self._script("unregister", worker_id)
+
+    def _recover(self, stale_after: float, max_crashes: int) -> tuple[int, int]:
+        error = crash_error(_COUNT_MARK, max_crashes)
+        before, _, after = error.message.partition(str(_COUNT_MARK))
+        stale_before = records.stamp(_time.now() - stale_after)
+        reply = self._script(
+            "recover", stale_before, max_crashes, error.exception_class, before, after
+        )
+        return int(reply[0]), int(reply[1])
+
+    def _wait(self, selector: QueueSelector, timeout: float) -> bool:
+        entries = [str(pattern) for pattern in selector.patterns]
+        # Listen before looking, so that an announcement made after the look is heard.
+        self._notifier.listen(entries)
+        claimable, next_due = self._script("peek", PROMOTE_LIMIT, *entries)
+        if int(claimable):
+            return True
+        if next_due:
+            due_in = float(next_due) - _time.now()
+            if due_in < timeout:
+                # A little past due, so the claim that follows finds the job due.
+                self._notifier.wait(entries, max(0.0, due_in) + 0.0005)
+                return True
+        return self._notifier.wait(entries, timeout)
+
+    def notify_stop(self) -> None:
+        """Wake every thread blocked in ``wait``, now and from now on."""
+        self._notifier.wake_all()
+
+    def _prune(self, older_than: float) -> int:
+        cutoff = records.stamp(_time.now() - older_than)
+        total = 0
+        while True:
+            count = int(self._script("prune", cutoff, PAGE))
+            total += count
+            if count < PAGE:
+                return total
+
+    # -- operating -------------------------------------------------------------------
+
+    def get(self, job_id: str) -> JobInfo | None:
+        """The newest stored job with ``job_id``, or ``None``."""
+        found = self._script("get", PROMOTE_LIMIT, job_id)[0]
+        return records.job_info(found) if found else None
+
+    def _list(self, where: JobFilter) -> builtins.list[JobInfo]:
+        if where.job_ids is not None:
+            return self._list_by_ids(where)
+        if where.queue_name is not None:
+            queues = [where.queue_name]
+        else:
+            known = self._call(lambda: self.client.smembers(self.key("queues")))
+            queues = sorted(cast("set[str]", known))
+        states = [JobState(s) for s in where.states] if where.states is not None else list(JobState)
+        indexes = [f"idx:{state.value}:{queue}" for queue in queues for state in states]
+        if not indexes or where.limit == 0:
+            return []
+        limit = -1 if where.limit is None else where.limit
+        found = self._script(
+            "list", PROMOTE_LIMIT, where.offset, limit, where.job_class or "", *indexes
+        )
+        return [records.job_info(flat) for flat in found]
+
+    def _list_by_ids(self, where: JobFilter) -> builtins.list[JobInfo]:
+        ids = list(dict.fromkeys(where.job_ids or ()))
+        found = self._script("get", PROMOTE_LIMIT, *ids) if ids else []
+        states = None if where.states is None else {JobState(s) for s in where.states}
+        jobs = [
+            info
+            for info in (records.job_info(flat) for flat in found if flat)
+            if (states is None or info.state in states)
+            and (where.queue_name is None or info.queue_name == where.queue_name)
+            and (where.job_class is None or info.job_class == where.job_class)
+        ]
+        jobs.sort(key=lambda info: int(info.id), reverse=True)
+        end = None if where.limit is None else where.offset + where.limit
+        return jobs[where.offset : end]
+
+    def _retry(self, where: JobFilter) -> int:
+        return self._change(where, _RETRYABLE, "retry")
+
+    def _discard(self, where: JobFilter) -> int:
+        return self._change(where, _DISCARDABLE, "discard")
+
+    def _change(self, where: JobFilter, allowed: Sequence[JobState], script: str) -> int:
+        """Apply ``script`` to every job matching ``where`` in ``allowed`` states, a page
+        at a time (``limit`` and ``offset`` do not apply)."""
+        wanted = [JobState(s) for s in where.states] if where.states is not None else allowed
+        states = [s for s in allowed if s in wanted]
+        if not states:
+            return 0
+        page_filter = dataclasses.replace(where, states=states, limit=PAGE, offset=0)
+        total = 0
+        while True:
+            found = self._list(page_filter)
+            if not found:
+                return total
+            changed = int(self._script(script, *(records.sid(info.id) for info in found)))
+            total += changed
+            # Changed jobs leave the listed states, so the next page is again at offset 0.
+            # A page that changed nothing lost a race with a worker; one that came back
+            # short was the last.
+            if changed == 0 or len(found) < PAGE or where.job_ids is not None:
+                return total
+
+    def _pause(self, queue_name: str) -> None:
+        def build(pipe: Any) -> None:
+            pipe.sadd(self.key("paused"), queue_name)
+            pipe.sadd(self.key("queues"), queue_name)
+
+        self._pipeline(build)
+
+    def _resume(self, queue_name: str) -> None:
+        def build(pipe: Any) -> None:
+            pipe.srem(self.key("paused"), queue_name)
+            pipe.publish(self.key("notify", queue_name), "")
+
+        self._pipeline(build)
+
+    def queues(self) -> builtins.list[QueueInfo]:
+        """Every queue with jobs, or paused, by name, with its non-zero counts by state."""
+        states = list(JobState)
+        reply = self._script("queues", PROMOTE_LIMIT, *(s.value for s in states))
+        width = 2 + len(states)
+        out = []
+        for i in range(0, len(reply), width):
+            pairs = zip(states, reply[i + 2 : i + width], strict=True)
+            counts = {state: int(n) for state, n in pairs if int(n)}
+            paused = bool(int(reply[i + 1]))
+            if paused or counts:
+                out.append(QueueInfo(reply[i], paused, counts))
+        return out
+
+    def workers(self) -> builtins.list[dict[str, Any]]:
+        """Live workers, most recent heartbeat first: id, started and heartbeat times,
+        the job ids they run, and the info of their last heartbeat."""
+        beats = cast(
+            "builtins.list[tuple[str, float]]",
+            self._call(lambda: self.client.zrevrange(self.key("workers"), 0, -1, withscores=True)),
+        )
+
+        def build_workers(pipe: Any) -> None:
+            for worker_id, _ in beats:
+                pipe.hgetall(self.key("worker", worker_id))
+                pipe.smembers(self.key("running", worker_id))
+
+        replies = self._pipeline(build_workers) if beats else []
+        running = [sorted(replies[i + 1]) for i in range(0, len(replies), 2)]
+
+        def build_jobs(pipe: Any) -> None:
+            for sids in running:
+                for s in sids:
+                    pipe.hget(self.key("job", s), "job_id")
+
+        job_ids = iter(self._pipeline(build_jobs) if any(running) else [])
+        out: builtins.list[dict[str, Any]] = []
+        for (worker_id, beat), fields, sids in zip(beats, replies[::2], running, strict=True):
+            entry: dict[str, Any] = json.loads(fields["info"]) if "info" in fields else {}
+            started = fields.get("started_at", beat)
+            entry.update(
+                id=worker_id,
+                started_at=_time.from_timestamp(float(started)),
+                heartbeat_at=_time.from_timestamp(float(beat)),
+                running=[j for j in (next(job_ids) for _ in sids) if j],
+            )
+            out.append(entry)
+        return out
+
+    def close(self) -> None:
+        """Stop the notification listener and close the connections."""
+        self._notifier.close()
+        self.client.close()
