@@ -1,14 +1,17 @@
 """The raw speed of the servers underneath, measured the simplest way.
 
 Each function does what a job queue must do at minimum, with the driver alone,
-and returns operations per second. The benchmark prints ours next to these, in
-the same run, as ratios.
+and returns operations per second (the ``*_handoff_latency`` ones: a list of
+delays in seconds, from one process to another that was idle). ``bench/run.py``
+prints ours next to these, measured in the same run, as ratios.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -99,6 +102,61 @@ def pg_claim_delete_loop(url: str, n: int) -> float:
         return n / elapsed
 
 
+PG_RECEIVER = """
+import select, sys, time, psycopg
+listen = psycopg.connect(sys.argv[1], autocommit=True)
+listen.execute("LISTEN bench_raw")
+conn = psycopg.connect(sys.argv[1], autocommit=True)
+claim = ("DELETE FROM bench_raw WHERE id = (SELECT id FROM bench_raw ORDER BY id "
+         "FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING payload")
+print("ready", flush=True)
+for _ in range(int(sys.argv[2])):
+    while True:
+        select.select([listen.fileno()], [], [])
+        listen.pgconn.consume_input()
+        woken = False
+        while listen.pgconn.notifies() is not None:
+            woken = True
+        if woken:
+            break
+    sent = conn.execute(claim, prepare=True).fetchone()[0]
+    print(time.time() - float(sent), flush=True)
+"""
+
+
+def pg_handoff_latency(url: str, samples: int) -> list[float]:
+    """Seconds from an INSERT + NOTIFY to another process, blocked on LISTEN, having
+    claimed the row (DELETE ... SKIP LOCKED): the least a durable hand-off costs."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        _pg_table(conn)
+        receiver = subprocess.Popen(
+            [sys.executable, "-c", PG_RECEIVER, url, str(samples)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert receiver.stdout is not None
+            assert receiver.stdout.readline().strip() == "ready"
+            delays = []
+            for _ in range(samples):
+                time.sleep(0.01)  # sleep-ok: let the receiver go idle, as an idle worker is
+                conn.execute(
+                    "WITH j AS (INSERT INTO bench_raw (queue, payload) VALUES ('default', %s)"
+                    " RETURNING id) SELECT j.id FROM j, pg_notify('bench_raw', '')",
+                    (repr(time.time()),),
+                    prepare=True,
+                )
+                delays.append(float(receiver.stdout.readline()))
+            receiver.wait(10)
+        finally:
+            if receiver.poll() is None:
+                receiver.kill()
+        conn.execute("DROP TABLE bench_raw")
+    return delays
+
+
 # -- SQLite -------------------------------------------------------------------------------
 
 
@@ -156,3 +214,87 @@ def sqlite_claim_delete_loop(path: str, n: int) -> float:
     rate = n / (time.perf_counter() - started)
     conn.close()
     return rate
+
+
+# -- Redis --------------------------------------------------------------------------------
+
+
+def redis_lpush_loop(url: str, key: str, n: int) -> float:
+    """``LPUSH`` one message per round trip."""
+    import redis
+
+    with redis.Redis.from_url(url) as client:
+        started = time.perf_counter()
+        for _ in range(n):
+            client.lpush(key, PAYLOAD)
+        rate = n / (time.perf_counter() - started)
+        client.delete(key)
+    return rate
+
+
+def redis_pipelined_lpush(url: str, key: str, n: int) -> float:
+    """``n`` ``LPUSH`` commands in one pipeline."""
+    import redis
+
+    with redis.Redis.from_url(url) as client:
+        started = time.perf_counter()
+        pipe = client.pipeline(transaction=False)
+        for _ in range(n):
+            pipe.lpush(key, PAYLOAD)
+        pipe.execute()
+        rate = n / (time.perf_counter() - started)
+        client.delete(key)
+    return rate
+
+
+def redis_brpop_loop(url: str, key: str, n: int) -> float:
+    """``BRPOP`` one message per round trip, decoding each payload."""
+    import redis
+
+    with redis.Redis.from_url(url) as client:
+        pipe = client.pipeline(transaction=False)
+        for _ in range(n):
+            pipe.lpush(key, PAYLOAD)
+        pipe.execute()
+        started = time.perf_counter()
+        for _ in range(n):
+            _, body = client.brpop([key], timeout=1)  # type: ignore[misc]
+            json.loads(body)
+        rate = n / (time.perf_counter() - started)
+        client.delete(key)
+    return rate
+
+
+REDIS_RECEIVER = """
+import sys, time, redis
+client = redis.Redis.from_url(sys.argv[1])
+print("ready", flush=True)
+for _ in range(int(sys.argv[3])):
+    _, sent = client.brpop([sys.argv[2]])
+    print(time.time() - float(sent), flush=True)
+"""
+
+
+def redis_handoff_latency(url: str, key: str, samples: int) -> list[float]:
+    """Seconds from an ``LPUSH`` to another process, blocked in ``BRPOP``, having it."""
+    import redis
+
+    receiver = subprocess.Popen(
+        [sys.executable, "-c", REDIS_RECEIVER, url, key, str(samples)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert receiver.stdout is not None and receiver.stdout.readline().strip() == "ready"
+        delays = []
+        with redis.Redis.from_url(url) as client:
+            for _ in range(samples):
+                time.sleep(0.01)  # sleep-ok: let the receiver go idle, as an idle worker is
+                client.lpush(key, repr(time.time()))
+                delays.append(float(receiver.stdout.readline()))
+            client.delete(key)
+        receiver.wait(10)
+    finally:
+        if receiver.poll() is None:
+            receiver.kill()
+    return delays

@@ -1,0 +1,353 @@
+"""Every benchmark in one run: ours next to the raw speed of the same server,
+measured in the same run, as ratios.
+
+    make bench                                  # or: .venv/bin/python bench/run.py
+    .venv/bin/python bench/run.py --quick       # smaller counts, a minute or two
+    .venv/bin/python bench/run.py --backends sqlite,redis --markdown
+
+For each backend (SQLite in a temporary file; PostgreSQL in a scratch database
+``activejob_bench`` created and dropped on the server; Redis under a fresh key
+prefix, deleted at the end):
+
+- enqueue: ``perform_later`` one job at a time, vs a raw single-row INSERT /
+  ``LPUSH`` loop; then ``storage.push`` alone, to show where the time goes;
+- bulk enqueue: one ``perform_all_later`` of N jobs, vs one multi-row INSERT /
+  pipelined ``LPUSH``;
+- processing: the storage's claim-50/complete-50 loop on one thread, and the real
+  ``activejob worker`` with 1 and 2 processes, vs a raw claim-and-delete loop
+  (``SKIP LOCKED`` on PostgreSQL) / ``BRPOP`` loop taking one job per round trip;
+- latency: idle enqueue-to-start p50/p99 through the worker, next to a raw
+  hand-off between two processes (INSERT + NOTIFY to a LISTENing claimer;
+  ``LPUSH`` to a blocked ``BRPOP``); scheduled due-to-start p50;
+- PostgreSQL only: the claim loop again beside ``--finished`` finished rows.
+
+Also the core's own cost per job against a bare JSON round trip. Server
+addresses come from ``ACTIVEJOB_TEST_POSTGRESQL_URL`` / ``ACTIVEJOB_TEST_REDIS_URL``
+(the test suite's variables) or the flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+BENCH = Path(__file__).resolve().parent
+sys.path[:0] = [str(BENCH.parent / "src"), str(BENCH)]
+
+import core  # noqa: E402
+import raw  # noqa: E402
+import storage_loops  # noqa: E402
+import workers  # noqa: E402
+from bench_jobs import NoopJob  # noqa: E402
+
+import activejob  # noqa: E402
+from activejob.config import reset_adapters, resolve_adapter  # noqa: E402
+from activejob.storage.base import Storage  # noqa: E402
+
+TARGETS: dict[str, dict[str, float | None]] = {
+    # ratios to the raw loop of the same run, except latencies (milliseconds)
+    "sqlite": {"enqueue": None, "bulk": None, "worker": 0.15, "scale": None, "idle": 5.0},
+    "postgresql": {"enqueue": 0.8, "bulk": 0.5, "worker": 1.0, "scale": 1.6, "idle": 2.0},
+    "redis": {"enqueue": 0.8, "bulk": 0.5, "worker": 0.5, "scale": 1.6, "idle": 1.0, "due": 5.0},
+}
+
+
+@dataclass
+class Row:
+    """One line of the table: our figure, the raw one beside it, and the target."""
+
+    measure: str
+    ours: float
+    raw: float | None
+    unit: str
+    target: float | None = None
+    """A minimum ratio to ``raw`` for rates; a maximum, in ``unit``, for latencies."""
+
+    @property
+    def ratio(self) -> float | None:
+        return self.ours / self.raw if self.raw else None
+
+    @property
+    def met(self) -> bool | None:
+        if self.target is None:
+            return None
+        if self.unit == "ms":
+            return self.ours <= self.target
+        return self.ratio is not None and self.ratio >= self.target
+
+    def target_text(self) -> str:
+        if self.target is None:
+            return ""
+        text = f"<= {self.target:g} ms" if self.unit == "ms" else f">= {self.target:g}x"
+        return f"{text} {'met' if self.met else 'MISSED'}"
+
+
+@dataclass
+class Sizes:
+    """How many jobs each measure uses."""
+
+    single: int
+    bulk: int
+    process: int
+    samples: int
+    finished: int
+
+
+def best(fn: Callable[[], float], repeat: int = 2) -> float:
+    """The best of ``repeat`` runs: the machine's noise only ever slows a run down."""
+    return max(fn() for _ in range(repeat))
+
+
+def enqueue_rate(n: int) -> float:
+    jobs = [NoopJob(i) for i in range(n)]
+    started = _clock()
+    for j in jobs:
+        j.enqueue()
+    return n / (_clock() - started)
+
+
+def bulk_rate(n: int) -> float:
+    jobs = [NoopJob(i) for i in range(n)]
+    started = _clock()
+    activejob.perform_all_later(jobs)
+    return n / (_clock() - started)
+
+
+def _clock() -> float:
+    import time
+
+    return time.perf_counter()
+
+
+def backend_rows(
+    name: str,
+    url: str,
+    sizes: Sizes,
+    raw_rates: dict[str, Callable[[], float]],
+    handoff: Callable[[], list[float]] | None,
+) -> list[Row]:
+    """The table's rows for one backend at ``url``."""
+    target = TARGETS[name]
+    activejob.configure(adapter=url)
+    storage: Storage = resolve_adapter(url).storage  # type: ignore[attr-defined]
+    storage.migrate()
+    empty = storage_loops._empty
+    try:
+        rows = []
+        raw_insert = best(raw_rates["insert"])
+        ours = best(lambda: enqueue_rate(sizes.single))
+        empty(storage)
+        rows.append(Row(f"{name} enqueue (perform_later)", ours, raw_insert, "jobs/s",
+                        target["enqueue"]))  # fmt: skip
+        push = best(lambda: storage_loops.push_rate(storage, sizes.single))
+        rows.append(Row("  storage.push alone", push, raw_insert, "jobs/s"))
+        raw_bulk = best(raw_rates["bulk"])
+        ours = best(lambda: bulk_rate(sizes.bulk))
+        empty(storage)
+        rows.append(Row(f"{name} bulk enqueue (perform_all_later)", ours, raw_bulk, "jobs/s",
+                        target["bulk"]))  # fmt: skip
+        raw_claim = best(raw_rates["claim"])
+        loop = best(lambda: storage_loops.claim_complete_rate(storage, sizes.process))
+        rows.append(Row("  storage claim/complete loop, 1 thread", loop, raw_claim, "jobs/s"))
+        measured = workers.measure(url, storage, sizes.process, sizes.samples)
+        rows.append(Row(f"{name} worker, 1 process, no-op jobs", measured["worker_1"],
+                        raw_claim, "jobs/s", target["worker"]))  # fmt: skip
+        rows.append(Row(f"{name} worker, 2 processes vs 1", measured["worker_2"],
+                        measured["worker_1"], "jobs/s", target["scale"]))  # fmt: skip
+        delays = handoff() if handoff else None
+        raw_p50 = statistics.median(delays) * 1000 if delays else None
+        raw_p99 = workers.percentile(delays, 99) * 1000 if delays else None
+        rows.append(Row(f"{name} idle enqueue-to-start p50", measured["idle_p50"] * 1000,
+                        raw_p50, "ms", target["idle"]))  # fmt: skip
+        rows.append(Row(f"{name} idle enqueue-to-start p99", measured["idle_p99"] * 1000,
+                        raw_p99, "ms"))  # fmt: skip
+        rows.append(Row(f"{name} scheduled due-to-start p50", measured["due_p50"] * 1000,
+                        raw_p50, "ms", target.get("due")))  # fmt: skip
+        return rows
+    finally:
+        reset_adapters(wait=True)
+
+
+def sqlite_rows(sizes: Sizes) -> list[Row]:
+    with tempfile.TemporaryDirectory() as tmp:
+        raw_path = os.path.join(tmp, "raw.sqlite3")
+        rates = {
+            "insert": lambda: raw.sqlite_insert_loop(raw_path, sizes.single),
+            "bulk": lambda: raw.sqlite_multirow_insert(raw_path, sizes.bulk),
+            "claim": lambda: raw.sqlite_claim_delete_loop(raw_path, sizes.process),
+        }
+        url = f"sqlite:///{os.path.join(tmp, 'jobs.sqlite3')}"
+        return backend_rows("sqlite", url, sizes, rates, None)
+
+
+def postgresql_rows(server: str, sizes: Sizes) -> list[Row]:
+    import psycopg
+    from psycopg import sql
+
+    name = "activejob_bench"
+    parts = urlsplit(server)
+    url = urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
+
+    def recreate(drop_only: bool = False) -> None:
+        with psycopg.connect(server, autocommit=True) as admin:
+            ident = sql.Identifier(name)
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
+            if not drop_only:
+                admin.execute(sql.SQL("CREATE DATABASE {}").format(ident))
+
+    recreate()
+    try:
+        rates = {
+            "insert": lambda: raw.pg_insert_loop(url, sizes.single),
+            "bulk": lambda: raw.pg_multirow_insert(url, sizes.bulk),
+            "claim": lambda: raw.pg_claim_delete_loop(url, sizes.process),
+        }
+        rows = backend_rows(
+            "postgresql", url, sizes, rates, lambda: raw.pg_handoff_latency(url, sizes.samples)
+        )
+        if sizes.finished:
+            rows.append(_beside_finished(url, sizes, rates["claim"]))
+        return rows
+    finally:
+        recreate(drop_only=True)
+
+
+def _beside_finished(url: str, sizes: Sizes, raw_claim: Callable[[], float]) -> Row:
+    """The claim loop with ``sizes.finished`` finished rows in the table."""
+    import psycopg
+
+    from activejob.storage.sql.postgresql import PostgreSQLStorage
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO activejob_jobs (job_id, job_class, queue_name, priority, state,"
+            " payload, run_at, created_at, finished_at) SELECT g::text, 'bench.Done',"
+            " 'done', 0, 'succeeded', %s, now(), now(), now()"
+            " FROM generate_series(1, %s) AS g",
+            (raw.PAYLOAD, sizes.finished),
+        )
+        conn.execute("VACUUM ANALYZE activejob_jobs")
+        conn.execute("CHECKPOINT")  # measure claims, not the flush of the rows just written
+    storage = PostgreSQLStorage.from_url(url)
+    try:
+        ours = best(lambda: storage_loops.claim_complete_rate(storage, sizes.process, empty=False))
+    finally:
+        storage.close()
+    return Row(
+        f"  claim loop beside {sizes.finished:,} finished jobs",
+        ours,
+        best(raw_claim),
+        "jobs/s",
+        TARGETS["postgresql"]["worker"],
+    )
+
+
+def redis_rows(server: str, sizes: Sizes) -> list[Row]:
+    import redis
+
+    prefix = f"ajbench-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    url = f"{server}{'&' if '?' in server else '?'}prefix={prefix}"
+    key = f"{prefix}:raw"
+    rates = {
+        "insert": lambda: raw.redis_lpush_loop(server, key, sizes.single),
+        "bulk": lambda: raw.redis_pipelined_lpush(server, key, sizes.bulk),
+        "claim": lambda: raw.redis_brpop_loop(server, key, sizes.process),
+    }
+    try:
+        return backend_rows(
+            "redis", url, sizes, rates,
+            lambda: raw.redis_handoff_latency(server, key, sizes.samples),
+        )  # fmt: skip
+    finally:
+        with redis.Redis.from_url(server) as client:
+            keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+            for i in range(0, len(keys), 500):
+                client.delete(*keys[i : i + 500])
+
+
+def core_rows(n: int) -> list[Row]:
+    [measured] = core.measure(n)
+    return [Row(measured["measure"], measured["ours"], measured["raw"], "µs/job")]
+
+
+def print_table(rows: list[Row], markdown: bool) -> None:
+    header = ("measure", "ours", "raw", "unit", "ratio", "target")
+    lines = []
+    for r in rows:
+        digits = 2 if r.unit == "ms" else 1 if r.unit == "µs/job" else 0
+        lines.append(
+            (
+                r.measure,
+                f"{r.ours:,.{digits}f}",
+                "" if r.raw is None else f"{r.raw:,.{digits}f}",
+                r.unit,
+                "" if r.ratio is None else f"{r.ratio:.2f}",
+                r.target_text(),
+            )
+        )
+    widths = [max(len(line[i]) for line in [header, *lines]) for i in range(len(header))]
+
+    def fmt(cells: tuple[str, ...]) -> str:
+        padded = [c.ljust(w) if i in (0, 3, 5) else c.rjust(w)
+                  for i, (c, w) in enumerate(zip(cells, widths, strict=True))]  # fmt: skip
+        return "| " + " | ".join(padded) + " |" if markdown else "  ".join(padded)
+
+    print(fmt(header))
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|" if markdown else "")
+    for line in lines:
+        print(fmt(line))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--backends", default="sqlite,postgresql,redis")
+    parser.add_argument(
+        "--postgresql",
+        default=os.environ.get("ACTIVEJOB_TEST_POSTGRESQL_URL", "postgresql://127.0.0.1:5432/test"),
+        help="a PostgreSQL server (the benchmark creates its own database there)",
+    )
+    parser.add_argument(
+        "--redis", default=os.environ.get("ACTIVEJOB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    )
+    parser.add_argument("--quick", action="store_true", help="smaller counts")
+    parser.add_argument("--finished", type=int, default=None, help="finished rows (postgresql)")
+    parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    args = parser.parse_args()
+    sizes = (
+        Sizes(single=500, bulk=5000, process=5000, samples=50, finished=100_000)
+        if args.quick
+        else Sizes(single=2000, bulk=20000, process=20000, samples=200, finished=1_000_000)
+    )
+    if args.finished is not None:
+        sizes.finished = args.finished
+    print(
+        f"activejob {activejob.__version__}, Python {platform.python_version()}, "
+        f"{os.cpu_count()} cores, {platform.system()} {platform.machine()}; "
+        f"load average {os.getloadavg()[0]:.2f} at start"
+    )
+    rows = core_rows(5000 if args.quick else 20000)
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    for backend in backends:
+        if backend == "sqlite":
+            rows += sqlite_rows(sizes)
+        elif backend == "postgresql":
+            rows += postgresql_rows(args.postgresql, sizes)
+        elif backend == "redis":
+            rows += redis_rows(args.redis, sizes)
+        else:
+            parser.error(f"unknown backend {backend!r}")
+    print(f"load average {os.getloadavg()[0]:.2f} at the end")
+    print_table(rows, args.markdown)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,171 @@
+"""What a user sees: ``activejob worker`` (the real CLI, in subprocesses) running
+no-op jobs, for any backend URL.
+
+- throughput with 1 and with 2 worker processes: the jobs are loaded into a paused
+  queue first and the workers started; the clock runs from ``resume`` to the last
+  job counted as succeeded, so process start-up is not measured;
+- idle enqueue-to-start: ``perform_later`` to the job's ``perform`` starting in an
+  idle worker (it reports over UDP), p50 and p99;
+- scheduled due-to-start: a job due 20 ms out, from its due time to ``perform``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import bench_jobs
+from bench_jobs import QUEUE, LatencyJob, NoopJob
+
+import activejob
+from activejob.storage.base import JobFilter, JobState, Storage
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+
+
+def until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll ``condition`` until it holds; fail loudly after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"benchmark stuck: {what}")
+        time.sleep(0.005)  # sleep-ok: the benchmark polls for its own end condition
+
+
+class Workers:
+    """``activejob worker`` in a subprocess, its output kept in a temporary file."""
+
+    def __init__(self, url: str, processes: int, threads: int = 5) -> None:
+        self.log = tempfile.NamedTemporaryFile(prefix="activejob-bench-", suffix=".log")  # noqa: SIM115
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(BENCH)]))
+        command = [
+            sys.executable, "-m", "activejob", "worker", "--adapter", url,
+            "--import", bench_jobs.__name__, "--queues", QUEUE,
+            "--processes", str(processes), "--threads", str(threads),
+            "--log-level", "WARNING",
+        ]  # fmt: skip
+        self.proc = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if exc[0] is not None:
+            self.log.flush()
+            print(Path(self.log.name).read_text(errors="replace")[-3000:], file=sys.stderr)
+        self.log.close()
+
+
+def _live_workers(storage: Storage) -> set[str]:
+    return {w["id"] for w in storage.workers()}
+
+
+def _started(url: str, processes: int, storage: Storage) -> Workers:
+    before = _live_workers(storage)
+    workers = Workers(url, processes)
+    until(lambda: len(_live_workers(storage) - before) >= processes, 60, "workers starting")
+    return workers
+
+
+def _succeeded(storage: Storage) -> int:
+    for info in storage.queues():
+        if info.name == QUEUE:
+            return info.counts.get(JobState.SUCCEEDED, 0)
+    return 0
+
+
+def _empty(storage: Storage) -> None:
+    storage.discard(JobFilter(queue_name=QUEUE))
+    storage.prune(0)
+
+
+def throughput(url: str, storage: Storage, n: int, processes: int) -> float:
+    """No-op jobs per second through ``activejob worker --processes N``."""
+    _empty(storage)
+    storage.pause(QUEUE)
+    for start in range(0, n, 5000):
+        activejob.perform_all_later([NoopJob(i) for i in range(start, min(n, start + 5000))])
+    with _started(url, processes, storage) as workers:
+        started = time.perf_counter()
+        storage.resume(QUEUE)
+        deadline = time.monotonic() + 300
+        while (done := _succeeded(storage)) < n:
+            if time.monotonic() > deadline or workers.proc.poll() is not None:
+                raise RuntimeError(f"benchmark stuck: {done} of {n} jobs succeeded")
+            # Poll often only near the end: counting costs the server work too.
+            elapsed = time.perf_counter() - started
+            left = (n - done) / (done / elapsed) if done else 0.05
+            time.sleep(min(0.05, max(0.002, left / 2)))  # sleep-ok: polls its end condition
+        rate = n / (time.perf_counter() - started)
+    _empty(storage)
+    return rate
+
+
+def latencies(url: str, storage: Storage, samples: int, due_in: float | None) -> list[float]:
+    """Seconds from ``perform_later`` (or, with ``due_in``, from the due time) to
+    ``perform`` starting in an idle worker."""
+    _empty(storage)
+    inbox = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    inbox.bind(("127.0.0.1", 0))
+    inbox.settimeout(10)
+    port = inbox.getsockname()[1]
+    delays = []
+    try:
+        with _started(url, 1, storage):
+            LatencyJob.perform_later(port, time.time())  # warm up the worker's path
+            inbox.recv(64)
+            for _ in range(samples):
+                time.sleep(0.01)  # sleep-ok: let the worker go idle (blocked in wait) again
+                if due_in is None:
+                    LatencyJob.perform_later(port, time.time())
+                else:
+                    due = time.time() + due_in
+                    at = datetime.fromtimestamp(due, tz=timezone.utc)
+                    LatencyJob.set(wait_until=at).perform_later(port, due)
+                delays.append(float(inbox.recv(64)))
+    finally:
+        inbox.close()
+    _empty(storage)
+    return delays
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q``-th percentile (0-100) of ``values``."""
+    if len(values) < 2:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[round(q) - 1]
+
+
+def measure(url: str, storage: Storage, n: int, samples: int) -> dict[str, Any]:
+    """Every worker-level figure for the backend at ``url``."""
+    one = max(throughput(url, storage, n, 1) for _ in range(2))
+    two = max(throughput(url, storage, n, 2) for _ in range(2))
+    idle = latencies(url, storage, samples, None)
+    due = latencies(url, storage, max(20, samples // 4), 0.02)
+    return {
+        "worker_1": one,
+        "worker_2": two,
+        "idle_p50": percentile(idle, 50),
+        "idle_p99": percentile(idle, 99),
+        "due_p50": percentile(due, 50),
+    }
