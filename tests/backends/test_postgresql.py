@@ -127,6 +127,18 @@ def test_without_listen_waiting_falls_back_to_polling(open_storage: Any) -> None
     assert claimed, "the poll never found the job"
 
 
+def test_resuming_a_queue_notifies_workers_in_other_processes(
+    open_storage: Any, pg_url: str
+) -> None:
+    operator = open_storage()
+    operator.pause("held")
+    with psycopg.connect(pg_url, autocommit=True) as listener:
+        listener.execute("LISTEN activejob")
+        operator.resume("held")
+        payloads = [n.payload for n in listener.notifies(timeout=5, stop_after=1)]
+    assert payloads == ["held"]
+
+
 def test_notifications_for_other_queues_do_not_wake_a_waiter(open_storage: Any) -> None:
     worker = open_storage("poll_interval=30")
     other = open_storage()
@@ -231,6 +243,13 @@ def test_url_settings_reach_the_storage_and_libpq(open_storage: Any, pg_url: str
             "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'aj-url-test'"
         ).fetchone()
     assert names == (1,)
+
+
+def test_url_values_reach_libpq_percent_decoded(open_storage: Any) -> None:
+    # libpq decodes %20 but not "+": a space must travel as %20.
+    storage = open_storage("options=-c%20statement_timeout%3D4321")
+    with storage._pool.connection() as conn:
+        assert conn.execute("SHOW statement_timeout").fetchone() == ("4321ms",)
 
 
 # -- the pool ----------------------------------------------------------------------------

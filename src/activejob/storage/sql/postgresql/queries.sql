@@ -242,7 +242,11 @@ VALUES (%(queue_name)s, to_timestamp(%(now)s::float8))
 ON CONFLICT (queue_name) DO NOTHING;
 
 -- name: resume_queue
-DELETE FROM activejob_paused_queues WHERE queue_name = %(queue_name)s;
+-- Wakes idle workers in every process: the queue's jobs are claimable again.
+WITH resumed AS (
+    DELETE FROM activejob_paused_queues WHERE queue_name = %(queue_name)s RETURNING queue_name
+)
+SELECT pg_notify('activejob', queue_name) FROM resumed;
 
 -- name: queue_counts
 SELECT queue_name,

@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import errors
@@ -106,7 +106,7 @@ class PostgreSQLStorage(SQLStorage):
         }
         parts = urlsplit(url)
         conninfo = urlunsplit(
-            ("postgresql", parts.netloc, parts.path, urlencode(options.query), "")
+            ("postgresql", parts.netloc, parts.path, urlencode(options.query, quote_via=quote), "")
         )
         return cls(conninfo, **settings)
 
