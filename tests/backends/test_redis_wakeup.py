@@ -18,6 +18,7 @@ import pytest
 from activejob import _time
 from activejob.storage.base import JobState, NewJob, Result
 from activejob.storage.redis import RedisStorage
+from activejob.storage.selector import QueueSelector
 from tests.backends import redis_support
 
 pytestmark = pytest.mark.redis
@@ -124,10 +125,10 @@ def test_scheduling_an_earlier_job_shortens_a_wait_in_progress(storage: RedisSto
 
 def test_an_announcement_between_looking_and_waiting_is_not_lost(storage: RedisStorage) -> None:
     notifier = storage._notifier
-    notifier.listen(["default"])  # what wait() does before it looks for work
+    notifier.listen()  # what wait() does before it looks for work
     storage.push([job("in-between")])  # published before the waiter blocks
     start = time.perf_counter()
-    assert notifier.wait(["default"], LONG) is True
+    assert notifier.wait(QueueSelector.parse(["default"]), LONG) is True
     assert time.perf_counter() - start < 1.0
 
 
@@ -177,9 +178,9 @@ def test_a_forked_child_gets_its_own_listener(storage: RedisStorage) -> None:
     if pid == 0:  # the child: never returns into pytest
         code = 2
         try:
-            storage._notifier.listen(["default"])  # as wait() does, in this process
+            storage._notifier.listen()  # as wait() does, in this process
             os.write(ready_w, b"r")
-            code = 0 if storage._notifier.wait(["default"], 3.0) else 1
+            code = 0 if storage._notifier.wait(QueueSelector.parse(["default"]), 3.0) else 1
         finally:
             os._exit(code)
     assert os.read(ready_r, 1) == b"r"

@@ -653,6 +653,40 @@ class StorageContract:
             returned.wait(0.05)
         assert returned.is_set()
 
+    def test_waiting_blocks_again_after_notify_stop(self, storage: Storage) -> None:
+        # A stopped worker must not leave the storage unable to wait: adapters are
+        # shared per URL, so the next worker in this process uses the same storage.
+        storage.notify_stop()
+        started = time.monotonic()
+        assert storage.wait(["nothing"], timeout=0.2) is False
+        assert time.monotonic() - started >= 0.19
+
+    def test_every_thread_waiting_on_a_queue_wakes_for_a_push(self, storage: Storage) -> None:
+        pushed = threading.Event()
+        woken: list[str] = []
+        entered = [threading.Event(), threading.Event()]
+
+        def waiter(entered: threading.Event) -> None:
+            entered.set()
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                # A True may be spurious: only one that follows the push counts.
+                if storage.wait(["shared"], timeout=30) and pushed.is_set():
+                    woken.append(threading.current_thread().name)
+                    return
+
+        storage.wait(["shared"], timeout=0.01)  # a backend may start listening lazily
+        threads = [threading.Thread(target=waiter, args=(e,), daemon=True) for e in entered]
+        for thread in threads:
+            thread.start()
+        assert all(e.wait(self.patience) for e in entered)
+        time.sleep(0.2)  # sleep-ok: both waiters must be blocked when the push comes
+        pushed.set()
+        self.push(storage, new_job("shared"))
+        for thread in threads:
+            thread.join(self.patience)
+        assert len(woken) == 2, "a waiter slept through a push to its queue"
+
     # -- schema ---------------------------------------------------------------------
 
     def test_migrate_is_idempotent(self, storage: Storage) -> None:

@@ -3,8 +3,8 @@
 Every script that makes a job claimable publishes on ``<prefix>notify:<queue>``. A
 listener thread holds a pattern subscription to all of them for as long as the
 storage lives. A waiter calls :meth:`Notifier.listen` before it looks for work and
-:meth:`Notifier.wait` after, so a message published in between is not lost: it
-sets the flag that the wait then finds.
+:meth:`Notifier.wait` after, so a message published in between is not lost: the
+wait finds it newer than the thread's mark.
 
 Pub/Sub rather than a list that waiters ``BLPOP``: a token popped by a worker that
 does not serve its queue would wake nobody who does, and a list per queue cannot
@@ -14,9 +14,9 @@ queues match hears every message.
 Example::
 
     notifier = Notifier(client, "activejob:")
-    notifier.listen(["default"])
+    notifier.listen()
     ...                                       # look for work; none found
-    notifier.wait(["default"], timeout=5.0)   # True when "default" may have work
+    notifier.wait(QueueSelector.parse(["default"]), timeout=5.0)  # True: may have work
 """
 
 from __future__ import annotations
@@ -25,12 +25,13 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Sequence
 from typing import Any
 
 import redis
 
 from activejob.storage.redis.connection import TRANSIENT, Backoff
+from activejob.storage.selector import QueueSelector
+from activejob.storage.signal import WakeSignal
 
 logger = logging.getLogger("activejob.redis")
 
@@ -41,59 +42,42 @@ def _glob_escape(text: str) -> str:
     return "".join("\\" + ch if ch in _GLOB_SPECIALS else ch for ch in text)
 
 
-def matches(entries: Sequence[str], queue: str) -> bool:
-    """Whether ``queue`` is one of ``entries`` (names, or prefixes ending in ``*``)."""
-    for entry in entries:
-        if entry.endswith("*"):
-            if queue.startswith(entry[:-1]):
-                return True
-        elif entry == queue:
-            return True
-    return False
-
-
 class Notifier:
-    """Blocks callers until a queue they wait on is announced, or a timeout."""
+    """Blocks callers until a queue they wait on is announced, or a timeout.
+
+    What each thread has heard is kept by a :class:`~activejob.storage.signal.WakeSignal`
+    (a generation per thread), so several threads waiting on the same queues all
+    wake, and :meth:`wake_all` wakes those waiting now without disabling later waits.
+    """
 
     def __init__(self, client: redis.Redis, key_prefix: str) -> None:
         self._client: Any = client  # redis-py leaves pubsub() untyped
         self._channel_prefix = key_prefix + "notify:"
-        self._cond = threading.Condition()
-        # One flag per distinct queue list a caller waits on, kept between waits so
-        # that an announcement made while the caller was claiming is remembered.
-        self._pending: dict[tuple[str, ...], bool] = {}
-        self._stopping = False
+        self._signal = WakeSignal()
+        self._lock = threading.Lock()
         self._closed = threading.Event()
         self._subscribed = threading.Event()
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
 
-    def listen(self, queues: Sequence[str]) -> None:
-        """Start tracking announcements for ``queues``, forgetting earlier ones.
+    def listen(self) -> None:
+        """Start tracking announcements for this thread, forgetting earlier ones.
 
         Call it before looking for work, then :meth:`wait`: whatever is announced
         after this call wakes that wait.
         """
         self._start()
-        with self._cond:
-            self._pending[tuple(queues)] = False
+        self._signal.mark()
 
-    def wait(self, queues: Sequence[str], timeout: float) -> bool:
-        """Block until one of ``queues`` is announced (since :meth:`listen`),
-        :meth:`wake_all` is called, or ``timeout`` passes; ``False`` on timeout."""
-        key = tuple(queues)
-        with self._cond:
-            signalled = self._cond.wait_for(
-                lambda: self._pending.get(key, True) or self._stopping, timeout=max(0.0, timeout)
-            )
-            self._pending[key] = False
-            return bool(signalled)
+    def wait(self, selector: QueueSelector, timeout: float) -> bool:
+        """Block until a queue ``selector`` matches is announced (since this thread's
+        :meth:`listen`), :meth:`wake_all` is called, or ``timeout`` passes;
+        ``False`` on timeout."""
+        return self._signal.wait(selector, max(0.0, timeout))
 
     def wake_all(self) -> None:
-        """Wake every caller blocked in :meth:`wait`, now and from now on."""
-        with self._cond:
-            self._stopping = True
-            self._cond.notify_all()
+        """Wake every caller blocked in :meth:`wait` (and any that listened before)."""
+        self._signal.notify(None)
 
     def close(self) -> None:
         """Stop listening."""
@@ -106,9 +90,9 @@ class Notifier:
     def _start(self) -> None:
         if self._thread is not None and self._pid == os.getpid():
             return
-        with self._cond:
+        with self._lock:
             if self._pid != os.getpid():
-                # A forked child has the flags but not the listener thread.
+                # A forked child has the signal but not the listener thread.
                 self._pid, self._thread = os.getpid(), None
                 self._subscribed.clear()
             if self._thread is None:
@@ -121,11 +105,7 @@ class Notifier:
         self._subscribed.wait(timeout=1.0)
 
     def _announce(self, queue: str | None) -> None:
-        with self._cond:
-            for key in self._pending:
-                if queue is None or matches(key, queue):
-                    self._pending[key] = True
-            self._cond.notify_all()
+        self._signal.notify(queue)
 
     def _listen(self) -> None:
         backoff = Backoff(first=0.05, cap=2.0)

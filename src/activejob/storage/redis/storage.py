@@ -241,7 +241,7 @@ class RedisStorage(Storage):
     def _wait(self, selector: QueueSelector, timeout: float) -> bool:
         entries = [str(pattern) for pattern in selector.patterns]
         # Listen before looking, so that an announcement made after the look is heard.
-        self._notifier.listen(entries)
+        self._notifier.listen()
         claimable, next_due = self._script("peek", PROMOTE_LIMIT, *entries)
         if int(claimable):
             return True
@@ -249,12 +249,13 @@ class RedisStorage(Storage):
             due_in = float(next_due) - _time.now()
             if due_in < timeout:
                 # A little past due, so the claim that follows finds the job due.
-                self._notifier.wait(entries, max(0.0, due_in) + 0.0005)
+                self._notifier.wait(selector, max(0.0, due_in) + 0.0005)
                 return True
-        return self._notifier.wait(entries, timeout)
+        return self._notifier.wait(selector, timeout)
 
     def notify_stop(self) -> None:
-        """Wake every thread blocked in ``wait``, now and from now on."""
+        """Wake every thread blocked in ``wait`` (those of other workers sharing this
+        storage too: they look again and carry on)."""
         self._notifier.wake_all()
 
     def _prune(self, older_than: float) -> int:
