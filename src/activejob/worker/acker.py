@@ -4,7 +4,10 @@ Executor threads add results as jobs end; one thread takes everything gathered
 since its last round trip and records it in one call. It never waits to fill a
 batch: while a round trip is in flight results pile up, and the next call takes
 them all, so batches grow with load and latency stays one round trip when idle.
-A failed call is retried with the same batch (see :mod:`.retrying`).
+A failed call is retried with the same batch (see :mod:`.retrying`). A call that
+retrying cannot fix (the schema is gone, the storage refuses a value) is reported
+to ``on_fatal``: the worker stops, so that recovery releases those jobs rather
+than have them stay ``running`` under a worker that still heartbeats.
 
 Emits ``worker_complete`` (``results``, ``worker_id``) after each recorded batch.
 """
@@ -13,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from activejob import events
 from activejob.storage.base import Result, Storage
@@ -35,9 +38,15 @@ class Acker:
         acker.close(timeout=5)
     """
 
-    def __init__(self, storage: Storage, worker_id: str) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        worker_id: str,
+        on_fatal: Callable[[BaseException], None] | None = None,
+    ) -> None:
         self.storage = storage
         self.worker_id = worker_id
+        self.on_fatal = on_fatal
         self._cond = threading.Condition()
         self._pending: list[Result] = []
         self._flushing = False
@@ -105,6 +114,7 @@ class Acker:
                     self._cond.notify_all()
 
     def _record(self, batch: list[Result]) -> None:
+        batch = _one_per_job(batch)
         try:
             persist(lambda: self.storage.complete(batch), "recording results", self._abandon)
         except GaveUp as exc:
@@ -116,4 +126,26 @@ class Acker:
                 exc,
             )
             return
+        except Exception as exc:
+            self._lost = True
+            logger.exception(
+                "%d job result(s) could not be recorded; stopping this worker so that "
+                "recovery releases those jobs",
+                len(batch),
+            )
+            if self.on_fatal is not None:
+                self.on_fatal(exc)
+            return
         events.emit("worker_complete", results=batch, worker_id=self.worker_id)
+
+
+def _one_per_job(batch: list[Result]) -> list[Result]:
+    """The first result for each job: a job released twice (two lost claim replies
+    in a row) must not make the storage refuse the whole batch."""
+    seen: set[object] = set()
+    unique = []
+    for result in batch:
+        if result.id not in seen:
+            seen.add(result.id)
+            unique.append(result)
+    return unique

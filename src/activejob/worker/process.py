@@ -80,7 +80,8 @@ class WorkerProcess:
         self.stopping = threading.Event()
         self._inflight: dict[Any, ClaimedJob] = {}
         self._inflight_lock = threading.Lock()
-        self.acker = Acker(storage, self.worker_id)
+        self._fatal: BaseException | None = None
+        self.acker = Acker(storage, self.worker_id, on_fatal=self._stop_on)
         self.executor = Executor(
             options.threads, options.async_concurrency, self._finished, adapter
         )
@@ -91,7 +92,11 @@ class WorkerProcess:
 
     def run(self, *, burst: bool = False) -> None:
         """Work until stopped; with ``burst``, until nothing is ready, running or due
-        within ``burst_horizon``. In the main thread SIGTERM/SIGINT are handled."""
+        within ``burst_horizon``. In the main thread SIGTERM/SIGINT are handled.
+
+        Raises, after draining, an error that no retry can fix (a missing schema;
+        results the storage refuses): the jobs this worker still holds are then
+        released by recovery once its heartbeats stop."""
         if threading.current_thread() is not threading.main_thread():
             self._work(burst)
             return
@@ -142,6 +147,14 @@ class WorkerProcess:
             self._fetch_loop(burst)
         finally:
             self._drain()
+        if self._fatal is not None:
+            raise self._fatal
+
+    def _stop_on(self, exc: BaseException) -> None:
+        """Stop because of an error no retry can fix; :meth:`run` raises it after
+        the drain (a supervised process then exits and is restarted)."""
+        self._fatal = self._fatal or exc
+        self.stop()
 
     def _boot(self) -> bool:
         options = self.options

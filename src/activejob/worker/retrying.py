@@ -53,8 +53,10 @@ def persist(
 ) -> T:
     """Return ``call()``, retrying failures with backoff.
 
-    Raises :class:`GaveUp` (chaining the last error) once ``cancel`` is set or
-    ``time.monotonic()`` passes ``deadline`` after a failure.
+    Raises :class:`GaveUp` (chaining the last error) when a call fails after
+    ``cancel`` is set or ``time.monotonic()`` has passed ``deadline``, or when
+    ``cancel`` is set during the backoff after a failure: once cancelled, ``call``
+    is not made again.
     """
     delay = FIRST_DELAY
     failures = 0
@@ -74,7 +76,10 @@ def persist(
             logger.warning(
                 "%s failed (%s: %s); retrying in %.2fs", what, type(exc).__name__, exc, wait
             )
-            cancel.wait(wait)
+            if cancel.wait(wait):
+                # Cancelled during the backoff: calling again could block (a wait
+                # that now succeeds) long after the caller asked to stop.
+                raise GaveUp(f"{what} failed {failures} time(s): {exc}") from exc
             delay = min(delay * 2, MAX_DELAY)
             continue
         if failures:
