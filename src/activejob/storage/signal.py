@@ -35,8 +35,14 @@ class WakeSignal:
         self._recent: deque[tuple[int, str | None]] = deque(maxlen=history)
         self._seen = threading.local()
 
-    def mark(self) -> None:
-        """Remember, for this thread, that it has looked for work just now."""
+    def mark(self, *, keep: bool = False) -> None:
+        """Remember, for this thread, that it has looked for work just now.
+
+        With ``keep``, a thread that has marked (or waited) before keeps its older
+        mark, so what was signalled since then still wakes its next wait.
+        """
+        if keep and hasattr(self._seen, "generation"):
+            return
         self._seen.generation = self._generation
 
     def notify(self, queue_name: str | None = None) -> None:

@@ -305,6 +305,8 @@ class WorkerProcess:
             self.acker.wait_idle(timeout)
 
     def _wait_for_jobs(self, timeout: float) -> None:
+        if self.stopping.is_set():
+            return
         with contextlib.suppress(GaveUp):
             persist(
                 lambda: self.storage.wait(self.options.queues, max(timeout, 0.0)),

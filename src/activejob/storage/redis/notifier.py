@@ -60,14 +60,16 @@ class Notifier:
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
 
-    def listen(self) -> None:
-        """Start tracking announcements for this thread, forgetting earlier ones.
+    def listen(self, *, keep: bool = False) -> None:
+        """Start tracking announcements for this thread, forgetting earlier ones
+        (with ``keep``, only if it has listened or waited before: see
+        :meth:`WakeSignal.mark`).
 
         Call it before looking for work, then :meth:`wait`: whatever is announced
         after this call wakes that wait.
         """
         self._start()
-        self._signal.mark()
+        self._signal.mark(keep=keep)
 
     def wait(self, selector: QueueSelector, timeout: float) -> bool:
         """Block until a queue ``selector`` matches is announced (since this thread's

@@ -187,6 +187,9 @@ class RedisStorage(Storage):
         self, worker_id: str, selector: QueueSelector, limit: int
     ) -> builtins.list[ClaimedJob]:
         entries = [str(pattern) for pattern in selector.patterns]
+        # From here on, what is announced (a push, notify_stop) wakes the wait that
+        # follows an empty claim, as on the SQL storages.
+        self._notifier.listen()
         # Not retried: a claim whose reply was lost has moved jobs to this worker.
         reply = self._script("claim", worker_id, limit, PROMOTE_LIMIT, *entries, retry=False)
         return [
@@ -240,8 +243,9 @@ class RedisStorage(Storage):
 
     def _wait(self, selector: QueueSelector, timeout: float) -> bool:
         entries = [str(pattern) for pattern in selector.patterns]
-        # Listen before looking, so that an announcement made after the look is heard.
-        self._notifier.listen()
+        # Listen before looking, so that an announcement made after the look is heard;
+        # a thread that claimed first keeps the mark its claim made.
+        self._notifier.listen(keep=True)
         claimable, next_due = self._script("peek", PROMOTE_LIMIT, *entries)
         if int(claimable):
             return True
