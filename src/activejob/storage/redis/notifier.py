@@ -71,6 +71,11 @@ class Notifier:
         self._start()
         self._signal.mark(keep=keep)
 
+    def mark(self) -> None:
+        """Remember this thread's place (as :meth:`listen` does, without starting the
+        listener): what is announced from now on wakes its next wait."""
+        self._signal.mark()
+
     def wait(self, selector: QueueSelector, timeout: float) -> bool:
         """Block until a queue ``selector`` matches is announced (since this thread's
         :meth:`listen`), :meth:`wake_all` is called, or ``timeout`` passes;

@@ -189,7 +189,7 @@ class RedisStorage(Storage):
         entries = [str(pattern) for pattern in selector.patterns]
         # From here on, what is announced (a push, notify_stop) wakes the wait that
         # follows an empty claim, as on the SQL storages.
-        self._notifier.listen()
+        self._notifier.mark()
         # Not retried: a claim whose reply was lost has moved jobs to this worker.
         reply = self._script("claim", worker_id, limit, PROMOTE_LIMIT, *entries, retry=False)
         return [
