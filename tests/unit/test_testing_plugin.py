@@ -38,6 +38,18 @@ def run_pytest(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_fixture_installs_a_fresh_adapter_and_restores_the_setting(tmp_path: Path) -> None:
+    # The app's own setting, and an adapter already built from it (jobs may be in it).
+    (tmp_path / "conftest.py").write_text(
+        textwrap.dedent(
+            """
+            import activejob
+            from activejob.config import resolve_adapter
+
+            activejob.configure(adapter="async:")
+            APP_ADAPTER = resolve_adapter()
+            """
+        )
+    )
     (tmp_path / "test_plugin_use.py").write_text(
         textwrap.dedent(
             """
@@ -63,7 +75,12 @@ def test_fixture_installs_a_fresh_adapter_and_restores_the_setting(tmp_path: Pat
                 assert_enqueued_jobs(0)
 
             def test_restored_and_no_fixture_needed():
-                assert get_config().adapter is None
+                from conftest import APP_ADAPTER
+                from activejob.config import resolve_adapter
+
+                assert get_config().adapter == "async:"
+                assert resolve_adapter() is APP_ADAPTER  # the same pool, not shut down
+                assert not APP_ADAPTER._closed
             """
         )
     )

@@ -51,7 +51,8 @@ def current_adapter() -> TestAdapter:
 def use_test_adapter(adapter: TestAdapter | None = None) -> Iterator[TestAdapter]:
     """Make a fresh (or the given) ``TestAdapter`` the configured adapter for the
     block, and the adapter of every job class that names its own; restore the
-    previous settings after.
+    previous settings after. Adapters already built from URLs are left running and
+    come back as they were.
 
     Job classes defined inside the block keep their own ``queue_adapter``.
 
@@ -70,11 +71,14 @@ def use_test_adapter(adapter: TestAdapter | None = None) -> Iterator[TestAdapter
     ]
     for cls, _ in own:
         cls.queue_adapter = adapter
-    configure(adapter=adapter)
+    # Set, not configure(): that would shut down the adapters the app built from
+    # URLs (an async: pool with jobs in it), and the test would get new ones after.
+    config = get_config()
+    config.adapter = adapter
     try:
         yield adapter
     finally:
-        configure(adapter=previous)
+        config.adapter = previous
         for cls, value in own:
             cls.queue_adapter = value
 
