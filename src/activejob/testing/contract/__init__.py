@@ -1,0 +1,36 @@
+"""The storage contract: one pytest suite every :class:`~activejob.storage.base.Storage`
+must pass, whoever wrote it.
+
+Subclass :class:`StorageContract` in a module pytest collects (the class name must
+start with ``Test``) and implement :meth:`~StorageContract.make_storage`; every
+``test_*`` method then runs against your backend::
+
+    from activejob.testing.contract import StorageContract
+
+    class TestMyStorage(StorageContract):
+        def make_storage(self, request):
+            storage = MyStorage(...)    # empty, migrated, private to this test
+            storage.migrate()
+            return storage
+
+The suite covers states and transitions, priority and queue order with
+wildcards, scheduled jobs, concurrent claims, attempts, every result state in
+one batch, heartbeats and recovery, paused queues, retry/discard filters,
+listing, pruning and ``wait``. Time is driven by a fake clock replacing
+:func:`activejob._time.now`, so a backend must take every timestamp from it.
+Nothing sleeps: waits block on conditions with deadlines.
+"""
+
+from __future__ import annotations
+
+from activejob.testing.contract.base import FakeClock, new_job
+from activejob.testing.contract.jobs import PushingAndClaiming
+from activejob.testing.contract.operating import Operating
+from activejob.testing.contract.results import ResultsAndRecovery
+from activejob.testing.contract.waiting import WaitingAndSchema
+
+__all__ = ["FakeClock", "StorageContract", "new_job"]
+
+
+class StorageContract(PushingAndClaiming, ResultsAndRecovery, Operating, WaitingAndSchema):
+    """The shared tests. Subclasses implement :meth:`make_storage`."""
