@@ -252,6 +252,18 @@ def test_url_values_reach_libpq_percent_decoded(open_storage: Any) -> None:
         assert conn.execute("SHOW statement_timeout").fetchone() == ("4321ms",)
 
 
+def test_claims_leave_the_sessions_settings_as_they_were(open_storage: Any) -> None:
+    # Claims commit asynchronously for their own transaction only: a pooled
+    # connection (or a PgBouncer server connection) must keep synchronous_commit.
+    storage = open_storage("pool_size=1")
+    storage.push([new_job("settings"), new_job("settings")])
+    assert len(storage.claim("w", ["settings"], 1)) == 1
+    assert len(storage.claim("w", ["*"], 1)) == 1
+    assert storage.claim("w", ["settings*"], 1) == []
+    with storage._pool.connection() as conn:
+        assert conn.execute("SHOW synchronous_commit").fetchone() == ("on",)
+
+
 # -- the pool ----------------------------------------------------------------------------
 
 
