@@ -16,7 +16,7 @@ from typing import Any
 
 from activejob.adapters import scheme_of
 from activejob.adapters.test import TestAdapter
-from activejob.config import configure, get_config, resolve_adapter
+from activejob.config import get_config, resolve_adapter
 from activejob.errors import ConfigurationError
 from activejob.job import registry
 
