@@ -77,6 +77,15 @@ class Retried(Job):
         raise Flaky("again")
 
 
+exhausted: list[BaseException] = []
+
+
+@retry_on(Flaky, wait=0, attempts=1, jitter=0, on_exhausted=lambda job, exc: exhausted.append(exc))
+class Exhausted(Job):
+    def perform(self) -> None:
+        raise Flaky("once is enough")
+
+
 @discard_on(Fatal)
 class Discarded(Job):
     def perform(self) -> None:
@@ -256,6 +265,26 @@ def test_discard_event(seen: list[Event], adapter: TestAdapter) -> None:
     assert end.extra["outcome"] == "discarded" and end.exception is discard.exception
 
 
+def test_exhausted_retries_handled_by_on_exhausted_are_a_discard(
+    seen: list[Event], adapter: TestAdapter
+) -> None:
+    exhausted.clear()
+    Exhausted.perform_later()
+    adapter.perform_enqueued_jobs()
+    (stopped,) = named(seen, "retry_stopped")
+    (discard,) = named(seen, "discard")
+    (end,) = named(seen, "perform")
+    assert isinstance(discard.exception, Flaky) and discard.extra == {"reason": "exhausted"}
+    assert discard.job is end.job and discard.adapter is adapter
+    assert stopped.job is end.job and stopped.exception is discard.exception
+    assert stopped.adapter is None and stopped.extra == {"executions": 1}
+    assert end.extra["outcome"] == "discarded" and end.exception is discard.exception
+    assert exhausted == [discard.exception]
+    assert named(seen, "enqueue_retry") == []
+    # docs/events.md: retry_stopped, then discard, then perform.
+    assert seen.index(stopped) < seen.index(discard) < seen.index(end)
+
+
 def test_failed_perform(seen: list[Event]) -> None:
     outcome = run(Broken())
     (end,) = named(seen, "perform")
@@ -304,21 +333,24 @@ def test_a_failing_subscriber_never_breaks_a_job(
         calls.append(event.name)
         raise RuntimeError(f"subscriber broke on {event.name}")
 
+    exhausted.clear()
     events.subscribe(events.ALL, explode)
     try:
         with caplog.at_level(logging.ERROR, logger="activejob.events"):
             assert Echo.perform_later(1).successfully_enqueued
             Retried.perform_later()
             Discarded.perform_later()
+            Exhausted.perform_later()
             activejob.perform_all_later([Echo(2)])
             adapter.perform_enqueued_jobs()
             assert run(Echo(3)).value == 3
     finally:
         events.unsubscribe(events.ALL, explode)
     outcomes = [r.outcome.kind for r in adapter.performed_jobs if r.outcome]
-    assert outcomes == ["succeeded", "retry", "discarded", "succeeded"]
+    assert outcomes == ["succeeded", "retry", "discarded", "discarded", "succeeded"]
+    assert len(exhausted) == 1  # on_exhausted still ran after retry_stopped's subscriber broke
     expected = {"enqueue", "enqueue_at", "enqueue_all", "perform_start", "perform"}
-    assert expected | {"enqueue_retry", "discard"} <= set(calls)
+    assert expected | {"enqueue_retry", "retry_stopped", "discard"} <= set(calls)
     failures = [r for r in caplog.records if "subscriber" in r.getMessage()]
     assert len(failures) == len(calls) and all(r.exc_info for r in failures)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -76,6 +76,25 @@ class Retried(Job):
 class Discarded(Job):
     def perform(self) -> None:
         raise Fatal("drop")
+
+
+class Interrupted(Job):
+    def perform(self) -> None:
+        raise KeyboardInterrupt("stop")
+
+
+class FirstOnlyAdapter(RecordingAdapter):
+    """Takes the first job of a bulk enqueue and refuses the rest (as a backend
+    with unique jobs would)."""
+
+    def enqueue_all(self, jobs: Sequence[Job]) -> int:
+        self.calls.append(("enqueue_all", [j.job_id for j in jobs[:1]]))
+        for index, j in enumerate(jobs):
+            j.successfully_enqueued = index == 0
+        return 1
+
+
+DURATION = r"in \d+\.\d\dms"
 
 
 @pytest.fixture
@@ -153,6 +172,31 @@ def test_bulk_enqueued_line(adapter: TestAdapter, logs: pytest.LogCaptureFixture
     assert record.__dict__["enqueued_count"] == 3 and record.__dict__["adapter"] == "test"
 
 
+def test_failed_bulk_enqueue_line(logs: pytest.LogCaptureFixture) -> None:
+    activejob.configure(adapter=RecordingAdapter(error=OSError("down")))
+    with pytest.raises(activejob.EnqueueError):
+        activejob.perform_all_later([Report(1), Report(2)])
+    (record,) = lines(logs, "enqueue_all")
+    assert record.levelno == logging.ERROR
+    assert record.getMessage() == (
+        "Failed enqueuing 2 jobs to recording: activejob.errors.EnqueueError "
+        "(recording adapter could not enqueue 2 jobs: down)"
+    )
+    assert record.__dict__["jobs_count"] == 2 and "enqueued_count" not in record.__dict__
+    assert record.__dict__["exception_class"] == "activejob.errors.EnqueueError"
+
+
+def test_partly_failed_bulk_enqueue_line(logs: pytest.LogCaptureFixture) -> None:
+    activejob.configure(adapter=FirstOnlyAdapter())
+    assert activejob.perform_all_later([Report(1), Report(2), Secret("pw")]) == 1
+    (record,) = lines(logs, "enqueue_all")
+    assert record.levelno == logging.INFO
+    assert record.getMessage() == (
+        "Enqueued 1 job to recording (1 tests.unit.test_log.Report); failed enqueuing 2"
+    )
+    assert record.__dict__["jobs_count"] == 3 and record.__dict__["enqueued_count"] == 1
+
+
 def test_performing_and_performed_lines(
     adapter: TestAdapter, logs: pytest.LogCaptureFixture
 ) -> None:
@@ -193,6 +237,39 @@ def test_error_performing_line(logs: pytest.LogCaptureFixture) -> None:
     assert (
         done.__dict__["outcome"] == "failed" and done.__dict__["exception_class"] == "LookupError"
     )
+
+
+def test_interrupted_performing_line(adapter: TestAdapter, logs: pytest.LogCaptureFixture) -> None:
+    enqueued = Interrupted.perform_later()
+    with pytest.raises(KeyboardInterrupt):
+        adapter.perform_enqueued_jobs()
+    (done,) = lines(logs, "perform")
+    assert done.levelno == logging.WARNING
+    assert re.fullmatch(
+        re.escape(
+            f"Interrupted performing tests.unit.test_log.Interrupted (Job ID: {enqueued.job_id})"
+        )
+        + rf" from test\(default\) {DURATION}: KeyboardInterrupt \(stop\)",
+        done.getMessage(),
+    )
+    assert done.__dict__["outcome"] == "interrupted"
+    assert done.__dict__["exception_class"] == "KeyboardInterrupt"
+
+
+def test_error_performing_line_of_a_discarded_job_is_info(
+    adapter: TestAdapter, logs: pytest.LogCaptureFixture
+) -> None:
+    enqueued = Discarded.perform_later()
+    adapter.perform_enqueued_jobs()
+    (done,) = lines(logs, "perform")
+    assert done.levelno == logging.INFO and done.exc_info is not None
+    assert re.fullmatch(
+        re.escape(f"Error performing tests.unit.test_log.Discarded (Job ID: {enqueued.job_id})")
+        + rf" from test\(default\) {DURATION}: tests\.unit\.test_log\.Fatal \(drop\)",
+        done.getMessage(),
+    )
+    assert done.__dict__["outcome"] == "discarded"
+    assert done.__dict__["exception_class"] == "tests.unit.test_log.Fatal"
 
 
 def test_retrying_and_stopped_retrying_lines(

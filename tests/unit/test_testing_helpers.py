@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import activejob
-from activejob import ConfigurationError, Job, job
+from activejob import ConfigurationError, Job, job, retry_on
 from activejob.adapters.test import TestAdapter
 from activejob.config import get_config, resolve_adapter
 from activejob.testing import (
@@ -48,6 +48,21 @@ class ChainJob(Job):
         ran.append(("chain", n))
         if n > 0:
             ChainJob.perform_later(n - 1)
+
+
+class Flaky(Exception):
+    pass
+
+
+@retry_on(Flaky, wait=0, attempts=2, jitter=0)
+class FlakyJob(Job):
+    def perform(self, n: int) -> None:
+        raise Flaky(f"try {n}")
+
+
+class BrokenJob(Job):
+    def perform(self) -> None:
+        raise LookupError("boom")
 
 
 @job(queue_as="mailers")
@@ -136,6 +151,24 @@ def test_count_of_zero_expected_jobs_passes_on_an_empty_adapter() -> None:
     assert message == "expected 1 job enqueued, got 0\nenqueued jobs: none"
 
 
+def test_listing_is_cut_after_fifty_jobs() -> None:
+    for n in range(52):
+        HelloJob.perform_later(f"n{n}")
+    message = failure(assert_no_enqueued_jobs)
+    shown = [f"    {n + 1}. {M}.HelloJob('n{n}') queue='default'" for n in range(50)]
+    assert message == "\n".join(
+        ["expected no job enqueued, got 52", "enqueued jobs (52):", *shown, "    ... and 2 more"]
+    )
+
+
+def test_listing_of_exactly_fifty_jobs_is_not_cut() -> None:
+    for n in range(50):
+        HelloJob.perform_later(f"n{n}")
+    message = failure(assert_no_enqueued_jobs)
+    assert message.splitlines()[-1] == f"    50. {M}.HelloJob('n49') queue='default'"
+    assert "more" not in message
+
+
 # -- counting performed jobs -------------------------------------------------------------------
 
 
@@ -153,6 +186,61 @@ def test_assert_performed_jobs() -> None:
         f"expected 2 jobs performed matching except_={M}.LoggingJob, got 1\n"
         "performed jobs (1; * = matches):\n"
         f"  * 1. {M}.HelloJob('x') queue='default' -> succeeded"
+    )
+
+
+def ran_a_retry_a_failure_and_a_crash(adapter: TestAdapter) -> str:
+    """Perform FlakyJob(1) (retried, then failed) and BrokenJob (failed); returns
+    the retry's scheduled time as the listings show it."""
+    FlakyJob.perform_later(1)
+    assert perform_enqueued_jobs() == 1
+    with pytest.raises(Flaky):
+        perform_enqueued_jobs()
+    BrokenJob.perform_later()
+    with pytest.raises(LookupError):
+        perform_enqueued_jobs()
+    retry_at = adapter.enqueued_jobs[1].scheduled_at
+    assert retry_at is not None
+    return retry_at.isoformat()
+
+
+def test_listed_jobs_show_executions_and_how_they_ended(adapter: TestAdapter) -> None:
+    retry_at = ran_a_retry_a_failure_and_a_crash(adapter)
+    message = failure(assert_no_performed_jobs)
+    assert message == (
+        "expected no job performed, got 3\n"
+        "performed jobs (3):\n"
+        f"    1. {M}.FlakyJob(1) queue='default' -> retry (Flaky: try 1)\n"
+        f"    2. {M}.FlakyJob(1) queue='default' at={retry_at} executions=1"
+        " -> failed (Flaky: try 1)\n"
+        f"    3. {M}.BrokenJob() queue='default' -> failed (LookupError: boom)"
+    )
+
+
+def test_performed_with_failure_when_none_matched(adapter: TestAdapter) -> None:
+    retry_at = ran_a_retry_a_failure_and_a_crash(adapter)
+    message = failure(assert_performed_with, job=FlakyJob, args=(2,))
+    assert message == (
+        f"no job performed matches job={M}.FlakyJob, args=(2,)\n"
+        "performed jobs (3):\n"
+        f"    1. {M}.FlakyJob(1) queue='default' -> retry (Flaky: try 1)  [differs in: args]\n"
+        f"    2. {M}.FlakyJob(1) queue='default' at={retry_at} executions=1"
+        " -> failed (Flaky: try 1)  [differs in: args]\n"
+        f"    3. {M}.BrokenJob() queue='default' -> failed (LookupError: boom)"
+        "  [differs in: job]"
+    )
+
+
+def test_no_performed_jobs_failure_message_with_a_filter() -> None:
+    HelloJob.perform_later("x")
+    LoggingJob.perform_later("y")
+    perform_enqueued_jobs()
+    message = failure(assert_no_performed_jobs, only=LoggingJob)
+    assert message == (
+        f"expected no job performed matching only={M}.LoggingJob, got 1\n"
+        "performed jobs (2; * = matches):\n"
+        f"    1. {M}.HelloJob('x') queue='default' -> succeeded\n"
+        f"  * 2. {M}.LoggingJob('y') queue='logs' priority=20 -> succeeded"
     )
 
 
