@@ -5,14 +5,18 @@ has these settings in its settings module and runs ``activejob worker`` with
 ``DJANGO_SETTINGS_MODULE`` set and ``django.setup()`` called by an imported module.
 """
 
+import atexit
 import os
+import shutil
 import tempfile
 
 import django
 from django.conf import settings
 from django.core.management import call_command
 
-os.chdir(tempfile.mkdtemp())  # a fresh folder for this run's two SQLite files
+folder = tempfile.mkdtemp()  # a fresh folder for this run's two SQLite files,
+atexit.register(shutil.rmtree, folder)  # removed when the script ends
+os.chdir(folder)
 settings.configure(
     DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "shop.sqlite3"}},
     INSTALLED_APPS=["shop"],

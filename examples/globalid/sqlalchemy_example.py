@@ -3,10 +3,14 @@
 Run it from anywhere: ``python examples/globalid/sqlalchemy_example.py``.
 """
 
+import atexit
 import os
+import shutil
 import tempfile
 
-os.chdir(tempfile.mkdtemp())  # a fresh folder for this run's two SQLite files
+folder = tempfile.mkdtemp()  # a fresh folder for this run's two SQLite files,
+atexit.register(shutil.rmtree, folder)  # removed when the script ends
+os.chdir(folder)
 
 from blog import Base, Session, User, WelcomeEmailJob, engine  # noqa: E402
 

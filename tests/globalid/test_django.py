@@ -196,6 +196,35 @@ def test_missing_and_impossible_ids_are_record_not_found(db: Db, models: ModuleT
     assert captured.captured_queries == []
 
 
+def test_ids_out_of_the_column_range_are_record_not_found_without_a_query(
+    db: Db, models: ModuleType
+) -> None:
+    # SQLite keeps any integer in 64 bits whatever the declared type; PostgreSQL does not.
+    widest = 2**15 - 1 if db.alias == "pg" else 2**40
+    models.Counter.objects.create(id=widest)
+    models.Event.objects.create(id=2**63 - 1)
+    impossible = [f"Counter/{widest + 1}"] if db.alias == "pg" else []
+    impossible += [f"Event/{2**63}", f"Event/{-(2**63) - 1}"]
+    impossible += [f"{m}/{t}" for m in ("Counter", "Author") for t in ("9" * 25, "-" + "9" * 25)]
+    gids = [f"gid://activejob/gidapp.{text}" for text in impossible]
+    with db.queries() as captured:
+        for gid in gids:
+            with pytest.raises(RecordNotFound, match=gid):
+                locate(gid)
+            with pytest.raises(RecordNotFound, match=gid):
+                locate_many([gid])
+    assert captured.captured_queries == []
+    found = [
+        f"gid://activejob/gidapp.Counter/{widest}",
+        f"gid://activejob/gidapp.Event/{2**63 - 1}",
+    ]
+    assert [locate(gid).pk for gid in found] == [widest, 2**63 - 1]
+    with db.queries() as captured:
+        records = locate_many([*gids, *found], ignore_missing=True)
+    assert [record.pk for record in records] == [widest, 2**63 - 1]
+    assert len(captured.captured_queries) == 2  # one per model, for the ids a row can have
+
+
 def test_locate_many_one_query_per_model_in_order(db: Db, models: ModuleType) -> None:
     ann, bob = (models.Author.objects.create(name=n) for n in ("ann", "bob"))
     tag = models.Tag.objects.create(slug="x")

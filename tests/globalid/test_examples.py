@@ -43,17 +43,24 @@ def test_the_guide_shows_each_example_file_whole(name: str) -> None:
 
 
 def run_example(name: str, tmp_path: Path) -> list[str]:
+    """Run an example in an empty folder, with its own empty temporary folder: both are
+    empty again when it is done (its files went to a fresh folder, removed at exit)."""
+    cwd, temp = tmp_path / "cwd", tmp_path / "tmp"
+    cwd.mkdir()
+    temp.mkdir()
     # Elsewhere than the checkout: make sure this checkout's activejob is the one imported.
     path = os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
     done = subprocess.run(
         [sys.executable, str(EXAMPLES / name)],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": path},
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": path, "TMPDIR": str(temp)},
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
+    assert list(cwd.iterdir()) == []
+    assert list(temp.iterdir()) == []
     return done.stdout.splitlines()
 
 
@@ -63,7 +70,6 @@ def test_sqlalchemy_example_runs(tmp_path: Path) -> None:
         "dropped: record not found: gid://blog/blog.User/2",
         "welcome mail to ann@example.org",
     ]
-    assert list(tmp_path.iterdir()) == []  # its files went to a fresh folder
 
 
 def test_django_example_runs(tmp_path: Path) -> None:

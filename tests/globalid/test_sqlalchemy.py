@@ -18,8 +18,21 @@ from tests.globalid.support import PgOutage, SqliteLock, need, pg_database
 
 need("sqlalchemy")
 
+import sqlalchemy  # noqa: E402
 import sqlalchemy.exc  # noqa: E402
-from sqlalchemy import Engine, ForeignKey, String, Uuid, create_engine, event, inspect  # noqa: E402
+from sqlalchemy import (  # noqa: E402
+    BigInteger,
+    Engine,
+    ForeignKey,
+    Integer,
+    SmallInteger,
+    String,
+    Uuid,
+    create_engine,
+    event,
+    inspect,
+)
+from sqlalchemy.dialects import mysql, oracle, postgresql, sqlite  # noqa: E402
 from sqlalchemy.orm import (  # noqa: E402
     DeclarativeBase,
     Mapped,
@@ -74,6 +87,16 @@ class Membership(Base):
     org: Mapped[str] = mapped_column(String(50), primary_key=True)
     user_id: Mapped[int] = mapped_column(primary_key=True)
     role: Mapped[str] = mapped_column(String(20))
+
+
+class Counter(Base):
+    __tablename__ = "gid_counters"
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+
+
+class Event(Base):
+    __tablename__ = "gid_events"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
 
 
 class OtherBase(DeclarativeBase):
@@ -206,6 +229,62 @@ def test_missing_and_impossible_ids_are_record_not_found(db: Records) -> None:
     with pytest.raises(RecordNotFound):
         locate(GlobalID("activejob", name_of(Device), "not-a-uuid"))
     assert db.selects == []  # no row can have such an id: no query
+
+
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def test_ids_out_of_the_column_range_are_record_not_found_without_a_query(db: Records) -> None:
+    # SQLite keeps any INTEGER in 64 bits whatever the declared type; PostgreSQL refuses
+    # ("integer out of range") what the declared type cannot hold.
+    declared = db.engine.dialect.name != "sqlite"
+    widest = {User: 2**31 - 1, Counter: 2**15 - 1} if declared else {User: 2**40, Counter: 2**40}
+    db.add(User(id=widest[User], name="max"), Counter(id=widest[Counter]), Event(id=INT64[1]))
+    beyond = {User: widest[User] + 1, Counter: widest[Counter] + 1} if declared else {}
+    impossible = [(cls, str(value)) for cls, value in beyond.items()]
+    impossible += [
+        (cls, text) for cls in (User, Counter, Event) for text in ("9" * 25, "-" + "9" * 25)
+    ]
+    impossible += [(Event, str(INT64[1] + 1)), (Event, str(INT64[0] - 1))]
+    db.selects.clear()
+    for cls, text in impossible:
+        gid = GlobalID("activejob", name_of(cls), text)
+        with pytest.raises(RecordNotFound, match=text):
+            locate(gid)
+        with pytest.raises(RecordNotFound, match=text):
+            locate_many([gid])
+    assert db.selects == []
+    found = [(User, widest[User]), (Counter, widest[Counter]), (Event, INT64[1])]
+    for cls, value in found:
+        assert locate(GlobalID("activejob", name_of(cls), str(value))).id == value
+    gids = [GlobalID("activejob", name_of(cls), text) for cls, text in impossible]
+    gids += [GlobalID("activejob", name_of(cls), str(value)) for cls, value in found]
+    db.selects.clear()
+    assert [r.id for r in locate_many(gids, ignore_missing=True)] == [v for _, v in found]
+    assert len(db.selects) == 3  # one per model, for the ids a row can have
+
+
+@pytest.mark.parametrize(
+    ("column_type", "dialect", "bounds"),
+    [
+        (Integer(), postgresql.dialect(), (-(2**31), 2**31 - 1)),
+        (SmallInteger(), postgresql.dialect(), (-(2**15), 2**15 - 1)),
+        (BigInteger(), postgresql.dialect(), INT64),
+        (SmallInteger(), sqlite.dialect(), INT64),
+        (
+            BigInteger().with_variant(Integer(), "postgresql"),
+            postgresql.dialect(),
+            (-(2**31), 2**31 - 1),
+        ),
+        (mysql.INTEGER(unsigned=True), mysql.dialect(), (0, 2**32 - 1)),
+        (mysql.BIGINT(unsigned=True), mysql.dialect(), (0, 2**64 - 1)),
+        (Integer(), oracle.dialect(), None),  # NUMBER(38): not bounded
+        (String(), postgresql.dialect(), None),
+    ],
+)
+def test_integer_range_per_database(column_type: Any, dialect: Any, bounds: Any) -> None:
+    column = sqlalchemy.Column("id", column_type)
+    assert activejob.globalid.sqlalchemy.integer_range(column, dialect) == bounds
 
 
 def test_locate_many_one_query_per_model_in_order(db: Records) -> None:

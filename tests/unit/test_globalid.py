@@ -3,8 +3,9 @@ locate / locate_many, and locators per app."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar
 
 import pytest
 from hypothesis import given
@@ -386,6 +387,56 @@ def test_locate_many_only_and_errors() -> None:
         locate_many(["gid://activejob/Account/1"], ignore_missing=True)
 
 
+class Parsed:
+    """A Locatable whose lookups parse the id (as a database does), with a batch method."""
+
+    rows: ClassVar[dict[Any, str]] = {}
+    calls: ClassVar[list[tuple[str, Any]]] = []
+    parse: ClassVar[Callable[[str], Any]] = int
+
+    def __init__(self, id: Any) -> None:
+        self.id = id
+
+    @classmethod
+    def locate(cls, id: str) -> Parsed | None:
+        cls.calls.append(("locate", id))
+        return cls(cls.parse(id)) if cls.parse(id) in cls.rows else None
+
+    @classmethod
+    def locate_many(cls, ids: list[str]) -> list[Parsed]:
+        cls.calls.append(("locate_many", ids))
+        return [cls(cls.parse(id)) for id in ids if cls.parse(id) in cls.rows]
+
+
+DEVICE = uuid.UUID("6f1c2a9e-0b4d-4e8a-9c3f-5d7e8f9a0b1c")
+
+
+@pytest.mark.parametrize(
+    ("parse", "key", "canonical", "other_spelling", "missing"),
+    [
+        (int, 7, "7", "007", "8"),
+        (uuid.UUID, DEVICE, str(DEVICE), str(DEVICE).upper(), str(uuid.UUID(int=0))),
+    ],
+)
+def test_locate_many_finds_what_locate_finds_however_the_id_is_written(
+    parse: Callable[[str], Any], key: Any, canonical: str, other_spelling: str, missing: str
+) -> None:
+    register_model(Parsed, name="Parsed")
+    Parsed.parse, Parsed.rows, Parsed.calls = parse, {key: "row"}, []
+    gids = [f"gid://activejob/Parsed/{other_spelling}", f"gid://activejob/Parsed/{canonical}"]
+    assert locate(gids[0]).id == key
+    Parsed.calls = []
+    assert [record.id for record in locate_many(gids)] == [key, key]
+    # One batch; locate() only for the id the batch's records did not match by text.
+    assert Parsed.calls == [
+        ("locate_many", [other_spelling, canonical]),
+        ("locate", other_spelling),
+    ]
+    with pytest.raises(RecordNotFound) as info:
+        locate_many([*gids, f"gid://activejob/Parsed/{missing}"])
+    assert str(info.value) == f"records not found: gid://activejob/Parsed/{missing}"
+
+
 # -- locators --------------------------------------------------------------------------
 
 
@@ -413,6 +464,13 @@ def test_a_function_locator_per_app() -> None:
     ]
     unregister_locator("billing")
     assert locator_for("billing") is DEFAULT_LOCATOR
+
+
+def test_the_default_locator_ignores_the_app_name_as_rails_does() -> None:
+    Account.create(1, "ann")
+    assert locate("gid://elsewhere/Account/1").name == "ann"
+    assert [a.name for a in locate_many(["gid://elsewhere/Account/1"])] == ["ann"]
+    assert locator_for("elsewhere") is DEFAULT_LOCATOR
 
 
 def test_a_locator_class_with_batches_and_only_after_loading() -> None:

@@ -77,6 +77,19 @@ def test_records_inside_containers() -> None:
     assert kwargs["team"]["seats"][0].seat == 3
 
 
+def test_records_inside_sets_and_frozensets() -> None:
+    ann, bob = Account.create(1, "ann"), Account.create(2, "bob")
+    ticket = Ticket.create("gala", 3)
+    data = serialize_arguments(({ann, "guest"},), {"seats": frozenset({bob, ticket})})
+    assert {"_aj": "gid", "v": GID} in data[0][0]["v"]
+    assert data[1]["seats"]["_aj"] == "frozenset"
+    (members,), kwargs = through_json({ann, "guest"}, seats=frozenset({bob, ticket}))
+    assert isinstance(members, set) and isinstance(kwargs["seats"], frozenset)
+    (record,) = members - {"guest"}
+    assert isinstance(record, Account) and record is not ann and record.name == "ann"
+    assert {getattr(r, "name", None) or r.id for r in kwargs["seats"]} == {"bob", ("gala", 3)}
+
+
 def test_records_as_dict_keys() -> None:
     Ticket.create("gala", 3)
     data = serialize({Ticket("gala", 3): "front row"})

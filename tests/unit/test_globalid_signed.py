@@ -4,6 +4,8 @@ tampered, forged, expired and wrong-purpose tokens are refused with their own er
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -57,6 +59,37 @@ def test_round_trip_and_locate() -> None:
     assert back.expires_at == datetime.fromtimestamp(NOW, timezone.utc) + timedelta(days=30)
     assert locate_signed(token, purpose="login").name == "ann"
     assert back.locate(only=Account).name == "ann"
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+@pytest.mark.parametrize(
+    ("expires_at", "exp"),
+    [
+        (None, None),
+        (datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc), "2030-01-02T03:04:05+00:00"),
+    ],
+)
+def test_the_signature_is_hmac_sha256_under_a_key_derived_from_the_secret(
+    expires_at: datetime | None, exp: str | None
+) -> None:
+    # Computed here from the format alone: a change of hash, key derivation or
+    # payload encoding breaks every token already handed out, and this test.
+    key = hmac.new(
+        SECRET.encode(), b"activejob.globalid.SignedGlobalID/v1", hashlib.sha256
+    ).digest()
+    claims = {"gid": "gid://shop/Account/7", "pur": "login", "exp": exp}
+    payload = b64url(json.dumps(claims, separators=(",", ":")).encode())
+    signature = hmac.new(key, payload.encode(), hashlib.sha256).digest()
+    expected = f"{payload}.{b64url(signature)}"
+    options = {"expires_in": None} if expires_at is None else {"expires_at": expires_at}
+    assert str(SignedGlobalID.create(Account(7, "ann"), purpose="login", **options)) == expected
+    assert SignedGlobalID.parse(expected, purpose="login").gid == GlobalID("shop", "Account", "7")
+    sha1 = hmac.new(key, payload.encode(), hashlib.sha1).digest()
+    with pytest.raises(BadSignature):
+        SignedGlobalID.parse(f"{payload}.{b64url(sha1)}", purpose="login")
 
 
 def test_signs_a_globalid_or_its_text() -> None:

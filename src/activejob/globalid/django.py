@@ -24,7 +24,10 @@ from typing import Any
 # No type stubs for Django are required: it is typed as Any here.
 from django.apps import apps  # type: ignore[import-untyped, unused-ignore]
 from django.core.exceptions import ValidationError  # type: ignore[import-untyped, unused-ignore]
-from django.db import models  # type: ignore[import-untyped, unused-ignore]
+from django.db import connections, models, router  # type: ignore[import-untyped, unused-ignore]
+from django.db.backends.base.operations import (  # type: ignore[import-untyped, unused-ignore]
+    BaseDatabaseOperations,
+)
 
 from activejob.globalid.errors import InvalidGlobalID
 from activejob.globalid.gid import ModelId
@@ -95,9 +98,27 @@ class DjangoModelType(ModelType):
             )
         except ValidationError:
             return None
-        if any(value is None for value in values):
+        if any(value is None for value in values) or not self.fits(values):
             return None
         return values if len(values) > 1 else values[0]
+
+    def fits(self, values: tuple[Any, ...]) -> bool:
+        """Whether integer key parts fit their columns in the database records are read
+        from: a driver refuses one that does not (``OverflowError`` on SQLite) instead of
+        finding no row. Django's own ranges, as its lookups use them."""
+        ops = connections[router.db_for_read(self.model_class)].ops
+        for field, value in zip(self.fields, values, strict=True):
+            while field.is_relation:  # a parent link or a foreign key as the primary key
+                field = field.target_field
+            internal_type = field.get_internal_type()
+            if not isinstance(value, int) or (
+                internal_type not in BaseDatabaseOperations.integer_field_ranges
+            ):
+                continue
+            low, high = ops.integer_field_range(internal_type)
+            if (low is not None and value < low) or (high is not None and value > high):
+                return False
+        return True
 
     def locate(self, model_id: ModelId) -> Any:
         key = self.key(model_id)

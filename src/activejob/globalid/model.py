@@ -51,7 +51,9 @@ class Locatable(Protocol):
     ``None`` when there is no such record; any exception it raises (a timeout,
     a lost connection) propagates as itself. An optional class-level
     ``locate_many(ids)`` returns the records found for many ids at once, in any
-    order; without it, ``locate`` is called per id.
+    order; without it, ``locate`` is called per id. Its records are matched to
+    the ids by the text of their ``id``; ``locate`` is asked for any id left
+    unmatched (a missing record, or an id written another way, as ``"007"``).
 
     Register the class so that GlobalIDs may name it::
 
@@ -141,7 +143,13 @@ class LocatableType(ModelType):
         found: dict[ModelId, Any] = {}
         for record in batch(list(dict.fromkeys(ids))):
             found[model_id_of(record.id, what=record)] = record
-        return [found.get(model_id) for model_id in ids]
+        # Records are matched to ids by the text of their id, so an id written another
+        # way ("007" for 7, a UUID in capitals) matches nothing: ask locate() for it, so
+        # locate_many finds exactly what locate finds.
+        for model_id in dict.fromkeys(ids):
+            if model_id not in found:
+                found[model_id] = self.locate(model_id)
+        return [found[model_id] for model_id in ids]
 
 
 # Replaced as a whole under the lock, never mutated: readers need no lock.

@@ -36,7 +36,17 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, inspect, select, tuple_
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Dialect,
+    Integer,
+    SmallInteger,
+    TypeDecorator,
+    inspect,
+    select,
+    tuple_,
+)
 from sqlalchemy.orm import InstanceState, Mapper, Session, scoped_session
 from sqlalchemy.orm import registry as Registry
 
@@ -195,6 +205,34 @@ def _converter(column: Any) -> Callable[[str], Any]:
     return _CONVERTERS.get(python_type, str)
 
 
+# Databases that refuse an integer wider than the column's declared type ("integer out
+# of range") rather than compare it. SQLite stores every INTEGER in 64 bits whatever
+# the declared type, so it is bounded by 64 bits only; other databases are not bounded.
+_DECLARED_WIDTHS = frozenset({"postgresql", "mysql", "mariadb", "mssql"})
+
+
+def integer_range(column: Any, dialect: Dialect) -> tuple[int, int] | None:
+    """The integers ``column`` can hold on ``dialect``; ``None`` if not an integer
+    column or not known (then any value is sent to the database)."""
+    column_type = column.type.dialect_impl(dialect)  # resolves with_variant()
+    if isinstance(column_type, TypeDecorator) or not isinstance(column_type, Integer):
+        return None  # a TypeDecorator may store another value than the one converted
+    if dialect.name == "sqlite":
+        bits = 64
+    elif dialect.name in _DECLARED_WIDTHS:
+        if isinstance(column_type, BigInteger):
+            bits = 64
+        elif isinstance(column_type, SmallInteger):
+            bits = 16
+        else:
+            bits = 32  # INTEGER, and wider than MySQL's TINYINT and MEDIUMINT: safe
+    else:
+        return None
+    if getattr(column_type, "unsigned", False):  # MySQL
+        return 0, 2**bits - 1
+    return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+
+
 class SQLAlchemyModelType(ModelType):
     """A mapped class of a configured base: ``Session.get`` and one ``IN`` query per batch."""
 
@@ -206,7 +244,8 @@ class SQLAlchemyModelType(ModelType):
         self.converters = tuple(_converter(column) for column in self.columns)
 
     def key(self, model_id: ModelId) -> tuple[Any, ...] | None:
-        """The primary key for ``model_id`` in Python types; ``None`` if no row can have it."""
+        """The primary key for ``model_id`` in Python types; ``None`` if no row can have it
+        (integers out of the column's range are checked by :meth:`fits`)."""
         parts = model_id if isinstance(model_id, tuple) else (model_id,)
         if len(parts) != len(self.converters):
             return None
@@ -216,6 +255,20 @@ class SQLAlchemyModelType(ModelType):
             )
         except (ValueError, KeyError, ArithmeticError):
             return None
+
+    def ranges(self, session: Session) -> tuple[tuple[int, int] | None, ...]:
+        """Per key column, the integers it can hold in the database ``session`` reads."""
+        dialect = session.get_bind(self.mapper).dialect
+        return tuple(integer_range(column, dialect) for column in self.columns)
+
+    @staticmethod
+    def fits(key: tuple[Any, ...], ranges: tuple[tuple[int, int] | None, ...]) -> bool:
+        """Whether a row can have ``key``: a driver refuses an integer its column cannot
+        hold (``OverflowError``, ``DataError``) instead of finding no row."""
+        return all(
+            bounds is None or bounds[0] <= part <= bounds[1]
+            for part, bounds in zip(key, ranges, strict=True)
+        )
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -236,24 +289,29 @@ class SQLAlchemyModelType(ModelType):
         if key is None:
             return None
         with self.session() as session:
+            if not self.fits(key, self.ranges(session)):
+                return None
             return session.get(
                 self.model_class, key if len(key) > 1 else key[0], populate_existing=True
             )
 
     def locate_many(self, ids: Sequence[ModelId]) -> list[Any]:
         keys = [self.key(model_id) for model_id in ids]
-        wanted = list(dict.fromkeys(key for key in keys if key is not None))
+        if all(key is None for key in keys):
+            return [None] * len(keys)
         found: dict[tuple[Any, ...], Any] = {}
-        if wanted:
-            with self.session() as session:
-                for start in range(0, len(wanted), CHUNK):
-                    chunk = wanted[start : start + CHUNK]
-                    query = select(self.model_class).where(self._in(chunk))
-                    query = query.execution_options(populate_existing=True)
-                    for record in session.scalars(query):
-                        identity = inspect(record).identity
-                        if identity is not None:
-                            found[tuple(identity)] = record
+        with self.session() as session:
+            ranges = self.ranges(session)
+            keys = [None if key is None or not self.fits(key, ranges) else key for key in keys]
+            wanted = list(dict.fromkeys(key for key in keys if key is not None))
+            for start in range(0, len(wanted), CHUNK):
+                chunk = wanted[start : start + CHUNK]
+                query = select(self.model_class).where(self._in(chunk))
+                query = query.execution_options(populate_existing=True)
+                for record in session.scalars(query):
+                    identity = inspect(record).identity
+                    if identity is not None:
+                        found[tuple(identity)] = record
         return [None if key is None else found.get(key) for key in keys]
 
     def _in(self, keys: list[tuple[Any, ...]]) -> ColumnElement[bool]:

@@ -21,6 +21,16 @@ class Device(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4)
 
 
+class Counter(models.Model):
+    """A 16-bit key: PostgreSQL refuses a wider integer compared with it."""
+
+    id = models.SmallIntegerField(primary_key=True)
+
+
+class Event(models.Model):
+    id = models.BigIntegerField(primary_key=True)
+
+
 class VisibleManager(models.Manager):  # type: ignore[type-arg]
     def get_queryset(self) -> Any:
         return super().get_queryset().filter(hidden=False)
