@@ -144,6 +144,39 @@ def test_jobs_discard(jobs_file: tuple[str, SQLiteStorage, dict[str, str]]) -> N
     assert storage.get(ids["ready"]).state is JobState.READY  # type: ignore[union-attr]
 
 
+def test_jobs_discard_all_acts_only_on_what_the_filters_match(
+    jobs_file: tuple[str, SQLiteStorage, dict[str, str]],
+) -> None:
+    url, storage, ids = jobs_file
+
+    def discard_all(*filters: str) -> str:
+        result = activejob_cli("jobs", "discard", "--all", *filters, "--adapter", url)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    def states() -> dict[str, JobState]:
+        return {name: storage.get(job_id).state for name, job_id in ids.items()}  # type: ignore[union-attr]
+
+    before = states()
+    # --state picks the scheduled job only; the ready jobs of the same queue stay.
+    assert discard_all("--state", "scheduled", "--queue", "default") == "discarded 1 job"
+    assert states() == {**before, "scheduled": JobState.DISCARDED}
+    # --class picks one class; the failed jobs of another class are never discarded.
+    assert discard_all("--class", "app.Mail") == "discarded 1 job"
+    assert states() == {**before, "scheduled": JobState.DISCARDED, "mailer": JobState.DISCARDED}
+    # --queue on a queue holding only a failed job: nothing to discard.
+    assert discard_all("--queue", "other") == "discarded 0 jobs"
+    # --queue default --state ready takes the last ready job; failed ones stay failed.
+    assert discard_all("--queue", "default", "--state", "ready") == "discarded 1 job"
+    assert states() == {
+        "ready": JobState.DISCARDED,
+        "failed": JobState.FAILED,
+        "other_failed": JobState.FAILED,
+        "mailer": JobState.DISCARDED,
+        "scheduled": JobState.DISCARDED,
+    }
+
+
 def test_retry_and_discard_need_ids_or_all(
     jobs_file: tuple[str, SQLiteStorage, dict[str, str]],
 ) -> None:

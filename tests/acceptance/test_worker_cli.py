@@ -120,6 +120,34 @@ def test_burst_with_two_processes_runs_every_job_once(
     assert all(state(storage, job.job_id) is JobState.SUCCEEDED for job in queued)
 
 
+def test_queues_flag_serves_queues_in_order_with_wildcards_and_no_others(
+    tmp_path: Path, url: str, storage: Storage, workers: list[CLI]
+) -> None:
+    log = tmp_path / "runs.log"
+    # Enqueued in the opposite of the order they must run in.
+    left_alone = [
+        AppendLine.set(queue=queue).perform_later(log, queue) for queue in ("default", "email")
+    ]
+    mail = [
+        AppendLine.set(queue=queue).perform_later(log, queue)
+        for queue in ("mailers", "mail", "mail_digest")
+    ]
+    critical = [AppendLine.set(queue="critical").perform_later(log, f"critical{n}") for n in (1, 2)]
+
+    cli = CLI(
+        tmp_path, url, "--burst", "--burst-horizon", "0", "--threads", "1", "--prefetch", "0",
+        "--queues", "critical,mail*",
+    )  # fmt: skip
+    workers.append(cli)
+
+    assert cli.wait() == 0, cli.text()
+    assert [line.split()[0] for line in lines(log)] == [
+        "critical1", "critical2", "mailers", "mail", "mail_digest",
+    ]  # fmt: skip
+    assert all(state(storage, j.job_id) is JobState.SUCCEEDED for j in critical + mail)
+    assert [state(storage, j.job_id) for j in left_alone] == [JobState.READY] * 2
+
+
 def test_kill_9_mid_job_releases_it_and_it_runs_again(
     tmp_path: Path, url: str, storage: Storage, workers: list[CLI]
 ) -> None:

@@ -264,6 +264,24 @@ def test_claims_leave_the_sessions_settings_as_they_were(open_storage: Any) -> N
         assert conn.execute("SHOW synchronous_commit").fetchone() == ("on",)
 
 
+def test_claim_skips_a_row_another_transaction_holds(open_storage: Any, pg_url: str) -> None:
+    # Without SKIP LOCKED the claim would wait for the lock: lock_timeout turns that
+    # wait into an error instead of a hang.
+    storage = open_storage("options=-c%20lock_timeout%3D2000")
+    first, *others = [new_job("locks", priority=n) for n in range(3)]
+    storage.push([first, *others])
+    with psycopg.connect(pg_url) as locker:
+        lock = "SELECT id FROM activejob_jobs WHERE job_id = %s FOR UPDATE"
+        locker.execute(lock, (first.job_id,))
+
+        claimed = storage.claim("w", ["locks"], 3)
+
+        assert [c.job_id for c in claimed] == [job.job_id for job in others]
+        assert storage.get(first.job_id).state is JobState.READY  # type: ignore[union-attr]
+        locker.rollback()
+    assert [c.job_id for c in storage.claim("w", ["locks"], 3)] == [first.job_id]
+
+
 # -- the pool ----------------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,18 @@ def start_worker(url: str, options: WorkerOptions = FAST, *, burst: bool = False
     background = Background(Worker(url, options=options), burst)
     background.thread.start()
     return background
+
+
+@contextmanager
+def working(url: str, options: WorkerOptions = FAST) -> Iterator[Background]:
+    """A worker running in a thread for the ``with`` block; stopped and joined after
+    it, even when the block fails (so it does not outlive its storage)."""
+    background = start_worker(url, options)
+    try:
+        yield background
+    finally:
+        background.worker.stop()
+        background.join()
 
 
 def run_burst(url: str, options: WorkerOptions = FAST, timeout: float = 20.0) -> None:
