@@ -48,3 +48,27 @@ def test_worker_and_status_from_the_top_level_package(url: str) -> None:
     assert abs(waiting.run_at - later.scheduled_at) < timedelta(seconds=1)
 
     assert activejob.status("no-such-job") is None
+
+
+class WaitingRetryError(Exception):
+    pass
+
+
+@activejob.retry_on(WaitingRetryError, wait=3600, attempts=3, jitter=0)
+class RetriesInAnHour(activejob.Job):
+    def perform(self) -> None:
+        raise WaitingRetryError("the gateway said: later")
+
+
+def test_a_job_waiting_for_its_retry_shows_why(url: str) -> None:
+    job = RetriesInAnHour.perform_later()
+    background = Background(activejob.Worker(url, options=FAST), burst=True)
+    background.thread.start()
+    background.join()
+
+    info = activejob.status(job.job_id)
+    assert info is not None and info.state is JobState.SCHEDULED
+    assert info.error is not None
+    assert info.error.exception_class.endswith("WaitingRetryError")
+    assert info.error.message == "the gateway said: later"
+    assert "Traceback" in info.error.traceback

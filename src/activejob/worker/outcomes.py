@@ -97,6 +97,8 @@ def _retry(claimed: ClaimedJob, job: Job, outcome: Outcome, adapter: Adapter | N
         queue_name=job.queue_name,
         priority=job.priority,
         attempts=claimed.attempts,
+        # Kept as the job's last error, so status and `jobs show` say why it waits.
+        error=error_info(decision.exception),
     )
 
 
