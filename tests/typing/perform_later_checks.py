@@ -19,6 +19,11 @@ def send_welcome(user_id: int) -> str:
     return ""
 
 
+@job
+async def ping(value: int) -> int:
+    return value
+
+
 Cleanup.perform_later(1, depth=2)
 Cleanup.set(wait=5).perform_later(1)
 send_welcome.perform_later(3)
@@ -26,6 +31,11 @@ send_welcome.set(queue="x").perform_later(3)
 ok_now: str = Cleanup.perform_now(1)
 ok_async_now: str = AsyncCleanup.perform_now(1)
 plain: str = send_welcome(1)
+ok_fn_now: str = send_welcome.perform_now(1)
+ok_async_fn_now: int = ping.perform_now(1)
+ok_configured_now: str = Cleanup.set(queue="x").perform_now(1)
+ok_configured_async_now: str = AsyncCleanup.set(queue="x").perform_now(1)
+ok_instance_set: Cleanup = Cleanup(1).set(wait_until=None, queue="x")
 
 Cleanup.perform_later("guest")  # E: arg-type
 Cleanup.perform_later(1, dept=2)  # E: call-arg
@@ -34,3 +44,12 @@ AsyncCleanup.perform_later("x")  # E: arg-type
 send_welcome.perform_later("x")  # E: arg-type
 send_welcome.set(wait=1).perform_later(1, 2)  # E: call-arg
 bad_now: int = Cleanup.perform_now(1)  # E: assignment
+Cleanup.set(wiat=5)  # E: call-arg
+Cleanup.set(priority="high")  # E: arg-type
+Cleanup(1).set(priority="high")  # E: arg-type
+send_welcome.set(wiat=5)  # E: call-arg
+bad_fn_now: int = send_welcome.perform_now(1)  # E: assignment
+bad_async_fn_now: str = ping.perform_now(1)  # E: assignment
+bad_configured_now: int = Cleanup.set(queue="x").perform_now(1)  # E: assignment
+bad_configured_async_now: int = AsyncCleanup.set(queue="x").perform_now(1)  # E: assignment
+send_welcome.perform_now("x")  # E: arg-type

@@ -12,12 +12,12 @@ import pytest
 
 import activejob
 from activejob import ConfigurationError, EnqueueError, Job
-from activejob.adapters import adapter_class, register, scheme_of
+from activejob.adapters import BUILTIN, adapter_class, register, scheme_of
 from activejob.adapters.asyncpool import AsyncAdapter
 from activejob.adapters.inline import InlineAdapter
 from activejob.adapters.test import TestAdapter
 from activejob.config import resolve_adapter
-from tests.support import RecordingAdapter
+from tests.support import RecordingAdapter, wait_for
 
 ran: list[tuple[str, Any]] = []
 _lock = threading.Lock()
@@ -108,26 +108,66 @@ def test_register_a_scheme_by_class_and_by_path() -> None:
         adapter_class("notadapter")
 
 
+def _plugin(tmp_path: Path, module: str, source: str, entry_points: str) -> None:
+    """A distribution on ``sys.path`` whose module and entry points are given."""
+    (tmp_path / f"{module}.py").write_text(source)
+    dist = tmp_path / f"{module}-1.0.dist-info"
+    dist.mkdir()
+    name = module.replace("_", "-")
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(f"[activejob.adapters]\n{entry_points}\n")
+
+
 def test_entry_point_adapters_are_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    pkg = tmp_path / "aj_plugin_demo.py"
-    pkg.write_text(
+    _plugin(
+        tmp_path,
+        "aj_plugin_demo",
         "from tests.support import RecordingAdapter\n"
         "class PluginAdapter(RecordingAdapter):\n    scheme = 'plugindemo'\n"
-    )
-    dist = tmp_path / "aj_plugin_demo-1.0.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: aj-plugin-demo\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text(
-        "[activejob.adapters]\nplugindemo = aj_plugin_demo:PluginAdapter\n"
+        "class Holder:\n    Adapter = PluginAdapter\n",
+        "plugindemo = aj_plugin_demo:PluginAdapter\nplugindemo2 = aj_plugin_demo:Holder.Adapter",
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     assert adapter_class("plugindemo").__name__ == "PluginAdapter"
+    assert adapter_class("plugindemo2").__name__ == "PluginAdapter"
 
 
-def test_missing_driver_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    register("needsdriver", "activejob_no_such_driver_module:Adapter")
-    with pytest.raises(ConfigurationError, match=r"pip install 'activejob\[needsdriver\]'"):
+def test_a_broken_entry_point_is_a_configuration_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _plugin(
+        tmp_path,
+        "aj_plugin_broken",
+        "import activejob_no_such_driver_module\n",
+        "brokendemo = aj_plugin_broken:Adapter",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ConfigurationError, match="brokendemo") as info:
+        adapter_class("brokendemo")
+    assert "pip install" not in str(info.value)
+
+
+def test_missing_driver_names_the_extra_of_a_builtin_scheme(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "aj_needs_driver_demo.py").write_text("import activejob_no_such_driver_module\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(BUILTIN, "rediss", "aj_needs_driver_demo:Adapter")
+    with pytest.raises(ConfigurationError, match=r"pip install 'activejob\[redis\]'"):
+        adapter_class("rediss")
+    register("needsdriver", "aj_needs_driver_demo:Adapter")
+    with pytest.raises(ConfigurationError, match="activejob_no_such_driver_module") as info:
         adapter_class("needsdriver")
+    assert "pip install" not in str(info.value)
+
+
+@pytest.mark.parametrize("scheme", ["mysql", "mariadb"])
+def test_mysql_is_not_available_yet(scheme: str) -> None:
+    with pytest.raises(ConfigurationError, match=f"the {scheme} backend is not available yet"):
+        adapter_class(scheme)
+    activejob.configure(adapter=f"{scheme}://root@localhost/app")
+    with pytest.raises(ConfigurationError, match="not available yet"):
+        EchoJob.perform_later(1)
 
 
 # -- inline --------------------------------------------------------------------------------
@@ -203,13 +243,71 @@ def test_async_adapter_url_threads_and_shutdown() -> None:
             with _lock:
                 ran.append(("slow", None))
 
+    class AsyncSlow(Job):
+        async def perform(self) -> None:
+            import asyncio
+
+            await asyncio.to_thread(gate.wait, 5)
+            with _lock:
+                ran.append(("async slow", None))
+
+    ran_when_shutdown_started: list[tuple[str, Any]] = [("not", "started")]
+
+    def open_gate_once_shutdown_started() -> None:
+        wait_for(lambda: adapter._closed)
+        ran_when_shutdown_started[:] = list(ran)
+        gate.set()
+
     Slow.perform_later()
+    AsyncSlow.perform_later()
     EchoJob.set(wait=3600).perform_later("never")
-    gate.set()
+    opener = threading.Thread(target=open_gate_once_shutdown_started)
+    opener.start()
     adapter.shutdown(wait=True)
-    assert ran == [("slow", None)]
+    # Both jobs were still running when shutdown began, and it waited for them.
+    assert ran_when_shutdown_started == []
+    assert sorted(ran) == [("async slow", None), ("slow", None)]
+    opener.join()
     with pytest.raises(EnqueueError, match="shut down"):
         EchoJob.perform_later("closed")
+
+
+class Cancelled(Job):
+    async def perform(self) -> None:
+        import asyncio
+
+        raise asyncio.CancelledError
+
+
+class Exits(Job):
+    def perform(self) -> None:
+        raise SystemExit(3)
+
+
+@pytest.mark.parametrize("job_class", [Cancelled, Exits])
+def test_async_job_ending_in_a_base_exception_is_no_longer_pending(
+    job_class: type[Job],
+) -> None:
+    adapter = AsyncAdapter(threads=1)
+    activejob.configure(adapter=adapter)
+    job_class.perform_later()
+    adapter.join(timeout=5)
+    adapter.shutdown(wait=True)
+
+
+def test_async_job_that_cannot_start_is_no_longer_pending(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    adapter = AsyncAdapter(threads=1)
+    activejob.configure(adapter=adapter)
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("cannot schedule new futures after shutdown")
+
+    monkeypatch.setattr(adapter._pool, "submit", refuse)
+    with pytest.raises(EnqueueError, match="cannot schedule"):
+        EchoJob.perform_later(1)
+    adapter.join(timeout=5)
 
 
 def test_async_join_times_out_clearly() -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import pydoc
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -10,6 +12,7 @@ import activejob
 from activejob import (
     Abort,
     Job,
+    after_discard,
     after_enqueue,
     after_perform,
     around_enqueue,
@@ -17,6 +20,7 @@ from activejob import (
     before_enqueue,
     before_perform,
 )
+from activejob.job import callbacks
 from tests.support import RecordingAdapter
 
 log: list[str] = []
@@ -219,3 +223,25 @@ def test_overriding_a_callback_replaces_it() -> None:
 
     Override.perform_now()
     assert log == ["override note"]
+
+
+@pytest.mark.parametrize(
+    "decorator",
+    [
+        before_enqueue,
+        after_enqueue,
+        around_enqueue,
+        before_perform,
+        after_perform,
+        around_perform,
+        after_discard,
+    ],
+)
+def test_each_callback_decorator_documents_itself(decorator: Callable[..., Any]) -> None:
+    name = decorator.__name__
+    assert name in callbacks.__all__
+    assert decorator.__qualname__ == name
+    assert decorator.__module__ == "activejob.job.callbacks"
+    assert decorator.__doc__ is not None and "Example::" in decorator.__doc__
+    assert f"@{name}" in decorator.__doc__
+    assert f"@{name}" in pydoc.render_doc(decorator)

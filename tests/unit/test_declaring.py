@@ -106,6 +106,21 @@ def test_job_function_perform_now_and_async_function() -> None:
     assert asyncio.run(ping(4)) == 5
 
 
+def test_configured_perform_now_keeps_arguments_and_options() -> None:
+    class Where(Job):
+        def perform(self, n: int) -> tuple[int, str, int | None]:
+            return n, self.queue_name, self.priority
+
+    class AsyncWhere(Job):
+        async def perform(self, n: int) -> tuple[int, str]:
+            return n, self.queue_name
+
+    assert Where.set(queue="low", priority=3).perform_now(4) == (4, "low", 3)
+    assert AsyncWhere.set(queue="low").perform_now(5) == (5, "low")
+    assert send_welcome.set(queue="x").perform_now(6) == "welcome 6"
+    assert ping.set(priority=1).perform_now(7) == 8
+
+
 def test_job_instance_attributes() -> None:
     built = CleanupJob(5, depth=2)
     assert built.arguments == (5,)

@@ -166,6 +166,41 @@ def test_perform_all_later_wraps_backend_errors() -> None:
     assert isinstance(info.value.__cause__, OSError)
 
 
+def test_perform_all_later_enqueues_nothing_when_an_argument_cannot_be_serialised() -> None:
+    adapter = TestAdapter()
+    activejob.configure(adapter=adapter)
+    with pytest.raises(SerializationError):
+        activejob.perform_all_later([ReportJob(1), ReportJob(object())])
+    assert adapter.enqueued_jobs == []
+
+
+def test_perform_all_later_serialises_every_group_before_any_adapter(
+    adapter: RecordingAdapter,
+) -> None:
+    other = RecordingAdapter()
+
+    class OtherJob(Job):
+        queue_adapter = other
+
+        def perform(self, value: object) -> None: ...
+
+    with pytest.raises(SerializationError):
+        activejob.perform_all_later([ReportJob(1), OtherJob(object())])
+    assert adapter.calls == [] and other.calls == []
+
+
+def test_perform_all_later_inline_raises_the_jobs_own_exception() -> None:
+    class Broken(Job):
+        def perform(self) -> None:
+            raise LookupError("inside")
+
+    activejob.configure(adapter="inline:")
+    with pytest.raises(LookupError, match="inside"):
+        Broken.perform_later()
+    with pytest.raises(LookupError, match="inside"):
+        activejob.perform_all_later([Broken()])
+
+
 def test_aperform_later(adapter: RecordingAdapter) -> None:
     async def main() -> tuple[Job, Job, Job]:
         return (

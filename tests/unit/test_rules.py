@@ -28,7 +28,7 @@ from activejob.job.execution import run
 from activejob.job.rules import RetryRule, rules_for
 from tests.support import RecordingAdapter
 
-seen: list[tuple[str, int, dict[str, int]]] = []
+seen: list[tuple[str, int, dict[str, int], str, int | None]] = []
 _lock = threading.Lock()
 
 
@@ -42,12 +42,17 @@ class Fatal(Exception):
 
 def note(job: Job, tag: str) -> None:
     with _lock:
-        seen.append((tag, job.executions, dict(job.exception_executions)))
+        seen.append(
+            (tag, job.executions, dict(job.exception_executions), job.queue_name, job.priority)
+        )
 
 
-@retry_on(Flaky, wait=0, attempts=3, jitter=0)
+@retry_on(Flaky, wait=0, attempts=3, jitter=0, queue="retries", priority=7)
 @discard_on(Fatal)
 class FlakyJob(Job):
+    queue_as = "stories"
+    priority = 1
+
     def perform(self, failures: int, fatal: bool = False) -> str:
         note(self, "perform")
         if fatal:
@@ -317,7 +322,8 @@ def _run_story(adapter_name: str, *args: Any, **kwargs: Any) -> None:
             outcome = run(payload)
             if outcome.kind != "retry":
                 break
-            assert outcome.job is not None
+            assert outcome.job is not None and outcome.retry is not None
+            outcome.job.apply_retry(outcome.retry)  # as a storage that applies retries does
             payload = json.loads(json.dumps(outcome.job.serialize()))
 
 
@@ -328,10 +334,11 @@ KEY = "[tests.unit.test_rules.Flaky]"
 @pytest.mark.parametrize("adapter_name", ADAPTERS)
 def test_retry_story_is_the_same_everywhere(adapter_name: str) -> None:
     _run_story(adapter_name, 2)
+    # retry_on's queue and priority overrides apply to every retry, on every adapter.
     assert seen == [
-        ("perform", 1, {}),
-        ("perform", 2, {KEY: 1}),
-        ("perform", 3, {KEY: 2}),
+        ("perform", 1, {}, "stories", 1),
+        ("perform", 2, {KEY: 1}, "retries", 7),
+        ("perform", 3, {KEY: 2}, "retries", 7),
     ]
 
 
@@ -354,3 +361,9 @@ def test_exhausted_story_is_the_same_everywhere(adapter_name: str) -> None:
 def test_discard_story_is_the_same_everywhere(adapter_name: str) -> None:
     _run_story(adapter_name, 0, fatal=True)
     assert [s[:2] for s in seen] == [("perform", 1), ("after_discard Fatal", 1)]
+
+
+def test_inline_retry_after_perform_now_applies_the_overrides() -> None:
+    activejob.configure(adapter="inline:")
+    assert FlakyJob.perform_now(1) is None  # the retry ran in the adapter, not here
+    assert [s[3:] for s in seen] == [("stories", 1), ("retries", 7)]

@@ -35,6 +35,14 @@ BUILTIN: dict[str, str] = {
 }
 """Built-in schemes and the ``module:Class`` that implements each."""
 
+EXTRAS: dict[str, str] = {
+    "postgresql": "postgresql",
+    "postgres": "postgresql",
+    "redis": "redis",
+    "rediss": "redis",
+}
+"""The ``pip install 'activejob[extra]'`` that brings a built-in scheme's driver."""
+
 _registered: dict[str, str | type[Adapter]] = {}
 
 
@@ -52,16 +60,48 @@ def scheme_of(url: str) -> str:
     return scheme.split("+", 1)[0].lower()
 
 
-def _target_for(scheme: str) -> str | type[Adapter]:
+def _target_for(scheme: str) -> object:
     if scheme in _registered:
         return _registered[scheme]
     if scheme in BUILTIN:
         return BUILTIN[scheme]
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name == scheme:
-            return ep.value
+            try:
+                loaded: object = ep.load()
+            except Exception as exc:
+                raise ConfigurationError(
+                    f"the {scheme!r} adapter from entry point {ep.value!r} could not be "
+                    f"loaded: {exc}"
+                ) from exc
+            return loaded
     known = sorted({*BUILTIN, *_registered})
     raise ConfigurationError(f"unknown adapter scheme {scheme!r}; known: {', '.join(known)}")
+
+
+def _import_target(scheme: str, target: str) -> object:
+    """Load ``"module:Attr.attr"``, naming the missing piece when it cannot be."""
+    module_name, _, attr_path = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        builtin = BUILTIN.get(scheme) == target
+        if builtin and isinstance(exc, ModuleNotFoundError) and exc.name == module_name:
+            raise ConfigurationError(
+                f"the {scheme} backend is not available yet in this version of activejob"
+            ) from exc
+        extra = EXTRAS.get(scheme) if builtin else None
+        hint = f" (try `pip install 'activejob[{extra}]'`)" if extra else ""
+        raise ConfigurationError(
+            f"the {scheme!r} adapter needs a package that is not installed: {exc}{hint}"
+        ) from exc
+    found: object = module
+    try:
+        for name in attr_path.split("."):
+            found = getattr(found, name)
+    except AttributeError as exc:
+        raise ConfigurationError(f"{target!r} registered for {scheme!r} was not found") from exc
+    return found
 
 
 def adapter_class(scheme: str) -> type[Adapter]:
@@ -70,15 +110,7 @@ def adapter_class(scheme: str) -> type[Adapter]:
 
     target = _target_for(scheme)
     if isinstance(target, str):
-        module_name, _, attr = target.partition(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            raise ConfigurationError(
-                f"the {scheme!r} adapter needs a package that is not installed: {exc} "
-                f"(try `pip install 'activejob[{scheme}]'`)"
-            ) from exc
-        target = getattr(module, attr)
+        target = _import_target(scheme, target)
     if not (isinstance(target, type) and issubclass(target, Adapter)):
         raise ConfigurationError(f"{target!r} registered for {scheme!r} is not an Adapter class")
     return target

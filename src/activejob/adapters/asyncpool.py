@@ -16,6 +16,7 @@ import heapq
 import itertools
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
@@ -65,10 +66,12 @@ class AsyncAdapter(Adapter):
 
     def enqueue(self, job: Job) -> None:
         payload = payload_copy(job)
+        # Submitting under the lock: shutdown() cannot close the pool between the
+        # open check and the submit (the condition's lock is reentrant).
         with self._cond:
             self._check_open()
             self._pending += 1
-        self._submit(payload)
+            self._submit(payload)
 
     def enqueue_at(self, job: Job, timestamp: float) -> None:
         payload = payload_copy(job)
@@ -86,13 +89,19 @@ class AsyncAdapter(Adapter):
     # -- running --------------------------------------------------------------------
 
     def _submit(self, payload: dict[str, Any]) -> None:
-        if self._is_async(payload):
-            future = asyncio.run_coroutine_threadsafe(
-                arun(payload, adapter=self), self._event_loop()
-            )
-            future.add_done_callback(lambda f: self._done(f.result()))
-        else:
-            self._pool.submit(lambda: self._done(run(payload, adapter=self)))
+        """Start a job counted in ``_pending``; if it cannot start, uncount it and
+        raise :class:`EnqueueError`."""
+        try:
+            if self._is_async(payload):
+                future = asyncio.run_coroutine_threadsafe(
+                    arun(payload, adapter=self), self._event_loop()
+                )
+                future.add_done_callback(lambda f: self._settle(f.result))
+            else:
+                self._pool.submit(self._settle, lambda: run(payload, adapter=self))
+        except Exception as exc:
+            self._uncount()
+            raise EnqueueError(f"the async adapter could not start a job: {exc}") from exc
 
     @staticmethod
     def _is_async(payload: dict[str, Any]) -> bool:
@@ -101,7 +110,19 @@ class AsyncAdapter(Adapter):
         except ActiveJobError:
             return False
 
-    def _done(self, outcome: Outcome) -> None:
+    def _settle(self, outcome_of: Callable[[], Outcome]) -> None:
+        """Apply how a job ended; whatever happens, it is no longer pending."""
+        try:
+            try:
+                outcome = outcome_of()
+            except BaseException as exc:  # cancelled, or SystemExit: no outcome to apply
+                logger.error("async job ended without an outcome: %r", exc)
+                return
+            self._apply(outcome)
+        finally:
+            self._uncount()
+
+    def _apply(self, outcome: Outcome) -> None:
         try:
             if outcome.kind == "retry":
                 assert outcome.job is not None and outcome.retry is not None
@@ -115,10 +136,11 @@ class AsyncAdapter(Adapter):
                 )
         except Exception:
             logger.exception("could not apply the outcome of a job")
-        finally:
-            with self._cond:
-                self._pending -= 1
-                self._cond.notify_all()
+
+    def _uncount(self) -> None:
+        with self._cond:
+            self._pending -= 1
+            self._cond.notify_all()
 
     def _event_loop(self) -> asyncio.AbstractEventLoop:
         with self._cond:
@@ -149,7 +171,10 @@ class AsyncAdapter(Adapter):
                 if self._closed:
                     return
                 _, _, payload = heapq.heappop(self._scheduled)
-            self._submit(payload)
+                try:
+                    self._submit(payload)  # under the lock, as in enqueue()
+                except EnqueueError:
+                    logger.exception("a scheduled async job could not start")
 
     # -- waiting and stopping -------------------------------------------------------
 

@@ -31,6 +31,7 @@ class InlineAdapter(Adapter):
         while outcome.kind == "retry":
             assert outcome.job is not None and outcome.retry is not None
             retried = outcome.job
+            _apply_at_once(retried, outcome.retry)
             events.emit(
                 "enqueue_retry",
                 retried,
@@ -39,13 +40,13 @@ class InlineAdapter(Adapter):
                 wait=0.0,
                 executions=retried.executions,
             )
-            retried.scheduled_at = None
             outcome = run(payload_copy(retried), adapter=self)
         if outcome.kind == "failed":
             assert outcome.exception is not None
             raise outcome.exception
 
     def retry(self, job: Job, decision: RetryDecision) -> None:
+        _apply_at_once(job, decision)
         events.emit(
             "enqueue_retry",
             job,
@@ -54,5 +55,10 @@ class InlineAdapter(Adapter):
             wait=0.0,
             executions=job.executions,
         )
-        job.scheduled_at = None
         job.enqueue()
+
+
+def _apply_at_once(job: Job, decision: RetryDecision) -> None:
+    """Take the decision's queue and priority, but not its time: inline runs now."""
+    job.apply_retry(decision)
+    job.scheduled_at = None

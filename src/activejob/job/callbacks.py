@@ -45,33 +45,116 @@ F = TypeVar("F", bound=Callable[..., Any])
 _MARK = "__activejob_callback__"
 
 
-def _marker(when: When, kind: Kind) -> Callable[[F], F]:
-    def mark(fn: F) -> F:
-        if inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
-            raise TypeError(f"callback {fn.__qualname__} must be a plain function, not async")
-        if when == "around" and not inspect.isgeneratorfunction(fn):
-            raise TypeError(f"around callback {fn.__qualname__} must be a generator (yield once)")
-        setattr(fn, _MARK, (when, kind))
-        return fn
-
-    return mark
+def _mark(fn: F, when: When, kind: Kind) -> F:
+    if inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
+        raise TypeError(f"callback {fn.__qualname__} must be a plain function, not async")
+    if when == "around" and not inspect.isgeneratorfunction(fn):
+        raise TypeError(f"around callback {fn.__qualname__} must be a generator (yield once)")
+    setattr(fn, _MARK, (when, kind))
+    return fn
 
 
-before_enqueue = _marker("before", "enqueue")
-"""Run before the job is handed to the adapter; raise ``Abort`` to cancel."""
-after_enqueue = _marker("after", "enqueue")
-"""Run after the adapter took the job."""
-around_enqueue = _marker("around", "enqueue")
-"""A generator wrapped around enqueueing; yields once."""
-before_perform = _marker("before", "perform")
-"""Run before ``perform``; raise ``Abort`` to skip it."""
-after_perform = _marker("after", "perform")
-"""Run after ``perform`` returned normally."""
-around_perform = _marker("around", "perform")
-"""A generator wrapped around ``perform``; yields once."""
-after_discard = _marker("after", "discard")
-"""Run with ``(self, exception)`` when the job ends for good without success:
-discarded by ``discard_on``, retries exhausted, or an exception no rule handled."""
+def before_enqueue(fn: F) -> F:
+    """Mark a method to run before the job is handed to its adapter; raise
+    :class:`Abort` in it to leave the job unenqueued.
+
+    Example::
+
+        class ReportJob(Job):
+            @before_enqueue
+            def only_for_real_reports(self) -> None:
+                if self.arguments[0] is None:
+                    raise Abort
+    """
+    return _mark(fn, "before", "enqueue")
+
+
+def after_enqueue(fn: F) -> F:
+    """Mark a method to run after the adapter took the job (not after an abort).
+
+    Example::
+
+        class ReportJob(Job):
+            @after_enqueue
+            def remember(self) -> None:
+                audit.log("enqueued", self.job_id, self.provider_job_id)
+    """
+    return _mark(fn, "after", "enqueue")
+
+
+def around_enqueue(fn: F) -> F:
+    """Mark a generator method wrapped around enqueueing: the code before its one
+    ``yield`` runs before, the code after it once the adapter took the job.
+
+    Example::
+
+        class ReportJob(Job):
+            @around_enqueue
+            def timed(self):
+                started = time.monotonic()
+                yield
+                metrics.observe("enqueue_seconds", time.monotonic() - started)
+    """
+    return _mark(fn, "around", "enqueue")
+
+
+def before_perform(fn: F) -> F:
+    """Mark a method to run before ``perform``; raise :class:`Abort` in it to skip
+    the job (it counts as done).
+
+    Example::
+
+        class ReportJob(Job):
+            @before_perform
+            def skip_when_paused(self) -> None:
+                if reports_paused():
+                    raise Abort
+    """
+    return _mark(fn, "before", "perform")
+
+
+def after_perform(fn: F) -> F:
+    """Mark a method to run after ``perform`` returned normally.
+
+    Example::
+
+        class ReportJob(Job):
+            @after_perform
+            def notify(self) -> None:
+                mailer.report_ready(self.arguments[0])
+    """
+    return _mark(fn, "after", "perform")
+
+
+def around_perform(fn: F) -> F:
+    """Mark a generator method wrapped around ``perform``: it yields exactly once,
+    and sees the job's exception at the ``yield`` (it may swallow it, as a context
+    manager can).
+
+    Example::
+
+        class ReportJob(Job):
+            @around_perform
+            def in_a_transaction(self):
+                with db.transaction():
+                    yield
+    """
+    return _mark(fn, "around", "perform")
+
+
+def after_discard(fn: F) -> F:
+    """Mark a method to run with ``(self, exception)`` when the job ends for good
+    without success: discarded by ``discard_on``, retries exhausted, or an exception
+    no rule handled.
+
+    Example::
+
+        class ReportJob(Job):
+            @after_discard
+            def tell_someone(self, exception: BaseException) -> None:
+                alerts.send(f"report {self.arguments[0]} failed: {exception!r}")
+    """
+    return _mark(fn, "after", "discard")
 
 
 def collect(

@@ -9,9 +9,9 @@ raises ``Abort`` leaves the job unenqueued; an adapter that fails raises
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, overload
 
 from activejob import _time, events
 from activejob.config import resolve_adapter
@@ -26,18 +26,43 @@ if TYPE_CHECKING:
     from activejob.job.rules import RetryDecision
 
 J = TypeVar("J", bound="Enqueuing")
+J_co = TypeVar("J_co", bound="Enqueuing", covariant=True)
+
+
+class ClassSet(Protocol[P, R]):
+    """``MyJob.set``: takes the enqueue options, returns a :class:`ConfiguredJob`."""
+
+    def __call__(
+        self,
+        *,
+        wait: float | timedelta | None = None,
+        wait_until: datetime | None = None,
+        queue: str | None = None,
+        priority: int | None = None,
+    ) -> ConfiguredJob[P, R]: ...
+
+
+class InstanceSet(Protocol[J_co]):
+    """``job.set``: takes the enqueue options, sets them on the job, returns it."""
+
+    def __call__(
+        self,
+        *,
+        wait: float | timedelta | None = None,
+        wait_until: datetime | None = None,
+        queue: str | None = None,
+        priority: int | None = None,
+    ) -> J_co: ...
 
 
 class _SetDescriptor:
     """``Job.set(...)`` builds a :class:`ConfiguredJob`; ``job.set(...)`` configures that job."""
 
     @overload
-    def __get__(
-        self, instance: None, owner: type[HasPerform[P, R]]
-    ) -> Callable[..., ConfiguredJob[P, R]]: ...
+    def __get__(self, instance: None, owner: type[HasPerform[P, R]]) -> ClassSet[P, R]: ...
 
     @overload
-    def __get__(self, instance: J, owner: type[J]) -> Callable[..., J]: ...
+    def __get__(self, instance: J, owner: type[J]) -> InstanceSet[J]: ...
 
     def __get__(self, instance: Any, owner: Any) -> Any:
         if instance is None:
@@ -190,7 +215,9 @@ def perform_all_later(jobs: Iterable[Job]) -> int:
     """Enqueue many jobs at once: one ``enqueue_all`` call per adapter.
 
     Returns how many were enqueued. As in Active Job, enqueue callbacks do not
-    run for bulk enqueues.
+    run for bulk enqueues. Every job is validated and serialised before any
+    adapter is called, so a job its adapter refuses or whose arguments cannot
+    be serialised leaves all of them unenqueued.
 
     Example::
 
@@ -200,19 +227,23 @@ def perform_all_later(jobs: Iterable[Job]) -> int:
     for job in jobs:
         adapter = job.adapter()
         by_adapter.setdefault(id(adapter), (adapter, []))[1].append(job)
+    for adapter, group in by_adapter.values():
+        for job in group:
+            adapter.validate(job)
+            job.serialized_arguments()  # SerializationError here, before anything is enqueued
     total = 0
     for adapter, group in by_adapter.values():
         with events.instrument("enqueue_all", None, adapter, jobs=group) as info:
             now = _time.utcnow()
             for job in group:
-                adapter.validate(job)
                 job.enqueued_at = now
                 job.successfully_enqueued = False
             try:
                 count = adapter.enqueue_all(group)
-            except ActiveJobError:
-                raise
             except Exception as exc:
+                # As in enqueue(): an inline adapter raised the job's own exception.
+                if isinstance(exc, ActiveJobError) or adapter.performs_inline:
+                    raise
                 raise EnqueueError(f"{adapter} could not enqueue {len(group)} jobs: {exc}") from exc
             info["enqueued_count"] = count
         total += count

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, overload
 
 from activejob.job.base import Job
-from activejob.job.options import ConfiguredJob, EnqueueOptions, P, R
+from activejob.job.options import ConfiguredJob, EnqueueOptions, P, R, T
 
 if TYPE_CHECKING:
     from activejob.adapters.base import Adapter
@@ -48,8 +48,17 @@ class JobFunction(Generic[P, R]):
         """``perform_later`` for async code."""
         return await self.job_class(*args, **kwargs).aenqueue()
 
-    def perform_now(self, *args: P.args, **kwargs: P.kwargs) -> Any:
-        """Run the function as a job here (callbacks and rules apply)."""
+    @overload
+    def perform_now(
+        self: JobFunction[P, Coroutine[Any, Any, T]], *args: P.args, **kwargs: P.kwargs
+    ) -> T: ...
+
+    @overload
+    def perform_now(self, *args: P.args, **kwargs: P.kwargs) -> R: ...
+
+    def perform_now(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the function as a job here (callbacks and rules apply); returns its value
+        (awaited, for an ``async def`` function)."""
         return self.job_class(*args, **kwargs).run_now()
 
     def set(

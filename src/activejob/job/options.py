@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, TypeVar, overload
 
 from activejob import _time
 
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 P = ParamSpec("P")
 R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
+T = TypeVar("T")
 
 
 class HasPerform(Protocol[P, R_co]):
@@ -117,6 +118,15 @@ class ConfiguredJob(Generic[P, R]):
         """``perform_later`` for async code: never blocks the event loop on I/O."""
         return await self.build(*args, **kwargs).aenqueue()
 
-    def perform_now(self, *args: P.args, **kwargs: P.kwargs) -> Any:
-        """Run at once in this process with the queue and priority set (the wait is ignored)."""
-        return self.build(*args, **kwargs).perform_now()
+    @overload
+    def perform_now(
+        self: ConfiguredJob[P, Coroutine[Any, Any, T]], *args: P.args, **kwargs: P.kwargs
+    ) -> T: ...
+
+    @overload
+    def perform_now(self, *args: P.args, **kwargs: P.kwargs) -> R: ...
+
+    def perform_now(self, *args: Any, **kwargs: Any) -> Any:
+        """Run at once in this process with the queue and priority set (the wait is
+        ignored); returns ``perform``'s value (awaited, for an ``async def perform``)."""
+        return self.build(*args, **kwargs).run_now()
