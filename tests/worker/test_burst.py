@@ -123,3 +123,18 @@ def test_burst_with_an_empty_storage_returns(url: str, storage: Storage) -> None
     run_burst(url, dataclasses.replace(FAST, burst_horizon=0))
 
     assert labels() == []
+
+
+def test_a_job_that_came_due_since_the_last_claim_keeps_the_burst_going(
+    url: str, storage: Storage
+) -> None:
+    # The race a slow round trip opens: the last claim ran just before a retry was
+    # due, and by the time the burst looks for pending work the job lists as ready.
+    from activejob import _time
+    from activejob.worker.process import WorkerProcess
+
+    last_claim = _time.now() - 0.1
+    storage.push([NewJob("due-now", "tests.worker.jobs.Note", "default", 0, "{}",
+                         run_at=last_claim + 0.05)])  # fmt: skip
+    worker = WorkerProcess(storage, FAST)
+    assert worker._next_due(last_claim) == 0.0

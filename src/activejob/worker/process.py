@@ -328,9 +328,14 @@ class WorkerProcess:
                 "listing queues",
                 self.stopping,
             )
+            # READY too: a scheduled job that came due since the last claim is listed
+            # as ready, and it is work for this burst.
             pending = persist(
                 lambda: self.storage.list(
-                    JobFilter(states=[JobState.SCHEDULED, JobState.RUNNING], limit=None)
+                    JobFilter(
+                        states=[JobState.SCHEDULED, JobState.READY, JobState.RUNNING],
+                        limit=None,
+                    )
                 ),
                 "listing pending jobs",
                 self.stopping,
