@@ -34,7 +34,7 @@ class AsyncEchoJob(Job):
     async def perform(self, value: Any) -> Any:
         import asyncio
 
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # sleep-ok: yields to the event loop once, no waiting
         with _lock:
             ran.append((threading.current_thread().name, value))
         return value

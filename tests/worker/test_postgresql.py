@@ -92,6 +92,16 @@ def retries() -> Iterator[Retries]:
     logger.removeHandler(handler)
 
 
+def assert_each_ran_once(storage: Storage, total: int, *, gated: int) -> None:
+    """Every one of ``total`` jobs ran exactly once (each of the ``gated`` ones also
+    logged ``:started``) and none is left unfinished."""
+    runs = Counter(labels())
+    assert set(runs.values()) == {1}, runs
+    assert len(runs) == total + gated
+    unfinished = [JobState.READY, JobState.RUNNING, JobState.SCHEDULED, JobState.FAILED]
+    assert storage.list(JobFilter(states=unfinished, limit=None)) == []
+
+
 def succeeded(storage: Storage) -> int:
     """How many jobs succeeded; -1 while the test's own connections are reconnecting."""
     try:
@@ -143,11 +153,7 @@ def test_worker_survives_terminated_connections_and_an_outage(
         worker.join()
         adapter.shutdown(wait=True)
 
-    runs = Counter(labels())
-    assert set(runs.values()) == {1}, runs
-    assert len(runs) == total + 2  # each gated job also logged ":started"
-    unfinished = [JobState.READY, JobState.RUNNING, JobState.SCHEDULED, JobState.FAILED]
-    assert storage.list(JobFilter(states=unfinished, limit=None)) == []
+    assert_each_ran_once(storage, total, gated=2)
 
 
 def test_a_database_without_the_schema_stops_the_worker_with_advice(server: Server) -> None:

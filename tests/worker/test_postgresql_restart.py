@@ -12,7 +12,6 @@ import socket
 import subprocess
 import tempfile
 import threading
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,12 +20,12 @@ import pytest
 import activejob
 from activejob.adapters import adapter_from_url
 from activejob.config import reset_adapters, resolve_adapter
-from activejob.storage.base import JobFilter, JobState, Storage
+from activejob.storage.base import Storage
 from activejob.worker import Worker
 from tests.support import wait_for
 from tests.worker.conftest import FAST, Background
 from tests.worker.jobs import GATES, Gated, Note, labels
-from tests.worker.test_postgresql import succeeded
+from tests.worker.test_postgresql import assert_each_ran_once, succeeded
 
 pytestmark = pytest.mark.postgresql
 
@@ -120,8 +119,4 @@ def test_the_worker_carries_on_through_a_postgresql_restart(private_pg: PrivateP
         worker.join()
         adapter.shutdown(wait=True)
 
-    runs = Counter(labels())
-    assert set(runs.values()) == {1}, runs
-    assert len(runs) == total + 1  # the gated job also logged ":started"
-    unfinished = [JobState.READY, JobState.RUNNING, JobState.SCHEDULED, JobState.FAILED]
-    assert storage.list(JobFilter(states=unfinished, limit=None)) == []
+    assert_each_ran_once(storage, total, gated=1)
