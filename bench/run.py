@@ -34,6 +34,7 @@ import platform
 import statistics
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -131,23 +132,17 @@ def paired(*fns: Callable[[], float], repeat: int = 3) -> list[float]:
 
 def enqueue_rate(n: int) -> float:
     jobs = [NoopJob(i) for i in range(n)]
-    started = _clock()
+    started = time.perf_counter()
     for j in jobs:
         j.enqueue()
-    return n / (_clock() - started)
+    return n / (time.perf_counter() - started)
 
 
 def bulk_rate(n: int) -> float:
     jobs = [NoopJob(i) for i in range(n)]
-    started = _clock()
+    started = time.perf_counter()
     activejob.perform_all_later(jobs)
-    return n / (_clock() - started)
-
-
-def _clock() -> float:
-    import time
-
-    return time.perf_counter()
+    return n / (time.perf_counter() - started)
 
 
 def backend_rows(
