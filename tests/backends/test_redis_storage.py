@@ -108,6 +108,24 @@ def test_claim_takes_at_most_limit_and_marks_jobs_running(storage: RedisStorage)
     assert storage.claim("worker-2", ["default"], 10) == []
 
 
+def test_a_batch_larger_than_one_deferred_call_is_recorded_whole(storage: RedisStorage) -> None:
+    # claim and complete gather their index writes into one call per key, cut into
+    # slices of 1000 arguments: 1300 jobs over two queues take several slices.
+    storage.push([job(f"a{i}", "a") for i in range(700)] + [job(f"b{i}", "b") for i in range(600)])
+
+    def counts() -> dict[str, dict[JobState, int]]:
+        return {q.name: {s: n for s, n in q.counts.items() if n} for q in storage.queues()}
+
+    claimed = storage.claim("worker-1", ["*"], 1300)
+    assert len(claimed) == 1300
+    assert counts() == {"a": {JobState.RUNNING: 700}, "b": {JobState.RUNNING: 600}}
+    assert len(storage.workers()[0]["running"]) == 1300
+    storage.complete([Result(c.id, JobState.SUCCEEDED, attempts=c.attempts) for c in claimed])
+    assert counts() == {"a": {JobState.SUCCEEDED: 700}, "b": {JobState.SUCCEEDED: 600}}
+    assert storage.workers()[0]["running"] == []
+    assert storage.prune(0) == 1300
+
+
 def test_paused_queue_is_skipped_until_resumed(storage: RedisStorage) -> None:
     storage.push([job("p", "slow"), job("q", "fast")])
     storage.pause("slow")

@@ -23,12 +23,56 @@
 -- A sid is the zero-padded storage id, so that sids sort as numbers would.
 local P = ARGV[1]
 local NOW = ARGV[2]
+local IDX_KEYS = {}
 
 local function job_key(sid) return P .. 'job:' .. sid end
-local function idx_key(state, queue) return P .. 'idx:' .. state .. ':' .. queue end
+-- Built once per (state, queue) and script: a hot loop names the same few indexes.
+local function idx_key(state, queue)
+  local by_queue = IDX_KEYS[state]
+  if not by_queue then
+    by_queue = {}
+    IDX_KEYS[state] = by_queue
+  end
+  local key = by_queue[queue]
+  if not key then
+    key = P .. 'idx:' .. state .. ':' .. queue
+    by_queue[queue] = key
+  end
+  return key
+end
 local function ready_key(queue, prio) return P .. 'ready:' .. queue .. ':' .. prio end
 local function prios_key(queue) return P .. 'prios:' .. queue end
 local function running_key(wid) return P .. 'running:' .. wid end
+
+-- Deferred writes: `defer(d, cmd, key, a, b)` adds `a` (and `b`) to one call of `cmd`
+-- on `key`, and `flush(d)` makes those calls, in the order their keys first appeared,
+-- in slices that fit Lua's stack (1000 is even, so score/member and field/value pairs
+-- stay whole). A script defers only writes that nothing later in it reads, so deferring
+-- changes nothing but the number of calls: in a batch, a call costs Redis far more
+-- than each member it carries. Start with `d = {}`.
+local function defer(d, cmd, key, a, b)
+  local by_key = d[cmd]
+  if not by_key then
+    by_key = {}
+    d[cmd] = by_key
+  end
+  local entry = by_key[key]
+  if not entry then
+    entry = {cmd, key}
+    by_key[key] = entry
+    d[#d + 1] = entry
+  end
+  entry[#entry + 1] = a
+  if b ~= nil then entry[#entry + 1] = b end
+end
+
+local function flush(d)
+  for _, entry in ipairs(d) do
+    for i = 3, #entry, 1000 do
+      redis.call(entry[1], entry[2], unpack(entry, i, math.min(i + 999, #entry)))
+    end
+  end
+end
 
 local function reindex(sid, from_state, from_queue, to_state, to_queue)
   redis.call('ZREM', idx_key(from_state, from_queue), sid)

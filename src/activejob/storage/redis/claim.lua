@@ -54,21 +54,24 @@ for _, group in ipairs(queue_groups(argv_from(6))) do
   end
 end
 
-local out = {}
+local out, d = {}, {}
 local rkey = running_key(wid)
 for _, sid in ipairs(taken) do
   local key = job_key(sid)
-  local attempts = redis.call('HINCRBY', key, 'attempts', 1)
-  redis.call('HSET', key, 'state', 'running', 'started_at', NOW, 'worker', wid)
-  local h = redis.call('HMGET', key, 'job_id', 'queue', 'payload')
-  reindex(sid, 'ready', h[2], 'running', h[2])
-  redis.call('SADD', rkey, sid)
+  local h = redis.call('HMGET', key, 'job_id', 'queue', 'payload', 'attempts')
+  local attempts = (tonumber(h[4]) or 0) + 1
+  redis.call('HSET', key, 'attempts', attempts, 'state', 'running', 'started_at', NOW,
+    'worker', wid)
+  defer(d, 'ZREM', idx_key('ready', h[2]), sid)
+  defer(d, 'ZADD', idx_key('running', h[2]), 0, sid)
+  defer(d, 'SADD', rkey, sid)
   out[#out + 1] = sid
   out[#out + 1] = h[1]
   out[#out + 1] = h[2]
   out[#out + 1] = attempts
   out[#out + 1] = h[3]
 end
+flush(d)
 redis.call('ZADD', P .. 'workers', NOW, wid)
 redis.call('HSETNX', P .. 'worker:' .. wid, 'started_at', NOW)
 return out

@@ -22,10 +22,21 @@ local function take(sid, attempts)
   return h
 end
 
+-- Succeeded jobs, the bulk of every batch: their index and set writes are deferred.
+local d = {}
 for i = 4, 3 + 2 * n_ok, 2 do
-  local h = take(ARGV[i], ARGV[i + 1])
-  if h then finish(ARGV[i], 'running', h[2], 'succeeded') end
+  local sid, attempts = ARGV[i], ARGV[i + 1]
+  local h = redis.call('HMGET', job_key(sid), 'state', 'queue', 'worker', 'attempts')
+  if h[1] == 'running' and (attempts == '' or h[4] == attempts) then
+    applied = applied + 1
+    redis.call('HSET', job_key(sid), 'state', 'succeeded', 'finished_at', NOW)
+    defer(d, 'SREM', running_key(h[3]), sid)
+    defer(d, 'ZREM', idx_key('running', h[2]), sid)
+    defer(d, 'ZADD', idx_key('succeeded', h[2]), 0, sid)
+    defer(d, 'ZADD', P .. 'finished', NOW, sid)
+  end
 end
+flush(d)
 
 for r = 4 + 2 * n_ok, #ARGV, FIELDS do
   local sid, state = ARGV[r], ARGV[r + 2]
