@@ -39,6 +39,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 BENCH = Path(__file__).resolve().parent
@@ -189,6 +190,11 @@ def backend_rows(
                         raw_claim, "jobs/s", target["worker"]))  # fmt: skip
         rows.append(Row(f"{name} worker, 2 processes vs 1", measured["worker_2"],
                         measured["worker_1"], "jobs/s", target["scale"]))  # fmt: skip
+        busy, cores = measured["busy_1"], os.cpu_count()
+        if busy and cores:
+            # What a second process can add is bounded by the cores one leaves idle.
+            rows.append(Row(f"  cores busy, 1 process (2 vs 1 can reach {cores / busy:.2f}x)",
+                            busy, cores, "cores"))  # fmt: skip
         delays = handoff() if handoff else None
         raw_p50 = statistics.median(delays) * 1000 if delays else None
         raw_p99 = workers.percentile(delays, 99) * 1000 if delays else None
@@ -289,15 +295,52 @@ def redis_rows(server: str, sizes: Sizes) -> list[Row]:
         "claim": lambda: raw.redis_brpop_loop(server, key, sizes.process),
     }
     try:
-        return backend_rows(
+        rows = backend_rows(
             "redis", url, sizes, rates,
             lambda: raw.redis_handoff_latency(server, key, sizes.samples),
         )  # fmt: skip
+        after = next(i for i, r in enumerate(rows) if r.measure == "  storage.push alone") + 1
+        rows.insert(after, redis_time_row(server, url, key, sizes.single))
+        return rows
     finally:
         with redis.Redis.from_url(server) as client:
             keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
             for i in range(0, len(keys), 500):
                 client.delete(*keys[i : i + 500])
+
+
+def redis_time_row(server: str, url: str, key: str, n: int) -> Row:
+    """Redis's own time per single enqueue (the push script) next to one ``LPUSH``,
+    from the server's command statistics: the part of each round trip that no
+    client-side work can win back."""
+    import redis
+
+    from activejob.storage.redis import RedisStorage
+
+    storage = RedisStorage(url)
+    rows = storage_loops._rows(n)
+
+    def server_usec(client: Any, command: str, run: Callable[[], object]) -> float:
+        def stats() -> tuple[int, int]:
+            found = client.info("commandstats").get(f"cmdstat_{command}", {})
+            return found.get("calls", 0), found.get("usec", 0)
+
+        calls, usec = stats()
+        run()
+        calls_after, usec_after = stats()
+        return (usec_after - usec) / max(1, calls_after - calls)
+
+    try:
+        with redis.Redis.from_url(server) as client:
+            ours = server_usec(client, "evalsha", lambda: [storage.push([r]) for r in rows])
+            theirs = server_usec(
+                client, "lpush", lambda: [client.lpush(key, raw.PAYLOAD) for _ in rows]
+            )
+            client.delete(key)
+        storage_loops._empty(storage)
+    finally:
+        storage.close()
+    return Row("  Redis time per enqueue (script vs LPUSH)", ours, theirs, "µs")
 
 
 def core_rows(n: int) -> list[Row]:
@@ -309,7 +352,7 @@ def print_table(rows: list[Row], markdown: bool) -> None:
     header = ("measure", "ours", "raw", "unit", "ratio", "target")
     lines = []
     for r in rows:
-        digits = 2 if r.unit == "ms" else 1 if r.unit == COST else 0
+        digits = 2 if r.unit in ("ms", "cores") else 1 if r.unit in (COST, "µs") else 0
         lines.append(
             (
                 r.measure,
@@ -362,6 +405,11 @@ def main() -> None:
     )
     rows = core_rows(5000 if args.quick else 20000)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    if "redis" in backends:
+        import redis.utils
+
+        parser_name = "hiredis" if redis.utils.HIREDIS_AVAILABLE else "pure Python"
+        print(f"redis-py {redis.__version__} with the {parser_name} parser")
     for backend in backends:
         if backend == "sqlite":
             rows += sqlite_rows(sizes)

@@ -3,7 +3,10 @@ no-op jobs, for any backend URL.
 
 - throughput with 1 and with 2 worker processes: the jobs are loaded into a paused
   queue first and the workers started; the clock runs from ``resume`` to the last
-  job counted as succeeded, so process start-up is not measured;
+  job counted as succeeded, so process start-up is not measured; on Linux, how
+  busy the machine's cores were in that window (from ``/proc/stat``), which bounds
+  what a second process can add: on a machine where one process already keeps
+  1.3 of 2 cores busy (itself and the server), two can be at most 2/1.3 = 1.5x;
 - idle enqueue-to-start: ``perform_later`` to the job's ``perform`` starting in an
   idle worker (it reports over UDP), p50 and p99;
 - scheduled due-to-start: a job due 20 ms out, from its due time to ``perform``.
@@ -99,14 +102,40 @@ def _empty(storage: Storage) -> None:
     storage.prune(0)
 
 
-def throughput(url: str, storage: Storage, n: int, processes: int) -> float:
-    """No-op jobs per second through ``activejob worker --processes N``."""
+def busy_cores() -> Callable[[], float | None]:
+    """Start counting; the returned function gives the average number of the
+    machine's cores that were busy since (``None`` where ``/proc/stat`` is missing)."""
+
+    def read() -> tuple[int, int] | None:
+        try:
+            with open("/proc/stat") as stat:
+                fields = [int(f) for f in stat.readline().split()[1:]]
+        except OSError:
+            return None
+        return sum(fields), fields[3] + fields[4]  # all ticks, idle + iowait ticks
+
+    before = read()
+
+    def since() -> float | None:
+        after = read()
+        if before is None or after is None or after[0] == before[0]:
+            return None
+        total, idle = after[0] - before[0], after[1] - before[1]
+        return (1 - idle / total) * (os.cpu_count() or 1)
+
+    return since
+
+
+def throughput(url: str, storage: Storage, n: int, processes: int) -> tuple[float, float | None]:
+    """No-op jobs per second through ``activejob worker --processes N``, and the
+    machine's busy cores meanwhile (see :func:`busy_cores`)."""
     _empty(storage)
     storage.pause(QUEUE)
     for start in range(0, n, 5000):
         activejob.perform_all_later([NoopJob(i) for i in range(start, min(n, start + 5000))])
     with _started(url, processes, storage) as workers:
         started = time.perf_counter()
+        busy = busy_cores()
         storage.resume(QUEUE)
         deadline = time.monotonic() + 300
         while (done := _succeeded(storage)) < n:
@@ -117,8 +146,9 @@ def throughput(url: str, storage: Storage, n: int, processes: int) -> float:
             left = (n - done) / (done / elapsed) if done else 0.05
             time.sleep(min(0.05, max(0.002, left / 2)))  # sleep-ok: polls its end condition
         rate = n / (time.perf_counter() - started)
+        cores = busy()
     _empty(storage)
-    return rate
+    return rate, cores
 
 
 def latencies(url: str, storage: Storage, samples: int, due_in: float | None) -> list[float]:
@@ -158,13 +188,14 @@ def percentile(values: list[float], q: float) -> float:
 
 def measure(url: str, storage: Storage, n: int, samples: int) -> dict[str, Any]:
     """Every worker-level figure for the backend at ``url``."""
-    one = max(throughput(url, storage, n, 1) for _ in range(2))
-    two = max(throughput(url, storage, n, 2) for _ in range(2))
+    one, one_busy = max((throughput(url, storage, n, 1) for _ in range(2)), key=lambda m: m[0])
+    two, _ = max((throughput(url, storage, n, 2) for _ in range(2)), key=lambda m: m[0])
     idle = latencies(url, storage, samples, None)
     due = latencies(url, storage, max(20, samples // 4), 0.02)
     return {
         "worker_1": one,
         "worker_2": two,
+        "busy_1": one_busy,
         "idle_p50": percentile(idle, 50),
         "idle_p99": percentile(idle, 99),
         "due_p50": percentile(due, 50),
