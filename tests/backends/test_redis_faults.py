@@ -45,8 +45,10 @@ def via_proxy(proxy: FaultyProxy, prefix: str) -> Iterator[RedisStorage]:
     """A storage that reaches Redis through the proxy, retrying for up to 0.3 s."""
     store = RedisStorage(with_params(proxy.url, prefix=prefix, reconnect_timeout=0.3))
     # Connect and load the scripts now, so that faults hit commands, not the handshake
-    # or a NOSCRIPT reply.
+    # or a NOSCRIPT reply: migrate() on a pooled connection, a script call on this
+    # thread's own (see Scripts).
     store.migrate()
+    assert store.get("no-such-job") is None
     yield store
     store.close()
 

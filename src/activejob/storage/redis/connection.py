@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import redis
 from redis.backoff import NoBackoff
@@ -70,6 +70,11 @@ class RedisSettings:
         query = urlencode(options.query)
         plain = urlunsplit((scheme, parts.netloc, parts.path, query, parts.fragment))
         return cls(plain, prefix, reconnect_timeout, keep_finished)
+
+    @property
+    def caps_connections(self) -> bool:
+        """Whether the URL sets ``max_connections`` (a cap every connection must obey)."""
+        return "max_connections" in parse_qs(urlsplit(self.url).query)
 
     @property
     def key_prefix(self) -> str:

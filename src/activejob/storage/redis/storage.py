@@ -83,7 +83,7 @@ class RedisStorage(Storage):
         self.keep_finished = settings.keep_finished
         self.client: redis.Redis = settings.client()
         self._p = settings.key_prefix
-        self._scripts = Scripts(self.client)
+        self._scripts = Scripts(self.client, own_connections=not settings.caps_connections)
         self._notifier = Notifier(self.client, self._p)
 
     @classmethod
@@ -404,4 +404,5 @@ class RedisStorage(Storage):
     def close(self) -> None:
         """Stop the notification listener and close the connections."""
         self._notifier.close()
+        self._scripts.close()
         self.client.close()
