@@ -192,9 +192,9 @@ def backend_rows(
                         measured["worker_1"], "jobs/s", target["scale"]))  # fmt: skip
         busy, cores = measured["busy_1"], os.cpu_count()
         if busy and cores:
-            # What a second process can add is bounded by the cores one leaves idle.
-            rows.append(Row(f"  cores busy, 1 process (2 vs 1 can reach {cores / busy:.2f}x)",
-                            busy, cores, "cores"))  # fmt: skip
+            # At the same CPU per job, a second process has only the cores one leaves idle.
+            ceiling = f"same CPU/job: 2 vs 1 <= {cores / busy:.2f}x"
+            rows.append(Row(f"  cores busy, 1 process ({ceiling})", busy, cores, "cores"))
         delays = handoff() if handoff else None
         raw_p50 = statistics.median(delays) * 1000 if delays else None
         raw_p99 = workers.percentile(delays, 99) * 1000 if delays else None

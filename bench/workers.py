@@ -4,9 +4,10 @@ no-op jobs, for any backend URL.
 - throughput with 1 and with 2 worker processes: the jobs are loaded into a paused
   queue first and the workers started; the clock runs from ``resume`` to the last
   job counted as succeeded, so process start-up is not measured; on Linux, how
-  busy the machine's cores were in that window (from ``/proc/stat``), which bounds
-  what a second process can add: on a machine where one process already keeps
-  1.3 of 2 cores busy (itself and the server), two can be at most 2/1.3 = 1.5x;
+  busy the machine's cores were in that window (from ``/proc/stat``): where one
+  process already keeps 1.3 of 2 cores busy (itself, the server, the benchmark),
+  two running at the same CPU per job can be at most 2/1.3 = 1.5x as fast (bigger
+  batches can lower the CPU per job, so this is a guide, not a law);
 - idle enqueue-to-start: ``perform_later`` to the job's ``perform`` starting in an
   idle worker (it reports over UDP), p50 and p99;
 - scheduled due-to-start: a job due 20 ms out, from its due time to ``perform``.
