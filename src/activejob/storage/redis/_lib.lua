@@ -108,11 +108,18 @@ local function enqueue(sid, queue, prio, run_at)
   return 'scheduled'
 end
 
--- Record a final state: succeeded, failed or discarded.
-local function finish(sid, from_state, queue, state)
+-- Record a final state: succeeded, failed or discarded; with `d`, the index writes are
+-- deferred (see `defer`).
+local function finish(sid, from_state, queue, state, d)
   redis.call('HSET', job_key(sid), 'state', state, 'finished_at', NOW)
-  reindex(sid, from_state, queue, state, queue)
-  redis.call('ZADD', P .. 'finished', NOW, sid)
+  if d then
+    defer(d, 'ZREM', idx_key(from_state, queue), sid)
+    defer(d, 'ZADD', idx_key(state, queue), 0, sid)
+    defer(d, 'ZADD', P .. 'finished', NOW, sid)
+  else
+    reindex(sid, from_state, queue, state, queue)
+    redis.call('ZADD', P .. 'finished', NOW, sid)
+  end
 end
 
 local function set_error(sid, class, message, traceback)

@@ -13,28 +13,26 @@ local FIELDS = 10
 local n_ok = tonumber(ARGV[3])
 local applied = 0
 
-local function take(sid, attempts)
+-- The job's fields if this result applies to it (it is still running under this
+-- claim), after taking it out of its worker's set (deferred with `d`); else nil.
+local function take(sid, attempts, d)
   local h = redis.call('HMGET', job_key(sid), 'state', 'queue', 'worker', 'priority', 'run_at',
     'attempts')
   if h[1] ~= 'running' or (attempts ~= '' and h[6] ~= attempts) then return nil end
-  redis.call('SREM', running_key(h[3]), sid)
+  if d then
+    defer(d, 'SREM', running_key(h[3]), sid)
+  else
+    redis.call('SREM', running_key(h[3]), sid)
+  end
   applied = applied + 1
   return h
 end
 
--- Succeeded jobs, the bulk of every batch: their index and set writes are deferred.
+-- Succeeded jobs, the bulk of every batch: their set and index writes are deferred.
 local d = {}
 for i = 4, 3 + 2 * n_ok, 2 do
-  local sid, attempts = ARGV[i], ARGV[i + 1]
-  local h = redis.call('HMGET', job_key(sid), 'state', 'queue', 'worker', 'attempts')
-  if h[1] == 'running' and (attempts == '' or h[4] == attempts) then
-    applied = applied + 1
-    redis.call('HSET', job_key(sid), 'state', 'succeeded', 'finished_at', NOW)
-    defer(d, 'SREM', running_key(h[3]), sid)
-    defer(d, 'ZREM', idx_key('running', h[2]), sid)
-    defer(d, 'ZADD', idx_key('succeeded', h[2]), 0, sid)
-    defer(d, 'ZADD', P .. 'finished', NOW, sid)
-  end
+  local h = take(ARGV[i], ARGV[i + 1], d)
+  if h then finish(ARGV[i], 'running', h[2], 'succeeded', d) end
 end
 flush(d)
 
