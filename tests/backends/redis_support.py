@@ -236,7 +236,13 @@ class FaultyProxy:
                 continue
             pair = (client, server)
             with self._lock:
-                self._pairs.append(pair)
+                # A cut() while this connection was being made must drop it too.
+                refusing = self._refusing
+                if not refusing:
+                    self._pairs.append(pair)
+            if refusing:
+                _close_pair(pair)
+                continue
             threading.Thread(
                 target=self._pump, args=(client, server, pair, False), daemon=True
             ).start()
