@@ -19,9 +19,13 @@ for i = 0, n - 1 do
   if previous and redis.call('HGET', job_key(previous), 'created_at') == NOW then
     sid = previous
   else
-    if run_at == '' then run_at = NOW end
     local state = 'ready'
-    if tonumber(run_at) <= tonumber(NOW) then
+    if run_at == '' then
+      run_at = NOW
+    elseif tonumber(run_at) > tonumber(NOW) then
+      state = 'scheduled'
+    end
+    if state == 'ready' then
       redis.call('ZADD', ready_key(queue, prio), run_at, sid)
       -- A batch mostly shares a queue and priority: index each pair once.
       if not prios[queue .. ':' .. prio] then
@@ -29,7 +33,6 @@ for i = 0, n - 1 do
         redis.call('ZADD', prios_key(queue), prio, prio)
       end
     else
-      state = 'scheduled'
       redis.call('ZADD', P .. 'scheduled', run_at, sid)
     end
     -- attempts and crashes start at 0: absent fields read as 0.
