@@ -106,6 +106,30 @@ def test_job_function_perform_now_and_async_function() -> None:
     assert asyncio.run(ping(4)) == 5
 
 
+def test_is_async_follows_perform_per_class_and_when_replaced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Base(Job):
+        def perform(self) -> None:
+            pass
+
+    class Child(Base):
+        async def perform(self) -> None:  # type: ignore[override]
+            pass
+
+    class Grandchild(Child):
+        pass
+
+    assert (Base.is_async(), Child.is_async(), Grandchild.is_async()) == (False, True, True)
+
+    async def replaced(self: Base) -> None:
+        pass
+
+    monkeypatch.setattr(Base, "perform", replaced)
+    assert Base.is_async() is True  # the answer is not kept past a change of perform
+    assert Base.perform_now() is None
+
+
 def test_configured_perform_now_keeps_arguments_and_options() -> None:
     class Where(Job):
         def perform(self, n: int) -> tuple[int, str, int | None]:

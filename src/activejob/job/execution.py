@@ -17,7 +17,7 @@ import inspect
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, cast, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast, overload
 
 from activejob import events
 from activejob.errors import Abort, DeserializationError
@@ -57,6 +57,8 @@ class Outcome:
 class Execution(JobCore):
     """``perform`` and ``perform_now``."""
 
+    _activejob_is_async: ClassVar[tuple[Callable[..., Any], bool] | None] = None
+
     def perform(self, *args: Any, **kwargs: Any) -> Any:
         """The job's work. Override it (``def`` or ``async def``)."""
         raise NotImplementedError(f"{type(self).__qualname__} must define perform()")
@@ -64,7 +66,14 @@ class Execution(JobCore):
     @classmethod
     def is_async(cls) -> bool:
         """Whether ``perform`` is ``async def``."""
-        return inspect.iscoroutinefunction(cls.perform)
+        # Asked for every job a worker runs; the answer is kept on the class for as
+        # long as ``perform`` is the same function (a test may replace it).
+        perform = cls.perform
+        known = cls.__dict__.get("_activejob_is_async")
+        if known is None or known[0] is not perform:
+            known = (perform, inspect.iscoroutinefunction(perform))
+            cls._activejob_is_async = known
+        return known[1]
 
     @overload
     @classmethod
