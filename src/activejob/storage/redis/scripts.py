@@ -2,8 +2,8 @@
 
 Each script is its own file preceded by the parts of ``_lib.lua`` (shared helpers and
 the key layout) it uses, run with ``EVALSHA`` and loaded on ``NOSCRIPT`` (a restarted
-Redis has forgotten it). A script call goes out on a connection of the calling
-thread's own (see :class:`Scripts`). Only the helpers a script calls are included: Lua builds every
+Redis has forgotten it), on a connection of the calling thread's own (see
+:class:`Scripts`). Only the helpers a script calls are included: Lua builds every
 ``local function`` on each call, and that is measurable at Redis speed. Every script
 takes the key prefix and the caller's clock as its first two arguments; see
 ``_lib.lua``.
@@ -122,7 +122,7 @@ class Scripts:
             name: hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
             for name, text in self._text.items()
         }
-        self._own_lanes = own_connections
+        self._own_connections = own_connections
         self._lane = _Lane()
         self._lock = threading.Lock()
         self._opened: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -150,7 +150,7 @@ class Scripts:
             connection.disconnect()
 
     def _evalsha(self, sha: str, args: Args) -> Any:
-        if not self._own_lanes:
+        if not self._own_connections:
             return self._client.evalsha(sha, 0, *args)
         connection = self._connection()
         connection.send_command("EVALSHA", sha, 0, *args)
