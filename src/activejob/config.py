@@ -93,14 +93,14 @@ def resolve_adapter(setting: str | Adapter | None = None) -> Adapter:
 
     ``None`` means the configured adapter.
     """
-    from activejob.adapters import adapter_from_url
-
     target = _config.adapter_url() if setting is None else setting
     if not isinstance(target, str):
         return target
     adapter = _adapters.get(target)
     if adapter is not None:
         return adapter
+    from activejob.adapters import adapter_from_url  # here: adapters import this module
+
     with _lock:
         adapter = _adapters.get(target)
         if adapter is None:
