@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit tools bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict src/activejob
 
-unit: $(STAMP)
+tools:
+	bash scripts/test-tools.sh
+
+unit: $(STAMP) tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck unit
