@@ -30,6 +30,7 @@ READERS_AND_WRITERS = [
     ("queues", "list"),
     ("queues", "pause", "mailers"),
     ("queues", "resume", "mailers"),
+    ("workers",),
 ]
 
 
