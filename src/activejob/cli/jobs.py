@@ -235,7 +235,10 @@ def _matches(storage: Storage, given: str) -> list[JobInfo]:
         return []
     found: dict[str, JobInfo] = {}
     for info in storage.list(JobFilter(job_id_prefix=given, limit=50)):
-        found.setdefault(info.job_id, info)
+        # A third-party storage that ignores job_id_prefix must not make a prefix
+        # stand for whatever job it lists.
+        if info.job_id.startswith(given):
+            found.setdefault(info.job_id, info)
     return list(found.values())
 
 
