@@ -146,10 +146,9 @@ def show_job(args: argparse.Namespace) -> int:
     data = job.to_dict()
     error = data.pop("error")
     payload = data.pop("payload")
+    data.update({key: format_time(getattr(job, key)) for key in data if key.endswith("_at")})
     for key, value in data.items():
-        moment = getattr(job, key)
-        text = format_time(moment) if key.endswith("_at") else value
-        print(f"{key + ':':<14}{'' if text is None else text}")
+        print(f"{key + ':':<14}{'' if value is None else value}")
     print(f"{'arguments:':<14}{payload.get('arguments')!r} {payload.get('kwargs') or ''}".rstrip())
     if error:
         print(f"{'error:':<14}{error['exception_class']}: {error['message']}")
