@@ -24,12 +24,14 @@ ROOT = Path(__file__).resolve().parents[2]
 def activejob_cli(
     *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m activejob ARGS`` and return what it did."""
+    """Run ``python -m activejob ARGS`` (no terminal: stdin is empty) and return what
+    it did."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("ACTIVEJOB_")}
     environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(cwd or ROOT)])
     environ.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "activejob", *args],
+        stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
         timeout=60,
@@ -130,7 +132,12 @@ def test_jobs_retry_by_filter_and_by_id(
     assert storage.get(ids["other_failed"]).state is JobState.READY  # type: ignore[union-attr]
     assert storage.get(ids["failed"]).state is JobState.FAILED  # type: ignore[union-attr]
     by_id = activejob_cli("jobs", "retry", ids["failed"], "--adapter", url, "--json")
-    assert json.loads(by_id.stdout) == {"retried": 1}
+    assert json.loads(by_id.stdout) == {
+        "retried": 1,
+        "job_ids": [ids["failed"]],
+        "skipped": [],
+        "unmatched": [],
+    }
     assert storage.get(ids["failed"]).state is JobState.READY  # type: ignore[union-attr]
     not_failed = activejob_cli("jobs", "retry", ids["ready"], "--adapter", url)
     assert not_failed.returncode == 1 and "retried 0 jobs" in not_failed.stdout

@@ -22,15 +22,18 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timezone
 from typing import Any
 
 from activejob.errors import ActiveJobError, ConfigurationError
-from activejob.storage.base import Storage, StorageUnavailable
+from activejob.storage.base import Storage, StorageError, StorageUnavailable
 
 __all__ = [
     "add_common_options",
+    "check_adapter_url",
     "command",
     "format_table",
+    "format_time",
     "import_job_modules",
     "job_modules",
     "print_json",
@@ -62,10 +65,39 @@ def add_common_options(parser: argparse.ArgumentParser, *, json_output: bool = T
 
 def job_modules(flags: Sequence[str]) -> list[str]:
     """Modules named by ``--import`` flags, then by ``ACTIVEJOB_IMPORTS`` (comma-separated),
-    without duplicates."""
+    without duplicates. A file path instead of a module name raises
+    ``ConfigurationError`` with the module name to use."""
     from_env = os.environ.get("ACTIVEJOB_IMPORTS", "")
-    names = [*flags, *(part.strip() for part in from_env.split(","))]
+    for name in flags:
+        _check_module_name(name, "--import takes a module name: did you mean --import {}?")
+    env_names = [part.strip() for part in from_env.split(",")]
+    for name in env_names:
+        _check_module_name(name, "ACTIVEJOB_IMPORTS takes module names: did you mean {}?")
+    names = [*flags, *env_names]
     return list(dict.fromkeys(name for name in names if name))
+
+
+def _check_module_name(name: str, message: str) -> None:
+    if name.endswith(".py") or "/" in name or os.sep in name:
+        path = name.removesuffix(".py").replace(os.sep, "/").strip("/")
+        module = ".".join(part for part in path.split("/") if part not in ("", "."))
+        raise ConfigurationError(message.format(module or "MODULE"))
+
+
+def check_adapter_url(url: str | None) -> None:
+    """Refuse a bare file path given as ``--adapter``, with the URL it probably meant.
+
+    Example::
+
+        check_adapter_url("jobs.sqlite3")  # ConfigurationError: ... sqlite:///jobs.sqlite3?
+    """
+    if not url or ":" in url:
+        return
+    suffixes = (".sqlite3", ".sqlite", ".db")
+    if url.endswith(suffixes) or "/" in url or os.sep in url or os.path.isfile(url):
+        raise ConfigurationError(
+            f"--adapter takes a URL, not a file path: did you mean sqlite:///{url}?"
+        )
 
 
 def import_job_modules(flags: Sequence[str]) -> list[str]:
@@ -84,11 +116,13 @@ def import_job_modules(flags: Sequence[str]) -> list[str]:
     return names
 
 
-def storage_from_args(args: argparse.Namespace) -> Storage:
+def storage_from_args(args: argparse.Namespace, *, create: bool = False) -> Storage:
     """The storage of the adapter ``--adapter`` names (after ``--import``), else of the
-    configured adapter."""
+    configured adapter. Unless ``create``, a SQLite file that does not exist raises
+    ``StorageError`` instead of being created empty."""
     from activejob.config import resolve_adapter
 
+    check_adapter_url(getattr(args, "adapter", None))
     import_job_modules(getattr(args, "imports", []) or [])
     adapter = resolve_adapter(getattr(args, "adapter", None) or None)
     storage = getattr(adapter, "storage", None)
@@ -97,7 +131,18 @@ def storage_from_args(args: argparse.Namespace) -> Storage:
             f"the {adapter} keeps no jobs to operate on; use a durable backend such as "
             "sqlite:///jobs.sqlite3 or postgresql://host/db (--adapter or ACTIVEJOB_ADAPTER)"
         )
+    if not create:
+        _refuse_missing_database(storage)
     return storage
+
+
+def _refuse_missing_database(storage: Storage) -> None:
+    # Opening a SQLite file creates it: a typo in the path, or the default
+    # sqlite:///activejob.sqlite3 run in the wrong folder, would show an empty store.
+    from activejob.storage.sql.sqlite import SQLiteStorage
+
+    if isinstance(storage, SQLiteStorage) and not os.path.exists(storage.path):
+        raise StorageError(f"no such database: {storage.path} (`activejob migrate` creates it)")
 
 
 def command(name: str) -> Callable[[Callable[[argparse.Namespace], int]], Callable[..., int]]:
@@ -145,6 +190,18 @@ def _json_default(value: Any) -> Any:
     if hasattr(value, "value"):
         return value.value
     return str(value)
+
+
+def format_time(moment: datetime | None) -> str:
+    """A time for people, in UTC and saying so (``--json`` keeps ISO 8601).
+
+    Example::
+
+        format_time(info.run_at)  # '2026-12-02 14:03:11 UTC'
+    """
+    if moment is None:
+        return ""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def format_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:

@@ -1,20 +1,24 @@
 """``activejob jobs list|show|retry|discard``: look at stored jobs and act on them.
 
-Jobs are named by their ``job_id``; ``--all`` acts on every job the filters
-(``--queue``, ``--class``, ``--state``) match.
+Jobs are named by their ``job_id``, or by a unique prefix of it of at least
+:data:`PREFIX_MIN` characters (as git takes short hashes); ``--all`` acts on
+every job the filters (``--queue``, ``--class``, ``--state``) match, and with no
+filter asks first (``--yes`` answers for scripts). Times are printed in UTC.
 
 Example::
 
     activejob jobs list --state failed --queue mailers
-    activejob jobs show 0b6c2f9e-...
+    activejob jobs show 0b6c2f9e
     activejob jobs retry --all --state failed --class myapp.jobs.SyncJob
-    activejob jobs discard 0b6c2f9e-... 51d1...
+    activejob jobs discard 0b6c2f9e 51d1
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from activejob.cli.common import (
@@ -24,14 +28,24 @@ from activejob.cli.common import (
     add_common_options,
     command,
     format_table,
+    format_time,
     print_json,
     storage_from_args,
 )
-from activejob.storage.base import JobFilter, JobInfo, JobState
+from activejob.storage.base import JobFilter, JobInfo, JobState, Storage
 
-__all__ = ["register"]
+__all__ = ["PREFIX_MIN", "register"]
 
 STATES = [state.value for state in JobState]
+PREFIX_MIN = 4
+"""The shortest job-id prefix taken for a job id (a full id of any length works)."""
+SHOWN_CANDIDATES = 5
+"""How many jobs an ambiguous prefix names."""
+ACTS_ON = {
+    "retry": (JobState.FAILED, JobState.DISCARDED),
+    "discard": (JobState.READY, JobState.SCHEDULED, JobState.FAILED),
+}
+"""The states each action changes (DESIGN.md section 6), for the ``--all`` question."""
 
 
 def register(subparsers: Any) -> None:
@@ -48,17 +62,25 @@ def register(subparsers: Any) -> None:
 
     show = actions.add_parser("show", help="one job, with its payload and last error")
     add_common_options(show)
-    show.add_argument("job_id")
+    show.add_argument("job_id", help=f"a job id, or a unique prefix of >= {PREFIX_MIN} characters")
     show.set_defaults(func=show_job)
 
     for name, func, help_text in (
         ("retry", retry_jobs, "make failed or discarded jobs ready again"),
-        ("discard", discard_jobs, "discard jobs that are ready or scheduled"),
+        ("discard", discard_jobs, "discard jobs that are ready, scheduled or failed"),
     ):
         action = actions.add_parser(name, help=help_text)
         add_common_options(action)
-        action.add_argument("job_ids", nargs="*", metavar="JOB_ID")
+        action.add_argument(
+            "job_ids",
+            nargs="*",
+            metavar="JOB_ID",
+            help=f"job ids, or unique prefixes of >= {PREFIX_MIN} characters",
+        )
         action.add_argument("--all", action="store_true", help="every job the filters match")
+        action.add_argument(
+            "--yes", "-y", action="store_true", help="with --all and no filter, do not ask"
+        )
         _add_filters(action)
         action.set_defaults(func=func)
 
@@ -80,7 +102,6 @@ def _filter(args: argparse.Namespace, *, limit: int | None = None, offset: int =
         states=[JobState(s) for s in args.states] if args.states else None,
         queue_name=args.queue,
         job_class=args.job_class,
-        job_ids=list(getattr(args, "job_ids", None) or []) or None,
         limit=limit,
         offset=offset,
     )
@@ -101,7 +122,7 @@ def list_jobs(args: argparse.Namespace) -> int:
             job.state.value,
             job.priority,
             job.attempts,
-            _when(job),
+            format_time(job.finished_at if job.state.finished else job.run_at),
             _short_error(job),
         ]
         for job in jobs
@@ -114,16 +135,18 @@ def list_jobs(args: argparse.Namespace) -> int:
 @command("jobs show")
 def show_job(args: argparse.Namespace) -> int:
     """Print one job in full."""
-    job = storage_from_args(args).get(args.job_id)
-    if job is None:
-        sys.stderr.write(f"activejob jobs show: no job with id {args.job_id}\n")
+    matches = _matches(storage_from_args(args), args.job_id)
+    if len(matches) != 1:
+        _refuse(args, args.job_id, matches)
         return FAILED
+    [job] = matches
     if args.json:
         print_json(job.to_dict())
         return OK
     data = job.to_dict()
     error = data.pop("error")
     payload = data.pop("payload")
+    data.update({key: format_time(getattr(job, key)) for key in data if key.endswith("_at")})
     for key, value in data.items():
         print(f"{key + ':':<14}{'' if value is None else value}")
     print(f"{'arguments:':<14}{payload.get('arguments')!r} {payload.get('kwargs') or ''}".rstrip())
@@ -151,20 +174,112 @@ def _act(args: argparse.Namespace, done: str) -> int:
         sys.stderr.write(f"activejob jobs {args.action}: name job ids, or use --all with filters\n")
         return USAGE
     storage = storage_from_args(args)
-    where = _filter(args)
-    count = storage.retry(where) if args.action == "retry" else storage.discard(where)
+    if args.all:
+        if not _confirmed(args, storage):
+            return FAILED
+        count = _apply(storage, args.action, _filter(args))
+        if args.json:
+            print_json({done: count})
+        else:
+            _print_count(done, count)
+        return OK
+    return _act_on_ids(args, storage, done)
+
+
+def _act_on_ids(args: argparse.Namespace, storage: Storage, done: str) -> int:
+    """Resolve every named id first (an ambiguous one stops everything), then act on
+    each job alone, so the ids that were not changed can be named."""
+    named: dict[str, JobInfo] = {}
+    unmatched: list[str] = []
+    for given in dict.fromkeys(args.job_ids):
+        matches = _matches(storage, given)
+        if len(matches) > 1:
+            _refuse(args, given, matches)
+            return FAILED
+        if matches:
+            named.setdefault(matches[0].job_id, matches[0])
+        else:
+            unmatched.append(given)
+    changed: list[str] = []
+    skipped: list[str] = []
+    for job_id, info in named.items():
+        where = dataclasses.replace(_filter(args), job_ids=[job_id])
+        if _apply(storage, args.action, where):
+            changed.append(job_id)
+        else:
+            skipped.append(job_id)
+            _warn(args, f"{job_id} not {done} (it is {info.state.value})")
+    for given in unmatched:
+        _warn(args, f"no job matches {given}")
     if args.json:
-        print_json({done: count})
+        print_json(
+            {done: len(changed), "job_ids": changed, "skipped": skipped, "unmatched": unmatched}
+        )
     else:
-        print(f"{done} {count} job{'s' if count != 1 else ''}")
-    if args.job_ids and count < len(set(args.job_ids)):
-        return FAILED
-    return OK
+        _print_count(done, len(changed))
+    return FAILED if skipped or unmatched else OK
 
 
-def _when(job: JobInfo) -> str:
-    moment = job.finished_at if job.state.finished else job.run_at
-    return "" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S")
+def _apply(storage: Storage, action: str, where: JobFilter) -> int:
+    return storage.retry(where) if action == "retry" else storage.discard(where)
+
+
+def _matches(storage: Storage, given: str) -> list[JobInfo]:
+    """The jobs ``given`` names: the job with that exact id, else the newest row of
+    each job whose id starts with it (for a prefix of at least PREFIX_MIN)."""
+    exact = storage.get(given)
+    if exact is not None:
+        return [exact]
+    if len(given) < PREFIX_MIN:
+        return []
+    found: dict[str, JobInfo] = {}
+    for info in storage.list(JobFilter(job_id_prefix=given, limit=50)):
+        # A third-party storage that ignores job_id_prefix must not make a prefix
+        # stand for whatever job it lists.
+        if info.job_id.startswith(given):
+            found.setdefault(info.job_id, info)
+    return list(found.values())
+
+
+def _refuse(args: argparse.Namespace, given: str, matches: Sequence[JobInfo]) -> None:
+    if not matches:
+        short = f" (a prefix needs at least {PREFIX_MIN} characters)"
+        _warn(args, f"no job with id {given}{short if len(given) < PREFIX_MIN else ''}")
+        return
+    names = ", ".join(info.job_id for info in matches[:SHOWN_CANDIDATES])
+    more = len(matches) - SHOWN_CANDIDATES
+    names += f" and {more} more" if more > 0 else ""
+    _warn(args, f"job id prefix {given} is ambiguous, it matches {names}; give more of the id")
+
+
+def _confirmed(args: argparse.Namespace, storage: Storage) -> bool:
+    """``--all`` with no filter acts on the whole store: ask on a terminal, else
+    require ``--yes``."""
+    if args.yes or args.queue or args.job_class or args.states:
+        return True
+    states = ACTS_ON[args.action]
+    count = sum(queue.counts.get(state, 0) for queue in storage.queues() for state in states)
+    if count == 0:
+        return True
+    words = ", ".join(state.value for state in states[:-1]) + f" and {states[-1].value}"
+    question = f"{args.action} all {count:,} {words} jobs"
+    if not sys.stdin.isatty():
+        _warn(args, f"--all with no filter would {question}; add --yes to confirm")
+        return False
+    sys.stderr.write(f"{question}? [y/N] ")
+    sys.stderr.flush()
+    if sys.stdin.readline().strip().lower() in ("y", "yes"):
+        return True
+    _warn(args, "nothing done")
+    return False
+
+
+def _warn(args: argparse.Namespace, message: str) -> None:
+    sys.stderr.write(f"activejob jobs {args.action}: {message}\n")
+
+
+def _print_count(done: str, count: int) -> None:
+    print(f"{done} {count} job{'s' if count != 1 else ''}")
 
 
 def _short_error(job: JobInfo) -> str:

@@ -29,7 +29,7 @@ def register(subparsers: Any) -> None:
 @command("migrate")
 def migrate(args: argparse.Namespace) -> int:
     """Apply pending migrations and say which."""
-    storage = storage_from_args(args)
+    storage = storage_from_args(args, create=True)
     apply = getattr(storage, "apply_migrations", None)
     if apply is None:
         storage.migrate()

@@ -13,6 +13,7 @@ Example::
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from activejob.cli.common import (
@@ -74,8 +75,14 @@ def list_queues(args: argparse.Namespace) -> int:
 
 @command("queues pause")
 def pause_queue(args: argparse.Namespace) -> int:
-    """Pause one queue."""
-    storage_from_args(args).pause(args.queue)
+    """Pause one queue; warn when no job has ever been seen on it (a typo?)."""
+    storage = storage_from_args(args)
+    if args.queue not in {queue.name for queue in storage.queues()}:
+        sys.stderr.write(
+            f"activejob queues pause: warning: queue {args.queue!r} has no jobs yet; "
+            "pausing it anyway\n"
+        )
+    storage.pause(args.queue)
     _report(args, "paused")
     return OK
 

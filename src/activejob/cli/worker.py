@@ -18,7 +18,7 @@ import os
 import sys
 from typing import Any
 
-from activejob.cli.common import add_common_options, job_modules
+from activejob.cli.common import add_common_options, check_adapter_url, job_modules
 from activejob.errors import ConfigurationError
 from activejob.worker.options import WorkerOptions, parse_queues
 from activejob.worker.supervisor import CONFIG_ERROR, ChildSpec, Supervisor
@@ -150,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
         level=level, format=f"%(asctime)s [{os.getpid()}] %(levelname)s %(name)s: %(message)s"
     )
     try:
+        check_adapter_url(args.adapter)
         if args.adapter:
             # Jobs enqueued by jobs, and the worker processes, use the same backend.
             os.environ["ACTIVEJOB_ADAPTER"] = args.adapter

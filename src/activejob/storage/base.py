@@ -258,20 +258,24 @@ class QueueInfo:
 
 @dataclass(frozen=True)
 class JobFilter:
-    """Which jobs an operator means: by state, queue, class, or ids.
+    """Which jobs an operator means: by state, queue, class, ids, or an id prefix.
 
     ``limit``/``offset`` page :meth:`Storage.list`; :meth:`Storage.retry` and
     :meth:`Storage.discard` act on every match and ignore them.
+    ``job_id_prefix`` matches the jobs whose ``job_id`` starts with it, exactly
+    (case-sensitive, no wildcards), as ``activejob jobs show 0b6c`` does.
 
     Example::
 
         JobFilter(states=[JobState.FAILED], queue_name="mailers", limit=20)
+        JobFilter(job_id_prefix="0b6c2f", limit=10)
     """
 
     states: Sequence[JobState] | None = None
     queue_name: str | None = None
     job_class: str | None = None
     job_ids: Sequence[str] | None = None
+    job_id_prefix: str | None = None
     limit: int | None = 100
     offset: int = 0
 
@@ -515,5 +519,7 @@ def _check_filter(where: JobFilter) -> None:
         raise ValueError(f"limit must be >= 0 or None, got {where.limit}")
     if where.offset < 0:
         raise ValueError(f"offset must be >= 0, got {where.offset}")
+    if where.job_id_prefix is not None:
+        _check_name("job_id_prefix", where.job_id_prefix)
     for state in where.states or ():
         JobState(state)

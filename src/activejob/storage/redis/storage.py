@@ -279,6 +279,9 @@ class RedisStorage(Storage):
         return records.job_info(found) if found else None
 
     def _list(self, where: JobFilter) -> builtins.list[JobInfo]:
+        if where.job_id_prefix is not None:
+            ids = self._ids_with_prefix(where.job_id_prefix, where.job_ids)
+            return self._list_by_ids(dataclasses.replace(where, job_ids=ids))
         if where.job_ids is not None:
             return self._list_by_ids(where)
         if where.queue_name is not None:
@@ -295,6 +298,19 @@ class RedisStorage(Storage):
             "list", PROMOTE_LIMIT, where.offset, limit, where.job_class or "", *indexes
         )
         return [records.job_info(flat) for flat in found]
+
+    def _ids_with_prefix(self, prefix: str, among: Sequence[str] | None) -> builtins.list[str]:
+        """The job ids starting with ``prefix`` (of ``among``, if given). HSCAN walks the
+        id index a slice at a time, so a large store is never blocked by one call."""
+        if among is not None:
+            return [job_id for job_id in among if job_id.startswith(prefix)]
+        pattern = "".join("\\" + c if c in "*?[]\\" else c for c in prefix) + "*"
+
+        def scan() -> builtins.list[str]:
+            pairs = self.client.hscan_iter(self.key("ids"), match=pattern, count=1000)
+            return [cast("str", job_id) for job_id, _ in pairs]
+
+        return self._call(scan)
 
     def _list_by_ids(self, where: JobFilter) -> builtins.list[JobInfo]:
         ids = list(dict.fromkeys(where.job_ids or ()))

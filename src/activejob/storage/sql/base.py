@@ -109,6 +109,12 @@ class SQLStorage(Storage):
         """A list of strings as this dialect's list parameter."""
         return json.dumps(list(values))
 
+    def _prefix_pattern(self, prefix: str) -> str:
+        """The ``job_id_pattern`` parameter matching ids that start with ``prefix``: a
+        ``LIKE`` pattern with ``%``, ``_`` and the escape character escaped."""
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return escaped + "%"
+
     def _jobs_param(self, jobs: Sequence[NewJob]) -> Any:
         """Many jobs as the one parameter of ``insert_jobs``: a JSON array of objects."""
         return json.dumps([_job_row(job) for job in jobs])
@@ -409,6 +415,9 @@ class SQLStorage(Storage):
             "queue_name": where.queue_name,
             "job_class": where.job_class,
             "job_ids": None if where.job_ids is None else self._array(list(where.job_ids)),
+            "job_id_pattern": (
+                None if where.job_id_prefix is None else self._prefix_pattern(where.job_id_prefix)
+            ),
             "limit": self.no_limit if where.limit is None else where.limit,
             "offset": where.offset,
             "now": _time.now() if now is None else now,

@@ -136,3 +136,31 @@ class Operating(ContractBase):
         with pytest.raises(ValueError):
             storage.prune(older_than=-1)
         assert storage.keep_finished > 0
+
+    def test_a_job_id_prefix_matches_exactly_with_no_wildcards(
+        self, storage: Storage, clock: FakeClock
+    ) -> None:
+        names = ["ab%_1", "ab%_2", "abXY3", "AB%_4", "a*b?[c]\\5", "a*bz6", "zab%_7"]
+        for name in names:
+            self.push(storage, new_job("a", job_id=name))
+
+        def listed(prefix: str, **more: object) -> set[str]:
+            where = JobFilter(job_id_prefix=prefix, limit=None, **more)  # type: ignore[arg-type]
+            return {j.job_id for j in storage.list(where)}
+
+        assert listed("ab%_") == {"ab%_1", "ab%_2"}  # % and _ are not wildcards
+        assert listed("ab") == {"ab%_1", "ab%_2", "abXY3"}  # case-sensitive
+        assert listed("a*b?[c]\\") == {"a*b?[c]\\5"}  # nor are * ? [ ] \
+        assert listed("a*b") == {"a*b?[c]\\5", "a*bz6"}
+        assert listed("nothing") == set()
+        assert listed("ab", job_ids=["ab%_2", "AB%_4", "zab%_7"]) == {"ab%_2"}
+        assert listed("ab", states=[S.SCHEDULED]) == set()
+        assert len(storage.list(JobFilter(job_id_prefix="ab", limit=2))) == 2
+        assert storage.discard(JobFilter(job_id_prefix="ab%_")) == 2
+        assert self.state(storage, "ab%_1") is S.DISCARDED
+        assert self.state(storage, "abXY3") is S.READY
+        assert storage.retry(JobFilter(job_id_prefix="ab%_1")) == 1
+        assert self.state(storage, "ab%_1") is S.READY
+        assert self.state(storage, "ab%_2") is S.DISCARDED
+        with pytest.raises(ValueError):
+            storage.list(JobFilter(job_id_prefix=""))

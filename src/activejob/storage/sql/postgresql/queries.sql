@@ -218,6 +218,7 @@ WHERE (%(states)s::text[] IS NULL
   AND (%(queue_name)s::text IS NULL OR queue_name = %(queue_name)s::text)
   AND (%(job_class)s::text IS NULL OR job_class = %(job_class)s::text)
   AND (%(job_ids)s::text[] IS NULL OR job_id = ANY (%(job_ids)s::text[]))
+  AND (%(job_id_pattern)s::text IS NULL OR job_id LIKE %(job_id_pattern)s::text ESCAPE '\')
 ORDER BY id DESC
 LIMIT %(limit)s OFFSET %(offset)s;
 
@@ -229,7 +230,8 @@ WHERE state IN ('failed', 'discarded')
   AND (%(states)s::text[] IS NULL OR state = ANY (%(states)s::text[]))
   AND (%(queue_name)s::text IS NULL OR queue_name = %(queue_name)s::text)
   AND (%(job_class)s::text IS NULL OR job_class = %(job_class)s::text)
-  AND (%(job_ids)s::text[] IS NULL OR job_id = ANY (%(job_ids)s::text[]));
+  AND (%(job_ids)s::text[] IS NULL OR job_id = ANY (%(job_ids)s::text[]))
+  AND (%(job_id_pattern)s::text IS NULL OR job_id LIKE %(job_id_pattern)s::text ESCAPE '\');
 
 -- name: discard_jobs
 UPDATE activejob_jobs
@@ -240,7 +242,8 @@ WHERE state IN ('ready', 'scheduled')
                 THEN 'ready' ELSE state END) = ANY (%(states)s::text[]))
   AND (%(queue_name)s::text IS NULL OR queue_name = %(queue_name)s::text)
   AND (%(job_class)s::text IS NULL OR job_class = %(job_class)s::text)
-  AND (%(job_ids)s::text[] IS NULL OR job_id = ANY (%(job_ids)s::text[]));
+  AND (%(job_ids)s::text[] IS NULL OR job_id = ANY (%(job_ids)s::text[]))
+  AND (%(job_id_pattern)s::text IS NULL OR job_id LIKE %(job_id_pattern)s::text ESCAPE '\');
 
 -- name: pause_queue
 INSERT INTO activejob_paused_queues (queue_name, paused_at)

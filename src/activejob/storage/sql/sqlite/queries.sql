@@ -175,6 +175,7 @@ WHERE (:states IS NULL OR (CASE WHEN state = 'scheduled' AND run_at <= :now THEN
   AND (:queue_name IS NULL OR queue_name = :queue_name)
   AND (:job_class IS NULL OR job_class = :job_class)
   AND (:job_ids IS NULL OR job_id IN (SELECT value FROM json_each(:job_ids)))
+  AND (:job_id_pattern IS NULL OR job_id GLOB :job_id_pattern)
 ORDER BY id DESC
 LIMIT :limit OFFSET :offset;
 
@@ -186,7 +187,8 @@ WHERE state IN ('failed', 'discarded')
   AND (:states IS NULL OR state IN (SELECT value FROM json_each(:states)))
   AND (:queue_name IS NULL OR queue_name = :queue_name)
   AND (:job_class IS NULL OR job_class = :job_class)
-  AND (:job_ids IS NULL OR job_id IN (SELECT value FROM json_each(:job_ids)));
+  AND (:job_ids IS NULL OR job_id IN (SELECT value FROM json_each(:job_ids)))
+  AND (:job_id_pattern IS NULL OR job_id GLOB :job_id_pattern);
 
 -- name: discard_jobs
 UPDATE activejob_jobs
@@ -196,7 +198,8 @@ WHERE state IN ('ready', 'scheduled')
                           IN (SELECT value FROM json_each(:states)))
   AND (:queue_name IS NULL OR queue_name = :queue_name)
   AND (:job_class IS NULL OR job_class = :job_class)
-  AND (:job_ids IS NULL OR job_id IN (SELECT value FROM json_each(:job_ids)));
+  AND (:job_ids IS NULL OR job_id IN (SELECT value FROM json_each(:job_ids)))
+  AND (:job_id_pattern IS NULL OR job_id GLOB :job_id_pattern);
 
 -- name: pause_queue
 INSERT INTO activejob_paused_queues (queue_name, paused_at) VALUES (:queue_name, :now)

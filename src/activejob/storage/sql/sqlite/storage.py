@@ -222,6 +222,12 @@ class SQLiteStorage(SQLStorage):
         if statement.strip() and not _only_comments(statement):
             raise SchemaError(f"incomplete SQL at the end of a migration: {statement[:80]!r}")
 
+    def _prefix_pattern(self, prefix: str) -> str:
+        # GLOB, unlike SQLite's LIKE, is case-sensitive (as the other backends are)
+        # and can use the job_id index; it has no escape character, only brackets.
+        escaped = "".join(f"[{c}]" if c in "*?[" else c for c in prefix)
+        return escaped + "*"
+
     # -- waiting ----------------------------------------------------------------------
 
     def _wait(self, selector: QueueSelector, timeout: float) -> bool:
