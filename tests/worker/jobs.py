@@ -145,6 +145,14 @@ class KillsItsWorker(Job):
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+class ExitsItsWorker(Job):
+    """A poison job: ends the process running it with ``os._exit``, every time."""
+
+    def perform(self, log: Path) -> None:
+        append(log, f"poison {os.getpid()}")
+        os._exit(70)
+
+
 class Unprintable(Exception):
     """An exception whose message cannot be built."""
 
