@@ -90,6 +90,19 @@ class Gated(Job):
         record(label)
 
 
+class AsyncGated(Job):
+    """Async: records, then waits until the test opens its gate."""
+
+    async def perform(self, gate: str, label: str) -> None:
+        record(f"{label}:started")
+        for _ in range(3000):
+            if GATES[gate].is_set():
+                record(label)
+                return
+            await asyncio.sleep(0.01)  # sleep-ok: polls a threading gate, bounded to 30 s
+        raise TimeoutError(f"gate {gate} never opened")
+
+
 class AsyncMeet(Job):
     """Async: announces itself, then waits for ``other``; needs both on one loop at once."""
 

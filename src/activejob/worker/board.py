@@ -109,11 +109,18 @@ class StartedBoard:
         """A new, empty board backed by an unlinked temporary file; returns it and
         the file's descriptor to hand to the child (close it once the child runs)."""
         # In memory where the system offers it, so no page is ever written to disk.
-        where = "/dev/shm" if os.path.isdir("/dev/shm") else None
-        fd, path = tempfile.mkstemp(prefix="activejob-board-", dir=where)
-        os.unlink(path)
-        os.ftruncate(fd, cls.size(slots))
-        return cls(mmap.mmap(fd, cls.size(slots)), slots), fd
+        places = ["/dev/shm", None] if os.path.isdir("/dev/shm") else [None]
+        for place in places:
+            try:
+                fd, path = tempfile.mkstemp(prefix="activejob-board-", dir=place)
+                os.unlink(path)
+                os.ftruncate(fd, cls.size(slots))
+            except OSError:
+                if place is None:
+                    raise
+                continue
+            return cls(mmap.mmap(fd, cls.size(slots)), slots), fd
+        raise AssertionError("unreachable")
 
     @classmethod
     def attach(cls, fd: int, slots: int) -> StartedBoard:

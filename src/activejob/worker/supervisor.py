@@ -154,28 +154,41 @@ class Supervisor:
 
     def _start(self, child: _Child) -> None:
         read_end, write_end = os.pipe()
-        slots = self.spec.options.threads + self.spec.options.async_concurrency
-        board, board_fd = StartedBoard.create(slots)
-        spec = self.spec.to_json(read_end, {"fd": board_fd, "slots": slots}, child.lost)
+        board, board_fd = self._new_board()
+        board_spec = None if board is None else {"fd": board_fd, "slots": board.slots}
+        spec = self.spec.to_json(read_end, board_spec, child.lost)
         command = [sys.executable, "-m", "activejob.worker", "--spec", spec]
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(_import_path()))
+        passed = (read_end,) if board is None else (read_end, board_fd)
         with self._lock:
             if self.stopping:
-                os.close(read_end)
-                os.close(write_end)
-                os.close(board_fd)
-                board.close()
+                for fd in (*passed, write_end):
+                    os.close(fd)
+                if board is not None:
+                    board.close()
                 return
-            child.proc = subprocess.Popen(command, pass_fds=(read_end, board_fd), env=env)
+            child.proc = subprocess.Popen(command, pass_fds=passed, env=env)
             child.pipe = write_end
             child.board = board
             child.restart_at = None
-        os.close(read_end)
-        os.close(board_fd)
+        for fd in passed:
+            os.close(fd)
         logger.info("started worker process %d (slot %d)", child.proc.pid, child.slot)
         threading.Thread(
             target=self._reap, args=(child.slot, child.proc), name="activejob-reaper", daemon=True
         ).start()
+
+    def _new_board(self) -> tuple[StartedBoard | None, int]:
+        slots = self.spec.options.threads + self.spec.options.async_concurrency
+        try:
+            return StartedBoard.create(slots)
+        except OSError as exc:
+            logger.warning(
+                "no board for the next worker process (%s): if it dies, a crash is counted "
+                "on every job it holds",
+                exc,
+            )
+            return None, -1
 
     def _reap(self, slot: int, proc: subprocess.Popen[bytes]) -> None:
         self._events.put((slot, proc.wait()))
