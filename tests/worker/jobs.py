@@ -90,6 +90,19 @@ class Gated(Job):
         record(label)
 
 
+class AsyncGated(Job):
+    """Async: records, then waits until the test opens its gate."""
+
+    async def perform(self, gate: str, label: str) -> None:
+        record(f"{label}:started")
+        for _ in range(3000):
+            if GATES[gate].is_set():
+                record(label)
+                return
+            await asyncio.sleep(0.01)  # sleep-ok: polls a threading gate, bounded to 30 s
+        raise TimeoutError(f"gate {gate} never opened")
+
+
 class AsyncMeet(Job):
     """Async: announces itself, then waits for ``other``; needs both on one loop at once."""
 
@@ -143,6 +156,14 @@ class KillsItsWorker(Job):
     def perform(self, log: Path) -> None:
         append(log, f"run {os.getpid()}")
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+class ExitsItsWorker(Job):
+    """A poison job: ends the process running it with ``os._exit``, every time."""
+
+    def perform(self, log: Path) -> None:
+        append(log, f"poison {os.getpid()}")
+        os._exit(70)
 
 
 class Unprintable(Exception):

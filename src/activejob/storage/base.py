@@ -25,7 +25,11 @@ A scheduled job whose time has come is reported as ``ready`` (and claimed like
 one). A job's ``attempts`` counts claims. A running job whose worker stops
 heartbeating is released (``ready``) and runs again: at-least-once. A job whose
 worker died while running it more than ``max_crashes`` times is marked failed,
-as a likely poison job, with a :class:`WorkerLostError`.
+as a likely poison job, with a :class:`WorkerLostError`. Heartbeats cannot tell
+which of a dead worker's jobs had started, so :meth:`Storage.recover` counts a
+crash on each; when the worker's supervisor knows (it reaped the process and read
+what it was running), :meth:`Storage.recover_worker` counts a crash only on the
+jobs that had started, and a job that kills its worker fails alone.
 
 Failures of the server itself raise :class:`StorageUnavailable`: the operation
 did not apply (its transaction was rolled back), and the same call may be
@@ -357,6 +361,30 @@ class Storage(ABC):
             raise ValueError(f"max_crashes must be >= 0, got {max_crashes}")
         return self._recover(stale_after, max_crashes)
 
+    def recover_worker(
+        self, worker_id: str, started: Sequence[Any], max_crashes: int
+    ) -> tuple[int, int]:
+        """Release every job still running under ``worker_id``, a worker known to be
+        dead (its supervisor reaped the process), and forget that worker. A crash is
+        counted only on the jobs whose storage ids are in ``started`` (those it had
+        begun to run); those past ``max_crashes`` are failed with a
+        :class:`WorkerLostError`. Jobs it had claimed but not started go back to
+        ``ready`` with no crash: a job that kills its worker fails alone. Jobs no
+        longer running under ``worker_id`` (released already, by :meth:`recover` or an
+        earlier call) are left alone, so a second call is harmless. Atomic. Returns
+        ``(released, failed)``.
+
+        Example::
+
+            storage.recover_worker("host:4242:1a2b3c4d", started=[17], max_crashes=3)
+        """
+        _check_name("worker_id", worker_id)
+        if max_crashes < 0:
+            raise ValueError(f"max_crashes must be >= 0, got {max_crashes}")
+        if isinstance(started, (str, bytes)):
+            raise TypeError("recover_worker() takes a list of storage ids as started")
+        return self._recover_worker(worker_id, builtins.list(started), max_crashes)
+
     def wait(self, queues: Sequence[str], timeout: float) -> bool:
         """Block until a job may be claimable on ``queues`` or ``timeout`` passes.
 
@@ -450,6 +478,12 @@ class Storage(ABC):
     def _recover(self, stale_after: float, max_crashes: int) -> tuple[int, int]: ...
 
     @abstractmethod
+    def _recover_worker(
+        self, worker_id: str, started: builtins.list[Any], max_crashes: int
+    ) -> tuple[int, int]:
+        """Release ``worker_id``'s running jobs, charging a crash to ``started`` only."""
+
+    @abstractmethod
     def _wait(self, selector: QueueSelector, timeout: float) -> bool: ...
 
     @abstractmethod
@@ -476,7 +510,7 @@ def crash_error(crashes: int, max_crashes: int) -> ErrorInfo:
     worker died ``crashes`` times (``max_crashes + 1`` when releases stop at the limit)."""
     return ErrorInfo(
         f"{WorkerLostError.__module__}.{WorkerLostError.__qualname__}",
-        f"the worker running this job stopped heartbeating {crashes} times "
+        f"the worker running this job died or stopped heartbeating {crashes} times "
         f"(more than max_crashes={max_crashes}); the job may be crashing its worker",
         "",
     )

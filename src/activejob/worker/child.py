@@ -2,7 +2,9 @@
 
 Not for people: the supervisor writes the spec. The child imports the job
 modules, opens the storage, and runs one :class:`~.process.WorkerProcess`. It
-drains when the supervisor's pipe closes (the supervisor died), and exits with
+writes what it starts to the board its supervisor mapped for it, recovers the
+processes that died before it (the spec's ``lost``), drains when the
+supervisor's pipe closes (the supervisor died), and exits with
 :data:`~.supervisor.CONFIG_ERROR` when its configuration cannot work, so it is
 not restarted in a loop.
 """
@@ -17,11 +19,13 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 from activejob.config import reset_adapters
 from activejob.errors import ConfigurationError
 from activejob.storage.base import SchemaError
 from activejob.worker.api import import_modules, storage_of
+from activejob.worker.board import LostWorker, StartedBoard
 from activejob.worker.options import WorkerOptions
 from activejob.worker.process import WorkerProcess
 from activejob.worker.supervisor import CONFIG_ERROR
@@ -47,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         options = WorkerOptions.from_dict(spec["options"])
         import_modules(options.imports)
         adapter, storage = storage_of(spec["adapter"])
-        worker = WorkerProcess(storage, options, adapter=adapter)
+        worker = WorkerProcess(storage, options, adapter=adapter, **_board_of(spec))
     except ConfigurationError as exc:
         sys.stderr.write(f"activejob worker: {exc}\n")
         return CONFIG_ERROR
@@ -64,6 +68,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         reset_adapters(wait=False)  # close pools, so no driver thread holds the exit
     return 0
+
+
+def _board_of(spec: dict[str, Any]) -> dict[str, Any]:
+    """The ``board`` and ``lost`` arguments of the worker, from the spec."""
+    board = spec.get("board")
+    if board is None:
+        return {}
+    return {
+        "board": StartedBoard.attach(board["fd"], board["slots"]),
+        "lost": [LostWorker.from_dict(lost) for lost in spec.get("lost", ())],
+    }
 
 
 def _watch_parent(fd: int, worker: WorkerProcess) -> None:

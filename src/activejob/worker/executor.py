@@ -6,6 +6,10 @@ The fetcher hands over :class:`Task` values; each ends in exactly one call of
 wait in deques rather than in a pool's hidden queue, so a draining worker can
 give unstarted jobs back to the storage.
 
+With a :class:`~.board.StartedBoard` (a supervised process), each thread and async
+slot writes the job it starts into its slot of the board and clears it when the
+job returns, so the supervisor knows what was running if the process dies.
+
 Example::
 
     executor = Executor(threads=4, async_concurrency=50, done=acker.add)
@@ -30,6 +34,7 @@ if TYPE_CHECKING:
     from activejob.adapters.base import Adapter
     from activejob.job.base import Job
     from activejob.storage.base import ClaimedJob, Result
+    from activejob.worker.board import StartedBoard
 
 __all__ = ["Executor", "Task"]
 
@@ -47,10 +52,16 @@ Done = Callable[[Task, "Result"], None]
 
 class Executor:
     """Sync jobs on ``threads`` threads; async jobs on one loop, at most
-    ``async_concurrency`` at a time. ``adapter`` is named in the jobs' events."""
+    ``async_concurrency`` at a time. ``adapter`` is named in the jobs' events;
+    ``board``, if given, has a slot per thread, then one per async slot."""
 
     def __init__(
-        self, threads: int, async_concurrency: int, done: Done, adapter: Adapter | None = None
+        self,
+        threads: int,
+        async_concurrency: int,
+        done: Done,
+        adapter: Adapter | None = None,
+        board: StartedBoard | None = None,
     ) -> None:
         self.threads = threads
         self.adapter = adapter
@@ -76,12 +87,17 @@ class Executor:
         """How many tasks have finished, ever (a fetcher waits for it to change)."""
         self.async_seen = False
         """Whether an async job has come this way (its slots then count as capacity)."""
+        self._board = board
+        self._free_async_slots = list(range(threads + async_concurrency - 1, threads - 1, -1))
 
     def start(self) -> None:
         """Start the sync threads (the loop starts with the first async job)."""
         for number in range(self.threads):
             thread = threading.Thread(
-                target=self._sync_worker, name=f"activejob-thread-{number + 1}", daemon=True
+                target=self._sync_worker,
+                args=(number,),
+                name=f"activejob-thread-{number + 1}",
+                daemon=True,
             )
             thread.start()
             self._threads.append(thread)
@@ -176,7 +192,8 @@ class Executor:
 
     # -- running ---------------------------------------------------------------------
 
-    def _sync_worker(self) -> None:
+    def _sync_worker(self, slot: int) -> None:
+        board = self._board
         while True:
             with self._work:
                 while not self._sync and not self._closing:
@@ -186,11 +203,16 @@ class Executor:
                 task = self._sync.popleft()
                 self._running += 1
             try:
+                if board is not None:
+                    board.start(slot, task.claimed.id, task.claimed.job_id)
                 try:
                     outcome = run(task.job, adapter=self.adapter)
                     result = result_for(task.claimed, outcome, self.adapter)
                 except BaseException as exc:  # SystemExit or KeyboardInterrupt from a job
                     result = crashed(task.claimed, task.job, exc)
+                finally:
+                    if board is not None:
+                        board.clear(slot)
                 self._done(task, result)
             finally:
                 self._finished()
@@ -225,12 +247,15 @@ class Executor:
                 task = self._async.popleft()
                 self._async_running += 1
                 self._running += 1
-                running = loop.create_task(self._run_async(task))
+                running = loop.create_task(self._run_async(task, self._free_async_slots.pop()))
                 self._async_tasks.add(running)
                 running.add_done_callback(self._async_tasks.discard)
 
-    async def _run_async(self, task: Task) -> None:
+    async def _run_async(self, task: Task, slot: int) -> None:
+        board = self._board
         try:
+            if board is not None:
+                board.start(slot, task.claimed.id, task.claimed.job_id)
             try:
                 outcome = await arun(task.job, adapter=self.adapter)
                 result = result_for(task.claimed, outcome, self.adapter)
@@ -238,9 +263,13 @@ class Executor:
                 return  # the drain released this job already
             except BaseException as exc:
                 result = crashed(task.claimed, task.job, exc)
+            finally:
+                if board is not None:
+                    board.clear(slot)
             self._done(task, result)
         finally:
             with self._lock:
                 self._async_running -= 1
+                self._free_async_slots.append(slot)
             self._finished()
             self._pump()

@@ -6,7 +6,8 @@ releases the jobs of workers silent for ``recover_after`` seconds and fails
 likely poison jobs), and every ``prune_interval`` ``storage.prune`` (finished jobs
 older than ``retention``, by default the storage's ``keep_finished``). Every
 worker process does this; the storage makes each call atomic, so many
-recovering at once is safe.
+recovering at once is safe. A supervised process first recovers, precisely, the
+processes that died before it (:meth:`Heartbeat.recover_worker`).
 
 Emits ``worker_recover`` (``released``, ``failed``) when recovery did something.
 """
@@ -17,11 +18,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from activejob import events
 from activejob.storage.base import Storage
 from activejob.worker.options import WorkerOptions
+
+if TYPE_CHECKING:
+    from activejob.worker.board import LostWorker
 
 __all__ = ["Heartbeat"]
 
@@ -80,6 +84,28 @@ class Heartbeat:
                 failed,
                 self.options.max_crashes,
             )
+            events.emit(
+                "worker_recover", released=released, failed=failed, worker_id=self.worker_id
+            )
+        return released, failed
+
+    def recover_worker(self, lost: LostWorker) -> tuple[int, int]:
+        """Release the jobs of a worker process that died under this one's supervisor,
+        a crash counted only on those it had started; raises what the storage raises."""
+        released, failed = self.storage.recover_worker(
+            lost.worker_id, lost.started, self.options.max_crashes
+        )
+        logger.warning(
+            "recovered the jobs of dead worker %s (a crash counted only on what it had "
+            "started: %s): %d released to run again, %d failed as likely poison "
+            "(more than %d crashes)",
+            lost.worker_id,
+            ", ".join(lost.job_ids) or "no job",
+            released,
+            failed,
+            self.options.max_crashes,
+        )
+        if released or failed:
             events.emit(
                 "worker_recover", released=released, failed=failed, worker_id=self.worker_id
             )

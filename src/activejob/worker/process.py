@@ -21,6 +21,7 @@ Emits ``worker_start`` and ``worker_stop`` (``worker_id``) and ``worker_claim``
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import socket
@@ -34,6 +35,7 @@ from activejob import _time, events
 from activejob.storage.base import ClaimedJob, JobFilter, JobState, Result, Storage
 from activejob.storage.selector import QueueSelector
 from activejob.worker.acker import Acker
+from activejob.worker.board import LostWorker, StartedBoard
 from activejob.worker.executor import Executor, Task
 from activejob.worker.heartbeat import Heartbeat
 from activejob.worker.options import WorkerOptions
@@ -71,6 +73,8 @@ class WorkerProcess:
         *,
         adapter: Adapter | None = None,
         worker_id: str | None = None,
+        board: StartedBoard | None = None,
+        lost: Sequence[LostWorker] = (),
     ) -> None:
         self.storage = storage
         self.adapter = adapter
@@ -83,8 +87,13 @@ class WorkerProcess:
         self._fatal: BaseException | None = None
         self.acker = Acker(storage, self.worker_id, on_fatal=self._stop_on)
         self.executor = Executor(
-            options.threads, options.async_concurrency, self._finished, adapter
+            options.threads, options.async_concurrency, self._finished, adapter, board
         )
+        # A supervised process: the board shows its supervisor what it starts, and the
+        # processes that died before it are recovered at boot (see board.py).
+        self._board, self._lost = board, tuple(lost)
+        if board is not None:
+            board.publish(self.worker_id)
         self.heartbeat = Heartbeat(storage, self.worker_id, options, self._heartbeat_info)
         self._prefetch = options.prefetch_count
 
@@ -160,6 +169,7 @@ class WorkerProcess:
         options = self.options
         try:
             persist(self.heartbeat.beat, "registering the worker", self.stopping)
+            self._recover_lost()
             persist(self.heartbeat.recover, "recovering jobs of dead workers", self.stopping)
         except GaveUp:
             return False
@@ -175,6 +185,17 @@ class WorkerProcess:
         )
         events.emit("worker_start", worker_id=self.worker_id, queues=options.queues)
         return True
+
+    def _recover_lost(self) -> None:
+        """Release the jobs of the processes that died before this one (raises GaveUp)."""
+        for lost in self._lost:
+            persist(
+                functools.partial(self.heartbeat.recover_worker, lost),
+                "recovering the jobs of a dead worker process",
+                self.stopping,
+            )
+        if self._board is not None:
+            self._board.mark_recovered()
 
     def _fetch_loop(self, burst: bool) -> None:
         options = self.options

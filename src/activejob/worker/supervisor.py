@@ -12,6 +12,13 @@ exits unexpectedly is restarted after a growing delay; more than
 everything with status 1. A child that reports a configuration error (status 2)
 is not restarted: the supervisor stops and exits 2.
 
+Each child also gets a board (see :mod:`.board`) where it shows which jobs it has
+started. When a child dies unexpectedly the supervisor reads it and hands the
+dead worker to the replacement, which releases its jobs at once, counting a
+crash only on the jobs that had started. A child that dies while the supervisor
+stops (or gives up) is not replaced: its jobs wait for recovery by heartbeat,
+which counts a crash on each.
+
 Example::
 
     Supervisor(ChildSpec("sqlite:///jobs.sqlite3", WorkerOptions()), processes=2).run()
@@ -33,6 +40,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+from activejob.worker.board import LostWorker, StartedBoard
 from activejob.worker.options import WorkerOptions
 from activejob.worker.signals import SignalRouter
 
@@ -58,8 +66,14 @@ class ChildSpec:
     burst: bool = False
     log_level: int | None = None
 
-    def to_json(self, parent_fd: int) -> str:
-        """The ``--spec`` argument of a child."""
+    def to_json(
+        self,
+        parent_fd: int,
+        board: dict[str, int] | None = None,
+        lost: list[LostWorker] | None = None,
+    ) -> str:
+        """The ``--spec`` argument of a child: ``board`` is its board's ``fd`` and
+        ``slots``, ``lost`` the dead workers whose jobs it recovers at boot."""
         return json.dumps(
             {
                 "adapter": self.adapter,
@@ -67,6 +81,8 @@ class ChildSpec:
                 "burst": self.burst,
                 "log_level": self.log_level,
                 "parent_fd": parent_fd,
+                "board": board,
+                "lost": [dead.to_dict() for dead in lost or ()],
             }
         )
 
@@ -78,6 +94,9 @@ class _Child:
         self.pipe: int | None = None
         self.restart_at: float | None = None
         self.done = False
+        self.board: StartedBoard | None = None
+        self.lost: list[LostWorker] = []
+        """Dead workers of this slot whose jobs the next child recovers."""
 
 
 class Supervisor:
@@ -135,21 +154,41 @@ class Supervisor:
 
     def _start(self, child: _Child) -> None:
         read_end, write_end = os.pipe()
-        command = [sys.executable, "-m", "activejob.worker", "--spec", self.spec.to_json(read_end)]
+        board, board_fd = self._new_board()
+        board_spec = None if board is None else {"fd": board_fd, "slots": board.slots}
+        spec = self.spec.to_json(read_end, board_spec, child.lost)
+        command = [sys.executable, "-m", "activejob.worker", "--spec", spec]
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(_import_path()))
+        passed = (read_end,) if board is None else (read_end, board_fd)
         with self._lock:
             if self.stopping:
-                os.close(read_end)
-                os.close(write_end)
+                for fd in (*passed, write_end):
+                    os.close(fd)
+                if board is not None:
+                    board.close()
                 return
-            child.proc = subprocess.Popen(command, pass_fds=(read_end,), env=env)
+            child.proc = subprocess.Popen(command, pass_fds=passed, env=env)
             child.pipe = write_end
+            child.board = board
             child.restart_at = None
-        os.close(read_end)
+        for fd in passed:
+            os.close(fd)
         logger.info("started worker process %d (slot %d)", child.proc.pid, child.slot)
         threading.Thread(
             target=self._reap, args=(child.slot, child.proc), name="activejob-reaper", daemon=True
         ).start()
+
+    def _new_board(self) -> tuple[StartedBoard | None, int]:
+        slots = self.spec.options.threads + self.spec.options.async_concurrency
+        try:
+            return StartedBoard.create(slots)
+        except OSError as exc:
+            logger.warning(
+                "no board for the next worker process (%s): if it dies, a crash is counted "
+                "on every job it holds",
+                exc,
+            )
+            return None, -1
 
     def _reap(self, slot: int, proc: subprocess.Popen[bytes]) -> None:
         self._events.put((slot, proc.wait()))
@@ -189,6 +228,7 @@ class Supervisor:
                 os.close(child.pipe)
                 child.pipe = None
             stopping = self.stopping
+        self._read_board(child, pid)
         if stopping:
             # Killed by the SIGTERM it was sent (it had not set up its handlers yet,
             # so it held no jobs) is a clean stop too.
@@ -207,6 +247,25 @@ class Supervisor:
             self.stop()
             return
         self._restart_later(child, pid, status)
+
+    def _read_board(self, child: _Child, pid: Any) -> None:
+        """Note what the dead child had started, for its replacement to recover."""
+        if child.board is None:
+            return
+        reading = child.board.read()
+        child.board.close()
+        child.board = None
+        if reading.recovered:
+            child.lost = []  # it recovered those before it; they are done
+        lost = reading.lost()
+        if lost is not None:
+            child.lost.append(lost)
+        elif reading.worker_id is not None:
+            logger.warning(
+                "worker process %s: which of its jobs had started is unknown; they run "
+                "again after --recover-after, a crash counted on each",
+                pid,
+            )
 
     def _restart_later(self, child: _Child, pid: Any, status: int) -> None:
         now = time.monotonic()

@@ -33,6 +33,7 @@ NAMES = (
     "claim",
     "complete",
     "recover",
+    "recover_worker",
     "unregister",
     "peek",
     "retry",

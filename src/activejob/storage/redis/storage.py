@@ -241,6 +241,17 @@ class RedisStorage(Storage):
         )
         return int(reply[0]), int(reply[1])
 
+    def _recover_worker(
+        self, worker_id: str, started: builtins.list[Any], max_crashes: int
+    ) -> tuple[int, int]:
+        error = crash_error(_COUNT_MARK, max_crashes)
+        before, _, after = error.message.partition(str(_COUNT_MARK))
+        sids = [records.sid(storage_id) for storage_id in started]
+        reply = self._script(
+            "recover_worker", worker_id, max_crashes, error.exception_class, before, after, *sids
+        )
+        return int(reply[0]), int(reply[1])
+
     def _wait(self, selector: QueueSelector, timeout: float) -> bool:
         entries = [str(pattern) for pattern in selector.patterns]
         # Listen before looking, so that an announcement made after the look is heard;

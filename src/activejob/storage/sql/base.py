@@ -333,6 +333,29 @@ class SQLStorage(Storage):
             self._signal.notify(None)
         return released, len(states) - released
 
+    def _recover_worker(
+        self, worker_id: str, started: builtins.list[Any], max_crashes: int
+    ) -> tuple[int, int]:
+        error = crash_error(max_crashes + 1, max_crashes)
+        params = {
+            "now": _time.now(),
+            "worker_id": worker_id,
+            "started": json.dumps([int(row_id) for row_id in started]),
+            "max_crashes": max_crashes,
+            "error_class": error.exception_class,
+            "error_message": error.message,
+            "error_traceback": error.traceback,
+        }
+        # The started jobs first: what is still running afterwards had not started.
+        with self._transaction() as conn:
+            states = [row[0] for row in self._run(conn, "recover_started_jobs", params).fetchall()]
+            states += [row[0] for row in self._run(conn, "release_worker_jobs", params).fetchall()]
+            self._run(conn, "delete_worker", params)
+        released = states.count(JobState.READY.value)
+        if released:
+            self._signal.notify(None)
+        return released, len(states) - released
+
     def _prune(self, older_than: float) -> int:
         params = {"cutoff": _time.now() - older_than, "batch": self.prune_batch}
         total = 0

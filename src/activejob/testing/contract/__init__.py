@@ -15,15 +15,17 @@ start with ``Test``) and implement :meth:`~StorageContract.make_storage`; every
 
 The suite covers states and transitions, priority and queue order with
 wildcards, scheduled jobs, concurrent claims, attempts, every result state in
-one batch, heartbeats and recovery, paused queues, retry/discard filters,
-listing, pruning and ``wait``. Time is driven by a fake clock replacing
-:func:`activejob._time.now`, so a backend must take every timestamp from it.
+one batch, heartbeats and recovery (also of one known dead worker), paused
+queues, retry/discard filters, listing, pruning and ``wait``. Time is driven by
+a fake clock replacing :func:`activejob._time.now`, so a backend must take every
+timestamp from it.
 Nothing sleeps: waits block on conditions with deadlines.
 """
 
 from __future__ import annotations
 
 from activejob.testing.contract.base import FakeClock, new_job
+from activejob.testing.contract.crashes import WorkerCrashes
 from activejob.testing.contract.jobs import PushingAndClaiming
 from activejob.testing.contract.operating import Operating
 from activejob.testing.contract.results import ResultsAndRecovery
@@ -32,5 +34,7 @@ from activejob.testing.contract.waiting import WaitingAndSchema
 __all__ = ["FakeClock", "StorageContract", "new_job"]
 
 
-class StorageContract(PushingAndClaiming, ResultsAndRecovery, Operating, WaitingAndSchema):
+class StorageContract(
+    PushingAndClaiming, ResultsAndRecovery, WorkerCrashes, Operating, WaitingAndSchema
+):
     """The shared tests. Subclasses implement :meth:`make_storage`."""

@@ -273,3 +273,27 @@ FROM activejob_workers ORDER BY heartbeat_at DESC, id;
 
 -- name: running_jobs
 SELECT worker_id, job_id FROM activejob_jobs WHERE state = 'running' ORDER BY id;
+
+-- name: recover_started_jobs
+-- The jobs a dead worker had started (ids in started, a JSON array): as
+-- recover_jobs does, one crash each, failed past max_crashes.
+UPDATE activejob_jobs
+SET state = CASE WHEN crashes >= %(max_crashes)s THEN 'failed' ELSE 'ready' END,
+    crashes = crashes + 1,
+    finished_at = CASE WHEN crashes >= %(max_crashes)s THEN to_timestamp(%(now)s::float8) END,
+    worker_id = CASE WHEN crashes >= %(max_crashes)s THEN worker_id END,
+    heartbeat_at = CASE WHEN crashes >= %(max_crashes)s THEN heartbeat_at END,
+    error_class = CASE WHEN crashes >= %(max_crashes)s THEN %(error_class)s ELSE error_class END,
+    error_message = CASE WHEN crashes >= %(max_crashes)s THEN %(error_message)s ELSE error_message END,
+    error_traceback = CASE WHEN crashes >= %(max_crashes)s THEN %(error_traceback)s
+                           ELSE error_traceback END
+WHERE state = 'running' AND worker_id = %(worker_id)s
+  AND id IN (SELECT value::bigint FROM json_array_elements_text(%(started)s::json))
+RETURNING state;
+
+-- name: release_worker_jobs
+-- The rest of a dead worker's jobs had not started: back to ready, no crash.
+UPDATE activejob_jobs
+SET state = 'ready', worker_id = NULL, heartbeat_at = NULL
+WHERE state = 'running' AND worker_id = %(worker_id)s
+RETURNING state;
