@@ -86,15 +86,30 @@ def failure(check: Any, *args: Any, **kwargs: Any) -> str:
 # -- counting enqueued jobs ------------------------------------------------------------------
 
 
-def test_assert_enqueued_jobs_counts_everything_so_far() -> None:
+def test_assert_enqueued_jobs_counts_the_jobs_still_enqueued() -> None:
     assert_no_enqueued_jobs()
     assert_enqueued_jobs(0)
     HelloJob.perform_later("david")
     assert_enqueued_jobs(1)
     HelloJob.perform_later("abdelkader")
     perform_enqueued_jobs()
-    assert_enqueued_jobs(2)  # performed jobs were still enqueued
+    assert_no_enqueued_jobs()  # as in Rails: performing moves them to performed_jobs
+    assert_performed_jobs(2)
     assert len(ran) == 2
+
+
+def test_a_ported_rails_assertion_after_performing_does_not_count_performed_jobs() -> None:
+    # Rails' test_helper_test.rb shape: perform some, then count what is left.
+    HelloJob.perform_later("cristian")
+    HelloJob.perform_later("yves")
+    LoggingJob.perform_later("line")
+    assert perform_enqueued_jobs(only=LoggingJob) == 1
+    assert_enqueued_jobs(2)
+    assert_enqueued_jobs(0, only=LoggingJob)
+    assert_performed_jobs(1, only=LoggingJob)
+    assert_enqueued_with(job=HelloJob, args=("yves",))
+    with pytest.raises(AssertionError, match=r"no job enqueued matches job=.*LoggingJob"):
+        assert_enqueued_with(job=LoggingJob)
 
 
 def test_enqueued_filters() -> None:
@@ -199,7 +214,8 @@ def ran_a_retry_a_failure_and_a_crash(adapter: TestAdapter) -> str:
     BrokenJob.perform_later()
     with pytest.raises(LookupError):
         perform_enqueued_jobs()
-    retry_at = adapter.enqueued_jobs[1].scheduled_at
+    assert adapter.enqueued_jobs == []  # every one of them was performed
+    retry_at = adapter.performed_jobs[1].scheduled_at
     assert retry_at is not None
     return retry_at.isoformat()
 
@@ -328,7 +344,8 @@ def test_perform_enqueued_jobs_at() -> None:
 def test_perform_enqueued_jobs_leaves_what_they_enqueue() -> None:
     ChainJob.perform_later(2)
     assert perform_enqueued_jobs() == 1
-    assert_enqueued_jobs(2, only=ChainJob)
+    assert_enqueued_with(job=ChainJob, args=(1,))
+    assert_enqueued_jobs(1, only=ChainJob)
     assert perform_enqueued_jobs() == 1
     assert perform_enqueued_jobs() == 1
     assert perform_enqueued_jobs() == 0
@@ -341,8 +358,9 @@ def test_perform_enqueued_jobs_leaves_what_they_enqueue() -> None:
 def test_lists_and_clearing(adapter: TestAdapter) -> None:
     HelloJob.perform_later("a")
     perform_enqueued_jobs()
+    HelloJob.perform_later("b")
     assert current_adapter() is adapter
-    assert [r.args for r in adapter.enqueued_jobs] == [("a",)]
+    assert [r.args for r in adapter.enqueued_jobs] == [("b",)]
     assert [r.args for r in adapter.performed_jobs] == [("a",)]
     clear_performed_jobs()
     assert_no_performed_jobs()

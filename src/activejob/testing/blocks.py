@@ -64,7 +64,8 @@ class _Block:
         self._entered = False
         self._ticket = session.track_block(f"{description} at {session.caller_location()}")
         self.enqueued: list[RecordedJob] = []
-        """Every job enqueued in the block (set when it ends)."""
+        """Every job enqueued in the block and not performed by its end (set when it
+        ends): as in Rails, a job performed moves to ``performed``."""
         self.performed: list[RecordedJob] = []
         """Every job performed in the block (set when it ends)."""
 

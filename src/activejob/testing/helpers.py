@@ -46,8 +46,9 @@ def assert_enqueued_jobs(
     except_: JobFilter | None = None,
     queue: str | None = None,
 ) -> None:
-    """Assert that ``number`` jobs (those the filters keep) have been enqueued so
-    far in this test, performed or not. For a block, ``with expect_enqueued_jobs(...)``.
+    """Assert that ``number`` jobs (those the filters keep) are enqueued: enqueued so
+    far in this test and not performed since (as in Rails, performing a job moves it
+    to the performed jobs). For a block, ``with expect_enqueued_jobs(...)``.
 
     Example::
 
@@ -117,8 +118,8 @@ def assert_enqueued_with(
     priority: int | Callable[[int | None], bool] | None = None,
     at: Moment | Callable[[datetime | None], bool] | None = None,
 ) -> Job:
-    """Assert that a job meeting every given criterion has been enqueued so far;
-    returns it (a new instance, arguments deserialised).
+    """Assert that a job meeting every given criterion has been enqueued so far and
+    not performed since; returns it (a new instance, arguments deserialised).
 
     Criteria left out are not checked; each may be a predicate instead of a
     value. ``at`` (a datetime, a timedelta from now or epoch seconds) matches a
@@ -166,7 +167,8 @@ def perform_enqueued_jobs(
 ) -> int:
     """Perform, now and in order, the jobs enqueued so far and not yet performed
     that the filters keep; returns how many ran. ``at`` keeps jobs due at or
-    before that time (a datetime, a timedelta from now, or epoch seconds).
+    before that time (a datetime, a timedelta from now, or epoch seconds). As in
+    Rails, each job performed moves from the enqueued jobs to the performed jobs.
 
     Jobs these jobs enqueue are recorded but not run (call again to run them);
     to run jobs as they are enqueued, ``with performing_enqueued_jobs():``. A job
