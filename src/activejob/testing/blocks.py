@@ -4,8 +4,9 @@ block did.
 One name cannot safely serve both forms in Python: a call cannot know whether a
 ``with`` statement will follow, so a helper that checked nothing until the block
 ended would check nothing at all when called plainly. So the call forms
-(``assert_enqueued_jobs``, ...) check at once and return no context manager,
-and the block forms have their own names::
+(``assert_enqueued_jobs``, ...) check at once and refuse ``with`` with a
+``TypeError`` naming the block form (see :mod:`activejob.testing.callform`), and
+the block forms have their own names::
 
     with expect_enqueued_jobs(2, only=MailJob):
         sign_up("a@example.com")
