@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, overload
 
 from activejob import _time, events
-from activejob.config import resolve_adapter
+from activejob.config import check_adapter_setting, resolve_adapter
 from activejob.errors import Abort, ActiveJobError, EnqueueError
 from activejob.job import callbacks
 from activejob.job.options import ConfiguredJob, EnqueueOptions, HasPerform, P, R
@@ -96,6 +96,12 @@ class Enqueuing(Queueing):
 
     queue_adapter: ClassVar[str | Adapter | None] = None
     """This class's adapter (URL or instance); ``None`` uses the configured one."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("queue_adapter")
+        if own is not None:
+            check_adapter_setting(own, f"{cls.__qualname__}.queue_adapter")
 
     set = _SetDescriptor()
     """``MyJob.set(wait=, wait_until=, queue=, priority=)`` returns a frozen
