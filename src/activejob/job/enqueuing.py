@@ -157,8 +157,13 @@ class Enqueuing(Queueing):
         self.successfully_enqueued = False
         self.enqueue_error = None
         name = "enqueue" if self.scheduled_at is None else "enqueue_at"
-        # The event wraps the callbacks (as in Active Job) so that an abort is reported too.
-        with events.instrument(name, self, adapter, aborted=False) as info:  # type: ignore[arg-type]
+        # The event wraps the callbacks (as in Active Job) so that an abort is reported
+        # too; the adapter's scope wraps the event, so a job it starts on another
+        # thread cannot report performing before this reports the enqueue.
+        with (
+            adapter.enqueue_scope(),
+            events.instrument(name, self, adapter, aborted=False) as info,  # type: ignore[arg-type]
+        ):
             try:
                 callbacks.run_around(
                     self,
@@ -239,7 +244,10 @@ def perform_all_later(jobs: Iterable[Job]) -> int:
             job.serialized_arguments()  # SerializationError here, before anything is enqueued
     total = 0
     for adapter, group in by_adapter.values():
-        with events.instrument("enqueue_all", None, adapter, jobs=group) as info:
+        with (
+            adapter.enqueue_scope(),
+            events.instrument("enqueue_all", None, adapter, jobs=group) as info,
+        ):
             now = _time.utcnow()
             for job in group:
                 job.enqueued_at = now
