@@ -19,6 +19,7 @@ Public names live here; everything else is an implementation module.
 
 from __future__ import annotations
 
+from activejob import serializers  # `import activejob` is enough for serializers.register
 from activejob.config import Config, configure, get_config
 from activejob.errors import (
     Abort,
@@ -91,5 +92,6 @@ __all__ = [
     "polynomially_longer",
     "rescue_from",
     "retry_on",
+    "serializers",
     "status",
 ]

@@ -60,6 +60,50 @@ class Config:
 _config = Config()
 _adapters: dict[str, Adapter] = {}
 _lock = threading.Lock()
+_adapter_base: type[Adapter] | None = None
+
+
+def _adapter_class() -> type[Adapter]:
+    global _adapter_base
+    if _adapter_base is None:
+        # Imported late: the adapters package reads entry points, which ``import
+        # activejob`` should not pay for.
+        from activejob.adapters.base import Adapter
+
+        _adapter_base = Adapter
+    return _adapter_base
+
+
+def check_adapter_setting(value: object, where: str) -> None:
+    """Raise ``TypeError`` unless ``value`` can name an adapter: ``None``, a URL
+    string, or an instance of :class:`activejob.adapters.base.Adapter`.
+
+    Checked where the setting is made (``configure``, a job class's
+    ``queue_adapter``), so a wrong object fails there, not as an ``AttributeError``
+    at the first enqueue.
+
+    Example::
+
+        check_adapter_setting("sqlite:///jobs.sqlite3", "configure(adapter=...)")
+    """
+    if value is None or isinstance(value, str):
+        return
+    base = _adapter_class()
+    if isinstance(value, base):
+        return
+    expected = (
+        "an adapter URL such as 'sqlite:///jobs.sqlite3' or 'async:', or an instance of "
+        "activejob.adapters.base.Adapter"
+    )
+    if isinstance(value, type) and issubclass(value, base):
+        raise TypeError(
+            f"{where} takes {expected}; got the class {value.__qualname__} itself: "
+            f"pass an instance, {value.__qualname__}()"
+        )
+    shown = repr(value)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    raise TypeError(f"{where} takes {expected}; got {shown} ({type(value).__qualname__})")
 
 
 def get_config() -> Config:
@@ -70,8 +114,10 @@ def get_config() -> Config:
 def configure(**settings: Any) -> Config:
     """Change settings by name and return the configuration.
 
-    Unknown names raise ``TypeError``. Changing the adapter drops adapters built
-    from the old setting (they are shut down without waiting).
+    Unknown names raise ``TypeError``, and so does an ``adapter`` that is neither a
+    URL nor an :class:`~activejob.adapters.base.Adapter` instance (nothing is
+    changed then). Changing the adapter drops adapters built from the old setting
+    (they are shut down without waiting).
 
     Example::
 
@@ -81,6 +127,8 @@ def configure(**settings: Any) -> Config:
     unknown = set(settings) - names
     if unknown:
         raise TypeError(f"unknown activejob setting(s): {', '.join(sorted(unknown))}")
+    if "adapter" in settings:
+        check_adapter_setting(settings["adapter"], "activejob.configure(adapter=...)")
     for name, value in settings.items():
         setattr(_config, name, value)
     if "adapter" in settings:
@@ -95,6 +143,10 @@ def resolve_adapter(setting: str | Adapter | None = None) -> Adapter:
     """
     target = _config.adapter_url() if setting is None else setting
     if not isinstance(target, str):
+        if not isinstance(target, _adapter_base or _adapter_class()):
+            # Set around configure() (Config.adapter, or queue_adapter after the class).
+            where = "the adapter setting" if setting is None else "a job class's queue_adapter"
+            check_adapter_setting(target, where)
         return target
     adapter = _adapters.get(target)
     if adapter is not None:

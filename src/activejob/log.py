@@ -160,7 +160,7 @@ def _enqueue_retry(event: events.Event) -> None:
     attempts = _count(int(event.extra.get("executions") or job.executions), "attempt")
     text = f"Retrying {_job(job)} after {attempts} in {_seconds(event.extra.get('wait'))}"
     if event.exception is not None:
-        text += f", due to a {_error(event.exception)}"
+        text += f", due to {_error(event.exception)}"
     _log(logging.INFO, event, text + ".")
 
 
@@ -170,7 +170,7 @@ def _retry_stopped(event: events.Event) -> None:
     job = _job_of(event)
     attempts = _count(int(event.extra.get("executions") or job.executions), "attempt")
     text = (
-        f"Stopped retrying {_job(job)} due to a {_error(event.exception)}, "
+        f"Stopped retrying {_job(job)} due to {_error(event.exception)}, "
         f"which reoccurred on {attempts}."
     )
     _log(logging.ERROR, event, text)
@@ -180,7 +180,7 @@ def _discard(event: events.Event) -> None:
     if not logger.isEnabledFor(logging.WARNING):
         return
     job = _job_of(event)
-    _log(logging.WARNING, event, f"Discarded {_job(job)} due to a {_error(event.exception)}.")
+    _log(logging.WARNING, event, f"Discarded {_job(job)} due to {_error(event.exception)}.")
 
 
 _HANDLERS: dict[str, Callable[[events.Event], None]] = {

@@ -53,3 +53,10 @@ bad_async_fn_now: str = ping.perform_now(1)  # E: assignment
 bad_configured_now: int = Cleanup.set(queue="x").perform_now(1)  # E: assignment
 bad_configured_async_now: int = AsyncCleanup.set(queue="x").perform_now(1)  # E: assignment
 send_welcome.perform_now("x")  # E: arg-type
+ok_instance_now: str = Cleanup(1).perform_now()
+ok_async_instance_now: str = AsyncCleanup(1).perform_now()
+Cleanup(1).perform_now(2)  # E: call-arg
+bad_instance_now: int = Cleanup(1).perform_now()  # E: assignment
+bad_async_instance_now: int = AsyncCleanup(1).perform_now()  # E: assignment
+Cleanup.perform_now("guest")  # E: arg-type
+AsyncCleanup.perform_now()  # E: call-arg

@@ -70,6 +70,60 @@ def test_configure_rejects_unknown_settings_and_schemes() -> None:
         EchoJob.perform_later(1)
 
 
+class NotAnAdapter:
+    """Has the enqueue methods, but is no Adapter: the likely mistake."""
+
+    def enqueue(self, job: Any) -> None: ...
+
+
+NOT_ADAPTERS: list[Any] = [NotAnAdapter(), object(), 42, b"sqlite:///x", ["inline:"]]
+
+
+@pytest.mark.parametrize("value", NOT_ADAPTERS, ids=lambda v: type(v).__name__)
+def test_configure_refuses_an_object_that_is_not_an_adapter_at_once(value: Any) -> None:
+    activejob.configure(adapter="inline:")
+    with pytest.raises(TypeError) as info:
+        activejob.configure(adapter=value)
+    message = str(info.value)
+    assert message.startswith("activejob.configure(adapter=...) takes an adapter URL")
+    assert "an instance of activejob.adapters.base.Adapter" in message
+    assert f"({type(value).__qualname__})" in message
+    assert isinstance(resolve_adapter(), InlineAdapter)  # the setting was left alone
+
+
+def test_configure_with_an_adapter_class_says_to_pass_an_instance() -> None:
+    with pytest.raises(
+        TypeError, match=r"got the class TestAdapter itself: pass an instance, Test"
+    ):
+        activejob.configure(adapter=TestAdapter)
+
+
+def test_a_queue_adapter_that_is_not_an_adapter_is_refused_where_it_is_set() -> None:
+    with pytest.raises(TypeError, match=r"\.Wrong\.queue_adapter takes .*NotAnAdapter"):
+
+        class Wrong(Job):
+            queue_adapter = NotAnAdapter()  # type: ignore[assignment]
+
+            def perform(self) -> None: ...
+
+    with pytest.raises(TypeError, match=r"pinged\.queue_adapter takes an adapter URL"):
+
+        @activejob.job(queue_adapter=NotAnAdapter())  # type: ignore[arg-type]
+        def pinged() -> None: ...
+
+    class Later(Job):
+        def perform(self) -> None: ...
+
+    activejob.configure(adapter="inline:")
+    Later.queue_adapter = NotAnAdapter()  # type: ignore[assignment]
+    with pytest.raises(TypeError, match=r"a job class's queue_adapter takes an adapter URL"):
+        Later.perform_later()
+    activejob.get_config().adapter = NotAnAdapter()  # type: ignore[assignment]
+    with pytest.raises(TypeError, match=r"the adapter setting takes an adapter URL"):
+        EchoJob.perform_later(1)
+    activejob.configure(adapter="inline:")
+
+
 def test_job_class_may_name_its_own_adapter() -> None:
     class Own(Job):
         queue_adapter = "test:"

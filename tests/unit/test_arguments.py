@@ -850,3 +850,38 @@ def test_sub_second_fixed_offsets_round_trip(micros: int) -> None:
     back = deserialize(json.loads(json.dumps(serialize(value))))
     assert back == value and back.utcoffset() == value.utcoffset()
     assert back.tzinfo == zone
+
+
+def test_import_activejob_is_enough_to_register_a_serializer() -> None:
+    # A fresh interpreter: here the test suite has imported activejob.serializers already.
+    import subprocess
+
+    code = """if True:
+        import sys
+        import activejob
+        assert "activejob.serializers" in sys.modules
+
+        class Money:
+            def __init__(self, cents):
+                self.cents = cents
+
+        @activejob.serializers.register
+        class MoneySerializer(activejob.serializers.ObjectSerializer):
+            klass = Money
+
+            def serialize(self, value):
+                return value.cents
+
+            def deserialize(self, data):
+                return Money(data)
+
+        class Pay(activejob.Job):
+            def perform(self, amount):
+                return amount.cents
+
+        activejob.configure(adapter="inline:")
+        print(activejob.execute(Pay(Money(250)).serialize()))
+    """
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "250"

@@ -135,7 +135,7 @@ def test_perform_joins_the_trace_that_enqueued_it(
     assert parent_id(perform) == enqueue.context.span_id
     assert parent_id(spans["inside work"]) == perform.context.span_id
     assert inside == [perform.context]
-    traceparent = adapter.enqueued_jobs[0].payload["metadata"]["traceparent"]
+    traceparent = adapter.performed_jobs[0].payload["metadata"]["traceparent"]
     assert traceparent.startswith(f"00-{trace_id:032x}-{enqueue.context.span_id:016x}-")
     assert job.metadata["traceparent"] == traceparent
     assert enqueue.kind is SpanKind.PRODUCER and perform.kind is SpanKind.CONSUMER

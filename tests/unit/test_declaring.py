@@ -165,6 +165,40 @@ def test_perform_now_returns_value() -> None:
     assert built.executions == 1
 
 
+def test_perform_now_on_an_instance_runs_that_instance() -> None:
+    class PurgeJob(Job):
+        def perform(self, account_id: int | None = None) -> tuple[int | None, str]:
+            return account_id, self.job_id
+
+    built = PurgeJob(42)
+    assert built.perform_now() == (42, built.job_id)
+    assert built.executions == 1
+    assert built.perform_now() == (42, built.job_id)
+    assert built.executions == 2
+    with pytest.raises(TypeError, match=r"takes none.*PurgeJob.perform_now\(\.\.\.\) on the class"):
+        built.perform_now(7)  # type: ignore[call-arg]
+    assert built.executions == 2
+
+
+def test_perform_now_on_an_instance_of_an_async_job_and_of_a_job_function() -> None:
+    class AsyncPurge(Job):
+        async def perform(self, account_id: int) -> int:
+            return account_id * 2
+
+    built = AsyncPurge(21)
+    assert built.perform_now() == 42 and built.executions == 1
+    assert ping.job_class(9).perform_now() == 10
+    assert send_welcome.job_class(5).perform_now() == "welcome 5"
+
+
+def test_perform_now_on_a_configured_instance_keeps_its_options() -> None:
+    class Where(Job):
+        def perform(self, n: int) -> tuple[int, str, int | None]:
+            return n, self.queue_name, self.priority
+
+    assert Where(3).set(queue="low", priority=2).perform_now() == (3, "low", 2)
+
+
 def test_missing_perform_is_a_clear_error() -> None:
     class Empty(Job):
         pass

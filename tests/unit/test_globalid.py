@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import pytest
@@ -256,6 +257,76 @@ def test_register_model_forms() -> None:
 
     assert registered_models()["Named"] is Named
     assert isinstance(Named(), Locatable)
+
+
+class Invoice(Locatable):
+    """Subclasses Locatable and sets its own id."""
+
+    def __init__(self, id: int, total: int) -> None:
+        self.id = id
+        self.total = total
+
+    @classmethod
+    def locate(cls, id: str) -> Invoice | None:
+        return cls(int(id), 990) if id.isdigit() else None
+
+
+@dataclass
+class Receipt(Locatable):
+    id: int
+    note: str = ""
+
+    @classmethod
+    def locate(cls, id: str) -> Receipt | None:
+        return cls(int(id), "located")
+
+
+@dataclass(frozen=True)
+class FrozenReceipt(Locatable):
+    id: tuple[str, int]
+
+    @classmethod
+    def locate(cls, id: tuple[str, str]) -> FrozenReceipt:
+        return cls((id[0], int(id[1])))
+
+
+def test_a_subclass_of_locatable_sets_its_own_id() -> None:
+    invoice = Invoice(7, 100)
+    assert invoice.id == 7
+    invoice.id = 8
+    assert invoice.id == 8
+    assert Receipt(3).id == 3 and FrozenReceipt(("acme", 4)).id == ("acme", 4)
+    for record in (invoice, Receipt(3), FrozenReceipt(("acme", 4))):
+        assert isinstance(record, Locatable)
+    activejob.configure(app="shop")
+    for cls in (Invoice, Receipt, FrozenReceipt):
+        register_model(cls)
+    assert str(GlobalID.create(invoice)) == f"gid://shop/{__name__}.Invoice/8"
+    located = locate(GlobalID.create(invoice))
+    assert isinstance(located, Invoice) and (located.id, located.total) == (8, 990)
+    assert locate(GlobalID.create(Receipt(3))) == Receipt(3, "located")
+    assert locate(GlobalID.create(FrozenReceipt(("acme", 4)))) == FrozenReceipt(("acme", 4))
+
+
+def test_structural_locatables_still_match() -> None:
+    class ReadOnlyId:
+        @property
+        def id(self) -> int:
+            return 5
+
+        @classmethod
+        def locate(cls, id: str) -> Any:
+            return None
+
+    class NoId:
+        @classmethod
+        def locate(cls, id: str) -> Any:
+            return None
+
+    assert isinstance(ReadOnlyId(), Locatable)
+    assert isinstance(Plain(), Locatable)
+    assert not isinstance(NoId(), Locatable)
+    assert not isinstance(object(), Locatable)
 
 
 def test_register_model_refuses_what_cannot_work() -> None:

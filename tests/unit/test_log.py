@@ -6,13 +6,25 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
 
 import activejob
-from activejob import Abort, Job, before_enqueue, before_perform, discard_on, job, log, retry_on
+from activejob import (
+    Abort,
+    Job,
+    before_enqueue,
+    before_perform,
+    discard_on,
+    events,
+    job,
+    log,
+    retry_on,
+)
+from activejob.adapters.asyncpool import AsyncAdapter
 from activejob.adapters.test import TestAdapter
 from activejob.job.execution import run
 from tests.support import RecordingAdapter
@@ -287,13 +299,13 @@ def test_retrying_and_stopped_retrying_lines(
     assert retrying.levelno == logging.INFO
     assert retrying.getMessage() == (
         f"Retrying tests.unit.test_log.Retried (Job ID: {job_id}) after 1 attempt in 0 seconds, "
-        "due to a tests.unit.test_log.Flaky (again)."
+        "due to tests.unit.test_log.Flaky (again)."
     )
     assert retrying.__dict__["wait"] == 0.0
     (stopped,) = lines(logs, "retry_stopped")
     assert stopped.levelno == logging.ERROR
     assert stopped.getMessage() == (
-        f"Stopped retrying tests.unit.test_log.Retried (Job ID: {job_id}) due to a "
+        f"Stopped retrying tests.unit.test_log.Retried (Job ID: {job_id}) due to "
         "tests.unit.test_log.Flaky (again), which reoccurred on 2 attempts."
     )
 
@@ -304,7 +316,7 @@ def test_discarded_line(adapter: TestAdapter, logs: pytest.LogCaptureFixture) ->
     (discarded,) = lines(logs, "discard")
     assert discarded.levelno == logging.WARNING
     assert discarded.getMessage() == (
-        f"Discarded tests.unit.test_log.Discarded (Job ID: {enqueued.job_id}) due to a "
+        f"Discarded tests.unit.test_log.Discarded (Job ID: {enqueued.job_id}) due to "
         "tests.unit.test_log.Fatal (drop)."
     )
     assert discarded.__dict__["reason"] == "discard_on"
@@ -388,3 +400,120 @@ def test_disabled_lines_cost_no_argument_serialisation(
     with caplog.at_level(logging.INFO, logger="activejob"):
         Counted.perform_later(2)
     assert len(calls) == 3  # then the payload, and once for the log line
+
+
+# -- the async: adapter's lines ---------------------------------------------------------------
+
+started = threading.Event()
+
+
+class Announced(Job):
+    def perform(self) -> None:
+        started.set()
+
+
+class AsyncAnnounced(Job):
+    async def perform(self) -> None:
+        started.set()
+
+
+@pytest.fixture
+def async_adapter() -> Iterator[AsyncAdapter]:
+    pool = AsyncAdapter(threads=2)
+    activejob.configure(adapter=pool)
+    yield pool
+    pool.shutdown()
+
+
+@pytest.fixture
+def slow_enqueue_lines() -> Iterator[None]:
+    """Runs before the log line of each enqueue event, and waits: were the job
+    already started, the pool would run it meanwhile and log "Performing" first."""
+
+    def wait_a_little(event: events.Event) -> None:
+        started.wait(0.5)  # sleep-ok: waits for a start that must not happen yet
+
+    names = ("enqueue", "enqueue_at", "enqueue_all")
+    for name in names:
+        events.subscribe(name, wait_a_little)
+    log.install()  # again, so that its handlers come after ours
+    started.clear()
+    yield
+    for name in names:
+        events.unsubscribe(name, wait_a_little)
+
+
+def _enqueue_and_perform_order(logs: pytest.LogCaptureFixture) -> list[str]:
+    names = ("enqueue", "enqueue_at", "enqueue_all", "perform_start")
+    return [
+        r.__dict__["activejob_event"]
+        for r in logs.records
+        if r.__dict__.get("activejob_event") in names
+    ]
+
+
+@pytest.mark.parametrize(
+    ("enqueue", "line"),
+    [
+        (lambda: Announced.perform_later(), "enqueue"),
+        (lambda: AsyncAnnounced.perform_later(), "enqueue"),
+        (lambda: Announced.set(wait=0).perform_later(), "enqueue_at"),
+    ],
+    ids=["sync", "async-def", "scheduled-now"],
+)
+@pytest.mark.usefixtures("slow_enqueue_lines")
+def test_on_async_the_enqueue_line_comes_before_the_perform_line(
+    async_adapter: AsyncAdapter, logs: pytest.LogCaptureFixture, enqueue: Any, line: str
+) -> None:
+    enqueue()
+    async_adapter.join(timeout=10)
+    assert started.is_set()
+    assert _enqueue_and_perform_order(logs) == [line, "perform_start"]
+
+
+@pytest.mark.usefixtures("slow_enqueue_lines")
+def test_on_async_a_bulk_enqueue_line_comes_before_the_perform_lines(
+    async_adapter: AsyncAdapter, logs: pytest.LogCaptureFixture
+) -> None:
+    activejob.perform_all_later([Announced(), AsyncAnnounced(), Announced()])
+    async_adapter.join(timeout=10)
+    assert _enqueue_and_perform_order(logs) == ["enqueue_all"] + ["perform_start"] * 3
+
+
+def test_a_failed_async_job_logs_its_traceback_once(
+    async_adapter: AsyncAdapter, logs: pytest.LogCaptureFixture
+) -> None:
+    Broken.perform_later()
+    async_adapter.join(timeout=10)
+    with_traceback = [r for r in logs.records if r.exc_info]
+    assert len(with_traceback) == 1, [r.getMessage() for r in with_traceback]
+    (line,) = with_traceback
+    assert line.levelno == logging.ERROR and line.getMessage().startswith("Error performing")
+    assert "LookupError (boom)" in line.getMessage()
+
+
+def test_a_failed_async_job_is_still_logged_with_the_job_lines_off(
+    async_adapter: AsyncAdapter, logs: pytest.LogCaptureFixture
+) -> None:
+    log.uninstall()
+    try:
+        job = Broken.perform_later()
+        async_adapter.join(timeout=10)
+    finally:
+        log.install()
+    (line,) = [r for r in logs.records if r.exc_info]
+    assert line.getMessage() == f"async job {job.job_id} failed: LookupError('boom')"
+
+
+@discard_on(activejob.DeserializationError)
+class Unloadable(Job):
+    def perform(self, record: Any) -> None: ...
+
+
+def test_no_line_says_a_activejob(adapter: TestAdapter, logs: pytest.LogCaptureFixture) -> None:
+    Unloadable.perform_later(1)
+    adapter.enqueued_jobs[0].payload["arguments"] = [{"_aj": "gone", "v": 1}]
+    adapter.perform_enqueued_jobs()
+    (discarded,) = lines(logs, "discard")
+    assert " due to activejob.errors.DeserializationError (" in discarded.getMessage()
+    assert all(" a activejob" not in r.getMessage() for r in logs.records)

@@ -297,6 +297,59 @@ def test_rule_arguments_are_checked() -> None:
         retry_on(ValueError, attempts=0)
 
 
+def _every_other_attempt(executions: int) -> float:
+    return 2.0 * executions
+
+
+@pytest.mark.parametrize(
+    "wait",
+    [0, 3, 2.5, timedelta(minutes=1), timedelta(0), polynomially_longer, _every_other_attempt],
+    ids=["zero", "int", "float", "timedelta", "zero-timedelta", "polynomially_longer", "callable"],
+)
+def test_every_wait_form_is_accepted_when_declared(wait: Any) -> None:
+    @retry_on(Flaky, wait=wait, attempts="unlimited", jitter=0)
+    class Accepted(Job):
+        def perform(self) -> None:
+            raise Flaky
+
+    rule = rules_for(Accepted)[0]
+    assert isinstance(rule, RetryRule) and rule.delay(1) >= 0
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ({"wait": "soon"}, TypeError, r"wait=.*seconds.*timedelta.*polynomially_longer.*'soon'"),
+        ({"wait": None}, TypeError, r"wait=.*got None"),
+        ({"wait": True}, TypeError, r"wait=.*got True"),
+        ({"wait": -1}, ValueError, r"wait=.*>= 0, got -1"),
+        ({"wait": float("nan")}, ValueError, r"wait=.*finite"),
+        ({"wait": float("inf")}, ValueError, r"wait=.*finite"),
+        ({"wait": timedelta(seconds=-5)}, ValueError, r"wait=.*negative"),
+        ({"wait": lambda: 3}, TypeError, r"wait=.*one argument, the attempt count"),
+        ({"wait": lambda a, b: 3}, TypeError, r"wait=.*one argument"),
+        ({"attempts": 0}, ValueError, r"attempts=.*at least 1, got 0"),
+        ({"attempts": -2}, ValueError, r"attempts=.*at least 1"),
+        ({"attempts": "5"}, TypeError, r"attempts=.*positive int or 'unlimited'; got '5'"),
+        ({"attempts": "forever"}, TypeError, r"attempts=.*'unlimited'; got 'forever'"),
+        ({"attempts": 2.5}, TypeError, r"attempts=.*got 2.5"),
+        ({"attempts": True}, TypeError, r"attempts=.*got True"),
+        ({"jitter": "a bit"}, TypeError, r"jitter=.*number >= 0.*'a bit'"),
+        ({"jitter": None}, TypeError, r"jitter=.*got None"),
+        ({"jitter": -0.1}, ValueError, r"jitter=.*>= 0, got -0.1"),
+        ({"jitter": float("nan")}, ValueError, r"jitter=.*finite"),
+        ({"queue": 3}, TypeError, r"queue=.*queue name"),
+        ({"priority": "high"}, TypeError, r"priority=.*int"),
+        ({"on_exhausted": "log"}, TypeError, r"on_exhausted=.*callable"),
+    ],
+)
+def test_bad_retry_options_raise_when_the_rule_is_declared(
+    options: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        retry_on(Flaky, **options)
+
+
 # -- the same story on every adapter ----------------------------------------------------
 
 

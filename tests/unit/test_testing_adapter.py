@@ -91,12 +91,9 @@ def test_perform_enqueued_jobs_runs_pending_jobs_not_their_children(adapter: Tes
     Parent.perform_later(2)
     assert adapter.perform_enqueued_jobs() == 2
     assert ran == [("parent", 1), ("parent", 2)]
-    assert [r.job_class.rsplit(".", 1)[1] for r in adapter.enqueued_jobs] == [
-        "Parent",
-        "Parent",
-        "Child",
-        "Child",
-    ]
+    # The parents moved to performed_jobs; their children wait.
+    assert [r.job_class.rsplit(".", 1)[1] for r in adapter.enqueued_jobs] == ["Child", "Child"]
+    assert [r.job_class.rsplit(".", 1)[1] for r in adapter.performed_jobs] == ["Parent", "Parent"]
     assert adapter.perform_enqueued_jobs() == 2  # now the children
     assert adapter.perform_enqueued_jobs() == 0
     assert [r.outcome.kind for r in adapter.performed_jobs if r.outcome] == ["succeeded"] * 4
@@ -134,6 +131,7 @@ def test_perform_enqueued_flag_runs_everything(adapter: TestAdapter) -> None:
     adapter.perform_enqueued = True
     Parent.perform_later(1)
     assert ran == [("parent", 1), ("child", 1)]
+    assert adapter.enqueued_jobs == [] and len(adapter.performed_jobs) == 2
 
 
 def test_a_failing_job_raises_and_is_recorded(adapter: TestAdapter) -> None:
@@ -142,12 +140,14 @@ def test_a_failing_job_raises_and_is_recorded(adapter: TestAdapter) -> None:
         adapter.perform_enqueued_jobs()
     (recorded,) = adapter.performed_jobs
     assert recorded.outcome is not None and recorded.outcome.kind == "failed"
+    assert adapter.enqueued_jobs == []  # a failed job was performed too
 
 
 def test_a_retry_is_enqueued_again(adapter: TestAdapter) -> None:
     Retried.perform_later()
     adapter.perform_enqueued_jobs()
-    first, retry = adapter.enqueued_jobs
+    (first,) = adapter.performed_jobs
+    (retry,) = adapter.enqueued_jobs
     assert first.outcome is not None and first.outcome.kind == "retry"
     assert retry.job_id == first.job_id and retry.executions == 1 and retry.at is not None
     assert not retry.performed
@@ -156,13 +156,14 @@ def test_a_retry_is_enqueued_again(adapter: TestAdapter) -> None:
 def test_clear_keeps_the_counters(adapter: TestAdapter) -> None:
     Child.perform_later(1)
     adapter.perform_enqueued_jobs()
+    Child.perform_later(2)
     adapter.clear_performed_jobs()
     assert adapter.performed_jobs == [] and len(adapter.enqueued_jobs) == 1
     adapter.clear_enqueued_jobs()
     assert adapter.enqueued_jobs == []
-    Child.perform_later(2)
-    assert adapter.enqueued_jobs[0].enqueued_index == 1
-    assert (adapter.enqueued_total, adapter.performed_total) == (2, 1)
+    Child.perform_later(3)
+    assert adapter.enqueued_jobs[0].enqueued_index == 2
+    assert (adapter.enqueued_total, adapter.performed_total) == (3, 1)
     adapter.clear()
     assert adapter.enqueued_jobs == [] and adapter.performed_jobs == []
     assert adapter.perform_enqueued_jobs() == 0  # a cleared job is never performed

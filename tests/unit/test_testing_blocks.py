@@ -172,9 +172,22 @@ def test_performing_enqueued_jobs_runs_jobs_as_they_are_enqueued(adapter: TestAd
         ChainJob.perform_later(1)
         assert ran == [("chain", 1), ("chain", 0)]  # already, inside the block
     assert [r.args for r in block.performed] == [(1,), (0,)]
-    assert [r.args for r in block.enqueued] == [(1,), (0,)]
+    assert block.enqueued == []  # performed, so no longer enqueued (as in Rails)
+    assert [r.args for r in adapter.enqueued_jobs] == [("before",)]
     HelloJob.perform_later("after")
     assert ("hello", "before") not in ran and ("hello", "after") not in ran
+
+
+def test_a_block_counts_as_enqueued_only_the_jobs_it_did_not_perform() -> None:
+    with expect_enqueued_jobs(1), performing_enqueued_jobs(only=HelloJob):
+        HelloJob.perform_later("run at once")
+        LoggingJob.perform_later()
+    with expect_enqueued_with(job=LoggingJob), expect_performed_jobs(1, only=HelloJob):
+        HelloJob.perform_later("again")
+        LoggingJob.perform_later()
+    missed = pytest.raises(AssertionError, match="expected 1 job enqueued in the block, got 0")
+    with missed, expect_enqueued_jobs(1), performing_enqueued_jobs():
+        HelloJob.perform_later("performed, so not enqueued")
 
 
 def test_performing_enqueued_jobs_filters() -> None:
@@ -188,7 +201,8 @@ def test_performing_enqueued_jobs_filters() -> None:
         HelloJob.set(wait=5).perform_later("c")
         HelloJob.perform_later("d")
     assert ran == [("hello", "a"), ("logging",), ("hello", "d")]
-    assert_enqueued_jobs(6)
+    assert_enqueued_jobs(3)  # the three left alone; the performed ones moved to performed_jobs
+    assert_performed_jobs(3)
 
 
 def test_an_exception_in_the_block_propagates_and_ends_performing(adapter: TestAdapter) -> None:

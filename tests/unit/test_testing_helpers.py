@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -86,15 +87,30 @@ def failure(check: Any, *args: Any, **kwargs: Any) -> str:
 # -- counting enqueued jobs ------------------------------------------------------------------
 
 
-def test_assert_enqueued_jobs_counts_everything_so_far() -> None:
+def test_assert_enqueued_jobs_counts_the_jobs_still_enqueued() -> None:
     assert_no_enqueued_jobs()
     assert_enqueued_jobs(0)
     HelloJob.perform_later("david")
     assert_enqueued_jobs(1)
     HelloJob.perform_later("abdelkader")
     perform_enqueued_jobs()
-    assert_enqueued_jobs(2)  # performed jobs were still enqueued
+    assert_no_enqueued_jobs()  # as in Rails: performing moves them to performed_jobs
+    assert_performed_jobs(2)
     assert len(ran) == 2
+
+
+def test_a_ported_rails_assertion_after_performing_does_not_count_performed_jobs() -> None:
+    # Rails' test_helper_test.rb shape: perform some, then count what is left.
+    HelloJob.perform_later("cristian")
+    HelloJob.perform_later("yves")
+    LoggingJob.perform_later("line")
+    assert perform_enqueued_jobs(only=LoggingJob) == 1
+    assert_enqueued_jobs(2)
+    assert_enqueued_jobs(0, only=LoggingJob)
+    assert_performed_jobs(1, only=LoggingJob)
+    assert_enqueued_with(job=HelloJob, args=("yves",))
+    with pytest.raises(AssertionError, match=r"no job enqueued matches job=.*LoggingJob"):
+        assert_enqueued_with(job=LoggingJob)
 
 
 def test_enqueued_filters() -> None:
@@ -199,7 +215,8 @@ def ran_a_retry_a_failure_and_a_crash(adapter: TestAdapter) -> str:
     BrokenJob.perform_later()
     with pytest.raises(LookupError):
         perform_enqueued_jobs()
-    retry_at = adapter.enqueued_jobs[1].scheduled_at
+    assert adapter.enqueued_jobs == []  # every one of them was performed
+    retry_at = adapter.performed_jobs[1].scheduled_at
     assert retry_at is not None
     return retry_at.isoformat()
 
@@ -328,7 +345,8 @@ def test_perform_enqueued_jobs_at() -> None:
 def test_perform_enqueued_jobs_leaves_what_they_enqueue() -> None:
     ChainJob.perform_later(2)
     assert perform_enqueued_jobs() == 1
-    assert_enqueued_jobs(2, only=ChainJob)
+    assert_enqueued_with(job=ChainJob, args=(1,))
+    assert_enqueued_jobs(1, only=ChainJob)
     assert perform_enqueued_jobs() == 1
     assert perform_enqueued_jobs() == 1
     assert perform_enqueued_jobs() == 0
@@ -341,8 +359,9 @@ def test_perform_enqueued_jobs_leaves_what_they_enqueue() -> None:
 def test_lists_and_clearing(adapter: TestAdapter) -> None:
     HelloJob.perform_later("a")
     perform_enqueued_jobs()
+    HelloJob.perform_later("b")
     assert current_adapter() is adapter
-    assert [r.args for r in adapter.enqueued_jobs] == [("a",)]
+    assert [r.args for r in adapter.enqueued_jobs] == [("b",)]
     assert [r.args for r in adapter.performed_jobs] == [("a",)]
     clear_performed_jobs()
     assert_no_performed_jobs()
@@ -387,13 +406,107 @@ def test_use_test_adapter_restores_the_configuration_and_own_adapters() -> None:
     assert OwnAdapterJob.queue_adapter == "inline:"
 
 
-def test_the_call_form_is_not_a_context_manager() -> None:
-    # A `with` around the call form fails loudly instead of checking nothing.
-    with pytest.raises((TypeError, AttributeError)), assert_enqueued_jobs(0):  # type: ignore[attr-defined]
-        pass
+# -- a call form used as a `with` block ----------------------------------------------------------
+
+CALL_FORMS: list[tuple[str, str, str]] = [
+    # (as the test writes it, as the message shows it, the block form it names)
+    ("assert_enqueued_jobs(1)", "assert_enqueued_jobs(1)", "expect_enqueued_jobs(1)"),
+    (
+        "assert_enqueued_jobs(0, queue='q')",
+        "assert_enqueued_jobs(0, queue='q')",
+        "expect_enqueued_jobs(0, queue='q')",
+    ),
+    ("assert_no_enqueued_jobs()", "assert_no_enqueued_jobs()", "expect_no_enqueued_jobs()"),
+    ("assert_performed_jobs(2)", "assert_performed_jobs(2)", "expect_performed_jobs(2)"),
+    ("assert_no_performed_jobs()", "assert_no_performed_jobs()", "expect_no_performed_jobs()"),
+    (
+        "assert_enqueued_with(job=HelloJob)",
+        f"assert_enqueued_with(job={M}.HelloJob)",
+        f"expect_enqueued_with(job={M}.HelloJob)",
+    ),
+    (
+        "assert_performed_with(args=('x',))",
+        "assert_performed_with(args=('x',))",
+        "expect_performed_with(args=('x',))",
+    ),
+    ("perform_enqueued_jobs()", "perform_enqueued_jobs()", "performing_enqueued_jobs()"),
+]
+
+
+def _block_form_named(info: pytest.ExceptionInfo[TypeError], call: str, block: str) -> None:
+    message = str(info.value)
+    assert message.startswith(call), message
+    assert f"write `with {block}:`" in message, message
+    assert "context manager protocol" not in message and "expected" not in message
+
+
+@pytest.mark.parametrize(("source", "call", "block"), CALL_FORMS, ids=[c[0] for c in CALL_FORMS])
+@pytest.mark.parametrize("statement", ["with", "async with"])
+def test_a_call_form_used_as_a_block_names_the_block_form(
+    source: str, call: str, block: str, statement: str
+) -> None:
+    # Run as a user writes it: the call is the `with` statement's own expression.
+    code = f"async def misuse():\n    {statement} {source}:\n        pass\n"
+    namespace = dict(globals())
+    exec(compile(code, __file__, "exec"), namespace)
+    # Whether the check would pass or fail, the mistake is what the test reports.
+    for _ in range(2):
+        with pytest.raises(TypeError) as info:
+            asyncio.run(namespace["misuse"]())
+        _block_form_named(info, call, block)
+        HelloJob.perform_later("x")  # now the count and match checks would pass
+        perform_enqueued_jobs(queue="nothing here")
+    assert ran == []  # perform_enqueued_jobs in a `with` performed nothing
+
+
+def test_a_call_form_written_in_a_with_statement_names_the_block_form() -> None:
     HelloJob.perform_later("x")
-    with pytest.raises((TypeError, AttributeError)), assert_enqueued_with(job=HelloJob):  # type: ignore[attr-defined]
+    with pytest.raises(TypeError) as info, assert_enqueued_jobs(1):  # would pass: still refused
         pass
+    _block_form_named(info, "assert_enqueued_jobs(1)", "expect_enqueued_jobs(1)")
+    with pytest.raises(TypeError) as info, assert_enqueued_jobs(5, only=HelloJob):  # would fail
+        pass
+    _block_form_named(
+        info,
+        f"assert_enqueued_jobs(5, only={M}.HelloJob)",
+        f"expect_enqueued_jobs(5, only={M}.HelloJob)",
+    )
+    refused = pytest.raises(TypeError, match=r"write `with expect_enqueued_with\(job=")
+    with refused, assert_enqueued_with(job=HelloJob):  # type: ignore[attr-defined]
+        pass
+    refused = pytest.raises(TypeError, match=r"write `with performing_enqueued_jobs\(\):`")
+    with refused, perform_enqueued_jobs():
+        pass
+    assert ran == []
+
+
+def test_a_call_form_returned_into_a_block_names_the_block_form() -> None:
+    # Called in a helper, the `with` is out of sight: the returned value refuses it.
+    def counted() -> Any:
+        return assert_no_enqueued_jobs()
+
+    def performed() -> Any:
+        return perform_enqueued_jobs(queue="q")
+
+    refused = pytest.raises(
+        TypeError,
+        match=r"^assert_no_enqueued_jobs\(\) is the call form.*"
+        r"write `with expect_no_enqueued_jobs\(\):`",
+    )
+    with refused, counted():
+        pass
+    refused = pytest.raises(TypeError, match=r"write `with performing_enqueued_jobs\(queue='q'\):`")
+    with refused, performed():
+        pass
+
+
+def test_call_forms_still_return_what_they_checked() -> None:
+    HelloJob.perform_later("a")
+    (recorded,) = assert_enqueued_jobs(1)
+    assert recorded.args == ("a",)
+    assert assert_no_performed_jobs() == []
+    assert perform_enqueued_jobs() == 1 and isinstance(perform_enqueued_jobs(), int)
+    assert assert_performed_jobs(1)[0] is recorded
 
 
 def test_recorded_job_lines_survive_unreadable_arguments(adapter: TestAdapter) -> None:

@@ -99,3 +99,17 @@ def test_a_block_helper_never_entered_fails_the_test() -> None:
     assert "expect_enqueued_jobs(1) at " in output
     assert "never used in a `with` statement" in output
     assert get_config().adapter is None  # restored even though the check failed
+
+
+def test_a_mixin_call_form_used_as_a_block_names_the_block_form() -> None:
+    class Case(ActiveJobTestMixin, unittest.TestCase):
+        def test_misused(self) -> None:
+            with self.assertRaises(TypeError) as info, self.assert_enqueued_jobs(1):
+                PingJob.perform_later(6)
+            self.assertIn("write `with expect_enqueued_jobs(1):`", str(info.exception))
+            with self.assertRaises(TypeError) as info, self.perform_enqueued_jobs():
+                pass
+            self.assertIn("write `with performing_enqueued_jobs():`", str(info.exception))
+
+    result, output = run_case(Case)
+    assert result.wasSuccessful() and result.testsRun == 1, output

@@ -16,12 +16,13 @@ import heapq
 import itertools
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
-from activejob import _time
+from activejob import _time, log
 from activejob.adapters.base import Adapter, payload_copy
 from activejob.errors import ActiveJobError, ConfigurationError, EnqueueError
 from activejob.job import registry
@@ -52,6 +53,7 @@ class AsyncAdapter(Adapter):
         self._scheduler: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
+        self._held = threading.local()
 
     @classmethod
     def from_url(cls, url: str) -> AsyncAdapter:
@@ -78,30 +80,85 @@ class AsyncAdapter(Adapter):
         with self._cond:
             self._check_open()
             self._pending += 1
-            heapq.heappush(self._scheduled, (timestamp, next(self._seq), payload))
-            self._ensure_scheduler()
-            self._cond.notify_all()
+            self._later(lambda: self._schedule(timestamp, payload))
+
+    def _schedule(self, timestamp: float, payload: dict[str, Any]) -> None:
+        if self._closed:  # shut down while its enqueue was being reported
+            self._dropped_at_shutdown()
+            return
+        heapq.heappush(self._scheduled, (timestamp, next(self._seq), payload))
+        self._ensure_scheduler()
+        self._cond.notify_all()
 
     def _check_open(self) -> None:
         if self._closed:
             raise EnqueueError("the async adapter was shut down")
 
+    # -- the enqueue scope ----------------------------------------------------------
+
+    @contextmanager
+    def enqueue_scope(self) -> Iterator[None]:
+        """Jobs enqueued on this thread inside the scope (an enqueue and its event)
+        are taken at once, so a refusal still raises ``EnqueueError`` there, but
+        start only when it ends: the "Enqueued" line comes before "Performing"."""
+        if getattr(self._held, "scope", None) is not None:  # nested: the outer one releases
+            yield
+            return
+        scope = _Scope()
+        self._held.scope = scope
+        try:
+            yield
+        finally:
+            self._held.scope = None
+            scope.release(self._cond)
+
+    def _gate(self) -> threading.Event | None:
+        scope: _Scope | None = getattr(self._held, "scope", None)
+        return None if scope is None else scope.gate
+
+    def _later(self, action: Callable[[], None]) -> None:
+        """Do ``action`` (under the lock) now, or when the current scope ends."""
+        scope: _Scope | None = getattr(self._held, "scope", None)
+        if scope is None:
+            action()
+        else:
+            scope.actions.append(action)
+
     # -- running --------------------------------------------------------------------
 
     def _submit(self, payload: dict[str, Any]) -> None:
-        """Start a job counted in ``_pending``; if it cannot start, uncount it and
-        raise :class:`EnqueueError`."""
+        """Start a job counted in ``_pending`` (inside an enqueue scope: once it
+        ends); if it cannot start, uncount it and raise :class:`EnqueueError`."""
         try:
             if self._is_async(payload):
-                future = asyncio.run_coroutine_threadsafe(
-                    arun(payload, adapter=self), self._event_loop()
-                )
-                future.add_done_callback(lambda f: self._settle(f.result))
+                loop = self._event_loop()
+                self._later(lambda: self._start_coroutine(loop, payload))
             else:
-                self._pool.submit(self._settle, lambda: run(payload, adapter=self))
+                gate = self._gate()
+                self._pool.submit(self._settle, lambda: self._run_after(gate, payload))
         except Exception as exc:
             self._uncount()
             raise EnqueueError(f"the async adapter could not start a job: {exc}") from exc
+
+    def _start_coroutine(self, loop: asyncio.AbstractEventLoop, payload: dict[str, Any]) -> None:
+        if self._closed:  # shut down while its enqueue was being reported
+            self._dropped_at_shutdown()
+            return
+        try:
+            future = asyncio.run_coroutine_threadsafe(arun(payload, adapter=self), loop)
+        except Exception:
+            self._uncount()
+            raise
+        future.add_done_callback(lambda f: self._settle(f.result))
+
+    def _dropped_at_shutdown(self) -> None:
+        self._uncount()
+        logger.warning("async adapter shut down before a job it had just taken could start")
+
+    def _run_after(self, gate: threading.Event | None, payload: dict[str, Any]) -> Outcome:
+        if gate is not None:
+            gate.wait()  # set when the enqueue that submitted this job has been reported
+        return run(payload, adapter=self)
 
     @staticmethod
     def _is_async(payload: dict[str, Any]) -> bool:
@@ -127,12 +184,13 @@ class AsyncAdapter(Adapter):
             if outcome.kind == "retry":
                 assert outcome.job is not None and outcome.retry is not None
                 outcome.job.adapter().retry(outcome.job, outcome.retry)
-            elif outcome.kind == "failed":
+            elif outcome.kind == "failed" and (outcome.job is None or not log.installed()):
+                # A job that ran has its "Error performing" line, traceback included,
+                # from activejob.log; only say it here when nothing else will.
+                job = outcome.job
+                what = f"job {job.job_id}" if job else "a job that could not be loaded"
                 logger.error(
-                    "job %s failed: %r",
-                    outcome.job.job_id if outcome.job else "(unreadable payload)",
-                    outcome.exception,
-                    exc_info=outcome.exception,
+                    "async %s failed: %r", what, outcome.exception, exc_info=outcome.exception
                 )
         except Exception:
             logger.exception("could not apply the outcome of a job")
@@ -202,3 +260,23 @@ class AsyncAdapter(Adapter):
                 self._cond.wait_for(lambda: self._pending <= 0, 30)
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._loop.stop)
+
+
+class _Scope:
+    """One enqueue scope of one thread: the gate its sync jobs wait on, and the
+    starts (scheduled jobs, async def jobs) it holds until it ends."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.actions: list[Callable[[], None]] = []
+
+    def release(self, lock: threading.Condition) -> None:
+        self.gate.set()
+        if not self.actions:
+            return
+        with lock:
+            for action in self.actions:
+                try:
+                    action()
+                except Exception:  # the enqueue has returned: nobody to raise to
+                    logger.exception("an async job could not start")

@@ -9,9 +9,11 @@ unless the backend can take many jobs in one round trip. See ``docs/adapters.md`
 
 from __future__ import annotations
 
+import contextlib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from activejob.errors import EnqueueError
@@ -72,6 +74,14 @@ class Adapter(ABC):
                 self.enqueue_at(job, job.scheduled_at.timestamp())
             job.successfully_enqueued = True
         return len(jobs)
+
+    def enqueue_scope(self) -> AbstractContextManager[None]:
+        """Held around an enqueue together with its ``enqueue`` event (and around a
+        bulk enqueue with its ``enqueue_all`` event). An adapter that starts jobs
+        on other threads at once (``async:``) starts those it was given when the
+        scope ends, so a job's enqueue is reported before it is performed. The
+        default does nothing."""
+        return contextlib.nullcontext()
 
     def retry(self, job: Job, decision: RetryDecision) -> None:
         """Enqueue ``job`` again as a retry rule decided (called by ``execute``)."""

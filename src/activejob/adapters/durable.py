@@ -18,6 +18,8 @@ Example::
 from __future__ import annotations
 
 import json
+import logging
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
@@ -30,6 +32,11 @@ if TYPE_CHECKING:
     from activejob.job.base import Job
 
 __all__ = ["StorageAdapter", "new_job"]
+
+logger = logging.getLogger("activejob")
+
+_warned_main: set[str] = set()
+_warned_lock = threading.Lock()
 
 
 def new_job(job: Job, run_at: float | None) -> NewJob:
@@ -81,6 +88,26 @@ class StorageAdapter(Adapter):
             raise EnqueueError(f"{self} could not enqueue {len(rows)} job(s): {exc}") from exc
         for job, storage_id in zip(jobs, ids, strict=True):
             job.provider_job_id = str(storage_id)
+        self._warn_about_main(jobs)
+
+    def _warn_about_main(self, jobs: Sequence[Job]) -> None:
+        # A worker is another process: it can never import the script that enqueued,
+        # so these jobs would fail there as an unknown class. Said once per class.
+        for cls in {type(job) for job in jobs}:
+            if cls.__module__ != "__main__":
+                continue
+            with _warned_lock:
+                if cls.job_class_name in _warned_main:
+                    continue
+                _warned_main.add(cls.job_class_name)
+            logger.warning(
+                "%s is defined in __main__ (the script being run), so a worker cannot "
+                "import it: jobs of this class enqueued to %s will fail to load there. "
+                "Define the job in an importable module and start the worker with "
+                "--import MODULE",
+                cls.__qualname__,
+                self,
+            )
 
     def shutdown(self, *, wait: bool = True) -> None:
         self._storage.close()

@@ -1,11 +1,12 @@
 """``test:``: record jobs instead of running them, for ``activejob.testing``.
 
 Every enqueued job is kept, as the JSON payload a real backend would store, in
-:attr:`TestAdapter.enqueued_jobs` (performed or not: it is the record of what the
-code under test enqueued). :meth:`TestAdapter.perform_enqueued_jobs` runs those
-not yet performed; inside :meth:`TestAdapter.performing` jobs run as soon as they
-are enqueued, jobs they enqueue included. Each run is recorded, with its
-:class:`~activejob.Outcome`, in :attr:`TestAdapter.performed_jobs`.
+:attr:`TestAdapter.enqueued_jobs` until it is performed.
+:meth:`TestAdapter.perform_enqueued_jobs` runs them; inside
+:meth:`TestAdapter.performing` jobs run as soon as they are enqueued, jobs they
+enqueue included. As in Rails' test adapter, a job that runs
+moves out of ``enqueued_jobs`` into :attr:`TestAdapter.performed_jobs`, where its
+:class:`~activejob.Outcome` is recorded.
 
 Example::
 
@@ -14,6 +15,7 @@ Example::
     ReportJob.perform_later(42)
     assert [r.args for r in adapter.enqueued_jobs] == [(42,)]
     adapter.perform_enqueued_jobs()
+    assert adapter.enqueued_jobs == [] and len(adapter.performed_jobs) == 1
 """
 
 from __future__ import annotations
@@ -145,7 +147,7 @@ class TestAdapter(Adapter):
 
     def __init__(self) -> None:
         self.enqueued_jobs: list[RecordedJob] = []
-        """Every job enqueued, in order, performed or not."""
+        """Every job enqueued and not performed (yet), in the order enqueued."""
         self.performed_jobs: list[RecordedJob] = []
         """Every job performed, in the order they started."""
         self.perform_enqueued: bool | Selector = False
@@ -185,12 +187,16 @@ class TestAdapter(Adapter):
     # -- performing ----------------------------------------------------------------------
 
     def perform(self, recorded: RecordedJob) -> Outcome:
-        """Run one recorded job now and record it as performed.
+        """Run one recorded job now, moving it from ``enqueued_jobs`` to ``performed_jobs``.
 
         A retry is enqueued again (through the job's adapter); a job that fails
         raises its exception here.
         """
         with self._lock:
+            # As Rails' test adapter does: a performed job is no longer enqueued, so
+            # assert_enqueued_jobs after performing counts only what still waits.
+            if recorded in self.enqueued_jobs:
+                self.enqueued_jobs.remove(recorded)
             recorded.performed_index = self._performed_total
             self._performed_total += 1
             self.performed_jobs.append(recorded)

@@ -70,11 +70,17 @@ class Locatable(Protocol):
                 return None if row is None else cls(row.id, row.total)
 
     ``register_model(name="Invoice")`` chooses the name written into GlobalIDs.
+
+    A class may also subclass ``Locatable`` to say so; it sets its own ``id`` like
+    any attribute (a dataclass field ``id: int`` included). A class whose ``id``
+    is a read-only property still matches at run time (``isinstance``,
+    ``register_model``).
     """
 
-    @property
-    def id(self) -> Any:
-        """The record's id (a tuple for a composite key)."""
+    # A plain attribute, not a property: a property here would be inherited by a
+    # subclass and make `self.id = ...` (and a dataclass's __init__) fail.
+    id: Any
+    """The record's id (a tuple for a composite key)."""
 
     @classmethod
     def locate(cls, id: Any) -> Any:

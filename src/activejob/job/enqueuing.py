@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, overload
 
 from activejob import _time, events
-from activejob.config import resolve_adapter
+from activejob.config import check_adapter_setting, resolve_adapter
 from activejob.errors import Abort, ActiveJobError, EnqueueError
 from activejob.job import callbacks
 from activejob.job.options import ConfiguredJob, EnqueueOptions, HasPerform, P, R
@@ -97,6 +97,12 @@ class Enqueuing(Queueing):
     queue_adapter: ClassVar[str | Adapter | None] = None
     """This class's adapter (URL or instance); ``None`` uses the configured one."""
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("queue_adapter")
+        if own is not None:
+            check_adapter_setting(own, f"{cls.__qualname__}.queue_adapter")
+
     set = _SetDescriptor()
     """``MyJob.set(wait=, wait_until=, queue=, priority=)`` returns a frozen
     :class:`ConfiguredJob`; on an instance it sets those options on the job."""
@@ -151,8 +157,13 @@ class Enqueuing(Queueing):
         self.successfully_enqueued = False
         self.enqueue_error = None
         name = "enqueue" if self.scheduled_at is None else "enqueue_at"
-        # The event wraps the callbacks (as in Active Job) so that an abort is reported too.
-        with events.instrument(name, self, adapter, aborted=False) as info:  # type: ignore[arg-type]
+        # The event wraps the callbacks (as in Active Job) so that an abort is reported
+        # too; the adapter's scope wraps the event, so a job it starts on another
+        # thread cannot report performing before this reports the enqueue.
+        with (
+            adapter.enqueue_scope(),
+            events.instrument(name, self, adapter, aborted=False) as info,  # type: ignore[arg-type]
+        ):
             try:
                 callbacks.run_around(
                     self,
@@ -233,7 +244,10 @@ def perform_all_later(jobs: Iterable[Job]) -> int:
             job.serialized_arguments()  # SerializationError here, before anything is enqueued
     total = 0
     for adapter, group in by_adapter.values():
-        with events.instrument("enqueue_all", None, adapter, jobs=group) as info:
+        with (
+            adapter.enqueue_scope(),
+            events.instrument("enqueue_all", None, adapter, jobs=group) as info,
+        ):
             now = _time.utcnow()
             for job in group:
                 job.enqueued_at = now

@@ -17,14 +17,14 @@ import inspect
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, cast, overload
 
 from activejob import events
 from activejob.errors import Abort, DeserializationError
 from activejob.job import rules
 from activejob.job.callbacks import CallbackRun
 from activejob.job.core import JobCore
-from activejob.job.options import HasAsyncPerform, HasPerform, P, R
+from activejob.job.options import HasAsyncPerform, HasPerform, P, R, R_co
 
 if TYPE_CHECKING:
     from activejob.adapters.base import Adapter
@@ -54,6 +54,71 @@ class Outcome:
     halted: bool = False
 
 
+class ClassPerformNow(Protocol[P, R_co]):
+    """``MyJob.perform_now``: takes ``perform``'s arguments, returns its value."""
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R_co: ...
+
+
+class InstancePerformNow(Protocol[R_co]):
+    """``job.perform_now``: runs the job with its own arguments, returns ``perform``'s value."""
+
+    def __call__(self) -> R_co: ...
+
+
+class _PerformNow:
+    """``perform_now`` on the class builds a job from the arguments and runs it; on
+    an instance it runs that instance, never a new one.
+
+    Rules apply as in a worker: a retry is enqueued through the job's adapter, a
+    discard returns ``None``, an unhandled exception is raised. An ``async def
+    perform`` runs on an event loop (on a helper thread if this thread is already
+    running one). The execution is counted on the job (``executions``).
+
+    Example::
+
+        PurgeJob.perform_now(42)          # a new PurgeJob(42), run here
+        job = PurgeJob(42)
+        job.perform_now()                 # this job, account 42; job.executions == 1
+    """
+
+    @overload
+    def __get__(
+        self, instance: None, owner: type[HasAsyncPerform[P, R]]
+    ) -> ClassPerformNow[P, R]: ...
+
+    @overload
+    def __get__(self, instance: None, owner: type[HasPerform[P, R]]) -> ClassPerformNow[P, R]: ...
+
+    @overload
+    def __get__(self, instance: HasAsyncPerform[P, R], owner: Any) -> InstancePerformNow[R]: ...
+
+    @overload
+    def __get__(self, instance: HasPerform[P, R], owner: Any) -> InstancePerformNow[R]: ...
+
+    def __get__(self, instance: Any, owner: Any) -> Any:
+        if instance is None:
+
+            def perform_now_on_class(*args: Any, **kwargs: Any) -> Any:
+                return owner(*args, **kwargs).run_now()
+
+            perform_now_on_class.__doc__ = _PerformNow.__doc__
+            return perform_now_on_class
+
+        def perform_now_on_instance(*args: Any, **kwargs: Any) -> Any:
+            if args or kwargs:
+                name = type(instance).__qualname__
+                raise TypeError(
+                    f"job.perform_now() runs the job with the arguments it was built with and "
+                    f"takes none; to run a new job with these, call {name}.perform_now(...) "
+                    "on the class"
+                )
+            return instance.run_now()
+
+        perform_now_on_instance.__doc__ = _PerformNow.__doc__
+        return perform_now_on_instance
+
+
 class Execution(JobCore):
     """``perform`` and ``perform_now``."""
 
@@ -75,24 +140,10 @@ class Execution(JobCore):
             cls._activejob_is_async = known
         return known[1]
 
-    @overload
-    @classmethod
-    def perform_now(cls: type[HasAsyncPerform[P, R]], *args: P.args, **kwargs: P.kwargs) -> R: ...
-
-    @overload
-    @classmethod
-    def perform_now(cls: type[HasPerform[P, R]], *args: P.args, **kwargs: P.kwargs) -> R: ...
-
-    @classmethod
-    def perform_now(cls, *args: Any, **kwargs: Any) -> Any:
-        """Run the job here and now; returns ``perform``'s value.
-
-        Rules apply as in a worker: a retry is enqueued through the job's adapter,
-        a discard returns ``None``, an unhandled exception is raised. An
-        ``async def perform`` runs on an event loop (on a helper thread if this
-        thread is already running one).
-        """
-        return cls(*args, **kwargs).run_now()
+    perform_now = _PerformNow()
+    """``MyJob.perform_now(*args, **kwargs)`` builds a job and runs it here;
+    ``job.perform_now()`` runs **that** job with its own arguments. Either returns
+    ``perform``'s value (see :class:`_PerformNow`)."""
 
     def run_now(self) -> Any:
         """Run this job instance now (the instance form of :meth:`perform_now`)."""

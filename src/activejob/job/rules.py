@@ -17,6 +17,8 @@ Example::
 
 from __future__ import annotations
 
+import inspect
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -93,6 +95,80 @@ def _check_exceptions(exceptions: tuple[Any, ...], decorator: str) -> ExceptionT
         if not (isinstance(exc, type) and issubclass(exc, BaseException)):
             raise TypeError(f"{decorator}() takes exception classes, got {exc!r}")
     return exceptions
+
+
+_WAIT_FORMS = (
+    "seconds (an int or float >= 0), a timedelta, activejob.polynomially_longer, "
+    "or a callable taking the attempt count and returning seconds"
+)
+
+
+def _check_wait(wait: object) -> None:
+    """Refuse a ``wait`` no retry could use, when the rule is declared rather than
+    at the first failure, where the error would hide the job's own exception."""
+    if wait is polynomially_longer:
+        return
+    if isinstance(wait, timedelta):
+        if wait < timedelta(0):
+            raise ValueError(f"retry_on(wait=...) must not be negative, got {wait!r}")
+        return
+    if isinstance(wait, (int, float)) and not isinstance(wait, bool):
+        if not math.isfinite(wait) or wait < 0:
+            raise ValueError(f"retry_on(wait=...) must be finite seconds >= 0, got {wait!r}")
+        return
+    if callable(wait):
+        try:
+            inspect.signature(wait).bind(1)
+        except TypeError:
+            raise TypeError(
+                f"retry_on(wait={_shown(wait)}): a callable wait is called with one argument, "
+                "the attempt count, and must accept it"
+            ) from None
+        except ValueError:  # no signature to inspect (some builtins): trust it
+            pass
+        return
+    raise TypeError(
+        f"retry_on(wait=...) takes {_WAIT_FORMS}; got {_shown(wait)} ({type(wait).__name__})"
+    )
+
+
+def _check_attempts(attempts: object) -> None:
+    if attempts == "unlimited" and isinstance(attempts, str):
+        return
+    if not isinstance(attempts, int) or isinstance(attempts, bool):
+        raise TypeError(
+            "retry_on(attempts=...) takes a positive int or 'unlimited'; "
+            f"got {_shown(attempts)} ({type(attempts).__name__})"
+        )
+    if attempts < 1:
+        raise ValueError(f"retry_on(attempts=...) must be at least 1, got {attempts}")
+
+
+def _check_jitter(jitter: object) -> None:
+    if not isinstance(jitter, (int, float)) or isinstance(jitter, bool):
+        raise TypeError(
+            "retry_on(jitter=...) takes a number >= 0 (a fraction of the wait); "
+            f"got {_shown(jitter)} ({type(jitter).__name__})"
+        )
+    if not math.isfinite(jitter) or jitter < 0:
+        raise ValueError(f"retry_on(jitter=...) must be a finite number >= 0, got {jitter!r}")
+
+
+def _check_options(queue: object, priority: object, on_exhausted: object) -> None:
+    if queue is not None and not isinstance(queue, str):
+        raise TypeError(f"retry_on(queue=...) takes a queue name, got {type(queue).__name__}")
+    if priority is not None and (not isinstance(priority, int) or isinstance(priority, bool)):
+        raise TypeError(f"retry_on(priority=...) takes an int, got {type(priority).__name__}")
+    if on_exhausted is not None and not callable(on_exhausted):
+        raise TypeError(
+            f"retry_on(on_exhausted=...) takes a callable (job, exc), "
+            f"got {type(on_exhausted).__name__}"
+        )
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 @dataclass(frozen=True)
@@ -199,8 +275,10 @@ def retry_on(
     reaches the backend, which records the job as failed.
     """
     excs = _check_exceptions(exceptions, "retry_on")
-    if attempts != "unlimited" and (not isinstance(attempts, int) or attempts < 1):
-        raise ValueError("attempts must be a positive int or 'unlimited'")
+    _check_wait(wait)
+    _check_attempts(attempts)
+    _check_jitter(jitter)
+    _check_options(queue, priority, on_exhausted)
     rule = RetryRule(excs, wait, attempts, queue, priority, jitter, on_exhausted)
     return lambda target: _add_rule(target, rule)
 

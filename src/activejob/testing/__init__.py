@@ -43,6 +43,7 @@ from activejob.testing.blocks import (
     expect_performed_with,
     performing_enqueued_jobs,
 )
+from activejob.testing.callform import MatchedJobs, PerformedCount
 from activejob.testing.helpers import (
     assert_enqueued_jobs,
     assert_enqueued_with,
@@ -61,6 +62,8 @@ __all__ = [
     "ActiveJobTestMixin",
     "JobCountExpectation",
     "JobMatchExpectation",
+    "MatchedJobs",
+    "PerformedCount",
     "PerformingBlock",
     "RecordedJob",
     "TestAdapter",

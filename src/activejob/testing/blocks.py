@@ -4,8 +4,9 @@ block did.
 One name cannot safely serve both forms in Python: a call cannot know whether a
 ``with`` statement will follow, so a helper that checked nothing until the block
 ended would check nothing at all when called plainly. So the call forms
-(``assert_enqueued_jobs``, ...) check at once and return no context manager,
-and the block forms have their own names::
+(``assert_enqueued_jobs``, ...) check at once and refuse ``with`` with a
+``TypeError`` naming the block form (see :mod:`activejob.testing.callform`), and
+the block forms have their own names::
 
     with expect_enqueued_jobs(2, only=MailJob):
         sign_up("a@example.com")
@@ -64,7 +65,8 @@ class _Block:
         self._entered = False
         self._ticket = session.track_block(f"{description} at {session.caller_location()}")
         self.enqueued: list[RecordedJob] = []
-        """Every job enqueued in the block (set when it ends)."""
+        """Every job enqueued in the block and not performed by its end (set when it
+        ends): as in Rails, a job performed moves to ``performed``."""
         self.performed: list[RecordedJob] = []
         """Every job performed in the block (set when it ends)."""
 

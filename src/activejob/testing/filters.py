@@ -192,3 +192,7 @@ class Criteria:
     def describe(self) -> str:
         """The criteria as given, for messages."""
         return self._text or "(any job)"
+
+    def given(self) -> str:
+        """The criteria as keyword arguments (``"job=myapp.ReportJob, args=(1,)"``), or ``""``."""
+        return self._text

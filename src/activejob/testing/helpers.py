@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from activejob.testing import checks
+from activejob.testing.callform import MatchedJobs, PerformedCount, refuse_as_block
 from activejob.testing.filters import Criteria, JobFilter, JobRef, Moment, Selection
 from activejob.testing.session import current_adapter
 
@@ -45,9 +46,11 @@ def assert_enqueued_jobs(
     only: JobFilter | None = None,
     except_: JobFilter | None = None,
     queue: str | None = None,
-) -> None:
-    """Assert that ``number`` jobs (those the filters keep) have been enqueued so
-    far in this test, performed or not. For a block, ``with expect_enqueued_jobs(...)``.
+) -> MatchedJobs:
+    """Assert that ``number`` jobs (those the filters keep) are enqueued: enqueued so
+    far in this test and not performed since (as in Rails, performing a job moves it
+    to the performed jobs). For a block, ``with expect_enqueued_jobs(...)``.
+    Returns the jobs counted.
 
     Example::
 
@@ -56,21 +59,20 @@ def assert_enqueued_jobs(
         assert_enqueued_jobs(1, only=HelloJob, queue="default")
     """
     __tracebackhide__ = True
-    selection = Selection(only, except_, queue)
-    checks.check_count("enqueued", number, current_adapter().enqueued_jobs, selection, "")
+    return _count("assert_enqueued_jobs", number, Selection(only, except_, queue))
 
 
 def assert_no_enqueued_jobs(
     *, only: JobFilter | None = None, except_: JobFilter | None = None, queue: str | None = None
-) -> None:
-    """Assert that no job (that the filters keep) has been enqueued so far.
+) -> MatchedJobs:
+    """Assert that no job (that the filters keep) is enqueued.
 
     Example::
 
         assert_no_enqueued_jobs(only=MailJob)
     """
     __tracebackhide__ = True
-    assert_enqueued_jobs(0, only=only, except_=except_, queue=queue)
+    return _count("assert_no_enqueued_jobs", None, Selection(only, except_, queue))
 
 
 def assert_performed_jobs(
@@ -79,10 +81,10 @@ def assert_performed_jobs(
     only: JobFilter | None = None,
     except_: JobFilter | None = None,
     queue: str | None = None,
-) -> None:
+) -> MatchedJobs:
     """Assert that ``number`` jobs (those the filters keep) have been performed so
     far, whatever their outcome. For a block that performs what it enqueues,
-    ``with expect_performed_jobs(...)``.
+    ``with expect_performed_jobs(...)``. Returns the jobs counted.
 
     Example::
 
@@ -91,13 +93,12 @@ def assert_performed_jobs(
         assert_performed_jobs(1)
     """
     __tracebackhide__ = True
-    selection = Selection(only, except_, queue)
-    checks.check_count("performed", number, current_adapter().performed_jobs, selection, "")
+    return _count("assert_performed_jobs", number, Selection(only, except_, queue))
 
 
 def assert_no_performed_jobs(
     *, only: JobFilter | None = None, except_: JobFilter | None = None, queue: str | None = None
-) -> None:
+) -> MatchedJobs:
     """Assert that no job (that the filters keep) has been performed so far.
 
     Example::
@@ -105,7 +106,20 @@ def assert_no_performed_jobs(
         assert_no_performed_jobs()
     """
     __tracebackhide__ = True
-    assert_performed_jobs(0, only=only, except_=except_, queue=queue)
+    return _count("assert_no_performed_jobs", None, Selection(only, except_, queue))
+
+
+def _count(helper: str, number: int | None, selection: Selection) -> MatchedJobs:
+    __tracebackhide__ = True
+    shown = ", ".join(str(a) for a in (number, selection.describe()) if a not in (None, ""))
+    refuse_as_block(helper, shown)
+    adapter = current_adapter()
+    expected = 0 if number is None else number
+    if "enqueued" in helper:
+        matching = checks.check_count("enqueued", expected, adapter.enqueued_jobs, selection, "")
+    else:
+        matching = checks.check_count("performed", expected, adapter.performed_jobs, selection, "")
+    return MatchedJobs(matching, helper, shown)
 
 
 def assert_enqueued_with(
@@ -117,8 +131,8 @@ def assert_enqueued_with(
     priority: int | Callable[[int | None], bool] | None = None,
     at: Moment | Callable[[datetime | None], bool] | None = None,
 ) -> Job:
-    """Assert that a job meeting every given criterion has been enqueued so far;
-    returns it (a new instance, arguments deserialised).
+    """Assert that a job meeting every given criterion has been enqueued so far and
+    not performed since; returns it (a new instance, arguments deserialised).
 
     Criteria left out are not checked; each may be a predicate instead of a
     value. ``at`` (a datetime, a timedelta from now or epoch seconds) matches a
@@ -132,6 +146,7 @@ def assert_enqueued_with(
     """
     __tracebackhide__ = True
     criteria = Criteria(job, args, kwargs, queue, priority, at)
+    refuse_as_block("assert_enqueued_with", criteria.given())
     return checks.find_match("enqueued", criteria, current_adapter().enqueued_jobs, "").job()
 
 
@@ -154,6 +169,7 @@ def assert_performed_with(
     """
     __tracebackhide__ = True
     criteria = Criteria(job, args, kwargs, queue, priority, at)
+    refuse_as_block("assert_performed_with", criteria.given())
     return checks.find_match("performed", criteria, current_adapter().performed_jobs, "").job()
 
 
@@ -163,10 +179,11 @@ def perform_enqueued_jobs(
     except_: JobFilter | None = None,
     queue: str | None = None,
     at: Moment | None = None,
-) -> int:
+) -> PerformedCount:
     """Perform, now and in order, the jobs enqueued so far and not yet performed
     that the filters keep; returns how many ran. ``at`` keeps jobs due at or
-    before that time (a datetime, a timedelta from now, or epoch seconds).
+    before that time (a datetime, a timedelta from now, or epoch seconds). As in
+    Rails, each job performed moves from the enqueued jobs to the performed jobs.
 
     Jobs these jobs enqueue are recorded but not run (call again to run them);
     to run jobs as they are enqueued, ``with performing_enqueued_jobs():``. A job
@@ -178,7 +195,9 @@ def perform_enqueued_jobs(
         MyJob.set(wait=timedelta(days=2)).perform_later(2)
         assert perform_enqueued_jobs(at=timedelta(days=1)) == 1
     """
-    return current_adapter().perform_enqueued_jobs(Selection(only, except_, queue, at))
+    selection = Selection(only, except_, queue, at)
+    refuse_as_block("perform_enqueued_jobs", selection.describe())
+    return PerformedCount(current_adapter().perform_enqueued_jobs(selection), selection.describe())
 
 
 def clear_enqueued_jobs() -> None:

@@ -52,7 +52,7 @@ class ActiveJobTestMixin(_Base):
 
     @property
     def enqueued_jobs(self) -> list[RecordedJob]:
-        """Every job enqueued in this test, performed or not."""
+        """The jobs enqueued in this test and not performed since."""
         return session.current_adapter().enqueued_jobs
 
     @property
