@@ -161,20 +161,32 @@ def test_jobs_discard_all_acts_only_on_what_the_filters_match(
     # --state picks the scheduled job only; the ready jobs of the same queue stay.
     assert discard_all("--state", "scheduled", "--queue", "default") == "discarded 1 job"
     assert states() == {**before, "scheduled": JobState.DISCARDED}
-    # --class picks one class; the failed jobs of another class are never discarded.
+    # --class picks one class; the failed jobs of another class stay.
     assert discard_all("--class", "app.Mail") == "discarded 1 job"
     assert states() == {**before, "scheduled": JobState.DISCARDED, "mailer": JobState.DISCARDED}
-    # --queue on a queue holding only a failed job: nothing to discard.
-    assert discard_all("--queue", "other") == "discarded 0 jobs"
     # --queue default --state ready takes the last ready job; failed ones stay failed.
     assert discard_all("--queue", "default", "--state", "ready") == "discarded 1 job"
+    assert states()["failed"] is JobState.FAILED
+    # --queue on a queue holding only a failed job discards that failed job.
+    assert discard_all("--queue", "other") == "discarded 1 job"
     assert states() == {
         "ready": JobState.DISCARDED,
         "failed": JobState.FAILED,
-        "other_failed": JobState.FAILED,
+        "other_failed": JobState.DISCARDED,
         "mailer": JobState.DISCARDED,
         "scheduled": JobState.DISCARDED,
     }
+
+
+def test_jobs_discard_a_failed_job_by_id(
+    jobs_file: tuple[str, SQLiteStorage, dict[str, str]],
+) -> None:
+    url, storage, ids = jobs_file
+    result = activejob_cli("jobs", "discard", ids["failed"], "--adapter", url)
+    assert (result.returncode, result.stdout.strip()) == (0, "discarded 1 job"), result.stderr
+    info = storage.get(ids["failed"])
+    assert info is not None and info.state is JobState.DISCARDED
+    assert info.error is not None and info.error.message == "upstream timed out"
 
 
 def test_retry_and_discard_need_ids_or_all(

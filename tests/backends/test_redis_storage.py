@@ -255,6 +255,8 @@ def test_retry_and_discard_act_on_every_match(
     assert storage.discard(JobFilter(queue_name="mail")) == 0
     assert storage.retry(JobFilter(job_ids=["s"])) == 1
     assert claim_ids(storage, ["mail"]) == ["s"]
+    assert storage.discard(JobFilter(queue_name="other")) == 1  # failed
+    assert storage.get("keep").state is JobState.DISCARDED  # type: ignore[union-attr]
 
 
 def test_list_filters_and_pages_newest_first(storage: RedisStorage) -> None:

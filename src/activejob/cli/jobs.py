@@ -53,7 +53,7 @@ def register(subparsers: Any) -> None:
 
     for name, func, help_text in (
         ("retry", retry_jobs, "make failed or discarded jobs ready again"),
-        ("discard", discard_jobs, "discard jobs that are ready or scheduled"),
+        ("discard", discard_jobs, "discard jobs that are ready, scheduled or failed"),
     ):
         action = actions.add_parser(name, help=help_text)
         add_common_options(action)

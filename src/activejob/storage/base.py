@@ -391,7 +391,8 @@ class Storage(ABC):
         return count
 
     def discard(self, where: JobFilter) -> int:
-        """Discard jobs that are not running or finished; returns how many."""
+        """Discard ready, scheduled and failed jobs (never running or succeeded ones);
+        returns how many."""
         _check_filter(where)
         count = self._discard(where)
         events.emit("jobs_discarded", count=count, where=where)

@@ -64,7 +64,7 @@ PROMOTE_LIMIT = 1000
 PAGE = 500
 """Jobs per script call when retrying, discarding or pruning many."""
 _RETRYABLE = (JobState.FAILED, JobState.DISCARDED)
-_DISCARDABLE = (JobState.SCHEDULED, JobState.READY)
+_DISCARDABLE = (JobState.SCHEDULED, JobState.READY, JobState.FAILED)
 _COUNT_MARK = 987654321
 
 

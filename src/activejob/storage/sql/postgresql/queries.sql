@@ -234,7 +234,7 @@ WHERE state IN ('failed', 'discarded')
 -- name: discard_jobs
 UPDATE activejob_jobs
 SET state = 'discarded', finished_at = to_timestamp(%(now)s::float8)
-WHERE state IN ('ready', 'scheduled')
+WHERE state IN ('ready', 'scheduled', 'failed')
   AND (%(states)s::text[] IS NULL
        OR (CASE WHEN state = 'scheduled' AND run_at <= to_timestamp(%(now)s::float8)
                 THEN 'ready' ELSE state END) = ANY (%(states)s::text[]))

@@ -191,7 +191,7 @@ WHERE state IN ('failed', 'discarded')
 -- name: discard_jobs
 UPDATE activejob_jobs
 SET state = 'discarded', finished_at = :now
-WHERE state IN ('ready', 'scheduled')
+WHERE state IN ('ready', 'scheduled', 'failed')
   AND (:states IS NULL OR (CASE WHEN state = 'scheduled' AND run_at <= :now THEN 'ready' ELSE state END)
                           IN (SELECT value FROM json_each(:states)))
   AND (:queue_name IS NULL OR queue_name = :queue_name)
