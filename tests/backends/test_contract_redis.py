@@ -27,3 +27,13 @@ class TestRedisContract(StorageContract):
         storage = RedisStorage(url)
         storage.migrate()
         return storage
+
+    def corrupt(self, storage: Storage, job_id: str, column: str, value: object) -> bool:
+        from activejob.storage.redis import RedisStorage, records
+
+        assert isinstance(storage, RedisStorage)
+        info = storage.get(job_id)
+        assert info is not None
+        # Redis keeps every field as text and checks nothing.
+        storage.client.hset(storage.key("job", records.sid(info.id)), column, str(value))
+        return True

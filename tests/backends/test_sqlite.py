@@ -90,9 +90,9 @@ def test_url_paths_and_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 def test_the_schema_is_migrated_on_first_use(sqlite_path: Path) -> None:
     storage = SQLiteStorage(sqlite_path)
-    assert storage.schema_version() == (0, 1)
+    assert storage.schema_version() == (0, 2)
     storage.push([new_job()])
-    assert storage.schema_version() == (1, 1)
+    assert storage.schema_version() == (2, 2)
     assert storage.apply_migrations() == []
     storage.close()
 
@@ -101,7 +101,7 @@ def test_without_auto_migrate_an_empty_file_says_to_migrate(sqlite_path: Path) -
     storage = SQLiteStorage(sqlite_path, auto_migrate=False)
     with pytest.raises(SchemaError, match="activejob migrate"):
         storage.push([new_job()])
-    assert storage.apply_migrations() == ["0001_initial"]
+    assert storage.apply_migrations() == ["0001_initial", "0002_typed_columns"]
     storage.push([new_job()])
     storage.close()
 

@@ -5,7 +5,9 @@
 -- then the oldest run_at, then the oldest sid; a wildcard entry merges its queues so
 -- that this order holds across them. Paused queues are skipped. Claiming counts as a
 -- heartbeat of the worker.
--- Returns, per job: sid, job_id, queue, attempts, payload.
+-- Returns, per job: sid, job_id, queue, attempts, payload, priority (as stored, for the
+-- caller to check). An index entry whose job is no longer ready (a hash changed by
+-- hand) is dropped, not claimed.
 local wid, limit = ARGV[3], tonumber(ARGV[4])
 promote_due(tonumber(ARGV[5]))
 
@@ -58,18 +60,22 @@ local out, d = {}, {}
 local rkey = running_key(wid)
 for _, sid in ipairs(taken) do
   local key = job_key(sid)
-  local h = redis.call('HMGET', key, 'job_id', 'queue', 'payload', 'attempts')
-  local attempts = (tonumber(h[4]) or 0) + 1
-  redis.call('HSET', key, 'attempts', attempts, 'state', 'running', 'started_at', NOW,
-    'worker', wid)
-  defer(d, 'ZREM', idx_key('ready', h[2]), sid)
-  defer(d, 'ZADD', idx_key('running', h[2]), 0, sid)
-  defer(d, 'SADD', rkey, sid)
-  out[#out + 1] = sid
-  out[#out + 1] = h[1]
-  out[#out + 1] = h[2]
-  out[#out + 1] = attempts
-  out[#out + 1] = h[3]
+  local h = redis.call('HMGET', key, 'job_id', 'queue', 'payload', 'attempts', 'state',
+    'priority')
+  if h[5] == 'ready' then
+    local attempts = (tonumber(h[4]) or 0) + 1
+    redis.call('HSET', key, 'attempts', attempts, 'state', 'running', 'started_at', NOW,
+      'worker', wid)
+    defer(d, 'ZREM', idx_key('ready', h[2]), sid)
+    defer(d, 'ZADD', idx_key('running', h[2]), 0, sid)
+    defer(d, 'SADD', rkey, sid)
+    out[#out + 1] = sid
+    out[#out + 1] = h[1]
+    out[#out + 1] = h[2]
+    out[#out + 1] = attempts
+    out[#out + 1] = h[3] or ''
+    out[#out + 1] = h[6] or ''
+  end
 end
 flush(d)
 redis.call('ZADD', P .. 'workers', NOW, wid)
