@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -187,6 +188,28 @@ def test_jobs_discard_a_failed_job_by_id(
     info = storage.get(ids["failed"])
     assert info is not None and info.state is JobState.DISCARDED
     assert info.error is not None and info.error.message == "upstream timed out"
+
+
+def test_a_poison_row_is_listed_shown_and_discarded_by_the_cli(
+    jobs_file: tuple[str, SQLiteStorage, dict[str, str]],
+) -> None:
+    url, storage, ids = jobs_file
+    with sqlite3.connect(storage.path) as conn:
+        conn.execute(
+            "UPDATE activejob_jobs SET payload = ? WHERE job_id = ?", ("[" * 100_000, ids["ready"])
+        )
+    listed = activejob_cli("jobs", "list", "--adapter", url)
+    assert listed.returncode == 0 and ids["ready"] in listed.stdout, listed.stderr
+    as_json = activejob_cli("jobs", "list", "--adapter", url, "--json")
+    [row] = [j for j in json.loads(as_json.stdout) if j["job_id"] == ids["ready"]]
+    assert "nested too deeply" in row["payload"]["reason"]
+    shown = activejob_cli("jobs", "show", ids["ready"], "--adapter", url)
+    assert shown.returncode == 0, shown.stderr
+    assert "payload:      unreadable: the stored payload is nested too deeply" in shown.stdout
+    assert len(shown.stdout) < 2000
+    discarded = activejob_cli("jobs", "discard", ids["ready"], "--adapter", url)
+    assert (discarded.returncode, discarded.stdout.strip()) == (0, "discarded 1 job")
+    assert "Traceback" not in listed.stderr + shown.stderr + discarded.stderr
 
 
 def test_retry_and_discard_need_ids_or_all(

@@ -130,6 +130,9 @@ def test_a_payload_nested_too_deeply_fails_alone_and_the_worker_goes_on(
     bad = Note.perform_later("bad")
     Note.perform_later("after")
     assert corrupt(bad.job_id, "payload", DEEP)
+    waiting = activejob.status(bad.job_id)
+    assert waiting is not None and waiting.state is JobState.READY
+    assert "nested too deeply" in waiting.payload["reason"]
 
     run_burst(url)
 
