@@ -394,3 +394,11 @@ def test_an_index_entry_whose_job_is_no_longer_ready_is_not_claimed(
     assert storage.discard(JobFilter(job_ids=["moved"])) == 1
     assert claim_ids(storage, ["*"]) == ["kept"]
     assert storage.get("moved").state is JobState.DISCARDED  # type: ignore[union-attr]
+
+
+def test_a_worker_info_that_is_not_json_is_listed_raw(storage: RedisStorage) -> None:
+    storage.heartbeat("w", {"pid": 1})
+    storage.client.hset(storage.key("worker", "w"), "info", "[" * 100_000)
+    [worker] = storage.workers()
+    assert worker["id"] == "w" and worker["raw"].startswith("[[[")
+    assert len(worker["raw"]) < 300

@@ -165,6 +165,17 @@ def test_migration_0002_keeps_rows_and_ids_and_fails_rows_of_the_wrong_type(
     storage.close()
 
 
+def test_a_worker_info_that_is_not_json_is_listed_raw(sqlite_path: Path) -> None:
+    storage = SQLiteStorage(sqlite_path)
+    storage.heartbeat("w", {"pid": 1})
+    with sqlite3.connect(sqlite_path) as conn:
+        conn.execute("UPDATE activejob_workers SET info = ?", ("[" * 100_000,))
+    [worker] = storage.workers()
+    assert worker["id"] == "w" and worker["raw"].startswith("[[[")
+    assert len(worker["raw"]) < 300
+    storage.close()
+
+
 def test_a_newer_schema_is_refused(sqlite_path: Path, storage: SQLiteStorage) -> None:
     storage.migrate()
     with sqlite3.connect(sqlite_path) as conn:

@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from activejob import _time
+from activejob.errors import DeserializationError, shorten
 from activejob.storage.base import ClaimedJob, ErrorInfo, JobInfo
-from activejob.storage.decode import Defects, payload_dict
+from activejob.storage.decode import Defects, load_object, payload_dict
 
 
 def sid(storage_id: Any) -> str:
@@ -27,6 +28,17 @@ def sid(storage_id: Any) -> str:
 def stamp(seconds: float) -> str:
     """Epoch seconds as the exact text scripts store and compare."""
     return repr(float(seconds))
+
+
+def worker_info(text: str | None) -> dict[str, Any]:
+    """A worker's heartbeat info (JSON it wrote); anything else is kept, shortened,
+    under ``"raw"``, as the SQL storages do."""
+    if text is None:
+        return {}
+    try:
+        return load_object(text, "the stored worker info")
+    except DeserializationError:
+        return {"raw": shorten(text)}
 
 
 def claimed_job(fields: Sequence[Any]) -> ClaimedJob:

@@ -387,7 +387,7 @@ class RedisStorage(Storage):
         job_ids = iter(self._pipeline(build_jobs) if any(running) else [])
         out: builtins.list[dict[str, Any]] = []
         for (worker_id, beat), fields, sids in zip(beats, replies[::2], running, strict=True):
-            entry: dict[str, Any] = json.loads(fields["info"]) if "info" in fields else {}
+            entry = records.worker_info(fields.get("info"))
             started = fields.get("started_at", beat)
             entry.update(
                 id=worker_id,
