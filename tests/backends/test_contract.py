@@ -45,6 +45,6 @@ class TestPostgreSQLContract(StorageContract):
         with psycopg.connect(self.url, autocommit=True) as conn:
             try:
                 conn.execute(query, (value, job_id))
-            except psycopg.DataError:
+            except (psycopg.DataError, psycopg.IntegrityError):
                 return False
         return True

@@ -34,6 +34,11 @@ class TestRedisContract(StorageContract):
         assert isinstance(storage, RedisStorage)
         info = storage.get(job_id)
         assert info is not None
+        key = storage.key("job", records.sid(info.id))
+        field = {"queue_name": "queue"}.get(column, column)
         # Redis keeps every field as text and checks nothing.
-        storage.client.hset(storage.key("job", records.sid(info.id)), column, str(value))
+        if value is None:
+            storage.client.hdel(key, field)
+        else:
+            storage.client.hset(key, field, str(value))
         return True

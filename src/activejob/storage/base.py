@@ -149,6 +149,8 @@ class ClaimedJob:
     payload: str
     attempts: int
     """How many times the job has been claimed, this claim included."""
+    job_class: str | None = None
+    """The class the row names (for the worker's message about a job it cannot load)."""
     defect: str | None = None
     """Why the stored row cannot run (a column a hostile or buggy writer corrupted);
     the worker then fails the job with a ``DeserializationError`` saying so."""

@@ -39,7 +39,7 @@ def load_job(claimed: ClaimedJob) -> Job | Result:
     where the job's own ``discard_on``/``retry_on`` rules see it. A job that cannot
     be loaded is logged at ERROR with the reason and the fix.
     """
-    job_class: object = None
+    job_class: object = claimed.job_class
     try:
         if claimed.defect is not None:
             raise DeserializationError(claimed.defect)

@@ -42,18 +42,19 @@ def worker_info(text: str | None) -> dict[str, Any]:
 
 
 def claimed_job(fields: Sequence[Any]) -> ClaimedJob:
-    """A claimed job from the claim script's six values per job (sid, job_id, queue,
-    attempts, payload, priority); a corrupt hash carries the defect, for the worker
-    to fail that job alone."""
-    storage_id, job_id, queue, attempts, payload, priority = fields
-    claimed = ClaimedJob(int(storage_id), job_id, queue, payload, int(attempts))
-    if not (priority.isdigit() or (priority[:1] == "-" and priority[1:].isdigit())):
-        d = Defects()
-        d.integer("priority", priority)
-        d.text("payload", payload or None)
-        claimed.defect = d.message
-    elif not payload:
-        claimed.defect = "the stored row is corrupt: it has no payload"
+    """A claimed job from the claim script's seven values per job (sid, job_id, queue,
+    attempts, payload, priority, class); a corrupt hash carries the defect, for the
+    worker to fail that job alone."""
+    storage_id, job_id, queue, attempts, payload, priority, job_class = fields
+    claimed = ClaimedJob(int(storage_id), job_id, queue, payload, int(attempts), job_class or None)
+    whole = priority.isdigit() or (priority[:1] == "-" and priority[1:].isdigit())
+    if whole and payload and queue:
+        return claimed
+    d = Defects()
+    d.integer("priority", priority)
+    d.text("queue", queue or None)
+    d.text("payload", payload or None)
+    claimed.defect = d.message
     return claimed
 
 

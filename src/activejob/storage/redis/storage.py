@@ -192,7 +192,7 @@ class RedisStorage(Storage):
         self._notifier.mark()
         # Not retried: a claim whose reply was lost has moved jobs to this worker.
         reply = self._script("claim", worker_id, limit, PROMOTE_LIMIT, *entries, retry=False)
-        return [records.claimed_job(reply[i : i + 6]) for i in range(0, len(reply), 6)]
+        return [records.claimed_job(reply[i : i + 7]) for i in range(0, len(reply), 7)]
 
     def _complete(self, results: Sequence[Result]) -> None:
         succeeded: builtins.list[str] = []

@@ -458,7 +458,7 @@ def _claim_order(row: Sequence[Any]) -> tuple[Any, ...]:
 def _claimed_job(row: Sequence[Any]) -> ClaimedJob:
     """A claimed row; one with a corrupt column carries the defect, for the worker
     to fail that job alone."""
-    id_, job_id, queue_name, payload, attempts, priority = row[:6]
+    id_, job_id, queue_name, payload, attempts, priority, _, job_class = row
     if (
         type(priority) is int
         and type(attempts) is int
@@ -466,18 +466,18 @@ def _claimed_job(row: Sequence[Any]) -> ClaimedJob:
         and type(queue_name) is str
         and type(job_id) is str
     ):
-        return ClaimedJob(id_, job_id, queue_name, payload, attempts)
+        return ClaimedJob(id_, job_id, queue_name, payload, attempts, job_class)
     d = Defects()
     d.integer("priority", priority)
-    claimed = ClaimedJob(
+    return ClaimedJob(
         id_,
         d.text("job_id", job_id, str(job_id)),
         d.text("queue_name", queue_name, str(queue_name)),
         d.text("payload", payload, "{}"),
         d.integer("attempts", attempts, 1),
+        job_class if isinstance(job_class, str) else None,
+        d.message,
     )
-    claimed.defect = d.message
-    return claimed
 
 
 def _job_info(row: Sequence[Any], now: float) -> JobInfo:

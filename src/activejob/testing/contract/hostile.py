@@ -29,8 +29,9 @@ class HostileRows(ContractBase):
 
     def corrupt(self, storage: Storage, job_id: str, column: str, value: object) -> bool:
         """Write ``value`` into ``column`` (``payload``, ``priority``, ``attempts``,
-        ``run_at``) of the stored job ``job_id`` with the raw driver; ``False`` when
-        the store's schema refuses the value (a typed or checked column)."""
+        ``run_at``, ``queue_name``; ``None`` removes the value) of the stored job
+        ``job_id`` with the raw driver; ``False`` when the store's schema refuses
+        the value (a typed, checked or NOT NULL column)."""
         pytest.skip("this backend's contract does not write hostile rows")
 
     @pytest.mark.parametrize("kind", sorted(POISON_PAYLOADS))
@@ -101,3 +102,17 @@ class HostileRows(ContractBase):
         assert error is not None and f"{column} '{value}'" in error.message
         assert storage.discard(JobFilter(job_ids=[bad])) == 1
         assert [c.job_id for c in storage.claim("w", ["*"], 10)] == [good]
+
+    def test_a_missing_queue_name_is_refused_or_costs_only_its_job(self, storage: Storage) -> None:
+        good, bad = self.push(storage, new_job("q"), new_job("q"))
+        if not self.corrupt(storage, bad, "queue_name", None):
+            return
+        listed = {info.job_id: info for info in storage.list(JobFilter())}
+        assert sorted(listed) == sorted([good, bad])
+        claimed = {c.job_id: c for c in storage.claim("w", ["q"], 10)}
+        assert claimed[good].defect is None
+        if bad in claimed:  # with its queue found again, or failed for the defect
+            assert claimed[bad].queue_name == "q" or "queue" in (claimed[bad].defect or "")
+        storage.complete([Result(c.id, S.FAILED, attempts=c.attempts) for c in claimed.values()])
+        assert storage.claim("w", ["*"], 10) == []
+        assert storage.discard(JobFilter(job_ids=[bad])) == 1
