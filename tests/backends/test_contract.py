@@ -17,10 +17,13 @@ class TestSQLiteContract(StorageContract):
         return SQLiteStorage(request.getfixturevalue("sqlite_path"))
 
     def corrupt(self, storage: Storage, job_id: str, column: str, value: object) -> bool:
+        # Bytes as TEXT, unchecked, as the sqlite3 shell's .import of a Latin-1 file does.
+        target = "CAST(? AS TEXT)" if isinstance(value, bytes) else "?"
         with sqlite3.connect(storage.path) as conn:  # type: ignore[attr-defined]
             try:
                 conn.execute(
-                    f"UPDATE activejob_jobs SET {column} = ? WHERE job_id = ?", (value, job_id)
+                    f"UPDATE activejob_jobs SET {column} = {target} WHERE job_id = ?",
+                    (value, job_id),
                 )
             except sqlite3.IntegrityError:
                 return False
@@ -39,7 +42,9 @@ class TestPostgreSQLContract(StorageContract):
         import psycopg
         from psycopg import sql
 
-        query = sql.SQL("UPDATE activejob_jobs SET {} = %s WHERE job_id = %s").format(
+        # Bytes as text: PostgreSQL checks the encoding (and refuses invalid UTF-8).
+        target = "convert_from(%s, 'UTF8')" if isinstance(value, bytes) else "%s"
+        query = sql.SQL("UPDATE activejob_jobs SET {} = " + target + " WHERE job_id = %s").format(
             sql.Identifier(column)
         )
         with psycopg.connect(self.url, autocommit=True) as conn:

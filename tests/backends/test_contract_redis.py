@@ -40,5 +40,5 @@ class TestRedisContract(StorageContract):
         if value is None:
             storage.client.hdel(key, field)
         else:
-            storage.client.hset(key, field, str(value))
+            storage.client.hset(key, field, value if isinstance(value, bytes) else str(value))
         return True

@@ -41,10 +41,12 @@ def _sqlite(request: pytest.FixtureRequest) -> tuple[str, Corrupt]:
     path: Path = request.getfixturevalue("sqlite_path")
 
     def corrupt(job_id: str, column: str, value: object) -> bool:
+        target = "CAST(? AS TEXT)" if isinstance(value, bytes) else "?"
         with sqlite3.connect(path) as conn:
             try:
                 conn.execute(
-                    f"UPDATE activejob_jobs SET {column} = ? WHERE job_id = ?", (value, job_id)
+                    f"UPDATE activejob_jobs SET {column} = {target} WHERE job_id = ?",
+                    (value, job_id),
                 )
             except sqlite3.IntegrityError:
                 return False
@@ -60,7 +62,8 @@ def _postgresql(request: pytest.FixtureRequest) -> tuple[str, Corrupt]:
     url: str = request.getfixturevalue("pg_url")
 
     def corrupt(job_id: str, column: str, value: object) -> bool:
-        query = sql.SQL("UPDATE activejob_jobs SET {} = %s WHERE job_id = %s")
+        target = "convert_from(%s, 'UTF8')" if isinstance(value, bytes) else "%s"
+        query = sql.SQL("UPDATE activejob_jobs SET {} = " + target + " WHERE job_id = %s")
         with psycopg.connect(url, autocommit=True) as conn:
             try:
                 conn.execute(query.format(sql.Identifier(column)), (value, job_id))
@@ -81,7 +84,8 @@ def _redis(request: pytest.FixtureRequest) -> tuple[str, Corrupt]:
         try:
             info = storage.get(job_id)
             assert info is not None
-            storage.client.hset(storage.key("job", records.sid(info.id)), column, str(value))
+            text = value if isinstance(value, bytes) else str(value)
+            storage.client.hset(storage.key("job", records.sid(info.id)), column, text)
         finally:
             storage.close()
         return True
@@ -203,3 +207,21 @@ def test_a_huge_class_name_is_quoted_short(
     assert info is not None and info.error is not None and len(info.error.traceback) < 5000
     [line] = _error_lines(caplog, job.job_id)
     assert len(line) < 2000
+
+
+def test_a_payload_that_is_not_utf8_fails_alone(
+    backend: tuple[str, Storage, Corrupt], caplog: pytest.LogCaptureFixture
+) -> None:
+    url, storage, corrupt = backend
+    Note.perform_later("good")
+    bad = Note.perform_later("bad")
+    payload = json.dumps(bad.serialize()).encode().replace(b'"bad"', b'"b\xff"')
+    if not corrupt(bad.job_id, "payload", payload):
+        return  # PostgreSQL refuses text that is not UTF-8
+
+    run_burst(url)
+
+    assert labels() == ["good"]
+    assert "payload" in _failure(storage, bad.job_id) and "UTF-8" in _failure(storage, bad.job_id)
+    [line] = _error_lines(caplog, bad.job_id)
+    assert "is not valid UTF-8" in line

@@ -21,7 +21,7 @@ from activejob import _time
 from activejob.errors import DeserializationError, shorten
 from activejob.storage.base import ErrorInfo, JobState
 
-__all__ = ["Defects", "load_json", "load_object", "payload_dict"]
+__all__ = ["Defects", "load_json", "load_object", "payload_dict", "sound_text"]
 
 
 def load_json(text: object, what: str = "the stored payload") -> Any:
@@ -60,6 +60,12 @@ def payload_dict(text: object) -> dict[str, Any]:
     except DeserializationError as exc:
         start = text if isinstance(text, str) else repr(text)
         return {"unreadable_payload": shorten(start), "reason": str(exc)}
+
+
+def sound_text(text: str) -> bool:
+    """Whether ``text`` was decoded from valid UTF-8: the stores read invalid bytes as
+    U+FFFD, which the JSON activejob writes never holds unescaped (cheap for ASCII)."""
+    return text.isascii() or "\ufffd" not in text
 
 
 class Defects:
@@ -111,8 +117,11 @@ class Defects:
         return None if seconds != seconds else _time.from_timestamp(seconds)
 
     def text(self, column: str, value: Any, default: str = "") -> str:
-        """``value`` as a string, or ``default`` noting the defect."""
+        """``value`` as a string, or ``default`` noting the defect. Text read from bytes
+        that were not UTF-8 (decoded with U+FFFD in their place) is kept, noted."""
         if isinstance(value, str):
+            if not sound_text(value):
+                self._note(column, value, "valid UTF-8")
             return value
         self._note(column, value, "text")
         return default

@@ -17,7 +17,7 @@ from typing import Any
 from activejob import _time
 from activejob.errors import DeserializationError, shorten
 from activejob.storage.base import ClaimedJob, ErrorInfo, JobInfo
-from activejob.storage.decode import Defects, load_object, payload_dict
+from activejob.storage.decode import Defects, load_object, payload_dict, sound_text
 
 
 def sid(storage_id: Any) -> str:
@@ -48,7 +48,7 @@ def claimed_job(fields: Sequence[Any]) -> ClaimedJob:
     storage_id, job_id, queue, attempts, payload, priority, job_class = fields
     claimed = ClaimedJob(int(storage_id), job_id, queue, payload, int(attempts), job_class or None)
     whole = priority.isdigit() or (priority[:1] == "-" and priority[1:].isdigit())
-    if whole and payload and queue:
+    if whole and payload and queue and sound_text(payload):
         return claimed
     d = Defects()
     d.integer("priority", priority)

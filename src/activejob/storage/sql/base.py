@@ -41,7 +41,7 @@ from activejob.storage.base import (
     StorageError,
     crash_error,
 )
-from activejob.storage.decode import Defects, load_object, payload_dict
+from activejob.storage.decode import Defects, load_object, payload_dict, sound_text
 from activejob.storage.selector import QueueSelector
 from activejob.storage.signal import WakeSignal
 from activejob.storage.sql.queries import Dialect, load_dialect
@@ -465,6 +465,7 @@ def _claimed_job(row: Sequence[Any]) -> ClaimedJob:
         and type(payload) is str
         and type(queue_name) is str
         and type(job_id) is str
+        and sound_text(payload)
     ):
         return ClaimedJob(id_, job_id, queue_name, payload, attempts, job_class)
     d = Defects()

@@ -29,9 +29,10 @@ class HostileRows(ContractBase):
 
     def corrupt(self, storage: Storage, job_id: str, column: str, value: object) -> bool:
         """Write ``value`` into ``column`` (``payload``, ``priority``, ``attempts``,
-        ``run_at``, ``queue_name``; ``None`` removes the value) of the stored job
-        ``job_id`` with the raw driver; ``False`` when the store's schema refuses
-        the value (a typed, checked or NOT NULL column)."""
+        ``run_at``, ``queue_name``; ``None`` removes the value, ``bytes`` are written
+        as text, unchecked) of the stored job ``job_id`` with the raw driver;
+        ``False`` when the store refuses the value (a typed, checked or NOT NULL
+        column, a text type that must be UTF-8)."""
         pytest.skip("this backend's contract does not write hostile rows")
 
     @pytest.mark.parametrize("kind", sorted(POISON_PAYLOADS))
@@ -116,3 +117,18 @@ class HostileRows(ContractBase):
         storage.complete([Result(c.id, S.FAILED, attempts=c.attempts) for c in claimed.values()])
         assert storage.claim("w", ["*"], 10) == []
         assert storage.discard(JobFilter(job_ids=[bad])) == 1
+
+    def test_text_that_is_not_utf8_costs_only_its_job(self, storage: Storage) -> None:
+        good, bad, other = self.push(storage, new_job("q"), new_job("q"), new_job("q"))
+        if not self.corrupt(storage, bad, "payload", b'{"job_class": "\xff\xfe"}'):
+            return
+        listed = {info.job_id: info for info in storage.list(JobFilter())}
+        assert sorted(listed) == sorted([good, bad, other])
+        shown = storage.get(bad)
+        assert shown is not None and shown.state is S.READY
+        claimed = {c.job_id: c for c in storage.claim("w", ["q"], 10)}
+        assert sorted(claimed) == sorted([good, bad, other])
+        assert claimed[good].defect is None and claimed[other].defect is None
+        defect = claimed[bad].defect
+        assert defect is not None and "payload" in defect and "UTF-8" in defect
+        assert [q.name for q in storage.queues()] == ["q"]
