@@ -17,7 +17,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from activejob import events
-from activejob.errors import MESSAGE_LIMIT, DeserializationError, UnknownJobClassError, shorten
+from activejob.errors import DeserializationError, UnknownJobClassError, shorten
 from activejob.job.core import JobCore
 from activejob.storage.base import ClaimedJob, ErrorInfo, JobState, Result
 from activejob.storage.decode import load_object
@@ -44,7 +44,7 @@ def load_job(claimed: ClaimedJob) -> Job | Result:
         if claimed.defect is not None:
             raise DeserializationError(claimed.defect)
         data = load_object(claimed.payload, f"the payload of job {claimed.job_id}")
-        job_class = data.get("job_class")
+        job_class = data.get("job_class") or job_class
         job: Job = JobCore.deserialize(data)  # type: ignore[assignment]
     except Exception as exc:  # DeserializationError, or a bug it should have been
         _log_unloadable(claimed, job_class, exc)
@@ -69,7 +69,7 @@ def _log_unloadable(claimed: ClaimedJob, job_class: object, exc: Exception) -> N
         name,
         claimed.queue_name,
         type(exc).__name__,
-        shorten(str(exc), MESSAGE_LIMIT),
+        error_info(exc).message,
         fix,
     )
 
