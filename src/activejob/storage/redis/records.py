@@ -62,7 +62,7 @@ def job_info(flat: Sequence[str]) -> JobInfo:
     """A :class:`JobInfo` from a job's field/value list (as ``describe`` returns it);
     a corrupt field is shown with a default and a
     :class:`~activejob.DeserializationError` as the error, never raised."""
-    h = dict(zip(flat[::2], flat[1::2], strict=False))
+    h = dict(zip(flat[::2], flat[1::2], strict=True))
     d = Defects()
     error = None
     if "error_class" in h:
