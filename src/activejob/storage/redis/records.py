@@ -46,7 +46,9 @@ def claimed_job(fields: Sequence[Any]) -> ClaimedJob:
     attempts, payload, priority, class); a corrupt hash carries the defect, for the
     worker to fail that job alone."""
     storage_id, job_id, queue, attempts, payload, priority, job_class = fields
-    claimed = ClaimedJob(int(storage_id), job_id, queue, payload, int(attempts), job_class or None)
+    claimed = ClaimedJob(
+        int(storage_id), job_id, queue, payload, int(attempts), job_class=job_class or None
+    )
     whole = priority.isdigit() or (priority[:1] == "-" and priority[1:].isdigit())
     if whole and payload and queue and sound_text(payload):
         return claimed

@@ -467,7 +467,7 @@ def _claimed_job(row: Sequence[Any]) -> ClaimedJob:
         and type(job_id) is str
         and sound_text(payload)
     ):
-        return ClaimedJob(id_, job_id, queue_name, payload, attempts, job_class)
+        return ClaimedJob(id_, job_id, queue_name, payload, attempts, job_class=job_class)
     d = Defects()
     d.integer("priority", priority)
     return ClaimedJob(
@@ -476,8 +476,8 @@ def _claimed_job(row: Sequence[Any]) -> ClaimedJob:
         d.text("queue_name", queue_name, str(queue_name)),
         d.text("payload", payload, "{}"),
         d.integer("attempts", attempts, 1),
-        job_class if isinstance(job_class, str) else None,
-        d.message,
+        job_class=job_class if isinstance(job_class, str) else None,
+        defect=d.message,
     )
 
 
