@@ -7,6 +7,40 @@ callback raises to stop a chain; it is not an error.
 
 from __future__ import annotations
 
+from typing import Any
+
+__all__ = [
+    "MESSAGE_LIMIT",
+    "QUOTE_LIMIT",
+    "Abort",
+    "ActiveJobError",
+    "ConfigurationError",
+    "DeserializationError",
+    "EnqueueError",
+    "RecordNotFound",
+    "SerializationError",
+    "UnknownJobClassError",
+    "shorten",
+]
+
+QUOTE_LIMIT = 200
+"""Characters of an offending value (a class name, a stored text) an error message quotes."""
+MESSAGE_LIMIT = 1000
+"""Characters of an error message kept, in (de)serialization errors and stored errors."""
+
+
+def shorten(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """``text`` itself when short, else its first ``limit`` characters and its length,
+    so that a hostile 5 MB value never becomes a 5 MB message or stored error.
+
+    Example::
+
+        shorten("x" * 5_000_000)  # 'xxx…x… (5,000,000 characters)', 200 x's
+    """
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text):,} characters)"
+
 
 class ActiveJobError(Exception):
     """Base class of every error raised by activejob."""
@@ -23,7 +57,12 @@ class SerializationError(ActiveJobError, TypeError):
     containers) and its type::
 
         SerializationError: argument 'user' (keyword) of type 'Session' is not supported
+
+    A message longer than :data:`MESSAGE_LIMIT` is shortened (see :func:`shorten`).
     """
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*_shortened(args))
 
 
 class DeserializationError(ActiveJobError):
@@ -31,8 +70,12 @@ class DeserializationError(ActiveJobError):
 
     Raised for a malformed payload, an unknown job class, an unknown argument
     type or a record that no longer exists. Workers record such a job as failed;
-    a job may ``discard_on(DeserializationError)`` to drop it instead.
+    a job may ``discard_on(DeserializationError)`` to drop it instead. A message
+    longer than :data:`MESSAGE_LIMIT` is shortened (see :func:`shorten`).
     """
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*_shortened(args))
 
 
 class UnknownJobClassError(DeserializationError):
@@ -54,3 +97,9 @@ class Abort(Exception):
     (``successfully_enqueued is False``); a before-perform callback that raises
     it skips ``perform``.
     """
+
+
+def _shortened(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    if args and isinstance(args[0], str):
+        return (shorten(args[0], MESSAGE_LIMIT), *args[1:])
+    return args

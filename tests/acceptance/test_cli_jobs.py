@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -168,20 +169,54 @@ def test_jobs_discard_all_acts_only_on_what_the_filters_match(
     # --state picks the scheduled job only; the ready jobs of the same queue stay.
     assert discard_all("--state", "scheduled", "--queue", "default") == "discarded 1 job"
     assert states() == {**before, "scheduled": JobState.DISCARDED}
-    # --class picks one class; the failed jobs of another class are never discarded.
+    # --class picks one class; the failed jobs of another class stay.
     assert discard_all("--class", "app.Mail") == "discarded 1 job"
     assert states() == {**before, "scheduled": JobState.DISCARDED, "mailer": JobState.DISCARDED}
-    # --queue on a queue holding only a failed job: nothing to discard.
-    assert discard_all("--queue", "other") == "discarded 0 jobs"
     # --queue default --state ready takes the last ready job; failed ones stay failed.
     assert discard_all("--queue", "default", "--state", "ready") == "discarded 1 job"
+    assert states()["failed"] is JobState.FAILED
+    # --queue on a queue holding only a failed job discards that failed job.
+    assert discard_all("--queue", "other") == "discarded 1 job"
     assert states() == {
         "ready": JobState.DISCARDED,
         "failed": JobState.FAILED,
-        "other_failed": JobState.FAILED,
+        "other_failed": JobState.DISCARDED,
         "mailer": JobState.DISCARDED,
         "scheduled": JobState.DISCARDED,
     }
+
+
+def test_jobs_discard_a_failed_job_by_id(
+    jobs_file: tuple[str, SQLiteStorage, dict[str, str]],
+) -> None:
+    url, storage, ids = jobs_file
+    result = activejob_cli("jobs", "discard", ids["failed"], "--adapter", url)
+    assert (result.returncode, result.stdout.strip()) == (0, "discarded 1 job"), result.stderr
+    info = storage.get(ids["failed"])
+    assert info is not None and info.state is JobState.DISCARDED
+    assert info.error is not None and info.error.message == "upstream timed out"
+
+
+def test_a_poison_row_is_listed_shown_and_discarded_by_the_cli(
+    jobs_file: tuple[str, SQLiteStorage, dict[str, str]],
+) -> None:
+    url, storage, ids = jobs_file
+    with sqlite3.connect(storage.path) as conn:
+        conn.execute(
+            "UPDATE activejob_jobs SET payload = ? WHERE job_id = ?", ("[" * 100_000, ids["ready"])
+        )
+    listed = activejob_cli("jobs", "list", "--adapter", url)
+    assert listed.returncode == 0 and ids["ready"] in listed.stdout, listed.stderr
+    as_json = activejob_cli("jobs", "list", "--adapter", url, "--json")
+    [row] = [j for j in json.loads(as_json.stdout) if j["job_id"] == ids["ready"]]
+    assert "nested too deeply" in row["payload"]["reason"]
+    shown = activejob_cli("jobs", "show", ids["ready"], "--adapter", url)
+    assert shown.returncode == 0, shown.stderr
+    assert "payload:      unreadable: the stored payload is nested too deeply" in shown.stdout
+    assert len(shown.stdout) < 2000
+    discarded = activejob_cli("jobs", "discard", ids["ready"], "--adapter", url)
+    assert (discarded.returncode, discarded.stdout.strip()) == (0, "discarded 1 job")
+    assert "Traceback" not in listed.stderr + shown.stderr + discarded.stderr
 
 
 def test_retry_and_discard_need_ids_or_all(
@@ -218,7 +253,8 @@ def test_queues_list_pause_and_resume(jobs_file: tuple[str, SQLiteStorage, dict[
 def test_migrate_creates_the_schema_once(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
     first = activejob_cli("migrate", "--adapter", url)
-    assert (first.returncode, first.stdout.strip()) == (0, "applied 0001_initial")
+    assert first.returncode == 0
+    assert first.stdout.splitlines() == ["applied 0001_initial", "applied 0002_typed_columns"]
     again = activejob_cli("migrate", "--adapter", url, "--json")
     assert json.loads(again.stdout) == {"applied": []}
 

@@ -246,3 +246,33 @@ def test_a_backend_without_storage_is_a_configuration_error(
 
     assert cli.wait() == 2
     assert "keeps no jobs" in cli.text()
+
+
+def test_a_job_the_worker_cannot_load_is_an_error_line_and_the_rest_run(
+    tmp_path: Path, url: str, storage: Storage, workers: list[CLI]
+) -> None:
+    import json
+    import sqlite3
+
+    log = tmp_path / "runs.log"
+    good, unknown, deep = (AppendLine.perform_later(log, name) for name in ("good", "x", "y"))
+    payload = unknown.serialize()
+    payload["job_class"] = "billing.jobs.Invoice"
+    with sqlite3.connect(storage.path) as conn:  # type: ignore[attr-defined]
+        update = "UPDATE activejob_jobs SET payload = ? WHERE job_id = ?"
+        conn.execute(update, (json.dumps(payload), unknown.job_id))
+        conn.execute(update, ("[" * 100_000, deep.job_id))
+
+    cli = CLI(tmp_path, url, "--burst", "--burst-horizon", "0")
+    workers.append(cli)
+
+    assert cli.wait() == 0, cli.text()
+    assert [line.split()[0] for line in lines(log)] == ["good"]
+    output = cli.text()
+    assert f"cannot load job {unknown.job_id} (class billing.jobs.Invoice)" in output
+    assert "--import billing.jobs" in output
+    assert f"cannot load job {deep.job_id} (class tests.worker.jobs.AppendLine)" in output
+    assert "nested too deeply" in output and "Traceback" not in output
+    assert state(storage, good.job_id) is JobState.SUCCEEDED
+    assert state(storage, unknown.job_id) is JobState.FAILED
+    assert state(storage, deep.job_id) is JobState.FAILED

@@ -27,3 +27,18 @@ class TestRedisContract(StorageContract):
         storage = RedisStorage(url)
         storage.migrate()
         return storage
+
+    def corrupt(self, storage: Storage, job_id: str, column: str, value: object) -> bool:
+        from activejob.storage.redis import RedisStorage, records
+
+        assert isinstance(storage, RedisStorage)
+        info = storage.get(job_id)
+        assert info is not None
+        key = storage.key("job", records.sid(info.id))
+        field = {"queue_name": "queue"}.get(column, column)
+        # Redis keeps every field as text and checks nothing.
+        if value is None:
+            storage.client.hdel(key, field)
+        else:
+            storage.client.hset(key, field, value if isinstance(value, bytes) else str(value))
+        return True

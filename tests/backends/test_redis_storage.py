@@ -255,6 +255,8 @@ def test_retry_and_discard_act_on_every_match(
     assert storage.discard(JobFilter(queue_name="mail")) == 0
     assert storage.retry(JobFilter(job_ids=["s"])) == 1
     assert claim_ids(storage, ["mail"]) == ["s"]
+    assert storage.discard(JobFilter(queue_name="other")) == 1  # failed
+    assert storage.get("keep").state is JobState.DISCARDED  # type: ignore[union-attr]
 
 
 def test_list_filters_and_pages_newest_first(storage: RedisStorage) -> None:
@@ -355,3 +357,48 @@ def test_a_refused_command_raises_a_storage_error(storage: RedisStorage) -> None
     storage.client.set(storage.key("queues"), "not a set")
     with pytest.raises(StorageError):
         storage.queues()
+
+
+def _hset(storage: RedisStorage, job_id: str, **fields: str) -> None:
+    """Change a job's hash by hand, as a buggy writer would."""
+    info = storage.get(job_id)
+    assert info is not None
+    storage.client.hset(storage.key("job", f"{int(info.id):016d}"), mapping=fields)
+
+
+def test_a_hash_with_a_bad_priority_or_run_at_never_breaks_recovery_or_retry(
+    storage: RedisStorage, clock: Callable[[float], None]
+) -> None:
+    storage.push([job("bad"), job("worse"), job("fine")])
+    storage.claim("dead-worker", ["*"], 10)
+    _hset(storage, "bad", priority="high")
+    _hset(storage, "worse", run_at="soon")
+    clock(60)
+    # Every job of the dead worker is released: one bad hash fails no script.
+    assert storage.recover(stale_after=30, max_crashes=5) == (3, 0)
+    claimed = storage.claim("w", ["*"], 10)
+    assert sorted(c.job_id for c in claimed) == ["bad", "fine", "worse"]
+    error = ErrorInfo("E", "m", "")
+    storage.complete([Result(c.id, JobState.FAILED, error=error) for c in claimed])
+    assert storage.retry(JobFilter(states=[JobState.FAILED])) == 3
+    assert sorted(claim_ids(storage, ["*"])) == ["bad", "fine", "worse"]
+
+
+def test_an_index_entry_whose_job_is_no_longer_ready_is_not_claimed(
+    storage: RedisStorage,
+) -> None:
+    storage.push([job("moved", priority=5), job("kept")])
+    # A hand-edited priority sends the discard to the wrong ready set: the job's
+    # entry in its real one stays behind.
+    _hset(storage, "moved", priority="7")
+    assert storage.discard(JobFilter(job_ids=["moved"])) == 1
+    assert claim_ids(storage, ["*"]) == ["kept"]
+    assert storage.get("moved").state is JobState.DISCARDED  # type: ignore[union-attr]
+
+
+def test_a_worker_info_that_is_not_json_is_listed_raw(storage: RedisStorage) -> None:
+    storage.heartbeat("w", {"pid": 1})
+    storage.client.hset(storage.key("worker", "w"), "info", "[" * 100_000)
+    [worker] = storage.workers()
+    assert worker["id"] == "w" and worker["raw"].startswith("[[[")
+    assert len(worker["raw"]) < 300

@@ -90,9 +90,9 @@ def test_url_paths_and_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 def test_the_schema_is_migrated_on_first_use(sqlite_path: Path) -> None:
     storage = SQLiteStorage(sqlite_path)
-    assert storage.schema_version() == (0, 1)
+    assert storage.schema_version() == (0, 2)
     storage.push([new_job()])
-    assert storage.schema_version() == (1, 1)
+    assert storage.schema_version() == (2, 2)
     assert storage.apply_migrations() == []
     storage.close()
 
@@ -101,8 +101,78 @@ def test_without_auto_migrate_an_empty_file_says_to_migrate(sqlite_path: Path) -
     storage = SQLiteStorage(sqlite_path, auto_migrate=False)
     with pytest.raises(SchemaError, match="activejob migrate"):
         storage.push([new_job()])
-    assert storage.apply_migrations() == ["0001_initial"]
+    assert storage.apply_migrations() == ["0001_initial", "0002_typed_columns"]
     storage.push([new_job()])
+    storage.close()
+
+
+def _version_1_file(path: Path) -> sqlite3.Connection:
+    """A file as activejob left it before migration 0002 (schema version 1)."""
+    old = SQLiteStorage(path, auto_migrate=False)
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute(old.sql.queries["create_migrations_table"])
+    old._apply_script(conn, old.sql.migrations[0].script)
+    conn.execute("INSERT INTO activejob_migrations VALUES (1, '0001_initial', 0)")
+    old.close()
+    return conn
+
+
+def test_migration_0002_keeps_rows_and_ids_and_fails_rows_of_the_wrong_type(
+    sqlite_path: Path,
+) -> None:
+    conn = _version_1_file(sqlite_path)
+    jobs = {name: new_job(priority=3) for name in ("good", "priority", "times", "done", "pruned")}
+    for job in jobs.values():
+        conn.execute(
+            "INSERT INTO activejob_jobs (job_id, job_class, queue_name, priority, state, "
+            "payload, run_at, created_at) VALUES (?, ?, ?, ?, 'ready', ?, 1.0, 1.0)",
+            (job.job_id, job.job_class, job.queue_name, job.priority, job.payload),
+        )
+    ids = {n: j.job_id for n, j in jobs.items()}
+    update = "UPDATE activejob_jobs SET {} WHERE job_id = ?"
+    conn.execute(update.format("priority = 'high'"), (ids["priority"],))
+    conn.execute(update.format("run_at = 'soon', attempts = 'x'"), (ids["times"],))
+    conn.execute(
+        update.format("priority = 1.5, state = 'succeeded', finished_at = 5"), (ids["done"],)
+    )
+    conn.execute("DELETE FROM activejob_jobs WHERE job_id = ?", (ids["pruned"],))
+
+    storage = SQLiteStorage(sqlite_path)  # migrates on first use
+    good = storage.get(ids["good"])
+    assert good is not None and (good.id, good.state, good.priority) == (1, JobState.READY, 3)
+    assert good.error is None
+    for name, why in (
+        ("priority", "priority 'high' is not an integer"),
+        ("times", "run_at 'soon' is not a time; attempts 'x' is not an integer"),
+    ):
+        info = storage.get(ids[name])
+        assert info is not None and info.state is JobState.FAILED and info.finished_at
+        assert info.error is not None
+        assert info.error.exception_class == "activejob.errors.DeserializationError"
+        assert info.error.message.endswith(why)
+    done = storage.get(ids["done"])
+    assert done is not None and done.state is JobState.SUCCEEDED and done.error is None
+    assert storage.schema_version() == (2, 2)
+    # The rebuilt table goes on from the old sequence: a pruned job's id is not reused.
+    fresh = new_job()
+    assert storage.push([fresh]) == [6]
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        conn.execute(update.format("priority = 'high'"), (ids["good"],))
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        conn.execute(update.format("run_at = 'soon'"), (ids["good"],))
+    assert [c.job_id for c in storage.claim("w", ["*"], 10)] == [fresh.job_id, ids["good"]]
+    conn.close()
+    storage.close()
+
+
+def test_a_worker_info_that_is_not_json_is_listed_raw(sqlite_path: Path) -> None:
+    storage = SQLiteStorage(sqlite_path)
+    storage.heartbeat("w", {"pid": 1})
+    with sqlite3.connect(sqlite_path) as conn:
+        conn.execute("UPDATE activejob_workers SET info = ?", ("[" * 100_000,))
+    [worker] = storage.workers()
+    assert worker["id"] == "w" and worker["raw"].startswith("[[[")
+    assert len(worker["raw"]) < 300
     storage.close()
 
 

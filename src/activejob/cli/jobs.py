@@ -149,7 +149,11 @@ def show_job(args: argparse.Namespace) -> int:
     data.update({key: format_time(getattr(job, key)) for key in data if key.endswith("_at")})
     for key, value in data.items():
         print(f"{key + ':':<14}{'' if value is None else value}")
-    print(f"{'arguments:':<14}{payload.get('arguments')!r} {payload.get('kwargs') or ''}".rstrip())
+    if "unreadable_payload" in payload:
+        print(f"{'payload:':<14}unreadable: {payload.get('reason', '')}")
+    else:
+        arguments = f"{payload.get('arguments')!r} {payload.get('kwargs') or ''}"
+        print(f"{'arguments:':<14}{arguments}".rstrip())
     if error:
         print(f"{'error:':<14}{error['exception_class']}: {error['message']}")
         if error["traceback"]:

@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
 from activejob import arguments as _arguments
-from activejob.errors import DeserializationError
+from activejob.errors import DeserializationError, shorten
 from activejob.job import callbacks, registry
 
 __all__ = ["PAYLOAD_VERSION", "JobCore"]
@@ -162,7 +162,7 @@ class JobCore:
         version = payload.get("version")
         if version != PAYLOAD_VERSION:
             raise DeserializationError(
-                f"unsupported payload version {version!r} (expected {PAYLOAD_VERSION})"
+                f"unsupported payload version {shorten(repr(version))} (expected {PAYLOAD_VERSION})"
             )
         cls = registry.lookup(payload.get("job_class"))
         job = cls.__new__(cls)
@@ -170,7 +170,7 @@ class JobCore:
             job._load(payload)
         except (KeyError, TypeError, ValueError) as exc:
             raise DeserializationError(
-                f"malformed payload for {cls.job_class_name}: {exc}"
+                f"malformed payload for {cls.job_class_name}: {shorten(str(exc))}"
             ) from exc
         return job
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from activejob.errors import UnknownJobClassError
+from activejob.errors import UnknownJobClassError, shorten
 
 if TYPE_CHECKING:
     from activejob.job.core import JobCore
@@ -34,11 +34,25 @@ def lookup(name: object) -> type[JobCore]:
     """The job class called ``name``, or :class:`UnknownJobClassError`."""
     cls = _classes.get(name) if isinstance(name, str) else None
     if cls is None:
-        raise UnknownJobClassError(
-            f"unknown job class {name!r}: no Job subclass of that name is defined in this "
-            "process (is the module that defines it imported? see `activejob worker --import`)"
-        )
+        raise UnknownJobClassError(_unknown(name))
     return cls
+
+
+def _unknown(name: object) -> str:
+    """Why ``name`` is not found here, and the fix."""
+    quoted = shorten(repr(name))
+    if isinstance(name, str) and name.startswith("__main__."):
+        return (
+            f"unknown job class {quoted}: it was defined in the script that enqueued it "
+            "(module __main__), which a worker cannot import: define the job in an "
+            "importable module and start the worker with --import MODULE"
+        )
+    module = name.rpartition(".")[0] if isinstance(name, str) else ""
+    example = f"--import {shorten(module)}" if module else "--import MODULE"
+    return (
+        f"unknown job class {quoted}: no Job subclass of that name is defined in this "
+        f"process (is the module that defines it imported? start the worker with {example})"
+    )
 
 
 def registered() -> dict[str, type[JobCore]]:

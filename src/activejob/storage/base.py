@@ -47,7 +47,7 @@ from datetime import datetime
 from typing import Any
 
 from activejob import events
-from activejob.errors import ActiveJobError
+from activejob.errors import MESSAGE_LIMIT, ActiveJobError, shorten
 from activejob.storage.selector import QueueSelector
 
 __all__ = [
@@ -70,6 +70,8 @@ __all__ = [
     "WorkerLostError",
 ]
 
+TRACEBACK_LIMIT = 50_000
+"""Characters of a stored traceback kept (its end, where the innermost frames are)."""
 DEFAULT_KEEP_FINISHED = 7 * 24 * 3600.0
 """Seconds finished jobs are kept before :meth:`Storage.prune` deletes them (7 days)."""
 
@@ -151,6 +153,11 @@ class ClaimedJob:
     payload: str
     attempts: int
     """How many times the job has been claimed, this claim included."""
+    job_class: str | None = None
+    """The class the row names (for the worker's message about a job it cannot load)."""
+    defect: str | None = None
+    """Why the stored row cannot run (a column a hostile or buggy writer corrupted);
+    the worker then fails the job with a ``DeserializationError`` saying so."""
 
 
 @dataclass(frozen=True)
@@ -165,16 +172,28 @@ class ErrorInfo:
     def from_exception(cls, exc: BaseException) -> ErrorInfo:
         """Describe ``exc`` with its class, message and formatted traceback.
 
+        The message keeps at most :data:`~activejob.errors.MESSAGE_LIMIT` characters
+        and each traceback line as many (see :func:`~activejob.errors.shorten`), so a
+        huge offending value is never stored whole.
+
         Example::
 
             ErrorInfo.from_exception(ValueError("bad")).exception_class  # 'builtins.ValueError'
         """
         import traceback
 
+        lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
+        text = "".join(shorten(line, MESSAGE_LIMIT) for line in "".join(lines).splitlines(True))
+        if len(text) > TRACEBACK_LIMIT:
+            # The innermost frames and the exception line are at the end.
+            text = (
+                f"… ({len(text) - TRACEBACK_LIMIT:,} characters left out)\n"
+                + text[-TRACEBACK_LIMIT:]
+            )
         return cls(
             f"{type(exc).__module__}.{type(exc).__qualname__}",
-            str(exc),
-            "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+            shorten(str(exc), MESSAGE_LIMIT),
+            text,
         )
 
 
@@ -423,7 +442,8 @@ class Storage(ABC):
         return count
 
     def discard(self, where: JobFilter) -> int:
-        """Discard jobs that are not running or finished; returns how many."""
+        """Discard ready, scheduled and failed jobs (never running or succeeded ones);
+        returns how many."""
         _check_filter(where)
         count = self._discard(where)
         events.emit("jobs_discarded", count=count, where=where)

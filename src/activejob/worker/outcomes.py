@@ -13,12 +13,14 @@ as failed. ``perform_start``, ``perform`` and ``discard`` come from the core.
 from __future__ import annotations
 
 import json
+import logging
 from typing import TYPE_CHECKING
 
 from activejob import events
-from activejob.errors import DeserializationError
+from activejob.errors import DeserializationError, UnknownJobClassError, shorten
 from activejob.job.core import JobCore
 from activejob.storage.base import ClaimedJob, ErrorInfo, JobState, Result
+from activejob.storage.decode import load_object
 
 if TYPE_CHECKING:
     from activejob.adapters.base import Adapter
@@ -27,23 +29,49 @@ if TYPE_CHECKING:
 
 __all__ = ["crashed", "error_info", "load_job", "released", "result_for"]
 
+logger = logging.getLogger("activejob.worker")
+
 
 def load_job(claimed: ClaimedJob) -> Job | Result:
     """The job a claimed row holds, or a failed :class:`Result` saying why it cannot run.
 
     Arguments stay encoded: one that cannot be decoded fails inside ``run``,
-    where the job's own ``discard_on``/``retry_on`` rules see it.
+    where the job's own ``discard_on``/``retry_on`` rules see it. A job that cannot
+    be loaded is logged at ERROR with the reason and the fix.
     """
+    job_class: object = claimed.job_class
     try:
-        data = json.loads(claimed.payload)
-    except (TypeError, ValueError) as exc:
-        error = DeserializationError(f"job {claimed.job_id}: payload is not valid JSON ({exc})")
-        return _failed(claimed, None, error)
-    try:
+        if claimed.defect is not None:
+            raise DeserializationError(claimed.defect)
+        data = load_object(claimed.payload, f"the payload of job {claimed.job_id}")
+        job_class = data.get("job_class") or job_class
         job: Job = JobCore.deserialize(data)  # type: ignore[assignment]
     except Exception as exc:  # DeserializationError, or a bug it should have been
+        _log_unloadable(claimed, job_class, exc)
         return _failed(claimed, None, exc)
     return job
+
+
+def _log_unloadable(claimed: ClaimedJob, job_class: object, exc: Exception) -> None:
+    if isinstance(exc, UnknownJobClassError):
+        fix = ""  # the message says it
+    elif isinstance(exc, DeserializationError):
+        fix = (
+            f"; the stored job is damaged: inspect it with `activejob jobs show "
+            f"{claimed.job_id}`, then retry it once fixed or `activejob jobs discard` it"
+        )
+    else:
+        fix = "; this is a bug in the job class or in activejob: please report it"
+    name = shorten(job_class, 120) if isinstance(job_class, str) else "unknown"
+    logger.error(
+        "cannot load job %s (class %s) from queue %s: %s: %s%s; it is recorded as failed",
+        claimed.job_id,
+        name,
+        claimed.queue_name,
+        type(exc).__name__,
+        error_info(exc).message,
+        fix,
+    )
 
 
 def result_for(claimed: ClaimedJob, outcome: Outcome, adapter: Adapter | None = None) -> Result:

@@ -79,8 +79,13 @@ local function reindex(sid, from_state, from_queue, to_state, to_queue)
   redis.call('ZADD', idx_key(to_state, to_queue), 0, sid)
 end
 
--- Put a job into its queue's ready set (the hash is updated by the caller).
+-- Put a job into its queue's ready set (the hash is updated by the caller). A priority
+-- or run_at that is not a number (a hash written by hand or by a buggy version) is taken
+-- as 0 or now: one bad hash must not make the script fail for every job it touches.
 local function make_ready(sid, queue, prio, run_at)
+  local p = tonumber(prio)
+  if not p or p ~= math.floor(p) then prio = '0' end
+  if not tonumber(run_at) then run_at = NOW end
   redis.call('ZADD', ready_key(queue, prio), run_at, sid)
   redis.call('ZADD', prios_key(queue), prio, prio)
 end

@@ -5,16 +5,21 @@
 -- then the oldest run_at, then the oldest sid; a wildcard entry merges its queues so
 -- that this order holds across them. Paused queues are skipped. Claiming counts as a
 -- heartbeat of the worker.
--- Returns, per job: sid, job_id, queue, attempts, payload.
+-- Returns, per job: sid, job_id, queue, attempts, payload, priority (as stored, for the
+-- caller to check), class. An index entry whose job is no longer ready (a hash changed by
+-- hand) is dropped, not claimed.
 local wid, limit = ARGV[3], tonumber(ARGV[4])
 promote_due(tonumber(ARGV[5]))
 
-local taken = {}
+local taken, from = {}, {}
 
 local function take_from_queue(queue, want)
   for _, p in ipairs(redis.call('ZRANGE', prios_key(queue), 0, -1)) do
     local got = redis.call('ZPOPMIN', ready_key(queue, p), want)
-    for j = 1, #got, 2 do taken[#taken + 1] = got[j] end
+    for j = 1, #got, 2 do
+      taken[#taken + 1] = got[j]
+      from[got[j]] = queue
+    end
     if #got / 2 < want then redis.call('ZREM', prios_key(queue), p) end
     want = want - #got / 2
     if want <= 0 then return end
@@ -39,6 +44,7 @@ local function take_merged(queues, want)
     local h = heads[best]
     redis.call('ZREM', ready_key(h[5], h[4]), h[3])
     taken[#taken + 1] = h[3]
+    from[h[3]] = h[5]
     want = want - 1
     heads[best] = head(h[5])
   end
@@ -58,18 +64,28 @@ local out, d = {}, {}
 local rkey = running_key(wid)
 for _, sid in ipairs(taken) do
   local key = job_key(sid)
-  local h = redis.call('HMGET', key, 'job_id', 'queue', 'payload', 'attempts')
-  local attempts = (tonumber(h[4]) or 0) + 1
-  redis.call('HSET', key, 'attempts', attempts, 'state', 'running', 'started_at', NOW,
-    'worker', wid)
-  defer(d, 'ZREM', idx_key('ready', h[2]), sid)
-  defer(d, 'ZADD', idx_key('running', h[2]), 0, sid)
-  defer(d, 'SADD', rkey, sid)
-  out[#out + 1] = sid
-  out[#out + 1] = h[1]
-  out[#out + 1] = h[2]
-  out[#out + 1] = attempts
-  out[#out + 1] = h[3]
+  local h = redis.call('HMGET', key, 'job_id', 'queue', 'payload', 'attempts', 'state',
+    'priority', 'class')
+  if h[5] == 'ready' then
+    if not h[2] then
+      -- A hash that lost its queue (changed by hand): the ready set it was in says it.
+      h[2] = from[sid]
+      redis.call('HSET', key, 'queue', h[2])
+    end
+    local attempts = (tonumber(h[4]) or 0) + 1
+    redis.call('HSET', key, 'attempts', attempts, 'state', 'running', 'started_at', NOW,
+      'worker', wid)
+    defer(d, 'ZREM', idx_key('ready', h[2]), sid)
+    defer(d, 'ZADD', idx_key('running', h[2]), 0, sid)
+    defer(d, 'SADD', rkey, sid)
+    out[#out + 1] = sid
+    out[#out + 1] = h[1]
+    out[#out + 1] = h[2]
+    out[#out + 1] = attempts
+    out[#out + 1] = h[3] or ''
+    out[#out + 1] = h[6] or ''
+    out[#out + 1] = h[7] or ''
+  end
 end
 flush(d)
 redis.call('ZADD', P .. 'workers', NOW, wid)

@@ -85,6 +85,9 @@ class RedisSettings:
         """A thread-safe client (a connection pool) with redis-py's retries off."""
         options: dict[str, Any] = {
             "decode_responses": True,
+            # A field that is not UTF-8 (written by another client) must cost only its
+            # job, not make every reply that carries it raise.
+            "encoding_errors": "replace",
             "retry": Retry(NoBackoff(), 0),
             "socket_connect_timeout": 5.0,
             "health_check_interval": 30,

@@ -11,13 +11,13 @@ Example::
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from activejob import _time
-from activejob.storage.base import ErrorInfo, JobInfo, JobState
+from activejob.errors import DeserializationError, shorten
+from activejob.storage.base import ClaimedJob, ErrorInfo, JobInfo
+from activejob.storage.decode import Defects, load_object, payload_dict, sound_text
 
 
 def sid(storage_id: Any) -> str:
@@ -30,41 +30,64 @@ def stamp(seconds: float) -> str:
     return repr(float(seconds))
 
 
-def _time_or_none(text: str | None) -> datetime | None:
-    return None if text is None else _time.from_timestamp(float(text))
-
-
-def _payload(text: str) -> dict[str, Any]:
+def worker_info(text: str | None) -> dict[str, Any]:
+    """A worker's heartbeat info (JSON it wrote); anything else is kept, shortened,
+    under ``"raw"``, as the SQL storages do."""
+    if text is None:
+        return {}
     try:
-        value = json.loads(text)
-    except ValueError:
-        return {"unreadable_payload": text}
-    return value if isinstance(value, dict) else {"unreadable_payload": text}
+        return load_object(text, "the stored worker info")
+    except DeserializationError:
+        return {"raw": shorten(text)}
+
+
+def claimed_job(fields: Sequence[Any]) -> ClaimedJob:
+    """A claimed job from the claim script's seven values per job (sid, job_id, queue,
+    attempts, payload, priority, class); a corrupt hash carries the defect, for the
+    worker to fail that job alone."""
+    storage_id, job_id, queue, attempts, payload, priority, job_class = fields
+    claimed = ClaimedJob(
+        int(storage_id), job_id, queue, payload, int(attempts), job_class=job_class or None
+    )
+    whole = priority.isdigit() or (priority[:1] == "-" and priority[1:].isdigit())
+    if whole and payload and queue and sound_text(payload):
+        return claimed
+    d = Defects()
+    d.integer("priority", priority)
+    d.text("queue", queue or None)
+    d.text("payload", payload or None)
+    claimed.defect = d.message
+    return claimed
 
 
 def job_info(flat: Sequence[str]) -> JobInfo:
-    """A :class:`JobInfo` from a job's field/value list (as ``describe`` returns it)."""
+    """A :class:`JobInfo` from a job's field/value list (as ``describe`` returns it);
+    a corrupt field is shown with a default and a
+    :class:`~activejob.DeserializationError` as the error, never raised."""
     h = dict(zip(flat[::2], flat[1::2], strict=True))
+    d = Defects()
     error = None
     if "error_class" in h:
         error = ErrorInfo(
             h["error_class"], h.get("error_message", ""), h.get("error_traceback", "")
         )
-    return JobInfo(
+    now = _time.now()
+    info = JobInfo(
         id=int(h["sid"]),
-        job_id=h["job_id"],
-        job_class=h["class"],
-        queue_name=h["queue"],
-        priority=int(h["priority"]),
-        state=JobState(h["state"]),
-        attempts=int(h.get("attempts", "0")),
-        payload=_payload(h["payload"]),
-        created_at=_time.from_timestamp(float(h["created_at"])),
-        run_at=_time.from_timestamp(float(h["run_at"])),
-        started_at=_time_or_none(h.get("started_at")),
-        finished_at=_time_or_none(h.get("finished_at")),
+        job_id=d.text("job_id", h.get("job_id")),
+        job_class=d.text("class", h.get("class")),
+        queue_name=d.text("queue", h.get("queue")),
+        priority=d.integer("priority", h.get("priority")),
+        state=d.state(h.get("state")),
+        attempts=d.integer("attempts", h.get("attempts", "0")),
+        payload=payload_dict(h.get("payload")),
+        created_at=_time.from_timestamp(d.seconds("created_at", h.get("created_at"), now)),
+        run_at=_time.from_timestamp(d.seconds("run_at", h.get("run_at"), now)),
+        started_at=d.maybe_time("started_at", h.get("started_at")),
+        finished_at=d.maybe_time("finished_at", h.get("finished_at")),
         worker_id=h.get("worker"),
-        heartbeat_at=_time_or_none(h.get("heartbeat_at")),
-        error=error,
-        crashes=int(h.get("crashes", "0")),
+        heartbeat_at=d.maybe_time("heartbeat_at", h.get("heartbeat_at")),
+        crashes=d.integer("crashes", h.get("crashes", "0")),
     )
+    info.error = d.error(error)
+    return info

@@ -64,7 +64,7 @@ PROMOTE_LIMIT = 1000
 PAGE = 500
 """Jobs per script call when retrying, discarding or pruning many."""
 _RETRYABLE = (JobState.FAILED, JobState.DISCARDED)
-_DISCARDABLE = (JobState.SCHEDULED, JobState.READY)
+_DISCARDABLE = (JobState.SCHEDULED, JobState.READY, JobState.FAILED)
 _COUNT_MARK = 987654321
 
 
@@ -192,10 +192,7 @@ class RedisStorage(Storage):
         self._notifier.mark()
         # Not retried: a claim whose reply was lost has moved jobs to this worker.
         reply = self._script("claim", worker_id, limit, PROMOTE_LIMIT, *entries, retry=False)
-        return [
-            ClaimedJob(int(reply[i]), reply[i + 1], reply[i + 2], reply[i + 4], int(reply[i + 3]))
-            for i in range(0, len(reply), 5)
-        ]
+        return [records.claimed_job(reply[i : i + 7]) for i in range(0, len(reply), 7)]
 
     def _complete(self, results: Sequence[Result]) -> None:
         succeeded: builtins.list[str] = []
@@ -417,7 +414,7 @@ class RedisStorage(Storage):
         job_ids = iter(self._pipeline(build_jobs) if any(running) else [])
         out: builtins.list[dict[str, Any]] = []
         for (worker_id, beat), fields, sids in zip(beats, replies[::2], running, strict=True):
-            entry: dict[str, Any] = json.loads(fields["info"]) if "info" in fields else {}
+            entry = records.worker_info(fields.get("info"))
             started = fields.get("started_at", beat)
             entry.update(
                 id=worker_id,

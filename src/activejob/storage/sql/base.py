@@ -25,6 +25,7 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any, ClassVar
 
 from activejob import _time
+from activejob.errors import DeserializationError, shorten
 from activejob.storage.base import (
     DEFAULT_KEEP_FINISHED,
     ClaimedJob,
@@ -40,6 +41,7 @@ from activejob.storage.base import (
     StorageError,
     crash_error,
 )
+from activejob.storage.decode import Defects, load_object, payload_dict, sound_text
 from activejob.storage.selector import QueueSelector
 from activejob.storage.signal import WakeSignal
 from activejob.storage.sql.queries import Dialect, load_dialect
@@ -270,8 +272,8 @@ class SQLStorage(Storage):
                     "queue": pattern.value,
                 }
                 rows = self._run(conn, f"claim_{pattern.kind}", params).fetchall()
-                rows.sort(key=lambda row: (row[5], row[6], row[0]))
-                claimed.extend(ClaimedJob(r[0], r[1], r[2], r[3], r[4]) for r in rows)
+                rows.sort(key=_claim_order)
+                claimed.extend(_claimed_job(r) for r in rows)
                 if len(claimed) >= limit:
                     break
         self._claimed(bool(claimed))
@@ -474,48 +476,84 @@ def _result_row(result: Result) -> dict[str, Any]:
     }
 
 
-def _job_info(row: Sequence[Any], now: float) -> JobInfo:
-    (id_, job_id, job_class, queue_name, priority, state, attempts, payload) = row[:8]
-    created_at, run_at, started_at, finished_at, worker_id, heartbeat_at = row[8:14]
-    error_class, error_message, error_traceback, crashes = row[14:18]
-    job_state = JobState(state)
-    if job_state is JobState.SCHEDULED and run_at <= now:
-        job_state = JobState.READY
-    error = None
-    if error_class is not None:
-        error = ErrorInfo(error_class, error_message or "", error_traceback or "")
-    return JobInfo(
-        id=id_,
-        job_id=job_id,
-        job_class=job_class,
-        queue_name=queue_name,
-        priority=int(priority),
-        state=job_state,
-        attempts=int(attempts),
-        payload=_json_object(payload),
-        created_at=_time.from_timestamp(float(created_at)),
-        run_at=_time.from_timestamp(float(run_at)),
-        started_at=_maybe_time(started_at),
-        finished_at=_maybe_time(finished_at),
-        worker_id=worker_id,
-        heartbeat_at=_maybe_time(heartbeat_at),
-        error=error,
-        crashes=int(crashes),
+def _claim_order(row: Sequence[Any]) -> tuple[Any, ...]:
+    """Priority, run-at, id; a corrupt priority or run-at sorts last instead of
+    making the sort raise."""
+    priority, run_at = row[5], row[6]
+    return (
+        priority if type(priority) is int else float("inf"),
+        run_at if type(run_at) in (int, float) else float("inf"),
+        row[0],
     )
 
 
-def _maybe_time(value: Any) -> Any:
-    return None if value is None else _time.from_timestamp(float(value))
+def _claimed_job(row: Sequence[Any]) -> ClaimedJob:
+    """A claimed row; one with a corrupt column carries the defect, for the worker
+    to fail that job alone."""
+    id_, job_id, queue_name, payload, attempts, priority, _, job_class = row
+    if (
+        type(priority) is int
+        and type(attempts) is int
+        and type(payload) is str
+        and type(queue_name) is str
+        and type(job_id) is str
+        and sound_text(payload)
+    ):
+        return ClaimedJob(id_, job_id, queue_name, payload, attempts, job_class=job_class)
+    d = Defects()
+    d.integer("priority", priority)
+    return ClaimedJob(
+        id_,
+        d.text("job_id", job_id, str(job_id)),
+        d.text("queue_name", queue_name, str(queue_name)),
+        d.text("payload", payload, "{}"),
+        d.integer("attempts", attempts, 1),
+        job_class=job_class if isinstance(job_class, str) else None,
+        defect=d.message,
+    )
+
+
+def _job_info(row: Sequence[Any], now: float) -> JobInfo:
+    """A row as a :class:`JobInfo`; a corrupt column is shown with a default and a
+    :class:`~activejob.DeserializationError` as the error, never raised."""
+    (id_, job_id, job_class, queue_name, priority, state, attempts, payload) = row[:8]
+    created_at, run_at, started_at, finished_at, worker_id, heartbeat_at = row[8:14]
+    error_class, error_message, error_traceback, crashes = row[14:18]
+    d = Defects()
+    job_state = d.state(state)
+    run_at_s = d.seconds("run_at", run_at, now)
+    if job_state is JobState.SCHEDULED and run_at_s <= now:
+        job_state = JobState.READY
+    error = None
+    if error_class is not None:
+        error = ErrorInfo(str(error_class), str(error_message or ""), str(error_traceback or ""))
+    info = JobInfo(
+        id=id_,
+        job_id=d.text("job_id", job_id),
+        job_class=d.text("job_class", job_class),
+        queue_name=d.text("queue_name", queue_name),
+        priority=d.integer("priority", priority),
+        state=job_state,
+        attempts=d.integer("attempts", attempts),
+        payload=payload_dict(payload),
+        created_at=_time.from_timestamp(d.seconds("created_at", created_at, now)),
+        run_at=_time.from_timestamp(run_at_s),
+        started_at=d.maybe_time("started_at", started_at),
+        finished_at=d.maybe_time("finished_at", finished_at),
+        worker_id=worker_id,
+        heartbeat_at=d.maybe_time("heartbeat_at", heartbeat_at),
+        crashes=d.integer("crashes", crashes),
+    )
+    info.error = d.error(error)
+    return info
 
 
 def _json_object(text: Any) -> dict[str, Any]:
-    """A stored JSON object; anything else is kept, unparsed, under ``"raw"``."""
+    """A stored JSON object (a worker's info); anything else is kept, shortened,
+    under ``"raw"``."""
     if text is None:
         return {}
-    if isinstance(text, dict):
-        return text
     try:
-        value = json.loads(text)
-    except (TypeError, ValueError):
-        return {"raw": text}
-    return value if isinstance(value, dict) else {"raw": value}
+        return load_object(text, "the stored worker info")
+    except DeserializationError:
+        return {"raw": shorten(str(text))}

@@ -16,9 +16,10 @@ start with ``Test``) and implement :meth:`~StorageContract.make_storage`; every
 The suite covers states and transitions, priority and queue order with
 wildcards, scheduled jobs, concurrent claims, attempts, every result state in
 one batch, heartbeats and recovery (also of one known dead worker), paused
-queues, retry/discard filters, listing, pruning and ``wait``. Time is driven by
-a fake clock replacing :func:`activejob._time.now`, so a backend must take every
-timestamp from it.
+queues, retry/discard filters, listing, pruning and ``wait``, and rows written
+straight into the store by an attacker or a buggy writer (for a backend that
+implements ``corrupt``). Time is driven by a fake clock replacing
+:func:`activejob._time.now`, so a backend must take every timestamp from it.
 Nothing sleeps: waits block on conditions with deadlines.
 """
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 from activejob.testing.contract.base import FakeClock, new_job
 from activejob.testing.contract.crashes import WorkerCrashes
+from activejob.testing.contract.hostile import HostileRows
 from activejob.testing.contract.jobs import PushingAndClaiming
 from activejob.testing.contract.operating import Operating
 from activejob.testing.contract.results import ResultsAndRecovery
@@ -35,6 +37,12 @@ __all__ = ["FakeClock", "StorageContract", "new_job"]
 
 
 class StorageContract(
-    PushingAndClaiming, ResultsAndRecovery, WorkerCrashes, Operating, WaitingAndSchema
+    PushingAndClaiming,
+    ResultsAndRecovery,
+    WorkerCrashes,
+    Operating,
+    WaitingAndSchema,
+    HostileRows,
 ):
-    """The shared tests. Subclasses implement :meth:`make_storage`."""
+    """The shared tests. Subclasses implement :meth:`make_storage`, and may implement
+    :meth:`~HostileRows.corrupt` to run the hostile-row tests."""

@@ -78,7 +78,7 @@ class Operating(ContractBase):
             other_queue,
         }
 
-    def test_discard_drops_jobs_that_have_not_started(
+    def test_discard_drops_waiting_and_failed_jobs(
         self, storage: Storage, clock: FakeClock
     ) -> None:
         ready, scheduled, running = self.push(
@@ -86,15 +86,34 @@ class Operating(ContractBase):
         )
         storage.claim("w", ["b"], 1)
         failed = self._finish(storage, S.FAILED, "c", "One")
+        succeeded = self._finish(storage, S.SUCCEEDED, "c", "One")
         assert storage.discard(JobFilter(states=[S.SCHEDULED])) == 1
         assert self.state(storage, scheduled) is S.DISCARDED
-        assert storage.discard(JobFilter()) == 1
+        assert storage.discard(JobFilter()) == 2
         assert self.state(storage, ready) is S.DISCARDED
+        assert self.state(storage, failed) is S.DISCARDED
         assert self.state(storage, running) is S.RUNNING
-        assert self.state(storage, failed) is S.FAILED
+        assert self.state(storage, succeeded) is S.SUCCEEDED
         info = storage.get(ready)
         assert info is not None and info.finished_at is not None
         assert storage.claim("w", ["*"], 10) == []
+        assert storage.discard(JobFilter()) == 0
+
+    def test_discard_by_id_takes_a_failed_job_and_keeps_its_error(
+        self, storage: Storage, clock: FakeClock
+    ) -> None:
+        failed = self._finish(storage, S.FAILED, "c", "One")
+        other = self._finish(storage, S.FAILED, "c", "One")
+        clock.advance(10)
+        assert storage.discard(JobFilter(job_ids=[failed])) == 1
+        info = storage.get(failed)
+        assert info is not None and info.state is S.DISCARDED
+        assert info.error == ErrorInfo("E", "boom", "")
+        assert info.finished_at is not None and info.finished_at.timestamp() >= clock.now - 1
+        assert [j.job_id for j in storage.list(JobFilter(states=[S.FAILED]))] == [other]
+        assert [j.job_id for j in storage.list(JobFilter(states=[S.DISCARDED]))] == [failed]
+        assert storage.retry(JobFilter(job_ids=[failed])) == 1
+        assert self.state(storage, failed) is S.READY
 
     def test_list_filters_pages_and_orders_newest_first(
         self, storage: Storage, clock: FakeClock

@@ -83,7 +83,7 @@ SET state = 'running', attempts = j.attempts + 1, worker_id = %(worker_id)s,
     started_at = to_timestamp(%(now)s::float8), heartbeat_at = to_timestamp(%(now)s::float8)
 FROM picked WHERE j.id = picked.id AND (SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL
 RETURNING j.id, j.job_id, j.queue_name, j.payload, j.attempts, j.priority,
-          extract(epoch FROM j.run_at)::float8;
+          extract(epoch FROM j.run_at)::float8, j.job_class;
 
 -- name: claim_exact
 WITH picked AS (
@@ -100,7 +100,7 @@ SET state = 'running', attempts = j.attempts + 1, worker_id = %(worker_id)s,
     started_at = to_timestamp(%(now)s::float8), heartbeat_at = to_timestamp(%(now)s::float8)
 FROM picked WHERE j.id = picked.id AND (SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL
 RETURNING j.id, j.job_id, j.queue_name, j.payload, j.attempts, j.priority,
-          extract(epoch FROM j.run_at)::float8;
+          extract(epoch FROM j.run_at)::float8, j.job_class;
 
 -- name: claim_prefix
 WITH picked AS (
@@ -117,7 +117,7 @@ SET state = 'running', attempts = j.attempts + 1, worker_id = %(worker_id)s,
     started_at = to_timestamp(%(now)s::float8), heartbeat_at = to_timestamp(%(now)s::float8)
 FROM picked WHERE j.id = picked.id AND (SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL
 RETURNING j.id, j.job_id, j.queue_name, j.payload, j.attempts, j.priority,
-          extract(epoch FROM j.run_at)::float8;
+          extract(epoch FROM j.run_at)::float8, j.job_class;
 
 -- name: next_due_any
 SELECT extract(epoch FROM min(run_at))::float8 FROM activejob_jobs
@@ -236,7 +236,7 @@ WHERE state IN ('failed', 'discarded')
 -- name: discard_jobs
 UPDATE activejob_jobs
 SET state = 'discarded', finished_at = to_timestamp(%(now)s::float8)
-WHERE state IN ('ready', 'scheduled')
+WHERE state IN ('ready', 'scheduled', 'failed')
   AND (%(states)s::text[] IS NULL
        OR (CASE WHEN state = 'scheduled' AND run_at <= to_timestamp(%(now)s::float8)
                 THEN 'ready' ELSE state END) = ANY (%(states)s::text[]))

@@ -49,7 +49,7 @@ WHERE id IN (
     ORDER BY priority, run_at, id
     LIMIT :limit
 )
-RETURNING id, job_id, queue_name, payload, attempts, priority, run_at;
+RETURNING id, job_id, queue_name, payload, attempts, priority, run_at, job_class;
 
 -- name: claim_exact
 UPDATE activejob_jobs
@@ -62,7 +62,7 @@ WHERE id IN (
     ORDER BY priority, run_at, id
     LIMIT :limit
 )
-RETURNING id, job_id, queue_name, payload, attempts, priority, run_at;
+RETURNING id, job_id, queue_name, payload, attempts, priority, run_at, job_class;
 
 -- name: claim_prefix
 UPDATE activejob_jobs
@@ -76,7 +76,7 @@ WHERE id IN (
     ORDER BY priority, run_at, id
     LIMIT :limit
 )
-RETURNING id, job_id, queue_name, payload, attempts, priority, run_at;
+RETURNING id, job_id, queue_name, payload, attempts, priority, run_at, job_class;
 
 -- name: next_due_any
 SELECT min(run_at) FROM activejob_jobs
@@ -193,7 +193,7 @@ WHERE state IN ('failed', 'discarded')
 -- name: discard_jobs
 UPDATE activejob_jobs
 SET state = 'discarded', finished_at = :now
-WHERE state IN ('ready', 'scheduled')
+WHERE state IN ('ready', 'scheduled', 'failed')
   AND (:states IS NULL OR (CASE WHEN state = 'scheduled' AND run_at <= :now THEN 'ready' ELSE state END)
                           IN (SELECT value FROM json_each(:states)))
   AND (:queue_name IS NULL OR queue_name = :queue_name)

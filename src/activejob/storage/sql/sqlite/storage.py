@@ -18,18 +18,23 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from activejob import _time
-from activejob.errors import ConfigurationError
+from activejob.errors import ConfigurationError, shorten
 from activejob.storage.base import (
     DEFAULT_KEEP_FINISHED,
+    ClaimedJob,
+    JobFilter,
+    JobInfo,
+    QueueInfo,
     SchemaError,
     StorageError,
     StorageUnavailable,
@@ -41,9 +46,13 @@ from activejob.storage.sql.base import SQLStorage
 
 __all__ = ["SQLiteStorage"]
 
+T = TypeVar("T")
+
 MIN_SQLITE = (3, 35, 0)
 """RETURNING (3.35), UPDATE ... FROM (3.33) and json_each are needed."""
 SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+_LENIENT = functools.partial(str, encoding="utf-8", errors="replace")
+"""Reads text that is not UTF-8 with U+FFFD in place of the bad bytes."""
 
 _signals: dict[str, WakeSignal] = {}
 _signals_lock = threading.Lock()
@@ -99,6 +108,7 @@ class SQLiteStorage(SQLStorage):
         self._watch: sqlite3.Connection | None = None
         self._watch_lock = threading.Lock()
         self._closed = False
+        self._lenient = False
 
     @classmethod
     def from_url(cls, url: str) -> SQLiteStorage:
@@ -138,6 +148,8 @@ class SQLiteStorage(SQLStorage):
         except BaseException:
             conn.close()
             raise
+        if self._lenient:
+            conn.text_factory = _LENIENT
         return conn
 
     @contextmanager
@@ -149,6 +161,8 @@ class SQLiteStorage(SQLStorage):
                 conn = self._idle.pop() if self._idle else None
             if conn is None:
                 conn = self._open()
+            elif self._lenient:
+                conn.text_factory = _LENIENT
         try:
             with _translated():
                 yield conn
@@ -228,6 +242,35 @@ class SQLiteStorage(SQLStorage):
         escaped = "".join(f"[{c}]" if c in "*?[" else c for c in prefix)
         return escaped + "*"
 
+    # -- text that is not UTF-8 ---------------------------------------------------------
+
+    # SQLite stores whatever bytes a writer gives as TEXT, and sqlite3 refuses to read
+    # a value that is not UTF-8. Reading leniently costs a Python call per text value,
+    # so it starts only once such a row was met; the operation is then run again
+    # (its transaction was rolled back) and the bad row costs only its job.
+
+    def _leniently(self, operation: Callable[[], T]) -> T:
+        try:
+            return operation()
+        except _NotUTF8:
+            self._lenient = True
+            return operation()
+
+    def _claim(self, worker_id: str, selector: QueueSelector, limit: int) -> list[ClaimedJob]:
+        return self._leniently(lambda: SQLStorage._claim(self, worker_id, selector, limit))
+
+    def get(self, job_id: str) -> JobInfo | None:
+        return self._leniently(lambda: SQLStorage.get(self, job_id))
+
+    def _list(self, where: JobFilter) -> list[JobInfo]:
+        return self._leniently(lambda: SQLStorage._list(self, where))
+
+    def queues(self) -> list[QueueInfo]:
+        return self._leniently(lambda: SQLStorage.queues(self))
+
+    def workers(self) -> list[dict[str, Any]]:
+        return self._leniently(lambda: SQLStorage.workers(self))
+
     # -- waiting ----------------------------------------------------------------------
 
     def _wait(self, selector: QueueSelector, timeout: float) -> bool:
@@ -275,12 +318,18 @@ class SQLiteStorage(SQLStorage):
                 self._watch = None
 
 
+class _NotUTF8(StorageError):
+    """A stored text is not UTF-8 (see ``SQLiteStorage._leniently``)."""
+
+
 @contextmanager
 def _translated() -> Iterator[None]:
     """sqlite3 errors as storage errors, with the driver's exception chained."""
     try:
         yield
     except sqlite3.OperationalError as exc:
+        if "Could not decode to UTF-8" in str(exc):
+            raise _NotUTF8(f"sqlite: {shorten(str(exc))}") from exc
         if "no such table" in str(exc):
             raise SchemaError(
                 f"the activejob tables are missing ({exc}): run `activejob migrate`"
