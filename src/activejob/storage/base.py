@@ -81,7 +81,14 @@ class StorageUnavailable(StorageError):
     the connection dropped just as it committed, the operation is safe to repeat).
     Retry the same call with backoff; the storage reconnects by itself. The
     driver's exception is chained as ``__cause__``.
+
+    ``unreachable`` is true when the server could not be reached at all (connection
+    refused, unknown host, timeout), as opposed to a busy database or a full pool.
     """
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
 
 
 class SchemaError(StorageError):
@@ -419,6 +426,11 @@ class Storage(ABC):
         """Live workers, most recent heartbeat first: ``id``, ``heartbeat_at``,
         ``started_at``, ``running`` (their jobs' ``job_id``) and the ``info`` keys
         of their last heartbeat (``hostname``, ``pid``, ...)."""
+
+    def describe(self) -> str:
+        """Where the jobs live, for log lines: a URL with any password masked, a SQLite
+        file as an absolute path."""
+        return repr(self)
 
     def close(self) -> None:
         """Release connections and threads."""
