@@ -3,13 +3,19 @@
 Not for people: the supervisor writes the spec. The child imports the job
 modules, opens the storage, and runs one :class:`~.process.WorkerProcess`. It
 drains when the supervisor's pipe closes (the supervisor died), and exits with
-:data:`~.supervisor.CONFIG_ERROR` when its configuration cannot work, so it is
-not restarted in a loop.
+:data:`~.supervisor.CONFIG_ERROR` when its configuration cannot work (a job
+module that fails to import, a database that does not exist, a bad URL option),
+so it is not restarted in a loop.
+
+Before it exits it writes one JSON object to the supervisor's report pipe: the
+counts of the jobs it ran (``tally``) and, for a configuration error, its
+message (``error``), which the supervisor logs once for all its processes.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -23,6 +29,7 @@ from activejob.errors import ConfigurationError
 from activejob.storage.base import SchemaError
 from activejob.worker.api import import_modules, storage_of
 from activejob.worker.options import WorkerOptions
+from activejob.worker.outcomes import Tally
 from activejob.worker.process import WorkerProcess
 from activejob.worker.supervisor import CONFIG_ERROR
 
@@ -43,14 +50,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             level=spec["log_level"],
             format=f"%(asctime)s [{os.getpid()}] %(levelname)s %(name)s: %(message)s",
         )
+    report = _Report(spec.get("report_fd"))
     try:
         options = WorkerOptions.from_dict(spec["options"])
         import_modules(options.imports)
         adapter, storage = storage_of(spec["adapter"])
-        worker = WorkerProcess(storage, options, adapter=adapter)
+        worker = WorkerProcess(storage, options, adapter=adapter, process_label=spec.get("label"))
     except ConfigurationError as exc:
-        sys.stderr.write(f"activejob worker: {exc}\n")
-        return CONFIG_ERROR
+        return report.config_error(exc)
     parent_fd = spec.get("parent_fd")
     if parent_fd is not None:
         threading.Thread(
@@ -58,12 +65,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         ).start()
     try:
         worker.run(burst=bool(spec.get("burst")))
-    except SchemaError as exc:
-        sys.stderr.write(f"activejob worker: {exc}\n")
-        return CONFIG_ERROR
+    except (SchemaError, ConfigurationError) as exc:
+        return report.config_error(exc, worker.tally)
     finally:
         reset_adapters(wait=False)  # close pools, so no driver thread holds the exit
+    report.send(worker.tally)
     return 0
+
+
+class _Report:
+    """The child's last words to the supervisor, on the pipe the spec names."""
+
+    def __init__(self, fd: int | None) -> None:
+        self.fd = fd
+
+    def config_error(self, exc: BaseException, tally: Tally | None = None) -> int:
+        """Report a configuration error (on stderr without a supervisor to tell)."""
+        if self.fd is None:
+            sys.stderr.write(f"activejob worker: {exc}\n")
+        self.send(tally or Tally(), error=str(exc))
+        return CONFIG_ERROR
+
+    def send(self, tally: Tally, error: str | None = None) -> None:
+        """Write the report (the supervisor reads it as it comes)."""
+        if self.fd is None:
+            return
+        data = json.dumps({"tally": tally.to_dict(), "error": error and error[:4000]}).encode()
+        with contextlib.suppress(OSError):
+            os.write(self.fd, data)
+            os.close(self.fd)
 
 
 def _watch_parent(fd: int, worker: WorkerProcess) -> None:
