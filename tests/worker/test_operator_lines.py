@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from activejob import ConfigurationError, Worker
+import activejob
+from activejob import ConfigurationError, EnqueueError, Worker
 from activejob.storage.redis.storage import RedisStorage
 from activejob.storage.sql.postgresql.storage import PostgreSQLStorage
 from activejob.worker.outcomes import Tally
@@ -162,3 +163,16 @@ def test_a_server_that_cannot_be_reached_is_still_retried(
     assert background.thread.is_alive()
     background.worker.stop()
     background.join()  # stops cleanly, raising nothing
+
+
+@pytest.mark.parametrize("case", ["postgresql-missing-database", "sqlite-missing-folder"])
+def test_enqueueing_there_is_an_enqueue_error_caused_by_the_setting(
+    case: str, tmp_path: Path
+) -> None:
+    address, words = bad_url(case, tmp_path)
+    activejob.configure(adapter=address)
+
+    with pytest.raises(EnqueueError) as raised:
+        Note.perform_later("never")
+    assert isinstance(raised.value.__cause__, ConfigurationError)
+    assert words in str(raised.value)

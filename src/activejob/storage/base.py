@@ -43,7 +43,7 @@ from datetime import datetime
 from typing import Any
 
 from activejob import events
-from activejob.errors import ActiveJobError
+from activejob.errors import ActiveJobError, ConfigurationError
 from activejob.storage.selector import QueueSelector
 
 __all__ = [
@@ -61,6 +61,7 @@ __all__ = [
     "Result",
     "SchemaError",
     "Storage",
+    "StorageConfigurationError",
     "StorageError",
     "StorageUnavailable",
     "WorkerLostError",
@@ -89,6 +90,17 @@ class StorageUnavailable(StorageError):
     def __init__(self, message: str, *, unreachable: bool = False) -> None:
         super().__init__(message)
         self.unreachable = unreachable
+
+
+class StorageConfigurationError(StorageError, ConfigurationError):
+    """The server (or the file system) refuses this backend's settings, and will on
+    every retry: a database that does not exist, a wrong password, a Redis database
+    index out of range, a SQLite file in a missing folder.
+
+    A :class:`~activejob.errors.ConfigurationError`, so the worker and the CLI stop
+    with exit status 2 instead of retrying; a :class:`StorageError`, so enqueueing
+    raises ``EnqueueError`` for it as for any other refusal.
+    """
 
 
 class SchemaError(StorageError):

@@ -159,7 +159,8 @@ class Supervisor:
             for child in self.children:
                 child.restart_at = None
                 self._signal(child, signal.SIGTERM)
-        logger.info("supervisor stopping: draining %d worker process(es)", len(self.children))
+        count = plural(len(self.children), "worker process", "worker processes")
+        logger.info("supervisor stopping: draining %s", count)
         self._wake()
 
     @property

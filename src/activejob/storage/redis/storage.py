@@ -44,6 +44,7 @@ from activejob.storage.base import (
     QueueInfo,
     Result,
     Storage,
+    StorageConfigurationError,
     StorageError,
     StorageUnavailable,
     crash_error,
@@ -125,7 +126,8 @@ class RedisStorage(Storage):
             return operation()
         except RedisError as exc:
             if is_config_error(exc):
-                raise ConfigurationError(f"{mask_password(self.settings.url)}: {exc}") from exc
+                where = mask_password(self.settings.url)
+                raise StorageConfigurationError(f"{where}: {exc}") from exc
             if isinstance(exc, TRANSIENT):
                 raise StorageUnavailable(f"Redis is unreachable: {exc}", unreachable=True) from exc
             raise StorageError(f"Redis refused the operation: {exc}") from exc

@@ -30,11 +30,11 @@ import psycopg
 from psycopg import errors
 
 from activejob import _time
-from activejob.errors import ConfigurationError
 from activejob.storage.base import (
     DEFAULT_KEEP_FINISHED,
     NewJob,
     SchemaError,
+    StorageConfigurationError,
     StorageError,
     StorageUnavailable,
 )
@@ -257,7 +257,7 @@ def _connect_error(exc: psycopg.OperationalError, where: str) -> Exception:
     text = " ".join(str(exc).split())  # libpq's message spans lines; a log line must not
     if _REFUSED.search(text):
         reason = text.rsplit("FATAL:", 1)[-1].strip()
-        return ConfigurationError(f"{where}: {reason}")
+        return StorageConfigurationError(f"{where}: {reason}")
     # Only the server writes FATAL: without one, it was never reached.
     return StorageUnavailable(f"postgresql: {text}", unreachable="FATAL:" not in text)
 

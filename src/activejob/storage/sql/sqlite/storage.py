@@ -31,6 +31,7 @@ from activejob.errors import ConfigurationError
 from activejob.storage.base import (
     DEFAULT_KEEP_FINISHED,
     SchemaError,
+    StorageConfigurationError,
     StorageError,
     StorageUnavailable,
 )
@@ -135,7 +136,7 @@ class SQLiteStorage(SQLStorage):
     def _open(self) -> sqlite3.Connection:
         folder = os.path.dirname(self.path)
         if not os.path.isdir(folder):
-            raise ConfigurationError(
+            raise StorageConfigurationError(
                 f"sqlite: the folder {folder} of {self.path} does not exist: create it, "
                 "or fix the path in the URL"
             )
