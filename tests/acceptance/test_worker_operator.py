@@ -19,7 +19,13 @@ from activejob.storage.base import Storage
 from tests.acceptance.test_worker_cli import CLI
 from tests.support import wait_for
 from tests.worker.jobs import AppendLine, Broken, Flaky, WaitForFile
-from tests.worker.operator_support import BAD_SETTINGS, Discards, bad_url, free_port
+from tests.worker.operator_support import (
+    BAD_SETTINGS,
+    Discards,
+    LeavesAProcessBehind,
+    bad_url,
+    free_port,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 IMPORTS = ("--import", "tests.worker.jobs", "--import", "tests.worker.operator_support")
@@ -162,3 +168,22 @@ def test_sigterm_says_what_the_drain_waits_for(tmp_path: Path, workers: list[CLI
     assert cli.wait() == 0, cli.text()
     assert "drained: 1 job finished" in cli.text()
     assert cli.text().splitlines()[-1].endswith("supervisor stopped")
+
+
+def test_a_process_a_job_left_behind_does_not_hold_the_supervisor(tmp_path: Path) -> None:
+    address = f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
+    activejob.configure(adapter=address)
+    pid_file = tmp_path / "sleeper.pid"
+    LeavesAProcessBehind.perform_later(pid_file)
+    # The sleeper holds a copy of the child's report pipe (and of its output) for 60s.
+    cli = CLI(tmp_path, address, "--import", "tests.worker.operator_support", "--burst")
+    try:
+        status = cli.wait(timeout=20)
+    finally:
+        if pid_file.exists():
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+    assert status == 0, cli.text()
+    assert cli.text().splitlines()[-2].endswith(
+        "burst done: ran 1 job: 1 succeeded, 0 failed, 0 retried, 0 discarded (1 process)"
+    )

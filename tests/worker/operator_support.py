@@ -4,6 +4,7 @@ that no retry can fix, each with the words its one error line must hold."""
 from __future__ import annotations
 
 import socket
+import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -24,6 +25,15 @@ class Discards(Job):
 
     def perform(self) -> None:
         raise Unwanted("not wanted")
+
+
+class LeavesAProcessBehind(Job):
+    """Starts a process that inherits every open file descriptor and outlives the
+    job (a daemon a job forks off); writes its pid to ``pid_file``."""
+
+    def perform(self, pid_file: Path) -> None:
+        sleeper = subprocess.Popen(["sleep", "60"], close_fds=False)
+        pid_file.write_text(str(sleeper.pid))
 
 
 def free_port() -> int:

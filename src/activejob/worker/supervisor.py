@@ -197,10 +197,20 @@ class Supervisor:
         ).start()
 
     def _reap(self, slot: int, proc: subprocess.Popen[bytes], report_fd: int) -> None:
-        # Read as it comes (end of file when the child exits), so it never blocks the child.
-        with os.fdopen(report_fd, "rb") as report:
-            data = report.read()
-        self._events.put((slot, proc.wait(), _parse_report(data)))
+        status = proc.wait()
+        # Read only once the child is gone, without waiting for end of file: a process
+        # the job forked may still hold the write end. The report (a few kB at most)
+        # fits in the pipe's buffer, so the child never blocked writing it.
+        os.set_blocking(report_fd, False)
+        chunks: list[bytes] = []
+        try:
+            while chunk := os.read(report_fd, 65536):
+                chunks.append(chunk)
+        except BlockingIOError:
+            pass
+        finally:
+            os.close(report_fd)
+        self._events.put((slot, status, _parse_report(b"".join(chunks))))
         self._wake()
 
     def _wake(self) -> None:
