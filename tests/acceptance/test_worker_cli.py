@@ -236,6 +236,7 @@ def test_children_that_keep_crashing_stop_the_supervisor(
 
     assert cli.wait(timeout=30) == 1
     assert "giving up" in cli.text()
+    assert cli.text().splitlines()[-1].endswith("supervisor stopped (exit status 1)")
 
 
 def test_a_backend_without_storage_is_a_configuration_error(

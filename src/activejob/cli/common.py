@@ -157,7 +157,7 @@ def command(name: str) -> Callable[[Callable[[argparse.Namespace], int]], Callab
                 _error(name, exc)
                 return USAGE
             except StorageUnavailable as exc:
-                _error(name, exc, hint="is the database server running?")
+                _error(name, exc, hint="is the database server running?" if exc.unreachable else "")
                 return FAILED
             except ActiveJobError as exc:
                 _error(name, exc)

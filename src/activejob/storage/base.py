@@ -47,7 +47,7 @@ from datetime import datetime
 from typing import Any
 
 from activejob import events
-from activejob.errors import MESSAGE_LIMIT, ActiveJobError, shorten
+from activejob.errors import MESSAGE_LIMIT, ActiveJobError, ConfigurationError, shorten
 from activejob.storage.selector import QueueSelector
 
 __all__ = [
@@ -65,6 +65,7 @@ __all__ = [
     "Result",
     "SchemaError",
     "Storage",
+    "StorageConfigurationError",
     "StorageError",
     "StorageUnavailable",
     "WorkerLostError",
@@ -87,6 +88,24 @@ class StorageUnavailable(StorageError):
     the connection dropped just as it committed, the operation is safe to repeat).
     Retry the same call with backoff; the storage reconnects by itself. The
     driver's exception is chained as ``__cause__``.
+
+    ``unreachable`` is true when the server could not be reached at all (connection
+    refused, unknown host, timeout), as opposed to a busy database or a full pool.
+    """
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
+
+
+class StorageConfigurationError(StorageError, ConfigurationError):
+    """The server (or the file system) refuses this backend's settings, and will on
+    every retry: a database that does not exist, a wrong password, a Redis database
+    index out of range, a SQLite file in a missing folder.
+
+    A :class:`~activejob.errors.ConfigurationError`, so the worker and the CLI stop
+    with exit status 2 instead of retrying; a :class:`StorageError`, so enqueueing
+    raises ``EnqueueError`` for it as for any other refusal.
     """
 
 
@@ -471,6 +490,11 @@ class Storage(ABC):
         """Live workers, most recent heartbeat first: ``id``, ``heartbeat_at``,
         ``started_at``, ``running`` (their jobs' ``job_id``) and the ``info`` keys
         of their last heartbeat (``hostname``, ``pid``, ...)."""
+
+    def describe(self) -> str:
+        """Where the jobs live, for log lines: a URL with any password masked, a SQLite
+        file as an absolute path."""
+        return repr(self)
 
     def close(self) -> None:
         """Release connections and threads."""

@@ -16,11 +16,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import TypeVar
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from activejob.errors import ConfigurationError
 
-__all__ = ["UrlOptions", "parse_bool", "parse_duration"]
+__all__ = ["UrlOptions", "mask_password", "parse_bool", "parse_duration"]
 
 T = TypeVar("T")
 
@@ -34,6 +34,21 @@ def parse_duration(text: str) -> float:
     if not match:
         raise ValueError(f"not a duration: {text!r} (try 30s, 10m, 12h, 7d)")
     return float(match[1]) * _UNITS[match[2] or "s"]
+
+
+def mask_password(url: str) -> str:
+    """``url`` with its password, if any, as ``***``: safe to log.
+
+    Example::
+
+        mask_password("redis://:secret@host:6379/0")  # 'redis://:***@host:6379/0'
+    """
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user, _, host = parts.netloc.rpartition("@")
+    name = user.split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{name}:***@{host}"))
 
 
 def parse_bool(text: str) -> bool:

@@ -27,6 +27,7 @@ from activejob.config import resolve_adapter
 from activejob.errors import ConfigurationError
 from activejob.storage.base import Storage
 from activejob.worker.options import WorkerOptions, parse_queues
+from activejob.worker.outcomes import Tally
 from activejob.worker.process import WorkerProcess
 from activejob.worker.supervisor import ChildSpec, Supervisor
 
@@ -78,7 +79,12 @@ class Worker:
         """Work until stopped, and return the exit status (0 when all went well).
 
         ``burst`` (alias ``until_empty``) returns once nothing is ready, nothing is
-        running on these queues and nothing is scheduled within ``burst_horizon``.
+        running on these queues and nothing is scheduled within ``burst_horizon``;
+        :attr:`tally` then says how the jobs it ran ended.
+
+        Raises :class:`ConfigurationError` for a setting no retry can fix (a job
+        module that fails to import, a bad URL option, a database that does not
+        exist), with one process or several.
         """
         burst = burst or until_empty
         runner: WorkerProcess | Supervisor
@@ -94,7 +100,10 @@ class Worker:
             if self._stop_requested.is_set():
                 runner.stop()
         if isinstance(runner, Supervisor):
-            return runner.run()
+            status = runner.run()
+            if runner.config_error is not None:
+                raise ConfigurationError(runner.config_error)
+            return status
         runner.run(burst=burst)
         return 0
 
@@ -105,6 +114,13 @@ class Worker:
             runner = self._runner
         if runner is not None:
             runner.stop()
+
+    @property
+    def tally(self) -> Tally:
+        """How the jobs this worker ran ended (summed over its processes as each
+        exits); empty before :meth:`run`."""
+        runner = self._runner
+        return Tally() if runner is None else runner.tally
 
     @property
     def worker_id(self) -> str | None:

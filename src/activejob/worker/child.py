@@ -5,13 +5,19 @@ modules, opens the storage, and runs one :class:`~.process.WorkerProcess`. It
 writes what it starts to the board its supervisor mapped for it, recovers the
 processes that died before it (the spec's ``lost``), drains when the
 supervisor's pipe closes (the supervisor died), and exits with
-:data:`~.supervisor.CONFIG_ERROR` when its configuration cannot work, so it is
-not restarted in a loop.
+:data:`~.supervisor.CONFIG_ERROR` when its configuration cannot work (a job
+module that fails to import, a database that does not exist, a bad URL option),
+so it is not restarted in a loop.
+
+Before it exits it writes one JSON object to the supervisor's report pipe: the
+counts of the jobs it ran (``tally``) and, for a configuration error, its
+message (``error``), which the supervisor logs once for all its processes.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -27,6 +33,7 @@ from activejob.storage.base import SchemaError
 from activejob.worker.api import import_modules, storage_of
 from activejob.worker.board import LostWorker, StartedBoard
 from activejob.worker.options import WorkerOptions
+from activejob.worker.outcomes import Tally
 from activejob.worker.process import WorkerProcess
 from activejob.worker.supervisor import CONFIG_ERROR
 
@@ -47,14 +54,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             level=spec["log_level"],
             format=f"%(asctime)s [{os.getpid()}] %(levelname)s %(name)s: %(message)s",
         )
+    report = _Report(spec.get("report_fd"))
     try:
         options = WorkerOptions.from_dict(spec["options"])
         import_modules(options.imports)
         adapter, storage = storage_of(spec["adapter"])
-        worker = WorkerProcess(storage, options, adapter=adapter, **_board_of(spec))
+        worker = WorkerProcess(
+            storage, options, adapter=adapter, process_label=spec.get("label"), **_board_of(spec)
+        )
     except ConfigurationError as exc:
-        sys.stderr.write(f"activejob worker: {exc}\n")
-        return CONFIG_ERROR
+        return report.config_error(exc)
     parent_fd = spec.get("parent_fd")
     if parent_fd is not None:
         threading.Thread(
@@ -62,11 +71,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         ).start()
     try:
         worker.run(burst=bool(spec.get("burst")))
-    except SchemaError as exc:
-        sys.stderr.write(f"activejob worker: {exc}\n")
-        return CONFIG_ERROR
+    except (SchemaError, ConfigurationError) as exc:
+        return report.config_error(exc, worker.tally)
     finally:
         reset_adapters(wait=False)  # close pools, so no driver thread holds the exit
+    report.send(worker.tally)
     return 0
 
 
@@ -79,6 +88,29 @@ def _board_of(spec: dict[str, Any]) -> dict[str, Any]:
         "board": StartedBoard.attach(board["fd"], board["slots"]),
         "lost": [LostWorker.from_dict(lost) for lost in spec.get("lost", ())],
     }
+
+
+class _Report:
+    """The child's last words to the supervisor, on the pipe the spec names."""
+
+    def __init__(self, fd: int | None) -> None:
+        self.fd = fd
+
+    def config_error(self, exc: BaseException, tally: Tally | None = None) -> int:
+        """Report a configuration error (on stderr without a supervisor to tell)."""
+        if self.fd is None:
+            sys.stderr.write(f"activejob worker: {exc}\n")
+        self.send(tally or Tally(), error=str(exc))
+        return CONFIG_ERROR
+
+    def send(self, tally: Tally, error: str | None = None) -> None:
+        """Write the report (the supervisor reads it as it comes)."""
+        if self.fd is None:
+            return
+        data = json.dumps({"tally": tally.to_dict(), "error": error and error[:4000]}).encode()
+        with contextlib.suppress(OSError):
+            os.write(self.fd, data)
+            os.close(self.fd)
 
 
 def _watch_parent(fd: int, worker: WorkerProcess) -> None:

@@ -12,9 +12,11 @@ as failed. ``perform_start``, ``perform`` and ``discard`` come from the core.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
-from typing import TYPE_CHECKING
+import threading
+from typing import TYPE_CHECKING, Any
 
 from activejob import events
 from activejob.errors import DeserializationError, UnknownJobClassError, shorten
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
     from activejob.job.base import Job
     from activejob.job.execution import Outcome
 
-__all__ = ["crashed", "error_info", "load_job", "released", "result_for"]
+__all__ = ["Tally", "crashed", "error_info", "load_job", "plural", "released", "result_for"]
 
 logger = logging.getLogger("activejob.worker")
 
@@ -142,3 +144,74 @@ def error_info(exc: BaseException) -> ErrorInfo:
     except Exception as broken:
         name = f"{type(exc).__module__}.{type(exc).__qualname__}"
         return ErrorInfo(name, f"<unprintable {type(exc).__name__}: {broken!r}>", "")
+
+
+_COUNTED = {
+    JobState.SUCCEEDED: "succeeded",
+    JobState.FAILED: "failed",
+    JobState.SCHEDULED: "retried",
+    JobState.DISCARDED: "discarded",
+}
+
+
+@dataclasses.dataclass
+class Tally:
+    """How the jobs a worker ran ended, for the line that ends a burst.
+
+    A job released unrun (a drain) is not counted; one that could not be loaded
+    counts as failed.
+
+    Example::
+
+        tally = Tally(succeeded=10, failed=1, retried=1)
+        tally.summary()  # 'ran 12 jobs: 10 succeeded, 1 failed, 1 retried, 0 discarded'
+    """
+
+    succeeded: int = 0
+    failed: int = 0
+    retried: int = 0
+    discarded: int = 0
+    _lock: threading.Lock = dataclasses.field(
+        default_factory=threading.Lock, repr=False, compare=False
+    )
+
+    @property
+    def ran(self) -> int:
+        """Jobs that ended one way or another."""
+        return self.succeeded + self.failed + self.retried + self.discarded
+
+    def count(self, result: Result) -> None:
+        """Count one recorded result (thread-safe)."""
+        field = _COUNTED.get(result.state)
+        if field is not None:
+            with self._lock:
+                setattr(self, field, getattr(self, field) + 1)
+
+    def add(self, other: Tally) -> None:
+        """Add another worker's counts to these (a supervisor sums its processes)."""
+        for field in _COUNTED.values():
+            setattr(self, field, getattr(self, field) + getattr(other, field))
+
+    def to_dict(self) -> dict[str, int]:
+        """The counts as JSON-ready values."""
+        return {field: getattr(self, field) for field in _COUNTED.values()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Tally:
+        """The counts :meth:`to_dict` wrote."""
+        tally = cls()
+        for field in _COUNTED.values():
+            setattr(tally, field, int(data.get(field, 0)))
+        return tally
+
+    def summary(self) -> str:
+        """``ran 12 jobs: 10 succeeded, 1 failed, 1 retried, 0 discarded``."""
+        return (
+            f"ran {plural(self.ran, 'job')}: {self.succeeded} succeeded, {self.failed} failed, "
+            f"{self.retried} retried, {self.discarded} discarded"
+        )
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``1 job``, ``2 jobs``; ``nouns`` for another plural (``processes``)."""
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"

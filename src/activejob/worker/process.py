@@ -39,7 +39,7 @@ from activejob.worker.board import LostWorker, StartedBoard
 from activejob.worker.executor import Executor, Task
 from activejob.worker.heartbeat import Heartbeat
 from activejob.worker.options import WorkerOptions
-from activejob.worker.outcomes import load_job, released
+from activejob.worker.outcomes import Tally, load_job, plural, released
 from activejob.worker.retrying import GaveUp, persist
 from activejob.worker.signals import SignalRouter
 
@@ -75,12 +75,18 @@ class WorkerProcess:
         worker_id: str | None = None,
         board: StartedBoard | None = None,
         lost: Sequence[LostWorker] = (),
+        process_label: str | None = None,
     ) -> None:
         self.storage = storage
         self.adapter = adapter
         """The adapter the storage belongs to, named in the jobs' events."""
         self.options = options
         self.worker_id = worker_id or new_worker_id()
+        self.process_label = process_label
+        """``process 1 of 2`` under a supervisor, which then sums up a burst; ``None``
+        for a worker on its own."""
+        self.tally = Tally()
+        """How the jobs this worker ran ended (for the line that ends a burst)."""
         self.stopping = threading.Event()
         self._inflight: dict[Any, ClaimedJob] = {}
         self._inflight_lock = threading.Lock()
@@ -158,6 +164,18 @@ class WorkerProcess:
             self._drain()
         if self._fatal is not None:
             raise self._fatal
+        if burst:
+            stopped = self.stopping.is_set()
+            if self.process_label is None:
+                logger.info("burst %s: %s", "stopped" if stopped else "done", self.tally.summary())
+            else:
+                # Not "burst done": the supervisor says that once, summed over processes.
+                logger.info(
+                    "worker %s: %s in this process (burst %s)",
+                    self.worker_id,
+                    self.tally.summary(),
+                    "stopped" if stopped else "finished",
+                )
 
     def _stop_on(self, exc: BaseException) -> None:
         """Stop because of an error no retry can fix; :meth:`run` raises it after
@@ -177,10 +195,13 @@ class WorkerProcess:
         self.acker.start()
         self.heartbeat.start()
         logger.info(
-            "worker %s started: queues %s, %d threads, %d async slots",
+            "worker %s started: backend %s, queues %s, imports %s, %s, %s, %d async slots",
             self.worker_id,
+            self.storage.describe(),
             ",".join(options.queues),
-            options.threads,
+            ",".join(options.imports) or "(none)",
+            self.process_label or "1 process",
+            plural(options.threads, "thread"),
             options.async_concurrency,
         )
         events.emit("worker_start", worker_id=self.worker_id, queues=options.queues)
@@ -304,6 +325,7 @@ class WorkerProcess:
         with self._inflight_lock:
             if self._inflight.pop(claimed.id, None) is None:
                 return
+        self.tally.count(result)
         self.acker.add(result)
 
     # -- waiting, without busy loops -------------------------------------------------
@@ -382,19 +404,31 @@ class WorkerProcess:
         for task in unstarted:
             self._record(task.claimed, released(task.claimed))
         if unstarted:
-            logger.info("released %d prefetched job(s) that had not started", len(unstarted))
+            logger.info(
+                "released %s that had not started", plural(len(unstarted), "prefetched job")
+            )
+        running = self.executor.outstanding
+        if running:
+            logger.info(
+                "worker %s draining: waiting up to %gs for %s",
+                self.worker_id,
+                options.shutdown_timeout,
+                plural(running, "running job"),
+            )
         if not self.executor.wait_idle(options.shutdown_timeout):
             self.executor.cancel_async()
             with self._inflight_lock:
                 leftovers, self._inflight = list(self._inflight.values()), {}
             self.acker.add_many([released(job) for job in leftovers])
             logger.warning(
-                "%d job(s) still running after the %.1fs shutdown timeout were released "
-                "to run again: %s",
-                len(leftovers),
+                "worker %s drain timed out after %gs: released %s to run again: %s",
+                self.worker_id,
                 options.shutdown_timeout,
+                plural(len(leftovers), "running job"),
                 ", ".join(job.job_id for job in leftovers),
             )
+        elif running:
+            logger.info("worker %s drained: %s finished", self.worker_id, plural(running, "job"))
         recorded = self.acker.close(timeout=max(options.shutdown_timeout, 5.0))
         self.heartbeat.stop()
         self.executor.close()

@@ -8,8 +8,9 @@ gives up (``cancel`` is set) or a deadline passes. Waits are on ``cancel``, so a
 stopping worker is never stuck in a backoff.
 
 Errors that repeating cannot fix are raised at once: :data:`FATAL` (a missing
-schema, a value the storage refuses). Any other exception is retried too, since
-a driver may raise its own types for a lost connection.
+schema, a database or setting the server refuses, a value the storage refuses).
+Any other exception is retried too, since a driver may raise its own types for a
+lost connection.
 
 Example::
 
@@ -25,6 +26,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from activejob.errors import ConfigurationError
 from activejob.storage.base import SchemaError
 
 __all__ = ["FATAL", "GaveUp", "persist"]
@@ -33,8 +35,8 @@ logger = logging.getLogger("activejob.worker")
 
 T = TypeVar("T")
 
-FATAL: tuple[type[Exception], ...] = (SchemaError, ValueError, TypeError)
-"""Errors a retry cannot fix."""
+FATAL: tuple[type[Exception], ...] = (SchemaError, ConfigurationError, ValueError, TypeError)
+"""Errors a retry cannot fix (a missing schema; a database that does not exist)."""
 
 FIRST_DELAY = 0.05
 MAX_DELAY = 5.0

@@ -10,7 +10,13 @@ all have. A second SIGINT: SIGKILL to every child, exit 130 at once. A child tha
 exits unexpectedly is restarted after a growing delay; more than
 ``max_restarts`` unexpected exits within ``restart_window`` seconds stop
 everything with status 1. A child that reports a configuration error (status 2)
-is not restarted: the supervisor stops and exits 2.
+is not restarted: the supervisor logs its reason once and exits 2.
+
+Each child also holds the write end of a report pipe: it says there, as it exits,
+how its jobs ended and why it could not run, so the supervisor logs one start
+line, one error line for a configuration error, one ``burst done`` line summed
+over its processes (a process that died takes its counts along) and one
+``stopped`` line.
 
 Each child also gets a board (see :mod:`.board`) where it shows which jobs it has
 started. When a child dies unexpectedly the supervisor reads it and hands the
@@ -40,8 +46,10 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+from activejob.storage.options import UrlOptions, mask_password
 from activejob.worker.board import LostWorker, StartedBoard
 from activejob.worker.options import WorkerOptions
+from activejob.worker.outcomes import Tally, plural
 from activejob.worker.signals import SignalRouter
 
 __all__ = ["CONFIG_ERROR", "ChildSpec", "Supervisor"]
@@ -69,11 +77,14 @@ class ChildSpec:
     def to_json(
         self,
         parent_fd: int,
+        report_fd: int | None = None,
+        label: str | None = None,
         board: dict[str, int] | None = None,
         lost: list[LostWorker] | None = None,
     ) -> str:
-        """The ``--spec`` argument of a child: ``board`` is its board's ``fd`` and
-        ``slots``, ``lost`` the dead workers whose jobs it recovers at boot."""
+        """The ``--spec`` argument of a child: ``report_fd`` the pipe it reports on as it
+        exits, ``label`` its place among the processes, ``board`` its board's ``fd``
+        and ``slots``, ``lost`` the dead workers whose jobs it recovers at boot."""
         return json.dumps(
             {
                 "adapter": self.adapter,
@@ -83,6 +94,8 @@ class ChildSpec:
                 "parent_fd": parent_fd,
                 "board": board,
                 "lost": [dead.to_dict() for dead in lost or ()],
+                "report_fd": report_fd,
+                "label": label,
             }
         )
 
@@ -117,18 +130,43 @@ class Supervisor:
         self.stopping = False
         self.status = 0
         self._kill_at: float | None = None
-        self._events: queue.SimpleQueue[tuple[int, int]] = queue.SimpleQueue()
+        self.tally = Tally()
+        """How the jobs of the children's bursts ended, summed as each child exits."""
+        self.config_error: str | None = None
+        """Why a child could not run, when the supervisor stopped for that."""
+        self._events: queue.SimpleQueue[tuple[int, int, dict[str, Any]]] = queue.SimpleQueue()
         self._router: SignalRouter | None = None
         self._crashes: deque[float] = deque()
         self._lock = threading.Lock()
 
     def run(self) -> int:
         """Start the children and watch them; returns the exit status."""
+        options = self.spec.options
+        logger.info(
+            "activejob worker starting: backend %s, queues %s, imports %s, %s, %s each%s",
+            describe_url(self.spec.adapter),
+            ",".join(options.queues),
+            ",".join(options.imports) or "(none)",
+            plural(len(self.children), "process", "processes"),
+            plural(options.threads, "thread"),
+            ", burst" if self.spec.burst else "",
+        )
         with SignalRouter(on_drain=self.stop, on_kill=self._kill_now) as router:
             self._router = router
             for child in self.children:
                 self._start(child)
             self._watch()
+        if self.spec.burst and self.status == 0:
+            logger.info(
+                "burst %s: %s (%s)",
+                "stopped" if self.stopping else "done",
+                self.tally.summary(),
+                plural(len(self.children), "process", "processes"),
+            )
+        if self.status:
+            logger.warning("supervisor stopped (exit status %d)", self.status)
+        else:
+            logger.info("supervisor stopped")
         return self.status
 
     def stop(self) -> None:
@@ -141,7 +179,8 @@ class Supervisor:
             for child in self.children:
                 child.restart_at = None
                 self._signal(child, signal.SIGTERM)
-        logger.info("supervisor stopping: draining %d worker process(es)", len(self.children))
+        count = plural(len(self.children), "worker process", "worker processes")
+        logger.info("supervisor stopping: draining %s", count)
         self._wake()
 
     @property
@@ -154,15 +193,17 @@ class Supervisor:
 
     def _start(self, child: _Child) -> None:
         read_end, write_end = os.pipe()
+        report_read, report_write = os.pipe()
+        label = f"process {child.slot + 1} of {len(self.children)}"
         board, board_fd = self._new_board()
         board_spec = None if board is None else {"fd": board_fd, "slots": board.slots}
-        spec = self.spec.to_json(read_end, board_spec, child.lost)
+        spec = self.spec.to_json(read_end, report_write, label, board_spec, child.lost)
         command = [sys.executable, "-m", "activejob.worker", "--spec", spec]
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(_import_path()))
-        passed = (read_end,) if board is None else (read_end, board_fd)
+        passed = (read_end, report_write) if board is None else (read_end, report_write, board_fd)
         with self._lock:
             if self.stopping:
-                for fd in (*passed, write_end):
+                for fd in (*passed, write_end, report_read):
                     os.close(fd)
                 if board is not None:
                     board.close()
@@ -175,7 +216,10 @@ class Supervisor:
             os.close(fd)
         logger.info("started worker process %d (slot %d)", child.proc.pid, child.slot)
         threading.Thread(
-            target=self._reap, args=(child.slot, child.proc), name="activejob-reaper", daemon=True
+            target=self._reap,
+            args=(child.slot, child.proc, report_read),
+            name="activejob-reaper",
+            daemon=True,
         ).start()
 
     def _new_board(self) -> tuple[StartedBoard | None, int]:
@@ -190,8 +234,21 @@ class Supervisor:
             )
             return None, -1
 
-    def _reap(self, slot: int, proc: subprocess.Popen[bytes]) -> None:
-        self._events.put((slot, proc.wait()))
+    def _reap(self, slot: int, proc: subprocess.Popen[bytes], report_fd: int) -> None:
+        status = proc.wait()
+        # Read only once the child is gone, without waiting for end of file: a process
+        # the job forked may still hold the write end. The report (a few kB at most)
+        # fits in the pipe's buffer, so the child never blocked writing it.
+        os.set_blocking(report_fd, False)
+        chunks: list[bytes] = []
+        try:
+            while chunk := os.read(report_fd, 65536):
+                chunks.append(chunk)
+        except BlockingIOError:
+            pass
+        finally:
+            os.close(report_fd)
+        self._events.put((slot, status, _parse_report(b"".join(chunks))))
         self._wake()
 
     def _wake(self) -> None:
@@ -209,18 +266,19 @@ class Supervisor:
                 return
             self._kill_stuck_children()
             try:
-                slot, status = self._events.get_nowait()
+                slot, status, report = self._events.get_nowait()
             except queue.Empty:
                 assert self._router is not None
                 # Not a blocking get: the main thread must stay where signals reach it.
                 self._router.pause(max(0.0, min(pending) - time.monotonic()) if pending else None)
             else:
-                self._exited(self.children[slot], status)
+                self.tally.add(Tally.from_dict(report.get("tally") or {}))
+                self._exited(self.children[slot], status, report.get("error"))
             for child in self.children:
                 if child.restart_at is not None and child.restart_at <= time.monotonic():
                     self._start(child)
 
-    def _exited(self, child: _Child, status: int) -> None:
+    def _exited(self, child: _Child, status: int, error: str | None = None) -> None:
         with self._lock:
             pid = child.proc.pid if child.proc else "?"
             child.proc = None
@@ -232,7 +290,8 @@ class Supervisor:
         if stopping:
             # Killed by the SIGTERM it was sent (it had not set up its handlers yet,
             # so it held no jobs) is a clean stop too.
-            if status not in (0, -signal.SIGTERM):
+            # A child that found the same configuration error as the first is no news.
+            if status not in (0, -signal.SIGTERM) and self.status != CONFIG_ERROR:
                 logger.warning(
                     "worker process %s exited with status %d while stopping", pid, status
                 )
@@ -242,7 +301,9 @@ class Supervisor:
             child.done = True
             return
         if status == CONFIG_ERROR:
-            logger.error("worker process %s could not start (configuration); stopping", pid)
+            if self.config_error is None:
+                self.config_error = error or "a configuration error (see its output above)"
+                logger.error("worker process %s cannot run: %s; stopping", pid, self.config_error)
             self.status = CONFIG_ERROR
             self.stop()
             return
@@ -311,6 +372,28 @@ class Supervisor:
         sys.stderr.write("activejob: supervisor stopping at once (second SIGINT)\n")
         sys.stderr.flush()
         os._exit(130)
+
+
+def _parse_report(data: bytes) -> dict[str, Any]:
+    """A child's report; empty when it died before writing one."""
+    try:
+        report = json.loads(data) if data else {}
+    except ValueError:
+        return {}
+    return report if isinstance(report, dict) else {}
+
+
+def describe_url(url: str | None) -> str:
+    """An adapter URL for a log line: password masked, a SQLite file as an absolute path."""
+    if url is None:
+        return "as the job modules or ACTIVEJOB_ADAPTER configure it"
+    scheme = url.split(":", 1)[0]
+    if scheme == "sqlite":
+        options = UrlOptions.parse(url)
+        if not options.netloc and options.path:
+            query = url.partition("?")[2]
+            return f"sqlite:///{os.path.abspath(options.path)}" + (f"?{query}" if query else "")
+    return mask_password(url)
 
 
 def _import_path() -> list[str]:

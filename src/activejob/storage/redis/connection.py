@@ -13,6 +13,7 @@ Example::
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,13 +22,14 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import redis
 from redis.backoff import NoBackoff
+from redis.exceptions import AuthenticationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
 from activejob.errors import ConfigurationError
 from activejob.storage.base import DEFAULT_KEEP_FINISHED
-from activejob.storage.options import UrlOptions
+from activejob.storage.options import UrlOptions, mask_password
 
 T = TypeVar("T")
 
@@ -61,7 +63,7 @@ class RedisSettings:
         options = UrlOptions.parse(url)
         prefix = options.take("prefix", str, DEFAULT_PREFIX)
         if not prefix:
-            raise ConfigurationError(f"empty prefix in redis URL {url!r}")
+            raise ConfigurationError(f"empty prefix in redis URL {mask_password(url)}")
         reconnect_timeout = options.duration("reconnect_timeout", 1.0)
         keep_finished = options.duration("keep_finished", DEFAULT_KEEP_FINISHED)
         # What is left is redis-py's (socket_timeout, max_connections, ...).
@@ -94,9 +96,35 @@ class RedisSettings:
         }
         options.update(overrides)
         try:
-            return redis.Redis.from_url(self.url, **options)
+            client = redis.Redis.from_url(self.url, **options)
+            # redis-py hands unknown URL options to each connection, which refuses them
+            # only when it is made, in whatever thread first connects: make one now
+            # (no socket is opened), so a typo is a configuration error here.
+            pool = client.connection_pool
+            pool.connection_class(**pool.connection_kwargs)
         except (TypeError, ValueError) as exc:
-            raise ConfigurationError(f"bad redis URL {self.url!r}: {exc}") from exc
+            raise ConfigurationError(
+                f"bad redis URL {mask_password(self.url)}: {_reason(exc)}"
+            ) from exc
+        return client
+
+
+def _reason(exc: Exception) -> str:
+    """What is wrong with a URL, in the words of its query string."""
+    unknown = re.search(r"unexpected keyword argument '(\w+)'", str(exc))
+    if unknown:
+        return (
+            f"unknown option {unknown[1]!r} (activejob's are prefix, keep_finished and "
+            "reconnect_timeout; the others are redis-py's, such as socket_timeout)"
+        )
+    return str(exc)
+
+
+def is_config_error(exc: BaseException) -> bool:
+    """Whether the server refused us for a reason no retry can fix (a database index
+    it does not have, a wrong password)."""
+    text = str(exc)
+    return isinstance(exc, AuthenticationError) or "DB index is out of range" in text
 
 
 class Backoff:
@@ -137,6 +165,8 @@ def retrying(
         try:
             return operation()
         except TRANSIENT as exc:
+            if is_config_error(exc):
+                raise
             if on_error is not None:
                 on_error(exc)
             pause = backoff.next()

@@ -44,12 +44,19 @@ from activejob.storage.base import (
     QueueInfo,
     Result,
     Storage,
+    StorageConfigurationError,
     StorageError,
     StorageUnavailable,
     crash_error,
 )
+from activejob.storage.options import mask_password
 from activejob.storage.redis import records
-from activejob.storage.redis.connection import TRANSIENT, RedisSettings, retrying
+from activejob.storage.redis.connection import (
+    TRANSIENT,
+    RedisSettings,
+    is_config_error,
+    retrying,
+)
 from activejob.storage.redis.notifier import Notifier
 from activejob.storage.redis.scripts import Scripts
 from activejob.storage.selector import QueueSelector
@@ -94,6 +101,10 @@ class RedisStorage(Storage):
     def __repr__(self) -> str:
         return f"<RedisStorage prefix={self.settings.prefix!r}>"
 
+    def describe(self) -> str:
+        """The server URL (password masked) and the key prefix."""
+        return f"{mask_password(self.settings.url)} (prefix {self.settings.prefix})"
+
     # -- plumbing --------------------------------------------------------------------
 
     def key(self, *parts: str) -> str:
@@ -113,9 +124,12 @@ class RedisStorage(Storage):
             if retry:
                 return retrying(operation, self.settings.reconnect_timeout, on_error)
             return operation()
-        except TRANSIENT as exc:
-            raise StorageUnavailable(f"Redis is unreachable: {exc}") from exc
         except RedisError as exc:
+            if is_config_error(exc):
+                where = mask_password(self.settings.url)
+                raise StorageConfigurationError(f"{where}: {exc}") from exc
+            if isinstance(exc, TRANSIENT):
+                raise StorageUnavailable(f"Redis is unreachable: {exc}", unreachable=True) from exc
             raise StorageError(f"Redis refused the operation: {exc}") from exc
 
     def _script(self, name: str, *args: str | int | float, retry: bool = True) -> Any:

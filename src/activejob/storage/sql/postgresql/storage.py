@@ -19,6 +19,7 @@ Example::
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -33,10 +34,11 @@ from activejob.storage.base import (
     DEFAULT_KEEP_FINISHED,
     NewJob,
     SchemaError,
+    StorageConfigurationError,
     StorageError,
     StorageUnavailable,
 )
-from activejob.storage.options import UrlOptions
+from activejob.storage.options import UrlOptions, mask_password
 from activejob.storage.selector import QueueSelector
 from activejob.storage.sql.base import SQLStorage
 from activejob.storage.sql.postgresql.listener import Listener
@@ -115,15 +117,22 @@ class PostgreSQLStorage(SQLStorage):
         where = f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path}"
         return f"<PostgreSQLStorage {where}>"
 
+    def describe(self) -> str:
+        """The connection URL, password masked."""
+        return mask_password(self.conninfo)
+
     # -- connections ----------------------------------------------------------------
 
     def _open(self) -> psycopg.Connection:
-        return psycopg.connect(
-            self.conninfo,
-            autocommit=True,
-            prepare_threshold=self.prepare_threshold,
-            connect_timeout=max(1, round(self.connect_timeout)),
-        )
+        try:
+            return psycopg.connect(
+                self.conninfo,
+                autocommit=True,
+                prepare_threshold=self.prepare_threshold,
+                connect_timeout=max(1, round(self.connect_timeout)),
+            )
+        except psycopg.OperationalError as exc:
+            raise _connect_error(exc, self.describe()) from exc
 
     def _open_listen(self) -> psycopg.Connection:
         return psycopg.connect(
@@ -235,6 +244,22 @@ def _threshold(text: str) -> int | None:
     if value < 0:
         raise ValueError("must be >= 0 or none")
     return value
+
+
+_REFUSED = re.compile(
+    r'(database|role) "[^"]*" does not exist|password authentication failed|no pg_hba\.conf entry'
+)
+"""What the server answers when it will never accept this URL, however often we retry."""
+
+
+def _connect_error(exc: psycopg.OperationalError, where: str) -> Exception:
+    """A failed connection as the error the caller can act on."""
+    text = " ".join(str(exc).split())  # libpq's message spans lines; a log line must not
+    if _REFUSED.search(text):
+        reason = text.rsplit("FATAL:", 1)[-1].strip()
+        return StorageConfigurationError(f"{where}: {reason}")
+    # Only the server writes FATAL: without one, it was never reached.
+    return StorageUnavailable(f"postgresql: {text}", unreachable="FATAL:" not in text)
 
 
 @contextmanager

@@ -36,6 +36,7 @@ from activejob.storage.base import (
     JobInfo,
     QueueInfo,
     SchemaError,
+    StorageConfigurationError,
     StorageError,
     StorageUnavailable,
 )
@@ -136,9 +137,19 @@ class SQLiteStorage(SQLStorage):
     def __repr__(self) -> str:
         return f"<SQLiteStorage {self.path}>"
 
+    def describe(self) -> str:
+        """``sqlite:///`` and the file's absolute path."""
+        return f"sqlite:///{self.path}"
+
     # -- connections ----------------------------------------------------------------
 
     def _open(self) -> sqlite3.Connection:
+        folder = os.path.dirname(self.path)
+        if not os.path.isdir(folder):
+            raise StorageConfigurationError(
+                f"sqlite: the folder {folder} of {self.path} does not exist: create it, "
+                "or fix the path in the URL"
+            )
         conn = sqlite3.connect(
             self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
         )
