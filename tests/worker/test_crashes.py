@@ -144,3 +144,31 @@ def _state(storage: Storage, job_id: str) -> JobState | None:
 def _finished(storage: Storage, job_id: str) -> bool:
     state = _state(storage, job_id)
     return state is not None and state.finished
+
+
+@pytest.mark.parametrize("url", ["sqlite"], indirect=True)  # the supervisor's own rule
+def test_poison_jobs_cannot_make_the_supervisor_give_up(
+    tmp_path: Path, url: str, storage: Storage
+) -> None:
+    log = tmp_path / "runs.log"
+    # Three poison jobs, each killing its process three times (past --max-crashes 2):
+    # nine deaths, more than the five within a minute after which a supervisor gives
+    # up on a process that dies by itself.
+    poison = [ExitsItsWorker.set(priority=0).perform_later(log) for _ in range(3)]
+    good = AppendLine.set(priority=5).perform_later(log, "good")
+    flags = ("--threads", "1", "--prefetch", "1", "--max-crashes", "2")
+    proc = worker(tmp_path, url, *flags, "--recover-after", "1")
+    output = tmp_path / "worker.out"
+    try:
+        wait_for(lambda: all(_finished(storage, job.job_id) for job in [*poison, good]), timeout=60)
+    except AssertionError:
+        raise AssertionError(output.read_text()) from None
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        status = proc.wait(20)
+
+    assert [_state(storage, job.job_id) for job in poison] == [JobState.FAILED] * 3
+    assert _state(storage, good.job_id) is JobState.SUCCEEDED
+    assert "giving up" not in output.read_text()
+    assert "while running jobs (each charged a crash)" in output.read_text()
+    assert status == 0, output.read_text()

@@ -9,8 +9,10 @@ SIGTERM or a first SIGINT: SIGTERM to every child (each drains), then exit when
 all have. A second SIGINT: SIGKILL to every child, exit 130 at once. A child that
 exits unexpectedly is restarted after a growing delay; more than
 ``max_restarts`` unexpected exits within ``restart_window`` seconds stop
-everything with status 1. A child that reports a configuration error (status 2)
-is not restarted: the supervisor logs its reason once and exits 2.
+everything with status 1. A death while jobs had started is charged to those
+jobs instead (each fails after ``--max-crashes``), so poison jobs cannot stop
+it. A child that reports a configuration error (status 2) is not restarted: the
+supervisor logs its reason once and exits 2.
 
 Each child also holds the write end of a report pipe: it says there, as it exits,
 how its jobs ended and why it could not run, so the supervisor logs one start
@@ -286,7 +288,7 @@ class Supervisor:
                 os.close(child.pipe)
                 child.pipe = None
             stopping = self.stopping
-        self._read_board(child, pid)
+        charged = self._read_board(child, pid)
         if stopping:
             # Killed by the SIGTERM it was sent (it had not set up its handlers yet,
             # so it held no jobs) is a clean stop too.
@@ -307,12 +309,13 @@ class Supervisor:
             self.status = CONFIG_ERROR
             self.stop()
             return
-        self._restart_later(child, pid, status)
+        self._restart_later(child, pid, status, charged=charged)
 
-    def _read_board(self, child: _Child, pid: Any) -> None:
-        """Note what the dead child had started, for its replacement to recover."""
+    def _read_board(self, child: _Child, pid: Any) -> bool:
+        """Note what the dead child had started, for its replacement to recover;
+        whether it had started any job (whose crash count its death then raises)."""
         if child.board is None:
-            return
+            return False
         reading = child.board.read()
         child.board.close()
         child.board = None
@@ -321,16 +324,23 @@ class Supervisor:
         lost = reading.lost()
         if lost is not None:
             child.lost.append(lost)
-        elif reading.worker_id is not None:
+            return bool(lost.started)
+        if reading.worker_id is not None:
             logger.warning(
                 "worker process %s: which of its jobs had started is unknown; they run "
                 "again after --recover-after, a crash counted on each",
                 pid,
             )
+        return False
 
-    def _restart_later(self, child: _Child, pid: Any, status: int) -> None:
+    def _restart_later(self, child: _Child, pid: Any, status: int, *, charged: bool) -> None:
         now = time.monotonic()
-        self._crashes.append(now)
+        # A death while jobs ran is charged to those jobs, and each job is charged at
+        # most --max-crashes + 1 times before it fails: poison jobs cannot loop, so
+        # their deaths do not count toward giving up (several poison jobs would
+        # otherwise stop the whole worker). Deaths with no job running do.
+        if not charged:
+            self._crashes.append(now)
         while self._crashes and self._crashes[0] < now - self.restart_window:
             self._crashes.popleft()
         how = f"signal {-status}" if status < 0 else f"status {status}"
@@ -346,7 +356,10 @@ class Supervisor:
             self.stop()
             return
         delay = min(0.1 * 2 ** (len(self._crashes) - 1), 5.0)
-        logger.warning("worker process %s died (%s); restarting in %.1fs", pid, how, delay)
+        blame = " while running jobs (each charged a crash)" if charged else ""
+        logger.warning(
+            "worker process %s died (%s)%s; restarting in %.1fs", pid, how, blame, delay
+        )
         child.restart_at = now + delay
 
     def _kill_stuck_children(self) -> None:
