@@ -71,3 +71,4 @@ def test_workers_lists_a_running_worker_with_host_pid_queues_and_jobs(
         worker.stop()
     assert worker.proc.returncode == 0, worker.text()
     assert _workers(backend) == []  # a worker that stopped cleanly is gone
+    assert activejob_cli("workers", "--adapter", backend.url).stdout == "no live workers\n"

@@ -43,6 +43,9 @@ def list_workers(args: argparse.Namespace) -> int:
     if args.json:
         print_json(workers)
         return OK
+    if not workers:
+        print("no live workers")
+        return OK
     headers = ["WORKER", "HOST", "PID", "QUEUES", "RUNNING", "STARTED", "HEARTBEAT"]
     rows = [
         [
