@@ -249,7 +249,7 @@ def test_retry_and_discard_act_on_every_match(
     where = JobFilter(states=[JobState.FAILED], queue_name="mail", limit=1)
     assert storage.retry(where) == 3  # limit does not apply
     info = storage.get("f0")
-    assert info is not None and info.state is JobState.READY and info.error is None
+    assert info is not None and info.state is JobState.READY and info.error == error  # kept
     assert storage.get("keep").state is JobState.FAILED  # type: ignore[union-attr]
     assert storage.discard(JobFilter(queue_name="mail")) == 4  # ready and scheduled
     assert storage.discard(JobFilter(queue_name="mail")) == 0

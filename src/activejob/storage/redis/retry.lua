@@ -1,5 +1,6 @@
 -- Make failed or discarded jobs ready again, to run as soon as a worker is free.
--- Their error is cleared and their crash count reset; attempts are kept.
+-- Their last error stays until they run again (as SQL does); their crash count is
+-- reset; attempts are kept.
 -- ARGV: prefix, now, then sids. Returns how many were retried.
 local count = 0
 for i = 3, #ARGV do
@@ -8,8 +9,7 @@ for i = 3, #ARGV do
   local h = redis.call('HMGET', key, 'state', 'queue', 'priority')
   if h[1] == 'failed' or h[1] == 'discarded' then
     redis.call('ZREM', P .. 'finished', sid)
-    redis.call('HDEL', key, 'finished_at', 'error_class', 'error_message', 'error_traceback',
-      'worker')
+    redis.call('HDEL', key, 'finished_at', 'worker')
     redis.call('HSET', key, 'state', 'ready', 'run_at', NOW, 'crashes', 0)
     reindex(sid, h[1], h[2], 'ready', h[2])
     make_ready(sid, h[2], h[3], NOW)

@@ -66,6 +66,9 @@ class Operating(ContractBase):
         assert self.state(storage, discarded) is S.READY
         info = storage.get(failed)
         assert info is not None and info.finished_at is None and info.worker_id is None
+        # The last error stays until the job runs again, as for a retry_on wait: the
+        # operator still sees why it had failed.
+        assert info.error is not None and info.error.message == "boom"
         assert self.state(storage, other_queue) is S.FAILED
         assert self.state(storage, other_class) is S.FAILED
         assert self.state(storage, succeeded) is S.SUCCEEDED
