@@ -4,9 +4,10 @@ One path runs every job, sync or async, inline or in a worker: count the
 execution, deserialise the arguments, run ``perform`` inside the perform
 callbacks, and turn an exception into a decision through the job's rules.
 :func:`run` returns that as an :class:`Outcome` without applying it, for a
-worker whose storage applies decisions itself; :func:`execute` applies it the
-way Active Job does (a retry is enqueued through the job's adapter, an
-unhandled exception is raised).
+worker whose storage applies decisions itself; :func:`settle` applies it the
+way Active Job does (a retry is enqueued again through ``retry_job``, an
+unhandled exception is raised), for ``perform_now``, :func:`execute` and the
+in-process adapters.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from activejob.adapters.base import Adapter
     from activejob.job.base import Job
 
-__all__ = ["Outcome", "arun", "execute", "run"]
+__all__ = ["Outcome", "arun", "execute", "run", "settle", "wrapped"]
 
 OutcomeKind = Literal["succeeded", "retry", "discarded", "failed"]
 
@@ -149,18 +150,26 @@ class Execution(JobCore):
 
     def run_now(self) -> Any:
         """Run this job instance now (the instance form of :meth:`perform_now`)."""
-        return _apply(run(cast("Job", self)))
+        return settle(run(cast("Job", self)))
 
     async def arun_now(self) -> Any:
         """Await this job instance now, for async code."""
-        return _apply(await arun(cast("Job", self)))
+        return settle(await arun(cast("Job", self)))
 
 
-def _apply(outcome: Outcome) -> Any:
-    """Carry out an outcome the way Active Job does, returning perform's value."""
+def settle(outcome: Outcome) -> Any:
+    """Carry out an outcome the way Active Job does and return perform's value.
+
+    The one place outside a worker that acts on an outcome (``perform_now``,
+    :func:`execute`, and the inline, async and test adapters): a retry is
+    enqueued again by :meth:`~activejob.job.enqueuing.Enqueuing.retry_job` (which
+    emits ``enqueue_retry``) and returns ``None``; a failure raises its exception;
+    a success or a discard returns the value (``None`` for a discard). A worker
+    stores outcomes instead, in :mod:`activejob.worker.outcomes`.
+    """
     if outcome.kind == "retry":
         assert outcome.job is not None and outcome.retry is not None
-        outcome.job.adapter().retry(outcome.job, outcome.retry)
+        outcome.job.retry_job(outcome.retry)
         return None
     if outcome.kind == "failed":
         assert outcome.exception is not None
@@ -309,7 +318,7 @@ def execute(payload: Mapping[str, Any]) -> Any:
 
         activejob.execute(job.serialize())
     """
-    return _apply(run(payload))
+    return settle(run(payload))
 
 
 def _start(job: Job, adapter: Adapter | None) -> float:
