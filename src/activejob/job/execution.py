@@ -298,7 +298,7 @@ def wrapped(job: Job, adapter: Adapter | None) -> AbstractContextManager[None]:
     deadline its checkpoints read), cancellation, continuation steps and progress.
     An exception raised here, on entry or exit, is the job's failure and goes
     through its rules like one raised by ``perform``. Nothing wraps a run yet, so
-    it does nothing. See ``docs/architecture.md``.
+    it does nothing. See ``docs/execution.md``.
     """
     return _NOTHING
 
