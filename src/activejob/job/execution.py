@@ -222,28 +222,25 @@ async def arun(payload: Mapping[str, Any] | Job, *, adapter: Adapter | None = No
 
 
 class _Calling(Protocol):
-    """How :func:`_execution` loads arguments and calls ``perform``: the only part
-    of an execution that differs between a sync and an async job."""
+    """How :func:`_execution` calls ``perform``: the only part of an execution that
+    differs between a sync and an async job."""
 
-    async def load(self, job: Job) -> None: ...
+    on_loop: bool
+    """Whether the job runs on an event loop (so arguments are loaded off it)."""
 
     async def perform(self, job: Job, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any: ...
 
 
 class _SyncCalling:
-    # Never suspends: run() steps the coroutine once and it has finished.
-    async def load(self, job: Job) -> None:
-        job.arguments  # noqa: B018 - decoded here, so a DeserializationError meets the rules
+    on_loop = False
 
+    # Never suspends: run() steps the coroutine once and it has finished.
     async def perform(self, job: Job, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         return job.perform(*args, **kwargs)
 
 
 class _AsyncCalling:
-    async def load(self, job: Job) -> None:
-        if job.arguments_need_loading():
-            # Loading may hit a database through a sync-only ORM (Django): not on the loop.
-            await asyncio.to_thread(lambda: job.arguments)
+    on_loop = True
 
     async def perform(self, job: Job, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         return await job.perform(*args, **kwargs)
@@ -265,7 +262,9 @@ async def _execution(job: Job, adapter: Adapter | None, calling: _Calling) -> Ou
     started = _start(job, adapter)
     try:
         with wrapped(job, adapter):
-            await calling.load(job)
+            if calling.on_loop and job.arguments_need_loading():
+                # Loading may hit a database through a sync-only ORM (Django): not on the loop.
+                await asyncio.to_thread(lambda: job.arguments)
             args, kwargs = job.arguments, job.kwargs
             chain = job._activejob_callbacks.get("perform", ())
             if not chain:
