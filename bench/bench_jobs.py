@@ -34,3 +34,12 @@ class LatencyJob(Job):
         if _sender is None:
             _sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         _sender.sendto(repr(now - since).encode(), ("127.0.0.1", port))
+
+
+class AsyncNoopJob(Job):
+    """:class:`NoopJob` with an ``async def perform``."""
+
+    queue_as = QUEUE
+
+    async def perform(self, n: int) -> None:
+        pass

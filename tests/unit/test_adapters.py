@@ -251,6 +251,23 @@ def test_inline_raises_the_jobs_own_exception() -> None:
         Broken.perform_later()
 
 
+def test_inline_plays_a_long_retry_story_out_without_nesting_a_call_per_attempt() -> None:
+    attempts = sys.getrecursionlimit()  # more than one nested call per attempt could hold
+
+    @activejob.retry_on(LookupError, wait=30, attempts=attempts, jitter=0)
+    class Stubborn(Job):
+        def perform(self) -> None:
+            ran.append((threading.current_thread().name, self.executions))
+            raise LookupError("again")
+
+    activejob.configure(adapter="inline:")
+    started = time.monotonic()
+    with pytest.raises(LookupError, match="again"):
+        Stubborn.perform_later()
+    assert [executions for _, executions in ran] == list(range(1, attempts + 1))
+    assert time.monotonic() - started < 30  # the waits were skipped
+
+
 def test_inline_runs_async_jobs() -> None:
     activejob.configure(adapter="inline:")
     AsyncEchoJob.perform_later("a")

@@ -2,8 +2,9 @@
 
 Sync jobs run on ``threads`` worker threads (``async:?threads=8``, default 4);
 ``async def`` jobs run on one event loop thread. Scheduled jobs are held in memory
-until due. Retries are re-enqueued here with their wait. Good for development and
-for work you can afford to lose; use a durable backend for the rest.
+until due. Retries are re-enqueued here with their wait (by the job's
+``retry_job``). Good for development and for work you can afford to lose; use a
+durable backend for the rest.
 
 ``join(timeout)`` waits until every job enqueued so far (scheduled ones
 included) has finished: for tests and scripts.
@@ -26,7 +27,7 @@ from activejob import _time, log
 from activejob.adapters.base import Adapter, payload_copy
 from activejob.errors import ActiveJobError, ConfigurationError, EnqueueError
 from activejob.job import registry
-from activejob.job.execution import Outcome, arun, run
+from activejob.job.execution import Outcome, arun, run, settle
 
 if TYPE_CHECKING:
     from activejob.job.base import Job
@@ -181,19 +182,16 @@ class AsyncAdapter(Adapter):
 
     def _apply(self, outcome: Outcome) -> None:
         try:
-            if outcome.kind == "retry":
-                assert outcome.job is not None and outcome.retry is not None
-                outcome.job.adapter().retry(outcome.job, outcome.retry)
-            elif outcome.kind == "failed" and (outcome.job is None or not log.installed()):
+            settle(outcome)
+        except Exception as exc:
+            if exc is not outcome.exception or outcome.retry is not None:
+                logger.exception("could not apply the outcome of a job")
+            elif outcome.job is None or not log.installed():
                 # A job that ran has its "Error performing" line, traceback included,
                 # from activejob.log; only say it here when nothing else will.
                 job = outcome.job
                 what = f"job {job.job_id}" if job else "a job that could not be loaded"
-                logger.error(
-                    "async %s failed: %r", what, outcome.exception, exc_info=outcome.exception
-                )
-        except Exception:
-            logger.exception("could not apply the outcome of a job")
+                logger.error("async %s failed: %r", what, exc, exc_info=exc)
 
     def _uncount(self) -> None:
         with self._cond:

@@ -20,7 +20,6 @@ from activejob.errors import EnqueueError
 
 if TYPE_CHECKING:
     from activejob.job.base import Job
-    from activejob.job.rules import RetryDecision
 
 
 class Adapter(ABC):
@@ -82,10 +81,6 @@ class Adapter(ABC):
         scope ends, so a job's enqueue is reported before it is performed. The
         default does nothing."""
         return contextlib.nullcontext()
-
-    def retry(self, job: Job, decision: RetryDecision) -> None:
-        """Enqueue ``job`` again as a retry rule decided (called by ``execute``)."""
-        job.retry_job(decision)
 
     def shutdown(self, *, wait: bool = True) -> None:
         """Release what the adapter holds (threads, connections)."""

@@ -8,15 +8,14 @@ and an exception no rule handles reaches the caller of ``perform_later``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+import threading
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from activejob import events
 from activejob.adapters.base import Adapter, payload_copy
-from activejob.job.execution import run
+from activejob.job.execution import run, settle
 
 if TYPE_CHECKING:
     from activejob.job.base import Job
-    from activejob.job.rules import RetryDecision
 
 
 class InlineAdapter(Adapter):
@@ -26,39 +25,33 @@ class InlineAdapter(Adapter):
     supports_scheduling: ClassVar[bool] = False
     performs_inline: ClassVar[bool] = True
 
+    def __init__(self) -> None:
+        self._local = threading.local()
+
     def enqueue(self, job: Job) -> None:
-        outcome = run(payload_copy(job), adapter=self)
-        while outcome.kind == "retry":
-            assert outcome.job is not None and outcome.retry is not None
-            retried = outcome.job
-            _apply_at_once(retried, outcome.retry)
-            events.emit(
-                "enqueue_retry",
-                retried,
-                self,
-                exception=outcome.exception,
-                wait=0.0,
-                executions=retried.executions,
-            )
-            outcome = run(payload_copy(retried), adapter=self)
-        if outcome.kind == "failed":
-            assert outcome.exception is not None
-            raise outcome.exception
-
-    def retry(self, job: Job, decision: RetryDecision) -> None:
-        _apply_at_once(job, decision)
-        events.emit(
-            "enqueue_retry",
-            job,
-            self,
-            exception=decision.exception,
-            wait=0.0,
-            executions=job.executions,
-        )
-        job.enqueue()
+        payload: dict[str, Any] | None = payload_copy(job)
+        settling: _Settling | None = getattr(self._local, "settling", None)
+        if settling is not None and settling.job_id == job.job_id:
+            # The retry of the job being settled below: the loop runs it, so a
+            # long retry story does not nest one call per attempt.
+            settling.retry = payload
+            return
+        try:
+            while payload is not None:
+                self._local.settling = settling
+                outcome = run(payload, adapter=self)
+                current = self._local.settling = _Settling(job.job_id)
+                settle(outcome)  # a retry comes back through enqueue() into current
+                payload = current.retry
+        finally:
+            self._local.settling = settling
 
 
-def _apply_at_once(job: Job, decision: RetryDecision) -> None:
-    """Take the decision's queue and priority, but not its time: inline runs now."""
-    job.apply_retry(decision)
-    job.scheduled_at = None
+class _Settling:
+    """The job whose outcome this thread is settling, and its retry's payload."""
+
+    __slots__ = ("job_id", "retry")
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        self.retry: dict[str, Any] | None = None

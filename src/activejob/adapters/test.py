@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from activejob import _time
 from activejob.adapters.base import Adapter, payload_copy
 from activejob.job.core import JobCore
-from activejob.job.execution import Outcome, run
+from activejob.job.execution import Outcome, run, settle
 
 if TYPE_CHECKING:
     from activejob.job.base import Job
@@ -189,8 +189,9 @@ class TestAdapter(Adapter):
     def perform(self, recorded: RecordedJob) -> Outcome:
         """Run one recorded job now, moving it from ``enqueued_jobs`` to ``performed_jobs``.
 
-        A retry is enqueued again (through the job's adapter); a job that fails
-        raises its exception here.
+        The outcome is settled as ``perform_now`` settles it (``settle``): a retry
+        is enqueued again through the job's adapter; a job that fails raises its
+        exception here.
         """
         with self._lock:
             # As Rails' test adapter does: a performed job is no longer enqueued, so
@@ -202,12 +203,7 @@ class TestAdapter(Adapter):
             self.performed_jobs.append(recorded)
         outcome = run(recorded.payload, adapter=self)
         recorded.outcome = outcome
-        if outcome.kind == "retry":
-            assert outcome.job is not None and outcome.retry is not None
-            self.retry(outcome.job, outcome.retry)
-        elif outcome.kind == "failed":
-            assert outcome.exception is not None
-            raise outcome.exception
+        settle(outcome)
         return outcome
 
     def perform_enqueued_jobs(self, select: Selector | None = None) -> int:

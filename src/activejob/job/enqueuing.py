@@ -9,7 +9,7 @@ raises ``Abort`` leaves the job unenqueued; an adapter that fails raises
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, overload
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from activejob.job.rules import RetryDecision
 
 J = TypeVar("J", bound="Enqueuing")
+T = TypeVar("T")
 J_co = TypeVar("J_co", bound="Enqueuing", covariant=True)
 
 
@@ -208,18 +209,48 @@ class Enqueuing(Queueing):
         if decision.priority is not None:
             self.priority = decision.priority
 
-    def retry_job(self, decision: RetryDecision) -> None:
-        """Enqueue this job again as ``decision`` says (same ``job_id``)."""
+    def retry_job(
+        self,
+        decision: RetryDecision,
+        *,
+        adapter: Adapter | None = None,
+        store: Callable[[], T] | None = None,
+    ) -> T | None:
+        """Enqueue this job again as ``decision`` says (same ``job_id``), as Active
+        Job's ``retry_job`` does: the one place a retry decision is applied and
+        ``enqueue_retry`` emitted.
+
+        By default the job goes back through :meth:`enqueue` to its adapter; on an
+        adapter that performs jobs in the caller and cannot schedule (``inline:``)
+        the retry runs at once, its wait skipped. A worker whose storage records the retry passes
+        ``store``, which builds what to record (the event follows it, so a retry
+        that cannot be stored is not reported), and the ``adapter`` to name in
+        the event.
+
+        Example::
+
+            outcome.job.retry_job(outcome.retry)   # what settle() does with a retry
+        """
         self.apply_retry(decision)
+        wait, stored = decision.wait, None
+        if store is not None:
+            stored = store()  # if this raises, there is no retry to report
+        else:
+            adapter = self.adapter()
+            if adapter.performs_inline and not adapter.supports_scheduling:
+                self.scheduled_at = None  # inline: it runs in the caller, who would wait
+                wait = 0.0
         events.emit(
             "enqueue_retry",
             self,  # type: ignore[arg-type]
-            self.adapter(),
+            adapter,
             exception=decision.exception,
-            wait=decision.wait,
+            wait=wait,
             executions=self.executions,
         )
-        self.enqueue()
+        if store is None:
+            self.enqueue()
+        return stored
 
 
 def perform_all_later(jobs: Iterable[Job]) -> int:

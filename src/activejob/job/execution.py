@@ -4,18 +4,21 @@ One path runs every job, sync or async, inline or in a worker: count the
 execution, deserialise the arguments, run ``perform`` inside the perform
 callbacks, and turn an exception into a decision through the job's rules.
 :func:`run` returns that as an :class:`Outcome` without applying it, for a
-worker whose storage applies decisions itself; :func:`execute` applies it the
-way Active Job does (a retry is enqueued through the job's adapter, an
-unhandled exception is raised).
+worker whose storage applies decisions itself; :func:`settle` applies it the
+way Active Job does (a retry is enqueued again through ``retry_job``, an
+unhandled exception is raised), for ``perform_now``, :func:`execute` and the
+in-process adapters.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import inspect
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, cast, overload
 
@@ -30,7 +33,7 @@ if TYPE_CHECKING:
     from activejob.adapters.base import Adapter
     from activejob.job.base import Job
 
-__all__ = ["Outcome", "arun", "execute", "run"]
+__all__ = ["Outcome", "arun", "execute", "run", "settle", "wrapped"]
 
 OutcomeKind = Literal["succeeded", "retry", "discarded", "failed"]
 
@@ -147,18 +150,26 @@ class Execution(JobCore):
 
     def run_now(self) -> Any:
         """Run this job instance now (the instance form of :meth:`perform_now`)."""
-        return _apply(run(cast("Job", self)))
+        return settle(run(cast("Job", self)))
 
     async def arun_now(self) -> Any:
         """Await this job instance now, for async code."""
-        return _apply(await arun(cast("Job", self)))
+        return settle(await arun(cast("Job", self)))
 
 
-def _apply(outcome: Outcome) -> Any:
-    """Carry out an outcome the way Active Job does, returning perform's value."""
+def settle(outcome: Outcome) -> Any:
+    """Carry out an outcome the way Active Job does and return perform's value.
+
+    The one place outside a worker that acts on an outcome (``perform_now``,
+    :func:`execute`, and the inline, async and test adapters): a retry is
+    enqueued again by :meth:`~activejob.job.enqueuing.Enqueuing.retry_job` (which
+    emits ``enqueue_retry``) and returns ``None``; a failure raises its exception;
+    a success or a discard returns the value (``None`` for a discard). A worker
+    stores outcomes instead, in :mod:`activejob.worker.outcomes`.
+    """
     if outcome.kind == "retry":
         assert outcome.job is not None and outcome.retry is not None
-        outcome.job.adapter().retry(outcome.job, outcome.retry)
+        outcome.job.retry_job(outcome.retry)
         return None
     if outcome.kind == "failed":
         assert outcome.exception is not None
@@ -187,28 +198,14 @@ def run(payload: Mapping[str, Any] | Job, *, adapter: Adapter | None = None) -> 
         return job
     if type(job).is_async():
         return _run_coroutine(lambda: arun(job, adapter=adapter))
-    started = _start(job, adapter)
-    chain = job._activejob_callbacks.get("perform", ())
+    steps = _execution(job, adapter, _SYNC)
     try:
-        args, kwargs = job.arguments, job.kwargs
-        if not chain:
-            value = job.perform(*args, **kwargs)
-        else:
-            callback_run = CallbackRun(job, chain)
-            callback_run.enter()
-            try:
-                value = job.perform(*args, **kwargs)
-            except BaseException as exc:
-                callback_run.exit(exc)  # raises unless an around callback swallowed it
-                value = None
-            else:
-                callback_run.exit(None)
-    except Exception as exc:
-        return _finish(job, adapter, started, _failed(job, exc, adapter))
-    except BaseException as exc:
-        _interrupted(job, adapter, started, exc)
-        raise
-    return _finish(job, adapter, started, Outcome("succeeded", job, value))
+        steps.send(None)
+    except StopIteration as finished:
+        outcome: Outcome = finished.value
+        return outcome
+    steps.close()
+    raise RuntimeError("a sync job's execution waited on an event loop")  # a bug in _SYNC
 
 
 async def arun(payload: Mapping[str, Any] | Job, *, adapter: Adapter | None = None) -> Outcome:
@@ -221,28 +218,91 @@ async def arun(payload: Mapping[str, Any] | Job, *, adapter: Adapter | None = No
         return job
     if not type(job).is_async():
         return await asyncio.to_thread(run, job, adapter=adapter)
+    return await _execution(job, adapter, _ASYNC)
+
+
+class _Calling(Protocol):
+    """How :func:`_execution` calls ``perform``: the only part of an execution that
+    differs between a sync and an async job."""
+
+    on_loop: bool
+    """Whether the job runs on an event loop (so arguments are loaded off it)."""
+
+    async def perform(self, job: Job, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any: ...
+
+
+class _SyncCalling:
+    on_loop = False
+
+    # Never suspends: run() steps the coroutine once and it has finished.
+    async def perform(self, job: Job, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        return job.perform(*args, **kwargs)
+
+
+class _AsyncCalling:
+    on_loop = True
+
+    async def perform(self, job: Job, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        return await job.perform(*args, **kwargs)
+
+
+_SYNC: _Calling = _SyncCalling()
+_ASYNC: _Calling = _AsyncCalling()
+
+
+async def _execution(job: Job, adapter: Adapter | None, calling: _Calling) -> Outcome:
+    """The one skeleton of an execution, for sync and async jobs alike.
+
+    Count the execution and emit ``perform_start``; inside :func:`wrapped`, load
+    the arguments and call ``perform`` within the perform callbacks; turn an
+    exception into a decision through the job's rules; emit ``perform``. Only
+    ``calling`` differs between a sync job (stepped once by :func:`run`, it never
+    suspends) and an async one (awaited by :func:`arun`).
+    """
     started = _start(job, adapter)
-    chain = job._activejob_callbacks.get("perform", ())
-    callback_run = CallbackRun(job, chain)
     try:
-        if job.arguments_need_loading():
-            # Loading may hit a database through a sync-only ORM (Django): not on the loop.
-            await asyncio.to_thread(lambda: job.arguments)
-        args, kwargs = job.arguments, job.kwargs
-        callback_run.enter()
-        try:
-            value = await job.perform(*args, **kwargs)
-        except BaseException as exc:
-            callback_run.exit(exc)  # raises unless an around callback swallowed it
-            value = None
-        else:
-            callback_run.exit(None)
+        with wrapped(job, adapter):
+            if calling.on_loop and job.arguments_need_loading():
+                # Loading may hit a database through a sync-only ORM (Django): not on the loop.
+                await asyncio.to_thread(lambda: job.arguments)
+            args, kwargs = job.arguments, job.kwargs
+            chain = job._activejob_callbacks.get("perform", ())
+            if not chain:
+                value = await calling.perform(job, args, kwargs)
+            else:
+                callback_run = CallbackRun(job, chain)
+                callback_run.enter()
+                try:
+                    value = await calling.perform(job, args, kwargs)
+                except BaseException as exc:
+                    callback_run.exit(exc)  # raises unless an around callback swallowed it
+                    value = None
+                else:
+                    callback_run.exit(None)
     except Exception as exc:
         return _finish(job, adapter, started, _failed(job, exc, adapter))
     except BaseException as exc:
         _interrupted(job, adapter, started, exc)
         raise
     return _finish(job, adapter, started, Outcome("succeeded", job, value))
+
+
+def wrapped(job: Job, adapter: Adapter | None) -> AbstractContextManager[None]:
+    """The one place a run is wrapped: held around everything the job's own code
+    does in one execution (argument loading, perform callbacks, ``perform``), for
+    sync and async jobs alike, between the ``perform_start`` and ``perform`` events.
+
+    This is the seam for what must surround a run: a timeout (an async job's task
+    is the current task here, so it can be cancelled; a sync job can be given a
+    deadline its checkpoints read), cancellation, continuation steps and progress.
+    An exception raised here, on entry or exit, is the job's failure and goes
+    through its rules like one raised by ``perform``. Nothing wraps a run yet, so
+    it does nothing. See ``docs/execution.md``.
+    """
+    return _NOTHING
+
+
+_NOTHING = contextlib.nullcontext()
 
 
 def execute(payload: Mapping[str, Any]) -> Any:
@@ -257,7 +317,7 @@ def execute(payload: Mapping[str, Any]) -> Any:
 
         activejob.execute(job.serialize())
     """
-    return _apply(run(payload))
+    return settle(run(payload))
 
 
 def _start(job: Job, adapter: Adapter | None) -> float:

@@ -5,9 +5,10 @@ the decision into the value the storage records. A payload that cannot become a
 job (not JSON, unknown class, malformed) is failed with the
 :class:`~activejob.DeserializationError` that says why, and the worker goes on.
 
-Worker hooks emitted here (see ``docs/worker.md``): ``enqueue_retry`` when a
-retry is stored (the name Active Job uses), ``job_failed`` when a job is recorded
-as failed. ``perform_start``, ``perform`` and ``discard`` come from the core.
+Worker hooks (see ``docs/worker.md``): ``job_failed`` is emitted here when a job
+is recorded as failed; ``enqueue_retry`` when a retry is stored, by the job's own
+``retry_job`` (the one emitter of that event, given the worker's adapter);
+``perform_start``, ``perform`` and ``discard`` come from the core.
 """
 
 from __future__ import annotations
@@ -104,32 +105,28 @@ def released(claimed: ClaimedJob) -> Result:
 def _retry(claimed: ClaimedJob, job: Job, outcome: Outcome, adapter: Adapter | None) -> Result:
     decision = outcome.retry
     assert decision is not None
-    job.apply_retry(decision)
+
+    def scheduled() -> Result:
+        return Result(
+            claimed.id,
+            JobState.SCHEDULED,
+            payload=json.dumps(job.serialize()),
+            run_at=decision.at.timestamp(),
+            queue_name=job.queue_name,
+            priority=job.priority,
+            attempts=claimed.attempts,
+            # Kept as the job's last error, so status and `jobs show` say why it waits.
+            error=error_info(decision.exception),
+        )
+
     try:
-        payload = json.dumps(job.serialize())
+        result = job.retry_job(decision, adapter=adapter, store=scheduled)
     except Exception as exc:
         # The arguments no longer encode (a custom serializer changed): keep the job
         # as failed with that reason rather than lose it.
         return _failed(claimed, job, exc)
-    events.emit(
-        "enqueue_retry",
-        job,
-        adapter,
-        exception=decision.exception,
-        wait=decision.wait,
-        executions=job.executions,
-    )
-    return Result(
-        claimed.id,
-        JobState.SCHEDULED,
-        payload=payload,
-        run_at=decision.at.timestamp(),
-        queue_name=job.queue_name,
-        priority=job.priority,
-        attempts=claimed.attempts,
-        # Kept as the job's last error, so status and `jobs show` say why it waits.
-        error=error_info(decision.exception),
-    )
+    assert result is not None
+    return result
 
 
 def _failed(claimed: ClaimedJob, job: Job | None, exc: BaseException) -> Result:
