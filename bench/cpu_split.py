@@ -25,7 +25,7 @@ import workers
 from bench_jobs import QUEUE, NoopJob
 
 import activejob
-from activejob.config import reset_adapters, resolve_adapter
+from activejob.adapters.cache import reset_adapters, resolve_adapter
 from activejob.storage.base import Storage
 
 TICK = os.sysconf("SC_CLK_TCK")

@@ -52,7 +52,7 @@ import workers  # noqa: E402
 from bench_jobs import NoopJob  # noqa: E402
 
 import activejob  # noqa: E402
-from activejob.config import reset_adapters, resolve_adapter  # noqa: E402
+from activejob.adapters.cache import reset_adapters, resolve_adapter  # noqa: E402
 from activejob.storage.base import Storage  # noqa: E402
 
 TARGETS: dict[str, dict[str, float | None]] = {

@@ -126,7 +126,7 @@ def main() -> int:
     Worker(URL, options=options).run(burst=True)
     say("nothing left to run: the worker stopped")
 
-    storage = activejob.config.resolve_adapter(URL).storage  # type: ignore[attr-defined]
+    storage = activejob.adapters.cache.resolve_adapter(URL).storage  # type: ignore[attr-defined]
     jobs: list[JobInfo] = storage.list(JobFilter(limit=None))
     summary(jobs)
     failed = [info for info in jobs if info.state is JobState.FAILED]

@@ -169,14 +169,3 @@ def instrument(
         emit(name, job, adapter, duration=time.perf_counter() - started, exception=exc, **extra)
         raise
     emit(name, job, adapter, duration=time.perf_counter() - started, **extra)
-
-
-def _install_default_subscribers() -> None:
-    # Logging is on wherever events are emitted, whichever activejob module was
-    # imported first; ``activejob.log.uninstall()`` turns it off.
-    from activejob import log
-
-    log.install()
-
-
-_install_default_subscribers()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from activejob.config import resolve_adapter
+from activejob.adapters.cache import resolve_adapter
 from activejob.errors import ConfigurationError
 from activejob.job.core import JobCore
 from activejob.storage.base import JobInfo, Storage

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import activejob
-from activejob.config import resolve_adapter
+from activejob.adapters.cache import resolve_adapter
 from activejob.storage.base import JobState, Storage
 from tests.support import wait_for
 from tests.worker.jobs import AppendLine, DiesFirstTime, KillsItsWorker, WaitForFile

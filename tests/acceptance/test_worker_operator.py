@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import activejob
-from activejob.config import resolve_adapter
+from activejob.adapters.cache import resolve_adapter
 from activejob.storage.base import Storage
 from tests.acceptance.test_worker_cli import CLI
 from tests.support import wait_for

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import activejob
-from activejob.config import resolve_adapter
+from activejob.adapters.cache import resolve_adapter
 from activejob.storage.base import JobFilter, JobState, Storage
 from tests.backends import redis_support
 from tests.worker import jobs

@@ -11,8 +11,9 @@ import pytest
 
 import activejob
 from activejob import ConfigurationError, Job, job, retry_on
+from activejob.adapters.cache import resolve_adapter
 from activejob.adapters.test import TestAdapter
-from activejob.config import get_config, resolve_adapter
+from activejob.config import get_config
 from activejob.testing import (
     assert_enqueued_jobs,
     assert_enqueued_with,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import activejob
-from activejob.config import resolve_adapter
+from activejob.adapters.cache import resolve_adapter
 from activejob.storage.base import Storage
 from activejob.worker import Worker, WorkerOptions
 from tests.worker import jobs

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 import activejob
-from activejob.config import reset_adapters, resolve_adapter
+from activejob.adapters.cache import reset_adapters, resolve_adapter
 from activejob.storage.base import JobState, Storage
 from tests.backends.redis_support import delete_prefix, unique_prefix, with_params
 from tests.services import service_url

@@ -20,7 +20,7 @@ import pytest
 
 import activejob
 from activejob.adapters import adapter_from_url
-from activejob.config import resolve_adapter
+from activejob.adapters.cache import resolve_adapter
 from activejob.storage.base import JobFilter, JobState, Storage, StorageUnavailable
 from activejob.worker import Worker
 from tests.services import service_url
@@ -67,7 +67,7 @@ def server() -> Iterator[Server]:
     try:
         yield database
     finally:
-        activejob.config.reset_adapters(wait=True)
+        activejob.adapters.cache.reset_adapters(wait=True)
         database.drop()
 
 

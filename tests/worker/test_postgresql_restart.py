@@ -19,7 +19,7 @@ import pytest
 
 import activejob
 from activejob.adapters import adapter_from_url
-from activejob.config import reset_adapters, resolve_adapter
+from activejob.adapters.cache import reset_adapters, resolve_adapter
 from activejob.storage.base import Storage
 from activejob.worker import Worker
 from tests.support import wait_for

@@ -10,7 +10,7 @@ import pytest
 
 import activejob
 from activejob import _time
-from activejob.config import resolve_adapter
+from activejob.adapters.cache import resolve_adapter
 from activejob.storage.base import JobState, Storage
 from activejob.testing.contract import FakeClock
 from tests.support import wait_for

@@ -120,7 +120,7 @@ def storage_from_args(args: argparse.Namespace, *, create: bool = False) -> Stor
     """The storage of the adapter ``--adapter`` names (after ``--import``), else of the
     configured adapter. Unless ``create``, a SQLite file that does not exist raises
     ``StorageError`` instead of being created empty."""
-    from activejob.config import resolve_adapter
+    from activejob.adapters.cache import resolve_adapter
 
     check_adapter_url(getattr(args, "adapter", None))
     import_job_modules(getattr(args, "imports", []) or [])
@@ -163,7 +163,7 @@ def command(name: str) -> Callable[[Callable[[argparse.Namespace], int]], Callab
                 _error(name, exc)
                 return FAILED
             finally:
-                from activejob.config import reset_adapters
+                from activejob.adapters.cache import reset_adapters
 
                 reset_adapters(wait=True)
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, overload
 
 from activejob import _time, events
-from activejob.config import check_adapter_setting, resolve_adapter
+from activejob.adapters.cache import check_adapter_setting, resolve_adapter
 from activejob.errors import Abort, ActiveJobError, EnqueueError
 from activejob.job import callbacks
 from activejob.job.options import ConfiguredJob, EnqueueOptions, HasPerform, P, R

@@ -23,7 +23,7 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from activejob.config import resolve_adapter
+from activejob.adapters.cache import resolve_adapter
 from activejob.errors import ConfigurationError
 from activejob.storage.base import Storage
 from activejob.worker.options import WorkerOptions, parse_queues

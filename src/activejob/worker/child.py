@@ -27,7 +27,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from activejob.config import reset_adapters
+from activejob.adapters.cache import reset_adapters
 from activejob.errors import ConfigurationError
 from activejob.storage.base import SchemaError
 from activejob.worker.api import import_modules, storage_of
