@@ -162,7 +162,7 @@ class Enqueuing(Queueing):
         # thread cannot report performing before this reports the enqueue.
         with (
             adapter.enqueue_scope(),
-            events.instrument(name, self, adapter, aborted=False) as info,  # type: ignore[arg-type]
+            events.instrument(name, self, adapter, aborted=False) as info,
         ):
             try:
                 callbacks.run_around(
@@ -213,7 +213,7 @@ class Enqueuing(Queueing):
         self.apply_retry(decision)
         events.emit(
             "enqueue_retry",
-            self,  # type: ignore[arg-type]
+            self,
             self.adapter(),
             exception=decision.exception,
             wait=decision.wait,
