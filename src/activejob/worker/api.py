@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from activejob.adapters.cache import resolve_adapter
 from activejob.adapters.durable import storage_of
@@ -59,7 +59,7 @@ class Worker:
     ) -> None:
         if processes < 1:
             raise ConfigurationError("a worker needs at least one process")
-        overrides: dict[str, object] = {}
+        overrides: dict[str, Any] = {}
         if queues is not None:
             overrides["queues"] = parse_queues(queues)
         if threads is not None:
@@ -68,7 +68,7 @@ class Worker:
             overrides["imports"] = tuple(imports)
         self.adapter = adapter
         self.processes = processes
-        self.options = dataclasses.replace(options or WorkerOptions(), **overrides)  # type: ignore[arg-type]
+        self.options = dataclasses.replace(options or WorkerOptions(), **overrides)
         self._runner: WorkerProcess | Supervisor | None = None
         self._stop_requested = threading.Event()
         self._lock = threading.Lock()
