@@ -25,7 +25,8 @@ import workers
 from bench_jobs import QUEUE, NoopJob
 
 import activejob
-from activejob.config import reset_adapters, resolve_adapter
+from activejob.adapters.cache import reset_adapters
+from activejob.adapters.durable import storage_of
 from activejob.storage.base import Storage
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -110,7 +111,7 @@ def main() -> None:
         url = f"{url}{'&' if '?' in url else '?'}prefix={prefix}"
     server = args.server or ("redis-server" if url.startswith("redis") else "postgres")
     activejob.configure(adapter=url)
-    storage: Storage = resolve_adapter(url).storage  # type: ignore[attr-defined]
+    storage: Storage = storage_of(url)
     storage.migrate()
     try:
         for processes in (1, 2, 1, 2):

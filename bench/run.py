@@ -52,7 +52,8 @@ import workers  # noqa: E402
 from bench_jobs import NoopJob  # noqa: E402
 
 import activejob  # noqa: E402
-from activejob.config import reset_adapters, resolve_adapter  # noqa: E402
+from activejob.adapters.cache import reset_adapters  # noqa: E402
+from activejob.adapters.durable import storage_of  # noqa: E402
 from activejob.storage.base import Storage  # noqa: E402
 
 TARGETS: dict[str, dict[str, float | None]] = {
@@ -156,7 +157,7 @@ def backend_rows(
     """The table's rows for one backend at ``url``."""
     target = TARGETS[name]
     activejob.configure(adapter=url)
-    storage: Storage = resolve_adapter(url).storage  # type: ignore[attr-defined]
+    storage: Storage = storage_of(url)
     storage.migrate()
     empty = storage_loops._empty
     try:

@@ -17,6 +17,7 @@ import demo_jobs
 import activejob
 import activejob.log
 from activejob import events
+from activejob.adapters.durable import storage_of
 from activejob.storage.base import JobFilter, JobInfo, JobState
 from activejob.worker import Worker, WorkerOptions
 
@@ -126,7 +127,7 @@ def main() -> int:
     Worker(URL, options=options).run(burst=True)
     say("nothing left to run: the worker stopped")
 
-    storage = activejob.config.resolve_adapter(URL).storage  # type: ignore[attr-defined]
+    storage = storage_of(URL)
     jobs: list[JobInfo] = storage.list(JobFilter(limit=None))
     summary(jobs)
     failed = [info for info in jobs if info.state is JobState.FAILED]

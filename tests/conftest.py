@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from activejob import config
+from activejob.adapters.cache import reset_adapters
 
 
 @pytest.fixture(autouse=True)
@@ -16,6 +17,6 @@ def clean_config(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("ACTIVEJOB_ADAPTER", raising=False)
     saved = dataclasses.replace(config.get_config())
     yield
-    config.reset_adapters(wait=True)
+    reset_adapters(wait=True)
     for field in dataclasses.fields(saved):
         setattr(config.get_config(), field.name, getattr(saved, field.name))

@@ -58,6 +58,19 @@ from activejob.worker import Worker, WorkerOptions
 
 __version__ = "0.1.0.dev0"
 
+# -- import-time wiring, all of it, here ---------------------------------------------
+# Lower modules never reach up to install themselves: importing any activejob module
+# runs this file first, so by the time user code runs every hook below is in place.
+from activejob import log as _log
+from activejob.adapters import cache as _adapter_cache
+from activejob.arguments import registry as _argument_registry
+from activejob.config import use_adapter_cache as _use_adapter_cache
+from activejob.globalid.serializer import GlobalIDSerializer as _GlobalIDSerializer
+
+_log.install()  # log lines are a subscriber to the events (activejob.log.uninstall())
+_argument_registry.add_builtin(_GlobalIDSerializer())  # records travel as GlobalIDs
+_use_adapter_cache(_adapter_cache.check_adapter_setting, _adapter_cache.reset_adapters)
+
 __all__ = [
     "Abort",
     "ActiveJobError",

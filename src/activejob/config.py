@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -58,52 +58,16 @@ class Config:
 
 
 _config = Config()
-_adapters: dict[str, Adapter] = {}
-_lock = threading.Lock()
-_adapter_base: type[Adapter] | None = None
+_check_adapter: Callable[[object, str], None] | None = None
+_drop_adapters: Callable[[], None] | None = None
 
 
-def _adapter_class() -> type[Adapter]:
-    global _adapter_base
-    if _adapter_base is None:
-        # Imported late: the adapters package reads entry points, which ``import
-        # activejob`` should not pay for.
-        from activejob.adapters.base import Adapter
-
-        _adapter_base = Adapter
-    return _adapter_base
-
-
-def check_adapter_setting(value: object, where: str) -> None:
-    """Raise ``TypeError`` unless ``value`` can name an adapter: ``None``, a URL
-    string, or an instance of :class:`activejob.adapters.base.Adapter`.
-
-    Checked where the setting is made (``configure``, a job class's
-    ``queue_adapter``), so a wrong object fails there, not as an ``AttributeError``
-    at the first enqueue.
-
-    Example::
-
-        check_adapter_setting("sqlite:///jobs.sqlite3", "configure(adapter=...)")
-    """
-    if value is None or isinstance(value, str):
-        return
-    base = _adapter_class()
-    if isinstance(value, base):
-        return
-    expected = (
-        "an adapter URL such as 'sqlite:///jobs.sqlite3' or 'async:', or an instance of "
-        "activejob.adapters.base.Adapter"
-    )
-    if isinstance(value, type) and issubclass(value, base):
-        raise TypeError(
-            f"{where} takes {expected}; got the class {value.__qualname__} itself: "
-            f"pass an instance, {value.__qualname__}()"
-        )
-    shown = repr(value)
-    if len(shown) > 80:
-        shown = shown[:77] + "..."
-    raise TypeError(f"{where} takes {expected}; got {shown} ({type(value).__qualname__})")
+def use_adapter_cache(check: Callable[[object, str], None], drop: Callable[[], None]) -> None:
+    """Let :func:`configure` check an ``adapter`` setting and drop the adapters built
+    from the old one; wired once at the end of ``activejob/__init__.py`` with
+    :mod:`activejob.adapters.cache`, which sits above this module."""
+    global _check_adapter, _drop_adapters
+    _check_adapter, _drop_adapters = check, drop
 
 
 def get_config() -> Config:
@@ -127,44 +91,10 @@ def configure(**settings: Any) -> Config:
     unknown = set(settings) - names
     if unknown:
         raise TypeError(f"unknown activejob setting(s): {', '.join(sorted(unknown))}")
-    if "adapter" in settings:
-        check_adapter_setting(settings["adapter"], "activejob.configure(adapter=...)")
+    if "adapter" in settings and _check_adapter is not None:
+        _check_adapter(settings["adapter"], "activejob.configure(adapter=...)")
     for name, value in settings.items():
         setattr(_config, name, value)
-    if "adapter" in settings:
-        reset_adapters()
+    if "adapter" in settings and _drop_adapters is not None:
+        _drop_adapters()
     return _config
-
-
-def resolve_adapter(setting: str | Adapter | None = None) -> Adapter:
-    """The adapter for ``setting`` (a URL or instance), built once per URL.
-
-    ``None`` means the configured adapter.
-    """
-    target = _config.adapter_url() if setting is None else setting
-    if not isinstance(target, str):
-        if not isinstance(target, _adapter_base or _adapter_class()):
-            # Set around configure() (Config.adapter, or queue_adapter after the class).
-            where = "the adapter setting" if setting is None else "a job class's queue_adapter"
-            check_adapter_setting(target, where)
-        return target
-    adapter = _adapters.get(target)
-    if adapter is not None:
-        return adapter
-    from activejob.adapters import adapter_from_url  # here: adapters import this module
-
-    with _lock:
-        adapter = _adapters.get(target)
-        if adapter is None:
-            adapter = adapter_from_url(target)
-            _adapters[target] = adapter
-    return adapter
-
-
-def reset_adapters(*, wait: bool = False) -> None:
-    """Forget adapters built from URLs, shutting each down."""
-    with _lock:
-        built = list(_adapters.values())
-        _adapters.clear()
-    for adapter in built:
-        adapter.shutdown(wait=wait)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from activejob.adapters.base import Adapter
-    from activejob.job.base import Job
+    from activejob.job.core import JobCore
 
 __all__ = [
     "ALL",
@@ -58,7 +58,7 @@ class Event:
     """
 
     name: str
-    job: Job | None = None
+    job: JobCore | None = None
     adapter: Adapter | None = None
     duration: float | None = None
     exception: BaseException | None = None
@@ -113,7 +113,7 @@ def has_subscribers(name: str) -> bool:
 
 def emit(
     name: str,
-    job: Job | None = None,
+    job: JobCore | None = None,
     adapter: Adapter | None = None,
     *,
     duration: float | None = None,
@@ -142,7 +142,7 @@ def emit(
 
 @contextmanager
 def instrument(
-    name: str, job: Job | None = None, adapter: Adapter | None = None, **extra: Any
+    name: str, job: JobCore | None = None, adapter: Adapter | None = None, **extra: Any
 ) -> Iterator[dict[str, Any]]:
     """Emit ``<name>_start`` as the block begins and ``name`` when it ends, timed,
     with the exception if it raised.
@@ -169,14 +169,3 @@ def instrument(
         emit(name, job, adapter, duration=time.perf_counter() - started, exception=exc, **extra)
         raise
     emit(name, job, adapter, duration=time.perf_counter() - started, **extra)
-
-
-def _install_default_subscribers() -> None:
-    # Logging is on wherever events are emitted, whichever activejob module was
-    # imported first; ``activejob.log.uninstall()`` turns it off.
-    from activejob import log
-
-    log.install()
-
-
-_install_default_subscribers()

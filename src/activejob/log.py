@@ -27,7 +27,7 @@ from activejob import events
 
 if TYPE_CHECKING:
     from activejob.adapters.base import Adapter
-    from activejob.job.base import Job
+    from activejob.job.core import JobCore
 
 __all__ = ["install", "installed", "logger", "uninstall"]
 
@@ -103,7 +103,7 @@ def _enqueue_all(event: events.Event) -> None:
     level = logging.ERROR if event.exception is not None else logging.INFO
     if not logger.isEnabledFor(level):
         return
-    jobs: list[Job] = list(event.extra.get("jobs", ()))
+    jobs: list[JobCore] = list(event.extra.get("jobs", ()))
     adapter = _adapter_name(event.adapter)
     if event.exception is not None:
         text = f"Failed enqueuing {len(jobs)} jobs to {adapter}: {_error(event.exception)}"
@@ -240,16 +240,16 @@ def _fields(event: events.Event, wire: _Wire | None, more: dict[str, Any]) -> di
     return fields
 
 
-def _job_of(event: events.Event) -> Job:
+def _job_of(event: events.Event) -> JobCore:
     assert event.job is not None, f"{event.name} events carry a job"
     return event.job
 
 
-def _job(job: Job) -> str:
+def _job(job: JobCore) -> str:
     return f"{job.job_class_name} (Job ID: {job.job_id})"
 
 
-def _where(job: Job, adapter: Adapter | None) -> str:
+def _where(job: JobCore, adapter: Adapter | None) -> str:
     if adapter is None:
         return f"queue {job.queue_name}"
     return f"{_adapter_name(adapter)}({job.queue_name})"
@@ -264,7 +264,7 @@ def _adapter_name(adapter: Adapter | None) -> str:
 _Wire = tuple[list[Any], dict[str, Any]]
 
 
-def _wire_arguments(job: Job) -> _Wire | None:
+def _wire_arguments(job: JobCore) -> _Wire | None:
     """The arguments as stored (``None`` for a job with ``log_arguments = False``),
     so logging never deserialises (no lookups, no errors moved out of
     ``perform``); a job built for ``perform_now`` with arguments JSON cannot hold

@@ -17,10 +17,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from activejob.config import resolve_adapter
-from activejob.errors import ConfigurationError
+from activejob.adapters.durable import storage_of
 from activejob.job.core import JobCore
-from activejob.storage.base import JobInfo, Storage
+from activejob.storage.base import JobInfo
 
 if TYPE_CHECKING:
     from activejob.adapters.base import Adapter
@@ -40,11 +39,4 @@ def status(job: str | JobCore, *, adapter: str | Adapter | None = None) -> JobIn
             adapter = getattr(type(job), "queue_adapter", None)
     else:
         job_id = job
-    resolved = resolve_adapter(adapter)
-    storage = getattr(resolved, "storage", None)
-    if not isinstance(storage, Storage):
-        raise ConfigurationError(
-            f"activejob.status() needs a backend that stores jobs; the {resolved} keeps no "
-            "record of them (use sqlite:, postgresql:, redis: ...)"
-        )
-    return storage.get(job_id)
+    return storage_of(adapter).get(job_id)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import activejob
-from activejob.config import resolve_adapter
+from activejob.adapters.durable import storage_of
 from activejob.storage.base import JobState, Storage
 from tests.support import wait_for
 from tests.worker.jobs import AppendLine, DiesFirstTime, KillsItsWorker, WaitForFile
@@ -74,7 +74,7 @@ def url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def storage(url: str) -> Storage:
-    built: Storage = resolve_adapter(url).storage  # type: ignore[attr-defined]
+    built: Storage = storage_of(url)
     built.migrate()
     return built
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import activejob
-from activejob.config import resolve_adapter
+from activejob.adapters.durable import storage_of
 from activejob.storage.base import Storage
 from tests.acceptance.test_worker_cli import CLI
 from tests.support import wait_for
@@ -102,7 +102,7 @@ def test_a_server_that_is_not_listening_gets_the_hint_and_status_1() -> None:
 def test_a_burst_on_two_processes_logs_its_start_total_and_stop(tmp_path: Path) -> None:
     address = f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
     activejob.configure(adapter=address)
-    storage: Storage = resolve_adapter(address).storage  # type: ignore[attr-defined]
+    storage: Storage = storage_of(address)
     storage.migrate()
     log = tmp_path / "runs.log"
     for n in range(10):

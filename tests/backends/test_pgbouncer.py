@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 import activejob
-from activejob.config import resolve_adapter
+from activejob.adapters.durable import storage_of
 from activejob.storage.base import JobState, Storage
 from activejob.transaction import in_transaction
 from tests.support import wait_for
@@ -108,7 +108,7 @@ def url(pg_url: str, bouncer_address: tuple[str, int]) -> str:
 
 @pytest.fixture
 def storage(url: str) -> Storage:
-    built: Storage = resolve_adapter(url).storage  # type: ignore[attr-defined]
+    built: Storage = storage_of(url)
     return built
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import activejob
-from activejob.config import resolve_adapter
+from activejob.adapters.durable import storage_of
 from activejob.storage.base import JobFilter, JobState, Storage
 from tests.backends import redis_support
 from tests.worker import jobs
@@ -105,7 +105,7 @@ def backend(request: pytest.FixtureRequest) -> tuple[str, Storage, Corrupt]:
     make = {"sqlite": _sqlite, "postgresql": _postgresql, "redis": _redis}[request.param]
     url, corrupt = make(request)
     activejob.configure(adapter=url)
-    storage: Storage = resolve_adapter(url).storage  # type: ignore[attr-defined]
+    storage: Storage = storage_of(url)
     storage.migrate()
     return url, storage, corrupt
 

@@ -95,8 +95,8 @@ def test_an_unreachable_redis_raises_enqueue_error(redis_server_url: str) -> Non
 
 
 def test_the_adapter_exposes_its_storage_to_workers(redis_url: str) -> None:
+    from activejob.adapters.cache import resolve_adapter
     from activejob.adapters.redis import RedisAdapter
-    from activejob.config import resolve_adapter
 
     adapter = resolve_adapter(redis_url)
     assert isinstance(adapter, RedisAdapter) and isinstance(adapter.storage, RedisStorage)

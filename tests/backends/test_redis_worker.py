@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import activejob
-from activejob.config import resolve_adapter
+from activejob.adapters.durable import storage_of
 from activejob.storage.base import JobState, Storage
 from activejob.storage.redis import RedisStorage
 from tests.backends import redis_support
@@ -54,7 +54,7 @@ def url(redis_url: str) -> str:
 
 @pytest.fixture
 def storage(url: str) -> Storage:
-    built: Storage = resolve_adapter(url).storage  # type: ignore[attr-defined]
+    built: Storage = storage_of(url)
     built.migrate()
     return built
 

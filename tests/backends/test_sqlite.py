@@ -363,8 +363,8 @@ def test_push_validates_before_writing(storage: SQLiteStorage) -> None:
 def test_the_default_adapter_is_a_sqlite_file_in_the_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from activejob.adapters.cache import resolve_adapter
     from activejob.adapters.sqlite import SQLiteAdapter
-    from activejob.config import resolve_adapter
     from activejob.status import status
 
     monkeypatch.chdir(tmp_path)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 import activejob  # noqa: E402
 import activejob.globalid.sqlalchemy  # noqa: E402
 from activejob import events  # noqa: E402
-from activejob.config import resolve_adapter  # noqa: E402
+from activejob.adapters.durable import storage_of  # noqa: E402
 from activejob.storage.base import JobFilter, JobInfo, JobState, Storage  # noqa: E402
 from activejob.worker import Worker, WorkerOptions  # noqa: E402
 from tests.globalid import e2e_app  # noqa: E402
@@ -56,7 +56,7 @@ class Backend:
 def backend(tmp_path: Path) -> Backend:
     url = f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
     activejob.configure(adapter=url)
-    storage: Storage = resolve_adapter(url).storage  # type: ignore[attr-defined]
+    storage: Storage = storage_of(url)
     storage.migrate()
     return Backend(url, storage)
 

@@ -60,3 +60,20 @@ bad_instance_now: int = Cleanup(1).perform_now()  # E: assignment
 bad_async_instance_now: int = AsyncCleanup(1).perform_now()  # E: assignment
 Cleanup.perform_now("guest")  # E: arg-type
 AsyncCleanup.perform_now()  # E: call-arg
+
+
+def helper_criteria() -> None:
+    # The test-helper keywords, declared once in activejob.testing.filters.
+    from activejob.testing import (
+        assert_enqueued_jobs,
+        assert_enqueued_with,
+        expect_performed_with,
+        perform_enqueued_jobs,
+    )
+
+    assert_enqueued_jobs(1, only=Cleanup, queue="x")
+    assert_enqueued_with(job=Cleanup, args=(1,), priority=lambda p: p is None)
+    perform_enqueued_jobs(at=5)
+    assert_enqueued_jobs(1, at=5)  # E: call-arg
+    assert_enqueued_with(jbo=Cleanup)  # E: call-arg
+    expect_performed_with(priority="high")  # E: arg-type

@@ -14,9 +14,9 @@ import activejob
 from activejob import ConfigurationError, EnqueueError, Job
 from activejob.adapters import BUILTIN, adapter_class, register, scheme_of
 from activejob.adapters.asyncpool import AsyncAdapter
+from activejob.adapters.cache import resolve_adapter
 from activejob.adapters.inline import InlineAdapter
 from activejob.adapters.test import TestAdapter
-from activejob.config import resolve_adapter
 from tests.support import RecordingAdapter, wait_for
 
 ran: list[tuple[str, Any]] = []

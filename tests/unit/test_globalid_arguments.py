@@ -250,7 +250,7 @@ def test_a_lookup_outage_is_not_discarded_the_job_fails() -> None:
 
 def test_a_lookup_outage_is_retried_by_retry_on_then_runs() -> None:
     activejob.configure(adapter="test:")
-    adapter = activejob.config.resolve_adapter()
+    adapter = activejob.adapters.cache.resolve_adapter()
     assert isinstance(adapter, TestAdapter)
     PatientGreetJob.perform_later(Account.create(1, "ann"))
     Account.store.down = True
@@ -267,7 +267,7 @@ def test_a_lookup_outage_is_retried_by_retry_on_then_runs() -> None:
 
 def test_through_the_test_adapter_a_record_deleted_before_the_run_is_dropped() -> None:
     activejob.configure(adapter="test:")
-    adapter = activejob.config.resolve_adapter()
+    adapter = activejob.adapters.cache.resolve_adapter()
     assert isinstance(adapter, TestAdapter)
     GreetJob.perform_later(Account.create(1, "ann"))
     GreetJob.perform_later(Account.create(2, "bob"))

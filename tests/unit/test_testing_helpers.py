@@ -11,8 +11,9 @@ import pytest
 
 import activejob
 from activejob import ConfigurationError, Job, job, retry_on
+from activejob.adapters.cache import resolve_adapter
 from activejob.adapters.test import TestAdapter
-from activejob.config import get_config, resolve_adapter
+from activejob.config import get_config
 from activejob.testing import (
     assert_enqueued_jobs,
     assert_enqueued_with,
@@ -516,3 +517,21 @@ def test_recorded_job_lines_survive_unreadable_arguments(adapter: TestAdapter) -
     assert f"{M}.HelloJob(<not deserialisable: DeserializationError: argument 0" in message
     assert 'stored as [[{"_aj": "gone", "v": 1}], {}]>' in message
     assert "differs in: args (unreadable: " in message
+
+
+@pytest.mark.parametrize(
+    ("helper", "keywords", "name"),
+    [
+        (lambda **kw: assert_enqueued_jobs(0, **kw), {"at": 5}, "assert_enqueued_jobs"),
+        (lambda **kw: assert_no_performed_jobs(**kw), {"priority": 1}, "assert_no_performed_jobs"),
+        (lambda **kw: assert_enqueued_with(**kw), {"jbo": HelloJob}, "assert_enqueued_with"),
+        (lambda **kw: perform_enqueued_jobs(**kw), {"job": HelloJob}, "perform_enqueued_jobs"),
+    ],
+)
+def test_an_unknown_keyword_is_refused_naming_the_helper(
+    helper: Any, keywords: dict[str, Any], name: str
+) -> None:
+    key = next(iter(keywords))
+    expected = rf"^{name}\(\) got an unexpected keyword argument '{key}'$"
+    with pytest.raises(TypeError, match=expected):
+        helper(**keywords)

@@ -43,7 +43,7 @@ def test_fixture_installs_a_fresh_adapter_and_restores_the_setting(tmp_path: Pat
         textwrap.dedent(
             """
             import activejob
-            from activejob.config import resolve_adapter
+            from activejob.adapters.cache import resolve_adapter
 
             activejob.configure(adapter="async:")
             APP_ADAPTER = resolve_adapter()
@@ -76,7 +76,7 @@ def test_fixture_installs_a_fresh_adapter_and_restores_the_setting(tmp_path: Pat
 
             def test_restored_and_no_fixture_needed():
                 from conftest import APP_ADAPTER
-                from activejob.config import resolve_adapter
+                from activejob.adapters.cache import resolve_adapter
 
                 assert get_config().adapter == "async:"
                 assert resolve_adapter() is APP_ADAPTER  # the same pool, not shut down

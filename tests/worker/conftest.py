@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import activejob
-from activejob.config import resolve_adapter
+from activejob.adapters.durable import storage_of
 from activejob.storage.base import Storage
 from activejob.worker import Worker, WorkerOptions
 from tests.worker import jobs
@@ -43,7 +43,7 @@ def url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def storage(url: str) -> Storage:
-    built: Storage = resolve_adapter(url).storage  # type: ignore[attr-defined]
+    built: Storage = storage_of(url)
     built.migrate()
     return built
 

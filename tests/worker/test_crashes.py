@@ -20,7 +20,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 import activejob
-from activejob.config import reset_adapters, resolve_adapter
+from activejob.adapters.cache import reset_adapters
+from activejob.adapters.durable import storage_of
 from activejob.storage.base import JobState, Storage
 from tests.backends.redis_support import delete_prefix, unique_prefix, with_params
 from tests.services import service_url
@@ -65,7 +66,7 @@ def _postgresql(server: str) -> Iterator[str]:
 
 
 def _configured(address: str) -> Iterator[str]:
-    storage: Storage = resolve_adapter(address).storage  # type: ignore[attr-defined]
+    storage: Storage = storage_of(address)
     storage.migrate()
     activejob.configure(adapter=address)
     try:
@@ -76,7 +77,7 @@ def _configured(address: str) -> Iterator[str]:
 
 @pytest.fixture
 def storage(url: str) -> Storage:
-    built: Storage = resolve_adapter(url).storage  # type: ignore[attr-defined]
+    built: Storage = storage_of(url)
     return built
 
 

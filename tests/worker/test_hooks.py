@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from activejob import events
-from activejob.config import resolve_adapter
+from activejob.adapters.cache import resolve_adapter
 from activejob.storage.base import JobState, Storage
 from tests.worker.conftest import run_burst
 from tests.worker.jobs import Broken, Flaky, Note

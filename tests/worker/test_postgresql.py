@@ -20,7 +20,7 @@ import pytest
 
 import activejob
 from activejob.adapters import adapter_from_url
-from activejob.config import resolve_adapter
+from activejob.adapters.durable import storage_of
 from activejob.storage.base import JobFilter, JobState, Storage, StorageUnavailable
 from activejob.worker import Worker
 from tests.services import service_url
@@ -67,7 +67,7 @@ def server() -> Iterator[Server]:
     try:
         yield database
     finally:
-        activejob.config.reset_adapters(wait=True)
+        activejob.adapters.cache.reset_adapters(wait=True)
         database.drop()
 
 
@@ -114,7 +114,7 @@ def test_worker_survives_terminated_connections_and_an_outage(
     server: Server, retries: Retries
 ) -> None:
     activejob.configure(adapter=server.url)
-    storage: Storage = resolve_adapter(server.url).storage  # type: ignore[attr-defined]
+    storage: Storage = storage_of(server.url)
     storage.migrate()
     gates = {name: threading.Event() for name in ("killed", "outage")}
     for name, gate in gates.items():
@@ -144,7 +144,7 @@ def test_worker_survives_terminated_connections_and_an_outage(
         server.allow_connections(True)
 
         activejob.configure(adapter=server.url)  # the test's own enqueues: a fresh pool
-        storage = resolve_adapter(server.url).storage  # type: ignore[attr-defined]
+        storage = storage_of(server.url)
         second = [Note.perform_later(f"b{n}") for n in range(30)]
         total = len(first) + len(second) + 2
         wait_for(lambda: succeeded(storage) == total, timeout=15)

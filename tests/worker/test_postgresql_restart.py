@@ -19,7 +19,8 @@ import pytest
 
 import activejob
 from activejob.adapters import adapter_from_url
-from activejob.config import reset_adapters, resolve_adapter
+from activejob.adapters.cache import reset_adapters
+from activejob.adapters.durable import storage_of
 from activejob.storage.base import Storage
 from activejob.worker import Worker
 from tests.support import wait_for
@@ -92,7 +93,7 @@ def private_pg() -> Iterator[PrivatePostgres]:
 def test_the_worker_carries_on_through_a_postgresql_restart(private_pg: PrivatePostgres) -> None:
     url = private_pg.url
     activejob.configure(adapter=url)
-    storage: Storage = resolve_adapter(url).storage  # type: ignore[attr-defined]
+    storage: Storage = storage_of(url)
     storage.migrate()
     gate = threading.Event()
     GATES["restart"] = gate

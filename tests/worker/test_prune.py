@@ -10,7 +10,7 @@ import pytest
 
 import activejob
 from activejob import _time
-from activejob.config import resolve_adapter
+from activejob.adapters.durable import storage_of
 from activejob.storage.base import JobState, Storage
 from activejob.testing.contract import FakeClock
 from tests.support import wait_for
@@ -47,7 +47,7 @@ def test_finished_jobs_younger_than_the_retention_are_kept(
     else:
         address += "?keep_finished=1h"
     activejob.configure(adapter=address)
-    storage: Storage = resolve_adapter(address).storage  # type: ignore[attr-defined]
+    storage: Storage = storage_of(address)
     storage.migrate()
     with working(address, options):
         old = Note.perform_later("old")

@@ -11,7 +11,6 @@ through the ``activejob.adapters`` entry-point group::
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
 from activejob.errors import ConfigurationError
@@ -65,6 +64,10 @@ def _target_for(scheme: str) -> object:
         return _registered[scheme]
     if scheme in BUILTIN:
         return BUILTIN[scheme]
+    # Imported here: ``import activejob`` imports this package, and should not pay
+    # for importlib.metadata unless a scheme is not a built-in one.
+    from importlib.metadata import entry_points
+
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name == scheme:
             try:

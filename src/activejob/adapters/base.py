@@ -33,8 +33,6 @@ class Adapter(ABC):
     """The URL scheme this adapter is registered under (``"sqlite"``)."""
     supports_scheduling: ClassVar[bool] = True
     """Whether ``enqueue_at`` can hold a job until a time."""
-    supports_priority: ClassVar[bool] = True
-    """Whether priorities are honoured (a job with one is accepted either way)."""
     nonblocking: ClassVar[bool] = False
     """Whether enqueueing does no I/O, so async code may call it on the event loop."""
     performs_inline: ClassVar[bool] = False

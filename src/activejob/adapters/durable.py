@@ -24,19 +24,46 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 from activejob.adapters.base import Adapter
-from activejob.errors import EnqueueError
+from activejob.adapters.cache import resolve_adapter
+from activejob.errors import ConfigurationError, EnqueueError
 from activejob.storage.base import NewJob, Storage, StorageError
 from activejob.transaction import current_connection
 
 if TYPE_CHECKING:
     from activejob.job.base import Job
 
-__all__ = ["StorageAdapter", "new_job"]
+__all__ = ["StorageAdapter", "new_job", "storage_of"]
 
 logger = logging.getLogger("activejob")
 
 _warned_main: set[str] = set()
 _warned_lock = threading.Lock()
+
+
+def storage_of(adapter: str | Adapter | None = None) -> Storage:
+    """The storage behind ``adapter`` (a URL, an instance, or ``None`` for the
+    configured one): what the worker, its child processes, the CLI and
+    :func:`activejob.status` operate on.
+
+    Raises :class:`ConfigurationError` for a backend that keeps no jobs
+    (``inline:``, ``async:``, ``test:``, a bridge).
+
+    Example::
+
+        storage = storage_of("sqlite:///jobs.sqlite3")
+        storage.counts()
+    """
+    built = resolve_adapter(adapter)
+    # Read as an attribute, not by class: an adapter from an entry point may keep a
+    # Storage without subclassing StorageAdapter.
+    storage = getattr(built, "storage", None)
+    if not isinstance(storage, Storage):
+        raise ConfigurationError(
+            f"the {built} keeps no jobs to run or look up; use a durable backend such as "
+            "sqlite:///jobs.sqlite3, postgresql://host/db or redis://host:6379/0 "
+            "(--adapter, ACTIVEJOB_ADAPTER or activejob.configure(adapter=...))"
+        )
+    return storage
 
 
 def new_job(job: Job, run_at: float | None) -> NewJob:

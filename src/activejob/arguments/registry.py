@@ -5,7 +5,8 @@ Lookup order when encoding a value that is not plain JSON:
 1. the built-in serializers, by exact type (``BY_TYPE``);
 2. the user's serializers (``custom``), in registration order, ``matches(value)``;
 3. the fallbacks (``fallbacks``): ``Enum`` members, then hook serializers
-   registered with ``builtin=True`` (GlobalID, model integrations).
+   (GlobalID, installed by ``activejob/__init__.py`` through :func:`add_builtin`;
+   the user's ``register(..., builtin=True)``).
 
 Decoding looks the tag up in ``by_name``. The tables are replaced, never mutated,
 so readers need no lock.
@@ -31,9 +32,17 @@ from activejob.arguments.serializers import (
     TimeSerializer,
     UUIDSerializer,
 )
-from activejob.globalid.serializer import GlobalIDSerializer
 
-__all__ = ["BY_TYPE", "RESERVED", "by_name", "custom", "fallbacks", "register", "unregister"]
+__all__ = [
+    "BY_TYPE",
+    "RESERVED",
+    "add_builtin",
+    "by_name",
+    "custom",
+    "fallbacks",
+    "register",
+    "unregister",
+]
 
 _CORE: tuple[BuiltinSerializer, ...] = (
     BigIntSerializer(),
@@ -48,26 +57,20 @@ _CORE: tuple[BuiltinSerializer, ...] = (
     EnumSerializer(),
 )
 
-# Built-in hook serializers, consulted after Enum support.
-_HOOKS: tuple[ObjectSerializer, ...] = (GlobalIDSerializer(),)
-
 #: Built-in serializers by the exact type of the value.
 BY_TYPE: dict[type[Any], ObjectSerializer] = {t: s for s in _CORE for t in s.types}
 
 #: Tags of the encoding itself (the containers are handled by the codec).
-RESERVED: frozenset[str] = frozenset(s.name for s in (*_CORE, *_HOOKS)) | {
+RESERVED: frozenset[str] = frozenset(s.name for s in _CORE) | {
     "tuple",
     "set",
     "frozenset",
     "dict",
 }
 
-by_name: dict[str, ObjectSerializer] = {s.name: s for s in (*_CORE, *_HOOKS)}
+by_name: dict[str, ObjectSerializer] = {s.name: s for s in _CORE}
 custom: tuple[ObjectSerializer, ...] = ()
-fallbacks: tuple[ObjectSerializer, ...] = (
-    *(s for s in _CORE if isinstance(s, EnumSerializer)),
-    *_HOOKS,
-)
+fallbacks: tuple[ObjectSerializer, ...] = tuple(s for s in _CORE if isinstance(s, EnumSerializer))
 
 _lock = threading.Lock()
 
@@ -125,6 +128,23 @@ def register(
         fallbacks, custom = (target, other) if builtin else (other, target)
         by_name = {**by_name, instance.name: instance}
     return serializer
+
+
+def add_builtin(serializer: ObjectSerializer) -> None:
+    """Install a hook serializer of activejob itself (GlobalID), once, at import.
+
+    Like ``register(..., builtin=True)``, but its name joins :data:`RESERVED`: no
+    user serializer may take it and ``unregister`` refuses it. Called from the
+    wiring block at the end of ``activejob/__init__.py``, so that the argument
+    encoding does not import the packages whose values it encodes.
+    """
+    global by_name, fallbacks, RESERVED
+    with _lock:
+        if serializer.name in RESERVED:
+            return
+        RESERVED = RESERVED | {serializer.name}
+        by_name = {**by_name, serializer.name: serializer}
+        fallbacks = (*fallbacks, serializer)
 
 
 def unregister(serializer: type[ObjectSerializer] | ObjectSerializer | str) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import importlib
 import json
 import os
 import sys
@@ -25,7 +24,10 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+from activejob.adapters.cache import reset_adapters
+from activejob.adapters.durable import storage_of
 from activejob.errors import ActiveJobError, ConfigurationError
+from activejob.job.registry import import_modules
 from activejob.storage.base import Storage, StorageError, StorageUnavailable
 
 __all__ = [
@@ -103,16 +105,8 @@ def check_adapter_url(url: str | None) -> None:
 def import_job_modules(flags: Sequence[str]) -> list[str]:
     """Import the modules :func:`job_modules` names (the working directory is on the
     path, as for ``python -m``); a module that fails raises ``ConfigurationError``."""
-    if "" not in sys.path and os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
     names = job_modules(flags)
-    for name in names:
-        try:
-            importlib.import_module(name)
-        except Exception as exc:
-            raise ConfigurationError(
-                f"cannot import {name!r}: {type(exc).__name__}: {exc}"
-            ) from exc
+    import_modules(names)
     return names
 
 
@@ -120,17 +114,9 @@ def storage_from_args(args: argparse.Namespace, *, create: bool = False) -> Stor
     """The storage of the adapter ``--adapter`` names (after ``--import``), else of the
     configured adapter. Unless ``create``, a SQLite file that does not exist raises
     ``StorageError`` instead of being created empty."""
-    from activejob.config import resolve_adapter
-
     check_adapter_url(getattr(args, "adapter", None))
     import_job_modules(getattr(args, "imports", []) or [])
-    adapter = resolve_adapter(getattr(args, "adapter", None) or None)
-    storage = getattr(adapter, "storage", None)
-    if not isinstance(storage, Storage):
-        raise ConfigurationError(
-            f"the {adapter} keeps no jobs to operate on; use a durable backend such as "
-            "sqlite:///jobs.sqlite3 or postgresql://host/db (--adapter or ACTIVEJOB_ADAPTER)"
-        )
+    storage = storage_of(getattr(args, "adapter", None) or None)
     if not create:
         _refuse_missing_database(storage)
     return storage
@@ -163,8 +149,6 @@ def command(name: str) -> Callable[[Callable[[argparse.Namespace], int]], Callab
                 _error(name, exc)
                 return FAILED
             finally:
-                from activejob.config import reset_adapters
-
                 reset_adapters(wait=True)
 
         return run

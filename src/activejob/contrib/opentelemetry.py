@@ -32,7 +32,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from activejob import events
 
 if TYPE_CHECKING:
-    from activejob.job.base import Job
+    from activejob.job.core import JobCore
 
 __all__ = ["TracingInstrumentation", "instrument"]
 
@@ -115,7 +115,7 @@ class TracingInstrumentation:
         _end(span, event.exception, error=event.exception is not None)
 
     def _enqueue_all_start(self, event: events.Event) -> None:
-        jobs: list[Job] = event.extra.get("jobs", [])
+        jobs: list[JobCore] = event.extra.get("jobs", [])
         attributes: dict[str, Any] = {
             "messaging.system": SYSTEM,
             "messaging.operation.type": "send",
@@ -182,7 +182,7 @@ class TracingInstrumentation:
         key: int,
         span: trace.Span,
         parent: otel_context.Context | None,
-        carriers: list[Job],
+        carriers: list[JobCore],
     ) -> None:
         current = trace.set_span_in_context(span, parent)
         for job in carriers:
@@ -201,7 +201,7 @@ class TracingInstrumentation:
         return None
 
 
-def _job(event: events.Event) -> Job:
+def _job(event: events.Event) -> JobCore:
     assert event.job is not None, f"{event.name} events carry a job"
     return event.job
 
@@ -210,7 +210,7 @@ def _has_span(ctx: otel_context.Context) -> bool:
     return trace.get_current_span(ctx).get_span_context().is_valid
 
 
-def _job_attributes(job: Job) -> dict[str, Any]:
+def _job_attributes(job: JobCore) -> dict[str, Any]:
     attributes: dict[str, Any] = {
         "messaging.system": SYSTEM,
         "messaging.destination.name": job.queue_name,

@@ -34,12 +34,10 @@ from activejob.globalid.errors import (
     UnknownModel,
     WrongPurpose,
 )
-from activejob.globalid.gid import GlobalID, ModelId
+from activejob.globalid.gid import GlobalID, ModelId, locate, locate_many
 from activejob.globalid.locators import (
     DefaultLocator,
     Locator,
-    locate,
-    locate_many,
     locator_for,
     register_locator,
     unregister_locator,

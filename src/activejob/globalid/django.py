@@ -30,8 +30,8 @@ from django.db.backends.base.operations import (  # type: ignore[import-untyped,
 )
 
 from activejob.globalid.errors import InvalidGlobalID
-from activejob.globalid.gid import ModelId
 from activejob.globalid.model import ModelType, model_id_of
+from activejob.globalid.names import ModelId
 
 __all__ = ["DjangoModelType"]
 

@@ -7,48 +7,35 @@ as Rails' GlobalID does.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote_plus
 
 from activejob.config import get_config
-from activejob.errors import ConfigurationError
+from activejob.errors import ConfigurationError, RecordNotFound
 from activejob.globalid.errors import InvalidGlobalID
+from activejob.globalid.locators import (
+    Only,
+    allowed_classes,
+    check_after,
+    check_before,
+    locator_for,
+)
+from activejob.globalid.model import identify
+from activejob.globalid.names import MAX_COMPOSITE_PARTS, ModelId, check_app, check_model_name
 
-__all__ = ["MAX_COMPOSITE_PARTS", "GlobalID", "ModelId", "check_app", "check_model_name"]
-
-ModelId = str | tuple[str, ...]
-"""A model id as a GlobalID carries it: text, or a tuple of texts for a composite key."""
-
-#: The most parts a composite id may have (Rails' limit too).
-MAX_COMPOSITE_PARTS = 20
+__all__ = [
+    "MAX_COMPOSITE_PARTS",
+    "GlobalID",
+    "ModelId",
+    "check_app",
+    "check_model_name",
+    "locate",
+    "locate_many",
+]
 
 _SCHEME = "gid://"
-# App names are URI host names: letters, digits and hyphens.
-_APP = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
-# Model names: Python (`shop.models.User`), Django (`shop.User`) and Ruby (`Admin::User`)
-# class names, and nothing that would need escaping in a URI path.
-_MODEL = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]{0,199}")
-
-
-def check_app(app: object) -> str:
-    """``app`` lowercased (host names ignore case), or ``InvalidGlobalID``."""
-    if not isinstance(app, str) or not _APP.fullmatch(app):
-        raise InvalidGlobalID(
-            f"{app!r} is not a valid GlobalID app name: use letters, digits and hyphens"
-        )
-    return app.lower()
-
-
-def check_model_name(name: object) -> str:
-    """``name`` if it can be the ``<Model>`` part of a GlobalID, else ``InvalidGlobalID``."""
-    if not isinstance(name, str) or not _MODEL.fullmatch(name):
-        raise InvalidGlobalID(
-            f"{name!r} is not a valid GlobalID model name: letters, digits and '_.:-', "
-            "starting with a letter or '_'"
-        )
-    return name
 
 
 def _id_parts(model_id: object) -> tuple[str, ...]:
@@ -142,15 +129,11 @@ class GlobalID:
             activejob.configure(app="shop")
             GlobalID.create(user)       # GlobalID('gid://shop/shop.models.User/42')
         """
-        from activejob.globalid.model import identify
-
         model_name, model_id = identify(obj)
         return cls(app if app is not None else configured_app(), model_name, model_id)
 
     def locate(self, *, only: type[Any] | tuple[type[Any], ...] | None = None) -> Any:
         """Load the record; see :func:`activejob.globalid.locate`."""
-        from activejob.globalid.locators import locate
-
         return locate(self, only=only)
 
     def __str__(self) -> str:
@@ -168,3 +151,71 @@ def configured_app() -> str:
         return check_app(app)
     except InvalidGlobalID as exc:
         raise ConfigurationError(f"activejob setting `app`: {exc}") from None
+
+
+def locate(gid: GlobalID | str, *, only: Only = None) -> Any:
+    """Load the record a GlobalID (or its text) points at, fresh from its store.
+
+        user = activejob.globalid.locate("gid://shop/shop.User/42")
+        user = activejob.globalid.locate(gid, only=User)   # refuse any other model
+
+    Raises :class:`activejob.RecordNotFound` when the record does not exist,
+    :class:`~activejob.globalid.InvalidGlobalID` for malformed text,
+    :class:`~activejob.globalid.UnknownModel` for a model no registry knows and
+    :class:`~activejob.globalid.ModelNotAllowed` for one ``only`` excludes (checked
+    before any query where the locator knows the class). Other exceptions, such
+    as a database that cannot be reached, propagate unchanged.
+    """
+    parsed = GlobalID.parse(gid)
+    allowed = allowed_classes(only)
+    locator = locator_for(parsed.app)
+    if allowed is not None:
+        check_before(locator, parsed, allowed)
+    record = locator.locate(parsed)
+    if record is None:
+        raise RecordNotFound(f"record not found: {parsed}")
+    return check_after(parsed, record, allowed)
+
+
+def locate_many(
+    gids: Iterable[GlobalID | str], *, only: Only = None, ignore_missing: bool = False
+) -> list[Any]:
+    """Load many records, in the order of ``gids``, with one query per model.
+
+        users = activejob.globalid.locate_many([gid1, gid2, gid3])
+
+    A missing record raises :class:`activejob.RecordNotFound` naming every missing
+    GlobalID, or is skipped with ``ignore_missing=True``. ``only`` and the other
+    errors are as for :func:`locate` (a GlobalID ``only`` excludes raises even
+    with ``ignore_missing``). A GlobalID given twice gives its record twice.
+    """
+    parsed = [GlobalID.parse(gid) for gid in gids]
+    allowed = allowed_classes(only)
+    by_locator: dict[str, list[int]] = {}
+    for index, gid in enumerate(parsed):
+        by_locator.setdefault(gid.app, []).append(index)
+    records: list[Any] = [None] * len(parsed)
+    for app, positions in by_locator.items():
+        locator = locator_for(app)
+        batch = [parsed[i] for i in positions]
+        if allowed is not None:
+            for gid in batch:
+                check_before(locator, gid, allowed)
+        found = locator.locate_many(batch)
+        if len(found) != len(batch):
+            raise TypeError(
+                f"{locator!r}.locate_many returned {len(found)} results for {len(batch)}"
+            )
+        for index, record in zip(positions, found, strict=True):
+            records[index] = record
+    missing = [str(gid) for gid, record in zip(parsed, records, strict=True) if record is None]
+    if missing and not ignore_missing:
+        shown = ", ".join(missing[:5]) + (
+            f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        )
+        raise RecordNotFound(f"records not found: {shown}")
+    return [
+        check_after(gid, record, allowed)
+        for gid, record in zip(parsed, records, strict=True)
+        if record is not None
+    ]

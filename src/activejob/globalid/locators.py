@@ -18,26 +18,29 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, overload
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, overload
 
-from activejob.errors import RecordNotFound
 from activejob.globalid.errors import ModelNotAllowed, UnknownModel
-from activejob.globalid.gid import GlobalID, check_app
 from activejob.globalid.model import ModelType, model_type_named, unknown_model_hint
+from activejob.globalid.names import check_app
+
+if TYPE_CHECKING:
+    from activejob.globalid.gid import GlobalID
 
 __all__ = [
     "DefaultLocator",
     "Locator",
-    "locate",
-    "locate_many",
+    "allowed_classes",
+    "check_after",
+    "check_before",
     "locator_for",
     "register_locator",
     "unregister_locator",
 ]
 
 Only = type[Any] | tuple[type[Any], ...] | None
-LocatorFunction = Callable[[GlobalID], Any]
+LocatorFunction = Callable[["GlobalID"], Any]
 
 
 class Locator(ABC):
@@ -152,10 +155,11 @@ def locator_for(app: str) -> Locator:
     return _locators.get(app.lower(), DEFAULT_LOCATOR)
 
 
-# -- the public functions -------------------------------------------------------------
+# -- the checks of only= (the public locate() and locate_many() are in gid.py) ------------
 
 
-def _allowed(only: Only) -> tuple[type[Any], ...] | None:
+def allowed_classes(only: Only) -> tuple[type[Any], ...] | None:
+    """The classes ``only=`` allows, checked; ``None`` allows any."""
     if only is None:
         return None
     classes = only if isinstance(only, tuple) else (only,)
@@ -169,81 +173,15 @@ def _refuse(gid: GlobalID, found: type[Any], allowed: tuple[type[Any], ...]) -> 
     return ModelNotAllowed(f"{gid} names a {found.__qualname__}, not one of: {names}")
 
 
-def _check_before(locator: Locator, gid: GlobalID, allowed: tuple[type[Any], ...]) -> None:
+def check_before(locator: Locator, gid: GlobalID, allowed: tuple[type[Any], ...]) -> None:
+    """Refuse ``gid`` before any query when ``locator`` knows its class is not allowed."""
     cls = locator.model_class(gid)
     if cls is not None and not issubclass(cls, allowed):
         raise _refuse(gid, cls, allowed)
 
 
-def _check_after(gid: GlobalID, record: Any, allowed: tuple[type[Any], ...] | None) -> Any:
+def check_after(gid: GlobalID, record: Any, allowed: tuple[type[Any], ...] | None) -> Any:
+    """``record``, unless it is not one of the ``allowed`` classes."""
     if allowed is not None and not isinstance(record, allowed):
         raise _refuse(gid, type(record), allowed)
     return record
-
-
-def locate(gid: GlobalID | str, *, only: Only = None) -> Any:
-    """Load the record a GlobalID (or its text) points at, fresh from its store.
-
-        user = activejob.globalid.locate("gid://shop/shop.User/42")
-        user = activejob.globalid.locate(gid, only=User)   # refuse any other model
-
-    Raises :class:`activejob.RecordNotFound` when the record does not exist,
-    :class:`~activejob.globalid.InvalidGlobalID` for malformed text,
-    :class:`~activejob.globalid.UnknownModel` for a model no registry knows and
-    :class:`~activejob.globalid.ModelNotAllowed` for one ``only`` excludes (checked
-    before any query where the locator knows the class). Other exceptions, such
-    as a database that cannot be reached, propagate unchanged.
-    """
-    parsed = GlobalID.parse(gid)
-    allowed = _allowed(only)
-    locator = locator_for(parsed.app)
-    if allowed is not None:
-        _check_before(locator, parsed, allowed)
-    record = locator.locate(parsed)
-    if record is None:
-        raise RecordNotFound(f"record not found: {parsed}")
-    return _check_after(parsed, record, allowed)
-
-
-def locate_many(
-    gids: Iterable[GlobalID | str], *, only: Only = None, ignore_missing: bool = False
-) -> list[Any]:
-    """Load many records, in the order of ``gids``, with one query per model.
-
-        users = activejob.globalid.locate_many([gid1, gid2, gid3])
-
-    A missing record raises :class:`activejob.RecordNotFound` naming every missing
-    GlobalID, or is skipped with ``ignore_missing=True``. ``only`` and the other
-    errors are as for :func:`locate` (a GlobalID ``only`` excludes raises even
-    with ``ignore_missing``). A GlobalID given twice gives its record twice.
-    """
-    parsed = [GlobalID.parse(gid) for gid in gids]
-    allowed = _allowed(only)
-    by_locator: dict[str, list[int]] = {}
-    for index, gid in enumerate(parsed):
-        by_locator.setdefault(gid.app, []).append(index)
-    records: list[Any] = [None] * len(parsed)
-    for app, positions in by_locator.items():
-        locator = locator_for(app)
-        batch = [parsed[i] for i in positions]
-        if allowed is not None:
-            for gid in batch:
-                _check_before(locator, gid, allowed)
-        found = locator.locate_many(batch)
-        if len(found) != len(batch):
-            raise TypeError(
-                f"{locator!r}.locate_many returned {len(found)} results for {len(batch)}"
-            )
-        for index, record in zip(positions, found, strict=True):
-            records[index] = record
-    missing = [str(gid) for gid, record in zip(parsed, records, strict=True) if record is None]
-    if missing and not ignore_missing:
-        shown = ", ".join(missing[:5]) + (
-            f" and {len(missing) - 5} more" if len(missing) > 5 else ""
-        )
-        raise RecordNotFound(f"records not found: {shown}")
-    return [
-        _check_after(gid, record, allowed)
-        for gid, record in zip(parsed, records, strict=True)
-        if record is not None
-    ]

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, TypeVar, overload, runtime_checkable
 
 from activejob.globalid.errors import InvalidGlobalID
-from activejob.globalid.gid import ModelId, check_model_name
+from activejob.globalid.names import ModelId, check_model_name
 
 __all__ = [
     "Locatable",

@@ -15,8 +15,7 @@ from typing import Any, ClassVar
 from activejob.arguments.base import TAG, Decoder, Encoder, ObjectSerializer, field
 from activejob.errors import DeserializationError, SerializationError
 from activejob.globalid.errors import InvalidGlobalID
-from activejob.globalid.gid import GlobalID
-from activejob.globalid.locators import locate
+from activejob.globalid.gid import GlobalID, locate
 from activejob.globalid.model import is_locatable
 
 __all__ = ["GlobalIDSerializer"]

@@ -51,8 +51,8 @@ from sqlalchemy.orm import InstanceState, Mapper, Session, scoped_session
 from sqlalchemy.orm import registry as Registry
 
 from activejob.globalid.errors import InvalidGlobalID
-from activejob.globalid.gid import ModelId
 from activejob.globalid.model import ModelType, model_id_of
+from activejob.globalid.names import ModelId
 
 __all__ = ["SQLAlchemyModelType", "configure", "configured_bases", "unconfigure"]
 

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, overload
 
 from activejob import _time, events
-from activejob.config import check_adapter_setting, resolve_adapter
+from activejob.adapters.cache import check_adapter_setting, resolve_adapter
 from activejob.errors import Abort, ActiveJobError, EnqueueError
 from activejob.job import callbacks
-from activejob.job.options import ConfiguredJob, EnqueueOptions, HasPerform, P, R
+from activejob.job.options import ConfiguredJob, EnqueueKeywords, EnqueueOptions, HasPerform, P, R
 from activejob.job.queueing import Queueing, queue_name_from_part
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from activejob.adapters.base import Adapter
     from activejob.job.base import Job
     from activejob.job.rules import RetryDecision
@@ -33,27 +34,13 @@ J_co = TypeVar("J_co", bound="Enqueuing", covariant=True)
 class ClassSet(Protocol[P, R]):
     """``MyJob.set``: takes the enqueue options, returns a :class:`ConfiguredJob`."""
 
-    def __call__(
-        self,
-        *,
-        wait: float | timedelta | None = None,
-        wait_until: datetime | None = None,
-        queue: str | None = None,
-        priority: int | None = None,
-    ) -> ConfiguredJob[P, R]: ...
+    def __call__(self, **options: Unpack[EnqueueKeywords]) -> ConfiguredJob[P, R]: ...
 
 
 class InstanceSet(Protocol[J_co]):
     """``job.set``: takes the enqueue options, sets them on the job, returns it."""
 
-    def __call__(
-        self,
-        *,
-        wait: float | timedelta | None = None,
-        wait_until: datetime | None = None,
-        queue: str | None = None,
-        priority: int | None = None,
-    ) -> J_co: ...
+    def __call__(self, **options: Unpack[EnqueueKeywords]) -> J_co: ...
 
 
 class _SetDescriptor:
@@ -68,25 +55,13 @@ class _SetDescriptor:
     def __get__(self, instance: Any, owner: Any) -> Any:
         if instance is None:
 
-            def configure_class(
-                *,
-                wait: float | timedelta | None = None,
-                wait_until: datetime | None = None,
-                queue: str | None = None,
-                priority: int | None = None,
-            ) -> ConfiguredJob[Any, Any]:
-                return ConfiguredJob(owner, EnqueueOptions(wait, wait_until, queue, priority))
+            def configure_class(**options: Unpack[EnqueueKeywords]) -> ConfiguredJob[Any, Any]:
+                return ConfiguredJob(owner, EnqueueOptions(**options))
 
             return configure_class
 
-        def configure_instance(
-            *,
-            wait: float | timedelta | None = None,
-            wait_until: datetime | None = None,
-            queue: str | None = None,
-            priority: int | None = None,
-        ) -> Any:
-            instance.apply_options(EnqueueOptions(wait, wait_until, queue, priority))
+        def configure_instance(**options: Unpack[EnqueueKeywords]) -> Any:
+            instance.apply_options(EnqueueOptions(**options))
             return instance
 
         return configure_instance
@@ -140,20 +115,13 @@ class Enqueuing(Queueing):
         if scheduled is not None:
             self.scheduled_at = scheduled
 
-    def enqueue(
-        self: J,
-        *,
-        wait: float | timedelta | None = None,
-        wait_until: datetime | None = None,
-        queue: str | None = None,
-        priority: int | None = None,
-    ) -> J:
+    def enqueue(self: J, **options: Unpack[EnqueueKeywords]) -> J:
         """Hand this job to its adapter, with optional options; returns the job.
 
         ``successfully_enqueued`` tells whether it was enqueued: ``False`` when a
         before-enqueue callback aborted.
         """
-        self.apply_options(EnqueueOptions(wait, wait_until, queue, priority))
+        self.apply_options(EnqueueOptions(**options))
         adapter = self.adapter()
         self.successfully_enqueued = False
         self.enqueue_error = None
@@ -163,7 +131,7 @@ class Enqueuing(Queueing):
         # thread cannot report performing before this reports the enqueue.
         with (
             adapter.enqueue_scope(),
-            events.instrument(name, self, adapter, aborted=False) as info,  # type: ignore[arg-type]
+            events.instrument(name, self, adapter, aborted=False) as info,
         ):
             try:
                 callbacks.run_around(
@@ -175,7 +143,7 @@ class Enqueuing(Queueing):
                 info["aborted"] = True
         return self
 
-    async def aenqueue(self: J, **options: Any) -> J:
+    async def aenqueue(self: J, **options: Unpack[EnqueueKeywords]) -> J:
         """:meth:`enqueue` for async code."""
         if self.adapter().nonblocking:
             return self.enqueue(**options)
@@ -242,7 +210,7 @@ class Enqueuing(Queueing):
                 wait = 0.0
         events.emit(
             "enqueue_retry",
-            self,  # type: ignore[arg-type]
+            self,
             adapter,
             exception=decision.exception,
             wait=wait,

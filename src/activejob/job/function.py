@@ -15,13 +15,14 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Coroutine
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, overload
 
 from activejob.job.base import Job
-from activejob.job.options import ConfiguredJob, EnqueueOptions, P, R, T
+from activejob.job.options import ConfiguredJob, EnqueueKeywords, EnqueueOptions, P, R, T
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from activejob.adapters.base import Adapter
 
 
@@ -61,16 +62,9 @@ class JobFunction(Generic[P, R]):
         (awaited, for an ``async def`` function)."""
         return self.job_class(*args, **kwargs).run_now()
 
-    def set(
-        self,
-        *,
-        wait: float | timedelta | None = None,
-        wait_until: datetime | None = None,
-        queue: str | None = None,
-        priority: int | None = None,
-    ) -> ConfiguredJob[P, R]:
+    def set(self, **options: Unpack[EnqueueKeywords]) -> ConfiguredJob[P, R]:
         """Enqueue options, as ``Job.set``."""
-        return ConfiguredJob(self.job_class, EnqueueOptions(wait, wait_until, queue, priority))
+        return ConfiguredJob(self.job_class, EnqueueOptions(**options))
 
     def __repr__(self) -> str:
         return f"<job function {self.job_class.job_class_name}>"

@@ -6,11 +6,15 @@ import dataclasses
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, TypedDict, TypeVar, overload
 
 from activejob import _time
 
 if TYPE_CHECKING:
+    # typing.Unpack is 3.11+; typing_extensions comes with mypy, and is never
+    # needed at run time (annotations are not evaluated).
+    from typing_extensions import Unpack
+
     from activejob.job.base import Job
 
 P = ParamSpec("P")
@@ -29,6 +33,23 @@ class HasAsyncPerform(Protocol[P, R_co]):
     """A job class whose ``perform`` is ``async def`` (for typing only)."""
 
     def perform(self, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, R_co]: ...
+
+
+class EnqueueKeywords(TypedDict, total=False):
+    """The keywords of ``set()`` and ``enqueue()``, declared once: every signature
+    that takes them says ``**options: Unpack[EnqueueKeywords]``, so a new option is
+    added here and in :class:`EnqueueOptions` (same name), nowhere else.
+
+    Example::
+
+        def set(self, **options: Unpack[EnqueueKeywords]) -> ConfiguredJob[P, R]:
+            return ConfiguredJob(self.job_class, EnqueueOptions(**options))
+    """
+
+    wait: float | timedelta | None
+    wait_until: datetime | None
+    queue: str | None
+    priority: int | None
 
 
 @dataclass(frozen=True)
@@ -92,16 +113,9 @@ class ConfiguredJob(Generic[P, R]):
     job_class: type[Job]
     options: EnqueueOptions
 
-    def set(
-        self,
-        *,
-        wait: float | timedelta | None = None,
-        wait_until: datetime | None = None,
-        queue: str | None = None,
-        priority: int | None = None,
-    ) -> ConfiguredJob[P, R]:
+    def set(self, **options: Unpack[EnqueueKeywords]) -> ConfiguredJob[P, R]:
         """A copy with more options; later values win."""
-        more = EnqueueOptions(wait, wait_until, queue, priority)
+        more = EnqueueOptions(**options)
         return ConfiguredJob(self.job_class, self.options.merged(more))
 
     def build(self, *args: P.args, **kwargs: P.kwargs) -> Job:

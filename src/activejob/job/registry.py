@@ -7,10 +7,14 @@ modules it was told to import (``activejob worker --import myapp.jobs``).
 
 from __future__ import annotations
 
+import importlib
+import os
+import sys
 import threading
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from activejob.errors import UnknownJobClassError, shorten
+from activejob.errors import ConfigurationError, UnknownJobClassError, shorten
 
 if TYPE_CHECKING:
     from activejob.job.core import JobCore
@@ -59,3 +63,25 @@ def registered() -> dict[str, type[JobCore]]:
     """A copy of the registry, for the CLI and tests."""
     with _lock:
         return dict(_classes)
+
+
+def import_modules(names: Sequence[str]) -> None:
+    """Import the modules that define the jobs (``--import``, ``ACTIVEJOB_IMPORTS``),
+    which fills this registry; a module that fails raises ``ConfigurationError``.
+
+    The current directory is importable, as it is for ``python -m``. The one
+    importer of job modules, for the worker, its child processes and the CLI.
+
+    Example::
+
+        import_modules(["myapp.jobs"])
+    """
+    if names and "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:
+            raise ConfigurationError(
+                f"cannot import job module {name!r}: {type(exc).__name__}: {exc}"
+            ) from exc

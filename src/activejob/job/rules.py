@@ -212,7 +212,7 @@ class RetryRule:
             wait = self.delay(count)
             at = _time.from_timestamp(_time.now() + wait)
             return RetryDecision(at, wait, self.queue, self.priority, exc)
-        events.emit("retry_stopped", job, exception=exc, executions=count)  # type: ignore[arg-type]
+        events.emit("retry_stopped", job, exception=exc, executions=count)
         if self.on_exhausted is None:
             return None
         self.on_exhausted(job, exc)

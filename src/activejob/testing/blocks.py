@@ -22,17 +22,25 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Callable
-from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from activejob.adapters.test import RecordedJob, Selector, TestAdapter
 from activejob.testing import checks, session
-from activejob.testing.filters import Criteria, JobFilter, JobRef, Moment, Selection
+from activejob.testing.filters import (
+    Criteria,
+    CriteriaKeywords,
+    PerformSelectionKeywords,
+    Selection,
+    SelectionKeywords,
+    criteria_of,
+    selection_of,
+)
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
+
+    from typing_extensions import Unpack
 
     from activejob.job.base import Job
 
@@ -179,13 +187,7 @@ def _every_job(recorded: RecordedJob) -> bool:
     return True
 
 
-def expect_enqueued_jobs(
-    number: int,
-    *,
-    only: JobFilter | None = None,
-    except_: JobFilter | None = None,
-    queue: str | None = None,
-) -> JobCountExpectation:
+def expect_enqueued_jobs(number: int, **options: Unpack[SelectionKeywords]) -> JobCountExpectation:
     """Expect the block to enqueue ``number`` jobs (those the filters keep).
 
     Example::
@@ -196,13 +198,11 @@ def expect_enqueued_jobs(
             LoggingJob.perform_later()
     """
     return JobCountExpectation(
-        "expect_enqueued_jobs", "enqueued", number, Selection(only, except_, queue)
+        "expect_enqueued_jobs", "enqueued", number, selection_of("expect_enqueued_jobs", options)
     )
 
 
-def expect_no_enqueued_jobs(
-    *, only: JobFilter | None = None, except_: JobFilter | None = None, queue: str | None = None
-) -> JobCountExpectation:
+def expect_no_enqueued_jobs(**options: Unpack[SelectionKeywords]) -> JobCountExpectation:
     """Expect the block to enqueue no job (that the filters keep).
 
     Example::
@@ -210,17 +210,11 @@ def expect_no_enqueued_jobs(
         with expect_no_enqueued_jobs(only=MailJob):
             update_profile()
     """
-    selection = Selection(only, except_, queue)
+    selection = selection_of("expect_no_enqueued_jobs", options)
     return JobCountExpectation("expect_no_enqueued_jobs", "enqueued", None, selection)
 
 
-def expect_performed_jobs(
-    number: int,
-    *,
-    only: JobFilter | None = None,
-    except_: JobFilter | None = None,
-    queue: str | None = None,
-) -> JobCountExpectation:
+def expect_performed_jobs(number: int, **options: Unpack[SelectionKeywords]) -> JobCountExpectation:
     """Perform the jobs the block enqueues (those the filters keep, at once, with
     the jobs they enqueue) and expect ``number`` of them to run.
 
@@ -230,13 +224,11 @@ def expect_performed_jobs(
             HelloJob.perform_later("jeremy")
             LoggingJob.perform_later()       # recorded, not performed
     """
-    selection = Selection(only, except_, queue)
+    selection = selection_of("expect_performed_jobs", options)
     return JobCountExpectation("expect_performed_jobs", "performed", number, selection)
 
 
-def expect_no_performed_jobs(
-    *, only: JobFilter | None = None, except_: JobFilter | None = None, queue: str | None = None
-) -> JobCountExpectation:
+def expect_no_performed_jobs(**options: Unpack[SelectionKeywords]) -> JobCountExpectation:
     """Perform the jobs the block enqueues that the filters keep, and expect none.
 
     Example::
@@ -244,19 +236,11 @@ def expect_no_performed_jobs(
         with expect_no_performed_jobs(queue="mailers"):
             HelloJob.set(queue="default").perform_later("x")
     """
-    selection = Selection(only, except_, queue)
+    selection = selection_of("expect_no_performed_jobs", options)
     return JobCountExpectation("expect_no_performed_jobs", "performed", None, selection)
 
 
-def expect_enqueued_with(
-    *,
-    job: JobRef | None = None,
-    args: tuple[Any, ...] | list[Any] | Callable[[tuple[Any, ...]], bool] | None = None,
-    kwargs: dict[str, Any] | Callable[[dict[str, Any]], bool] | None = None,
-    queue: str | Callable[[str], bool] | None = None,
-    priority: int | Callable[[int | None], bool] | None = None,
-    at: Moment | Callable[[datetime | None], bool] | None = None,
-) -> JobMatchExpectation:
+def expect_enqueued_with(**options: Unpack[CriteriaKeywords]) -> JobMatchExpectation:
     """Expect the block to enqueue a job meeting every given criterion (as in
     ``assert_enqueued_with``); the match is ``.job`` afterwards.
 
@@ -266,19 +250,11 @@ def expect_enqueued_with(
             MyJob.perform_later(1, 2)
         expected.job.job_id
     """
-    criteria = Criteria(job, args, kwargs, queue, priority, at)
+    criteria = criteria_of("expect_enqueued_with", options)
     return JobMatchExpectation("expect_enqueued_with", "enqueued", criteria)
 
 
-def expect_performed_with(
-    *,
-    job: JobRef | None = None,
-    args: tuple[Any, ...] | list[Any] | Callable[[tuple[Any, ...]], bool] | None = None,
-    kwargs: dict[str, Any] | Callable[[dict[str, Any]], bool] | None = None,
-    queue: str | Callable[[str], bool] | None = None,
-    priority: int | Callable[[int | None], bool] | None = None,
-    at: Moment | Callable[[datetime | None], bool] | None = None,
-) -> JobMatchExpectation:
+def expect_performed_with(**options: Unpack[CriteriaKeywords]) -> JobMatchExpectation:
     """Perform every job the block enqueues, at once, and expect one meeting every
     given criterion to have run; the match is ``.job`` afterwards.
 
@@ -287,17 +263,11 @@ def expect_performed_with(
         with expect_performed_with(job=MyJob, args=(1, 2)):
             MyJob.perform_later(1, 2)
     """
-    criteria = Criteria(job, args, kwargs, queue, priority, at)
+    criteria = criteria_of("expect_performed_with", options)
     return JobMatchExpectation("expect_performed_with", "performed", criteria)
 
 
-def performing_enqueued_jobs(
-    *,
-    only: JobFilter | None = None,
-    except_: JobFilter | None = None,
-    queue: str | None = None,
-    at: Moment | None = None,
-) -> PerformingBlock:
+def performing_enqueued_jobs(**options: Unpack[PerformSelectionKeywords]) -> PerformingBlock:
     """Run the jobs enqueued inside the block as soon as they are enqueued, jobs
     those jobs enqueue included, if the filters keep them (``at``: only jobs due
     at or before that time). Jobs enqueued before the block are left alone.
@@ -308,4 +278,4 @@ def performing_enqueued_jobs(
             sign_up("a@example.com")
         assert_performed_jobs(1)
     """
-    return PerformingBlock(Selection(only, except_, queue, at))
+    return PerformingBlock(selection_of("performing_enqueued_jobs", options, at=True))

@@ -8,16 +8,28 @@ still matches.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from activejob import _time
 from activejob.adapters.test import RecordedJob, Selector
 from activejob.job.core import JobCore
 from activejob.job.function import JobFunction
 
-__all__ = ["AT_TOLERANCE", "Criteria", "JobFilter", "JobRef", "Moment", "Selection"]
+__all__ = [
+    "AT_TOLERANCE",
+    "Criteria",
+    "CriteriaKeywords",
+    "JobFilter",
+    "JobRef",
+    "Moment",
+    "PerformSelectionKeywords",
+    "Selection",
+    "SelectionKeywords",
+    "criteria_of",
+    "selection_of",
+]
 
 JobRef = type[JobCore] | JobFunction[Any, Any] | str
 """A job class, an ``@job`` function, or a job class's payload name."""
@@ -26,6 +38,38 @@ JobFilter = JobRef | list[JobRef] | tuple[JobRef, ...] | set[JobRef] | Selector
 :class:`~activejob.adapters.test.RecordedJob`."""
 Moment = datetime | timedelta | float | int
 """A time: a datetime (naive means local time), a timedelta from now, or epoch seconds."""
+
+
+class SelectionKeywords(TypedDict, total=False):
+    """The filters of the counting helpers (``assert_enqueued_jobs``,
+    ``expect_no_performed_jobs``, ...), declared once: they take
+    ``**selection: Unpack[SelectionKeywords]``. A new filter is added here and as a
+    parameter of :class:`Selection`."""
+
+    only: JobFilter | None
+    except_: JobFilter | None
+    queue: str | None
+
+
+class PerformSelectionKeywords(SelectionKeywords, total=False):
+    """The filters of ``perform_enqueued_jobs`` and ``performing_enqueued_jobs``:
+    those of :class:`SelectionKeywords` and ``at``."""
+
+    at: Moment | None
+
+
+class CriteriaKeywords(TypedDict, total=False):
+    """What ``assert_enqueued_with`` and its three siblings look for, declared once
+    (``**criteria: Unpack[CriteriaKeywords]``); a new criterion is added here and
+    as a parameter of :class:`Criteria`."""
+
+    job: JobRef | None
+    args: tuple[Any, ...] | list[Any] | Callable[[tuple[Any, ...]], bool] | None
+    kwargs: dict[str, Any] | Callable[[dict[str, Any]], bool] | None
+    queue: str | Callable[[str], bool] | None
+    priority: int | Callable[[int | None], bool] | None
+    at: Moment | Callable[[datetime | None], bool] | None
+
 
 AT_TOLERANCE = 1.0
 """Seconds by which a job's scheduled time may differ from ``at=`` and still match
@@ -196,3 +240,34 @@ class Criteria:
     def given(self) -> str:
         """The criteria as keyword arguments (``"job=myapp.ReportJob, args=(1,)"``), or ``""``."""
         return self._text
+
+
+def _refuse_unknown(helper: str, given: Mapping[str, Any], keywords: Any) -> None:
+    # The helpers take **keywords: say what Python says for an unknown one, naming
+    # the helper, not the class behind it.
+    allowed = keywords.__required_keys__ | keywords.__optional_keys__
+    for name in given:
+        if name not in allowed:
+            raise TypeError(f"{helper}() got an unexpected keyword argument {name!r}")
+
+
+def selection_of(helper: str, given: Mapping[str, Any], *, at: bool = False) -> Selection:
+    """The :class:`Selection` of ``helper``'s keywords (``at=`` only when ``at``).
+
+    Example::
+
+        selection_of("assert_enqueued_jobs", {"only": ReportJob})
+    """
+    _refuse_unknown(helper, given, PerformSelectionKeywords if at else SelectionKeywords)
+    return Selection(**given)
+
+
+def criteria_of(helper: str, given: Mapping[str, Any]) -> Criteria:
+    """The :class:`Criteria` of ``helper``'s keywords.
+
+    Example::
+
+        criteria_of("assert_enqueued_with", {"job": ReportJob, "args": (42,)})
+    """
+    _refuse_unknown(helper, given, CriteriaKeywords)
+    return Criteria(**given)

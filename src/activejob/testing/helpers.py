@@ -15,16 +15,23 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from activejob.testing import checks
 from activejob.testing.callform import MatchedJobs, PerformedCount, refuse_as_block
-from activejob.testing.filters import Criteria, JobFilter, JobRef, Moment, Selection
+from activejob.testing.filters import (
+    CriteriaKeywords,
+    PerformSelectionKeywords,
+    Selection,
+    SelectionKeywords,
+    criteria_of,
+    selection_of,
+)
 from activejob.testing.session import current_adapter
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from activejob.job.base import Job
 
 __all__ = [
@@ -40,13 +47,7 @@ __all__ = [
 ]
 
 
-def assert_enqueued_jobs(
-    number: int,
-    *,
-    only: JobFilter | None = None,
-    except_: JobFilter | None = None,
-    queue: str | None = None,
-) -> MatchedJobs:
+def assert_enqueued_jobs(number: int, **options: Unpack[SelectionKeywords]) -> MatchedJobs:
     """Assert that ``number`` jobs (those the filters keep) are enqueued: enqueued so
     far in this test and not performed since (as in Rails, performing a job moves it
     to the performed jobs). For a block, ``with expect_enqueued_jobs(...)``.
@@ -59,12 +60,10 @@ def assert_enqueued_jobs(
         assert_enqueued_jobs(1, only=HelloJob, queue="default")
     """
     __tracebackhide__ = True
-    return _count("assert_enqueued_jobs", number, Selection(only, except_, queue))
+    return _count("assert_enqueued_jobs", number, selection_of("assert_enqueued_jobs", options))
 
 
-def assert_no_enqueued_jobs(
-    *, only: JobFilter | None = None, except_: JobFilter | None = None, queue: str | None = None
-) -> MatchedJobs:
+def assert_no_enqueued_jobs(**options: Unpack[SelectionKeywords]) -> MatchedJobs:
     """Assert that no job (that the filters keep) is enqueued.
 
     Example::
@@ -72,16 +71,10 @@ def assert_no_enqueued_jobs(
         assert_no_enqueued_jobs(only=MailJob)
     """
     __tracebackhide__ = True
-    return _count("assert_no_enqueued_jobs", None, Selection(only, except_, queue))
+    return _count("assert_no_enqueued_jobs", None, selection_of("assert_no_enqueued_jobs", options))
 
 
-def assert_performed_jobs(
-    number: int,
-    *,
-    only: JobFilter | None = None,
-    except_: JobFilter | None = None,
-    queue: str | None = None,
-) -> MatchedJobs:
+def assert_performed_jobs(number: int, **options: Unpack[SelectionKeywords]) -> MatchedJobs:
     """Assert that ``number`` jobs (those the filters keep) have been performed so
     far, whatever their outcome. For a block that performs what it enqueues,
     ``with expect_performed_jobs(...)``. Returns the jobs counted.
@@ -93,12 +86,10 @@ def assert_performed_jobs(
         assert_performed_jobs(1)
     """
     __tracebackhide__ = True
-    return _count("assert_performed_jobs", number, Selection(only, except_, queue))
+    return _count("assert_performed_jobs", number, selection_of("assert_performed_jobs", options))
 
 
-def assert_no_performed_jobs(
-    *, only: JobFilter | None = None, except_: JobFilter | None = None, queue: str | None = None
-) -> MatchedJobs:
+def assert_no_performed_jobs(**options: Unpack[SelectionKeywords]) -> MatchedJobs:
     """Assert that no job (that the filters keep) has been performed so far.
 
     Example::
@@ -106,7 +97,9 @@ def assert_no_performed_jobs(
         assert_no_performed_jobs()
     """
     __tracebackhide__ = True
-    return _count("assert_no_performed_jobs", None, Selection(only, except_, queue))
+    return _count(
+        "assert_no_performed_jobs", None, selection_of("assert_no_performed_jobs", options)
+    )
 
 
 def _count(helper: str, number: int | None, selection: Selection) -> MatchedJobs:
@@ -122,15 +115,7 @@ def _count(helper: str, number: int | None, selection: Selection) -> MatchedJobs
     return MatchedJobs(matching, helper, shown)
 
 
-def assert_enqueued_with(
-    *,
-    job: JobRef | None = None,
-    args: tuple[Any, ...] | list[Any] | Callable[[tuple[Any, ...]], bool] | None = None,
-    kwargs: dict[str, Any] | Callable[[dict[str, Any]], bool] | None = None,
-    queue: str | Callable[[str], bool] | None = None,
-    priority: int | Callable[[int | None], bool] | None = None,
-    at: Moment | Callable[[datetime | None], bool] | None = None,
-) -> Job:
+def assert_enqueued_with(**options: Unpack[CriteriaKeywords]) -> Job:
     """Assert that a job meeting every given criterion has been enqueued so far and
     not performed since; returns it (a new instance, arguments deserialised).
 
@@ -145,20 +130,12 @@ def assert_enqueued_with(
                                    at=timedelta(hours=1))
     """
     __tracebackhide__ = True
-    criteria = Criteria(job, args, kwargs, queue, priority, at)
+    criteria = criteria_of("assert_enqueued_with", options)
     refuse_as_block("assert_enqueued_with", criteria.given())
     return checks.find_match("enqueued", criteria, current_adapter().enqueued_jobs, "").job()
 
 
-def assert_performed_with(
-    *,
-    job: JobRef | None = None,
-    args: tuple[Any, ...] | list[Any] | Callable[[tuple[Any, ...]], bool] | None = None,
-    kwargs: dict[str, Any] | Callable[[dict[str, Any]], bool] | None = None,
-    queue: str | Callable[[str], bool] | None = None,
-    priority: int | Callable[[int | None], bool] | None = None,
-    at: Moment | Callable[[datetime | None], bool] | None = None,
-) -> Job:
+def assert_performed_with(**options: Unpack[CriteriaKeywords]) -> Job:
     """Assert that a job meeting every given criterion has been performed so far;
     returns it. Criteria as in :func:`assert_enqueued_with`.
 
@@ -168,18 +145,12 @@ def assert_performed_with(
         assert_performed_with(job=MyJob, args=(1, 2))
     """
     __tracebackhide__ = True
-    criteria = Criteria(job, args, kwargs, queue, priority, at)
+    criteria = criteria_of("assert_performed_with", options)
     refuse_as_block("assert_performed_with", criteria.given())
     return checks.find_match("performed", criteria, current_adapter().performed_jobs, "").job()
 
 
-def perform_enqueued_jobs(
-    *,
-    only: JobFilter | None = None,
-    except_: JobFilter | None = None,
-    queue: str | None = None,
-    at: Moment | None = None,
-) -> PerformedCount:
+def perform_enqueued_jobs(**options: Unpack[PerformSelectionKeywords]) -> PerformedCount:
     """Perform, now and in order, the jobs enqueued so far and not yet performed
     that the filters keep; returns how many ran. ``at`` keeps jobs due at or
     before that time (a datetime, a timedelta from now, or epoch seconds). As in
@@ -195,7 +166,7 @@ def perform_enqueued_jobs(
         MyJob.set(wait=timedelta(days=2)).perform_later(2)
         assert perform_enqueued_jobs(at=timedelta(days=1)) == 1
     """
-    selection = Selection(only, except_, queue, at)
+    selection = selection_of("perform_enqueued_jobs", options, at=True)
     refuse_as_block("perform_enqueued_jobs", selection.describe())
     return PerformedCount(current_adapter().perform_enqueued_jobs(selection), selection.describe())
 

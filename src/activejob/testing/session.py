@@ -15,8 +15,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from activejob.adapters import scheme_of
+from activejob.adapters.cache import resolve_adapter
 from activejob.adapters.test import TestAdapter
-from activejob.config import get_config, resolve_adapter
+from activejob.config import get_config
 from activejob.errors import ConfigurationError
 from activejob.job import registry
 

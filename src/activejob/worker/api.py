@@ -16,16 +16,14 @@ Example::
 from __future__ import annotations
 
 import dataclasses
-import importlib
-import os
-import sys
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from activejob.config import resolve_adapter
+from activejob.adapters.cache import resolve_adapter
+from activejob.adapters.durable import storage_of
 from activejob.errors import ConfigurationError
-from activejob.storage.base import Storage
+from activejob.job.registry import import_modules
 from activejob.worker.options import WorkerOptions, parse_queues
 from activejob.worker.outcomes import Tally
 from activejob.worker.process import WorkerProcess
@@ -34,7 +32,7 @@ from activejob.worker.supervisor import ChildSpec, Supervisor
 if TYPE_CHECKING:
     from activejob.adapters.base import Adapter
 
-__all__ = ["Worker", "import_modules", "storage_of"]
+__all__ = ["Worker"]
 
 
 class Worker:
@@ -61,7 +59,7 @@ class Worker:
     ) -> None:
         if processes < 1:
             raise ConfigurationError("a worker needs at least one process")
-        overrides: dict[str, object] = {}
+        overrides: dict[str, Any] = {}
         if queues is not None:
             overrides["queues"] = parse_queues(queues)
         if threads is not None:
@@ -70,7 +68,7 @@ class Worker:
             overrides["imports"] = tuple(imports)
         self.adapter = adapter
         self.processes = processes
-        self.options = dataclasses.replace(options or WorkerOptions(), **overrides)  # type: ignore[arg-type]
+        self.options = dataclasses.replace(options or WorkerOptions(), **overrides)
         self._runner: WorkerProcess | Supervisor | None = None
         self._stop_requested = threading.Event()
         self._lock = threading.Lock()
@@ -93,8 +91,8 @@ class Worker:
             runner = Supervisor(spec, self.processes)
         else:
             import_modules(self.options.imports)
-            adapter, storage = storage_of(self.adapter)
-            runner = WorkerProcess(storage, self.options, adapter=adapter)
+            adapter = resolve_adapter(self.adapter)
+            runner = WorkerProcess(storage_of(adapter), self.options, adapter=adapter)
         with self._lock:
             self._runner = runner
             if self._stop_requested.is_set():
@@ -129,22 +127,6 @@ class Worker:
         return runner.worker_id if isinstance(runner, WorkerProcess) else None
 
 
-def storage_of(adapter: str | Adapter | None) -> tuple[Adapter, Storage]:
-    """The adapter ``adapter`` names (URL, instance, or ``None`` for the configured
-    one) and its storage.
-
-    Raises :class:`ConfigurationError` for a backend that keeps no jobs for a worker.
-    """
-    built = resolve_adapter(adapter)
-    storage = getattr(built, "storage", None)
-    if not isinstance(storage, Storage):
-        raise ConfigurationError(
-            f"the {built} keeps no jobs for a worker to run; use a durable backend such as "
-            "sqlite:///jobs.sqlite3 or postgresql://host/db"
-        )
-    return built, storage
-
-
 def adapter_url(adapter: str | Adapter | None) -> str | None:
     """The adapter as a URL for child processes, which cannot share an instance;
     ``None`` lets each child use the configured one."""
@@ -153,23 +135,3 @@ def adapter_url(adapter: str | Adapter | None) -> str | None:
     raise ConfigurationError(
         "a worker with several processes needs an adapter URL, not an adapter instance"
     )
-
-
-def import_modules(names: Sequence[str]) -> None:
-    """Import the modules that define the jobs (``--import``), with a clear error.
-
-    The current directory is importable, as it is for ``python -m``.
-
-    Example::
-
-        import_modules(["myapp.jobs"])
-    """
-    if names and "" not in sys.path and os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    for name in names:
-        try:
-            importlib.import_module(name)
-        except Exception as exc:
-            raise ConfigurationError(
-                f"cannot import job module {name!r}: {type(exc).__name__}: {exc}"
-            ) from exc

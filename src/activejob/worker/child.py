@@ -27,10 +27,11 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from activejob.config import reset_adapters
+from activejob.adapters.cache import reset_adapters, resolve_adapter
+from activejob.adapters.durable import storage_of
 from activejob.errors import ConfigurationError
+from activejob.job.registry import import_modules
 from activejob.storage.base import SchemaError
-from activejob.worker.api import import_modules, storage_of
 from activejob.worker.board import LostWorker, StartedBoard
 from activejob.worker.options import WorkerOptions
 from activejob.worker.outcomes import Tally
@@ -58,9 +59,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         options = WorkerOptions.from_dict(spec["options"])
         import_modules(options.imports)
-        adapter, storage = storage_of(spec["adapter"])
+        adapter = resolve_adapter(spec["adapter"])
         worker = WorkerProcess(
-            storage, options, adapter=adapter, process_label=spec.get("label"), **_board_of(spec)
+            storage_of(adapter),
+            options,
+            adapter=adapter,
+            process_label=spec.get("label"),
+            **_board_of(spec),
         )
     except ConfigurationError as exc:
         return report.config_error(exc)

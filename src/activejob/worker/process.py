@@ -62,7 +62,7 @@ class WorkerProcess:
 
     Example::
 
-        worker = WorkerProcess(adapter.storage, WorkerOptions(queues=("default",)))
+        worker = WorkerProcess(storage_of(adapter), WorkerOptions(queues=("default",)))
         worker.run(burst=True)     # returns when nothing is left to do
     """
 

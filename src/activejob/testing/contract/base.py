@@ -13,6 +13,7 @@ import pytest
 from activejob import _time
 from activejob.storage.base import (
     ClaimedJob,
+    JobInfo,
     JobState,
     NewJob,
     Storage,
@@ -95,7 +96,11 @@ class ContractBase:
             claimed.extend(batch)
         return claimed
 
-    def state(self, storage: Storage, job_id: str) -> JobState:
+    def info(self, storage: Storage, job_id: str) -> JobInfo:
+        """The stored record of ``job_id``, which must exist."""
         info = storage.get(job_id)
         assert info is not None, f"job {job_id} vanished"
-        return info.state
+        return info
+
+    def state(self, storage: Storage, job_id: str) -> JobState:
+        return self.info(storage, job_id).state

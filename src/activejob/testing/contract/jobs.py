@@ -122,7 +122,7 @@ class PushingAndClaiming(ContractBase):
         )
         claimed = storage.claim("w", ["critical,default,*"], 10)
         assert [c.queue_name for c in claimed] == ["critical", "default", "default", "low"]
-        priorities = [storage.get(c.job_id).priority for c in claimed]  # type: ignore[union-attr]
+        priorities = [self.info(storage, c.job_id).priority for c in claimed]
         assert priorities == [50, 1, 9, 0]
 
     def test_a_limited_claim_takes_from_the_first_queues_first(self, storage: Storage) -> None:

@@ -49,8 +49,8 @@ class ResultsAndRecovery(ContractBase):
                 Result(released.id, S.READY),
             ]
         )
-        infos = {i: storage.get(i) for i in ids}
-        assert [infos[i].state for i in ids] == [  # type: ignore[union-attr]
+        infos = {i: self.info(storage, i) for i in ids}
+        assert [infos[i].state for i in ids] == [
             S.SUCCEEDED,
             S.FAILED,
             S.DISCARDED,
@@ -61,8 +61,8 @@ class ResultsAndRecovery(ContractBase):
             info = infos[job_id]
             assert info is not None and info.finished_at is not None
             assert info.finished_at.timestamp() == pytest.approx(finished_at, abs=0.01)
-        assert infos[ids[1]].error == error  # type: ignore[union-attr]
-        assert infos[ids[0]].error is None  # type: ignore[union-attr]
+        assert infos[ids[1]].error == error
+        assert infos[ids[0]].error is None
         scheduled = infos[ids[3]]
         assert scheduled is not None
         assert (scheduled.queue_name, scheduled.priority) == ("retries", 7)
