@@ -223,3 +223,33 @@ local function argv_from(first)
   for i = first, #ARGV do out[#out + 1] = ARGV[i] end
   return out
 end
+
+-- Release the running jobs of worker wid and forget the worker. A crash is counted
+-- on each job, or, given `started` (a set of sids), only on those; a job past
+-- max_crashes fails as poison with the error in ARGV[5] (class) and ARGV[6], ARGV[7]
+-- (its message before and after the crash count). Returns released, failed.
+local function release_worker(wid, max_crashes, started)
+  local rkey = running_key(wid)
+  local released, failed = 0, 0
+  for _, sid in ipairs(redis.call('SMEMBERS', rkey)) do
+    local key = job_key(sid)
+    local h = redis.call('HMGET', key, 'state', 'queue', 'worker', 'priority', 'run_at')
+    if h[1] == 'running' and h[3] == wid then
+      local crashes = 0
+      if started == nil or started[sid] then
+        crashes = redis.call('HINCRBY', key, 'crashes', 1)
+      end
+      if crashes > max_crashes then
+        set_error(sid, ARGV[5], ARGV[6] .. crashes .. ARGV[7], '')
+        finish(sid, 'running', h[2], 'failed')
+        failed = failed + 1
+      else
+        requeue(sid, h[2], h[4], h[5])
+        released = released + 1
+      end
+    end
+  end
+  redis.call('DEL', rkey, P .. 'worker:' .. wid)
+  redis.call('ZREM', P .. 'workers', wid)
+  return released, failed
+end

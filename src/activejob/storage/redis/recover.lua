@@ -6,23 +6,7 @@
 local stale_before, max_crashes = ARGV[3], tonumber(ARGV[4])
 local released, failed = 0, 0
 for _, wid in ipairs(redis.call('ZRANGEBYSCORE', P .. 'workers', '-inf', stale_before)) do
-  local rkey = running_key(wid)
-  for _, sid in ipairs(redis.call('SMEMBERS', rkey)) do
-    local key = job_key(sid)
-    local h = redis.call('HMGET', key, 'state', 'queue', 'worker', 'priority', 'run_at')
-    if h[1] == 'running' and h[3] == wid then
-      local crashes = redis.call('HINCRBY', key, 'crashes', 1)
-      if crashes > max_crashes then
-        set_error(sid, ARGV[5], ARGV[6] .. crashes .. ARGV[7], '')
-        finish(sid, 'running', h[2], 'failed')
-        failed = failed + 1
-      else
-        requeue(sid, h[2], h[4], h[5])
-        released = released + 1
-      end
-    end
-  end
-  redis.call('DEL', rkey, P .. 'worker:' .. wid)
-  redis.call('ZREM', P .. 'workers', wid)
+  local r, f = release_worker(wid, max_crashes, nil)
+  released, failed = released + r, failed + f
 end
 return {released, failed}
