@@ -32,6 +32,7 @@ from activejob.adapters.durable import storage_of
 from activejob.errors import ConfigurationError
 from activejob.job.registry import import_modules
 from activejob.storage.base import SchemaError
+from activejob.worker import logsink
 from activejob.worker.board import LostWorker, StartedBoard
 from activejob.worker.options import WorkerOptions
 from activejob.worker.outcomes import Tally
@@ -51,9 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--spec", required=True, help="JSON written by the supervisor")
     spec = json.loads(parser.parse_args(argv).spec)
     if spec.get("log_level") is not None:
-        logging.basicConfig(
-            level=spec["log_level"],
-            format=f"%(asctime)s [{os.getpid()}] %(levelname)s %(name)s: %(message)s",
+        # Written by a thread of its own: job threads never wait on the output.
+        logsink.start(
+            spec["log_level"], f"%(asctime)s [{os.getpid()}] %(levelname)s %(name)s: %(message)s"
         )
     report = _Report(spec.get("report_fd"))
     try:
