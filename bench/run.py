@@ -64,6 +64,9 @@ TARGETS: dict[str, dict[str, float | None]] = {
 }
 
 
+LOG_COST_TARGET = 0.9
+"""Per-job log lines at the default level cost at most 10% of worker throughput."""
+
 COST = "µs/job"
 """The unit of the core's cost: smaller is better."""
 
@@ -189,6 +192,9 @@ def backend_rows(
         measured = workers.measure(url, storage, sizes.process, sizes.samples)
         rows.append(Row(f"{name} worker, 1 process, no-op jobs", measured["worker_1"],
                         raw_claim, "jobs/s", target["worker"]))  # fmt: skip
+        rows.append(Row("  1 process, default log level (INFO) vs WARNING",
+                        measured["worker_1_info"], measured["worker_1"], "jobs/s",
+                        LOG_COST_TARGET))  # fmt: skip
         rows.append(Row(f"{name} worker, 2 processes vs 1", measured["worker_2"],
                         measured["worker_1"], "jobs/s", target["scale"]))  # fmt: skip
         busy, cores = measured["busy_1"], os.cpu_count()

@@ -50,14 +50,16 @@ def until(condition: Callable[[], bool], timeout: float, what: str) -> None:
 class Workers:
     """``activejob worker`` in a subprocess, its output kept in a temporary file."""
 
-    def __init__(self, url: str, processes: int, threads: int = 5) -> None:
+    def __init__(
+        self, url: str, processes: int, threads: int = 5, log_level: str = "WARNING"
+    ) -> None:
         self.log = tempfile.NamedTemporaryFile(prefix="activejob-bench-", suffix=".log")  # noqa: SIM115
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(BENCH)]))
         command = [
             sys.executable, "-m", "activejob", "worker", "--adapter", url,
             "--import", bench_jobs.__name__, "--queues", QUEUE,
             "--processes", str(processes), "--threads", str(threads),
-            "--log-level", "WARNING",
+            "--log-level", log_level,
         ]  # fmt: skip
         self.proc = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
@@ -84,9 +86,9 @@ def _live_workers(storage: Storage) -> set[str]:
     return {w["id"] for w in storage.workers()}
 
 
-def _started(url: str, processes: int, storage: Storage) -> Workers:
+def _started(url: str, processes: int, storage: Storage, log_level: str = "WARNING") -> Workers:
     before = _live_workers(storage)
-    workers = Workers(url, processes)
+    workers = Workers(url, processes, log_level=log_level)
     until(lambda: len(_live_workers(storage) - before) >= processes, 60, "workers starting")
     return workers
 
@@ -127,14 +129,17 @@ def busy_cores() -> Callable[[], float | None]:
     return since
 
 
-def throughput(url: str, storage: Storage, n: int, processes: int) -> tuple[float, float | None]:
+def throughput(
+    url: str, storage: Storage, n: int, processes: int, log_level: str = "WARNING"
+) -> tuple[float, float | None]:
     """No-op jobs per second through ``activejob worker --processes N``, and the
-    machine's busy cores meanwhile (see :func:`busy_cores`)."""
+    machine's busy cores meanwhile (see :func:`busy_cores`). Per-job log lines are
+    off (``WARNING``) unless ``log_level`` says otherwise; they go to a file."""
     _empty(storage)
     storage.pause(QUEUE)
     for start in range(0, n, 5000):
         activejob.perform_all_later([NoopJob(i) for i in range(start, min(n, start + 5000))])
-    with _started(url, processes, storage) as workers:
+    with _started(url, processes, storage, log_level) as workers:
         started = time.perf_counter()
         busy = busy_cores()
         storage.resume(QUEUE)
@@ -191,11 +196,13 @@ def measure(url: str, storage: Storage, n: int, samples: int) -> dict[str, Any]:
     """Every worker-level figure for the backend at ``url``."""
     one, one_busy = max((throughput(url, storage, n, 1) for _ in range(2)), key=lambda m: m[0])
     two, _ = max((throughput(url, storage, n, 2) for _ in range(2)), key=lambda m: m[0])
+    logged, _ = max((throughput(url, storage, n, 1, "INFO") for _ in range(2)), key=lambda m: m[0])
     idle = latencies(url, storage, samples, None)
     due = latencies(url, storage, max(20, samples // 4), 0.02)
     return {
         "worker_1": one,
         "worker_2": two,
+        "worker_1_info": logged,
         "busy_1": one_busy,
         "idle_p50": percentile(idle, 50),
         "idle_p99": percentile(idle, 99),
