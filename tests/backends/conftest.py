@@ -1,19 +1,22 @@
-"""Fixtures for the SQL storages: a SQLite file per test, and one PostgreSQL database
-per test session (``activejob_test_<pid>``, migrated once, emptied before each
-test, dropped at the end) so other suites on the same server are never touched."""
+"""Fixtures for the SQL storages: a SQLite file per test, and one PostgreSQL and one
+MariaDB/MySQL database per test session (``activejob_test_<pid>``, migrated once,
+emptied before each test, dropped at the end) so other suites on the same server
+are never touched."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import pytest
 
 from tests.services import service_url
 
 PG_TABLES = "activejob_jobs, activejob_paused_queues, activejob_workers"
+MYSQL_TABLES = ("activejob_jobs", "activejob_paused_queues", "activejob_workers")
 
 
 def with_database(url: str, name: str) -> str:
@@ -63,6 +66,65 @@ def pg_url(pg_database: str) -> str:
     with psycopg.connect(pg_database, autocommit=True) as conn:
         conn.execute(f"TRUNCATE {PG_TABLES} RESTART IDENTITY")
     return pg_database
+
+
+@pytest.fixture(scope="session")
+def mysql_server() -> str:
+    """The MariaDB/MySQL server's URL (skips, or fails under CI, when it is down)."""
+    return service_url("mysql")
+
+
+def mysql_admin(url: str) -> Any:
+    """An autocommit mysqlclient connection to ``url``'s server, no database chosen."""
+    import MySQLdb
+
+    parts = urlsplit(url)
+    return MySQLdb.connect(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 3306,
+        user=unquote(parts.username or "root"),
+        password=unquote(parts.password or ""),
+        autocommit=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def mysql_database(mysql_server: str) -> Iterator[str]:
+    """A private, migrated database for this test session."""
+    from activejob.storage.sql.mysql import MySQLStorage
+
+    name = f"activejob_test_{os.getpid()}"
+    admin = mysql_admin(mysql_server)
+    try:
+        admin.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
+        admin.cursor().execute(f"CREATE DATABASE `{name}`")
+    finally:
+        admin.close()
+    url = with_database(mysql_server, name)
+    storage = MySQLStorage.from_url(url)
+    storage.migrate()
+    storage.close()
+    try:
+        yield url
+    finally:
+        admin = mysql_admin(mysql_server)
+        try:
+            admin.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
+        finally:
+            admin.close()
+
+
+@pytest.fixture
+def mysql_url(mysql_database: str) -> str:
+    """The session database, emptied for this test."""
+    admin = mysql_admin(mysql_database)
+    try:
+        admin.select_db(urlsplit(mysql_database).path[1:])
+        for table in MYSQL_TABLES:
+            admin.cursor().execute(f"TRUNCATE TABLE {table}")
+    finally:
+        admin.close()
+    return mysql_database
 
 
 @pytest.fixture

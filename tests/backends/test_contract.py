@@ -21,3 +21,11 @@ class TestPostgreSQLContract(StorageContract):
         from activejob.storage.sql.postgresql import PostgreSQLStorage
 
         return PostgreSQLStorage.from_url(request.getfixturevalue("pg_url"))
+
+
+@pytest.mark.mysql
+class TestMySQLContract(StorageContract):
+    def make_storage(self, request: pytest.FixtureRequest) -> Storage:
+        from activejob.storage.sql.mysql import MySQLStorage
+
+        return MySQLStorage.from_url(request.getfixturevalue("mysql_url"))
