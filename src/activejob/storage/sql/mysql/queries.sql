@@ -1,8 +1,9 @@
 -- Named queries for MariaDB >= 10.6 and MySQL >= 8.0 (mysqlclient's %(name)s
 -- parameters; a literal percent sign would be written %%). Timestamps are epoch
 -- seconds computed by Python (activejob._time.now). Batches travel as one JSON
--- parameter read with JSON_TABLE, joined (not IN-subqueried) so the optimizer
--- looks rows up by primary key. There is no UPDATE ... RETURNING here: a claim is
+-- parameter read with JSON_TABLE. An UPDATE joins it first (STRAIGHT_JOIN) and
+-- looks rows up by primary key (FORCE INDEX): a small table would otherwise be
+-- scanned, and a scan waits on every row another claim has locked. There is no UPDATE ... RETURNING here: a claim is
 -- a locking SELECT and an UPDATE in one short transaction, and statements that
 -- must report what they did are split so that their row counts say it.
 -- Single-table UPDATEs assign left to right (a later SET sees an earlier one's
@@ -87,8 +88,8 @@ FOR UPDATE SKIP LOCKED;
 
 -- name: mark_running
 -- The rows pick_* locked in this transaction (ids in a JSON array).
-UPDATE activejob_jobs AS j
-JOIN JSON_TABLE(%(ids)s, '$[*]' COLUMNS (id BIGINT PATH '$')) AS picked ON j.id = picked.id
+UPDATE JSON_TABLE(%(ids)s, '$[*]' COLUMNS (id BIGINT PATH '$')) AS picked
+STRAIGHT_JOIN activejob_jobs AS j FORCE INDEX (PRIMARY) ON j.id = picked.id
 SET j.state = 'running', j.attempts = j.attempts + 1, j.worker_id = %(worker_id)s,
     j.started_at = %(now)s, j.heartbeat_at = %(now)s;
 
@@ -110,8 +111,7 @@ WHERE pending = 1 AND left(queue_name, char_length(%(queue)s)) = %(queue)s
 -- One statement for a whole batch of results. Only rows still running (and, when
 -- the result names its claim, still on that claim) change. A multiple-table UPDATE
 -- (each SET reads r or its own column only, so the order does not matter).
-UPDATE activejob_jobs AS j
-JOIN JSON_TABLE(%(results)s, '$[*]' COLUMNS (
+UPDATE JSON_TABLE(%(results)s, '$[*]' COLUMNS (
     id              BIGINT        PATH '$.id',
     state           VARCHAR(16)   PATH '$.state',
     payload         LONGTEXT      PATH '$.payload',
@@ -122,7 +122,8 @@ JOIN JSON_TABLE(%(results)s, '$[*]' COLUMNS (
     error_class     VARCHAR(1000) PATH '$.error_class',
     error_message   LONGTEXT      PATH '$.error_message',
     error_traceback LONGTEXT      PATH '$.error_traceback'
-)) AS r ON j.id = r.id
+)) AS r
+STRAIGHT_JOIN activejob_jobs AS j FORCE INDEX (PRIMARY) ON j.id = r.id
 SET j.state = r.state,
     j.finished_at = CASE WHEN r.state IN ('succeeded', 'failed', 'discarded') THEN %(now)s END,
     j.worker_id = CASE WHEN r.state IN ('ready', 'scheduled') THEN NULL ELSE j.worker_id END,
@@ -169,8 +170,8 @@ DELETE FROM activejob_workers WHERE heartbeat_at < %(cutoff)s;
 -- name: fail_started_jobs
 -- The jobs a dead worker had started (ids in started, a JSON array), as
 -- fail_stale_jobs does: failed once past max_crashes.
-UPDATE activejob_jobs AS j
-JOIN JSON_TABLE(%(started)s, '$[*]' COLUMNS (id BIGINT PATH '$')) AS s ON j.id = s.id
+UPDATE JSON_TABLE(%(started)s, '$[*]' COLUMNS (id BIGINT PATH '$')) AS s
+STRAIGHT_JOIN activejob_jobs AS j FORCE INDEX (PRIMARY) ON j.id = s.id
 SET j.state = 'failed', j.finished_at = %(now)s, j.error_class = %(error_class)s,
     j.error_message = %(error_message)s, j.error_traceback = %(error_traceback)s,
     j.crashes = j.crashes + 1
@@ -178,8 +179,8 @@ WHERE j.state = 'running' AND j.worker_id = %(worker_id)s AND j.crashes >= %(max
 
 -- name: release_started_jobs
 -- The dead worker's other started jobs: back to ready, one crash more.
-UPDATE activejob_jobs AS j
-JOIN JSON_TABLE(%(started)s, '$[*]' COLUMNS (id BIGINT PATH '$')) AS s ON j.id = s.id
+UPDATE JSON_TABLE(%(started)s, '$[*]' COLUMNS (id BIGINT PATH '$')) AS s
+STRAIGHT_JOIN activejob_jobs AS j FORCE INDEX (PRIMARY) ON j.id = s.id
 SET j.state = 'ready', j.worker_id = NULL, j.heartbeat_at = NULL, j.crashes = j.crashes + 1
 WHERE j.state = 'running' AND j.worker_id = %(worker_id)s;
 
