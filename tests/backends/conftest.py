@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -88,42 +89,55 @@ def mysql_admin(url: str) -> Any:
     )
 
 
-@pytest.fixture(scope="session")
-def mysql_database(mysql_server: str) -> Iterator[str]:
-    """A private, migrated database for this test session."""
-    from activejob.storage.sql.mysql import MySQLStorage
-
-    name = f"activejob_test_{os.getpid()}"
-    admin = mysql_admin(mysql_server)
+@contextmanager
+def mysql_private_database(server: str, name: str, *, migrate: bool = True) -> Iterator[str]:
+    """Database ``name`` on the MariaDB/MySQL ``server`` for the block (created afresh,
+    migrated unless told not to, dropped after it); yields its URL."""
+    admin = mysql_admin(server)
     try:
         admin.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
         admin.cursor().execute(f"CREATE DATABASE `{name}`")
     finally:
         admin.close()
-    url = with_database(mysql_server, name)
-    storage = MySQLStorage.from_url(url)
-    storage.migrate()
-    storage.close()
+    url = with_database(server, name)
+    if migrate:
+        from activejob.storage.sql.mysql import MySQLStorage
+
+        storage = MySQLStorage.from_url(url)
+        storage.migrate()
+        storage.close()
     try:
         yield url
     finally:
-        admin = mysql_admin(mysql_server)
+        admin = mysql_admin(server)
         try:
             admin.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
         finally:
             admin.close()
 
 
-@pytest.fixture
-def mysql_url(mysql_database: str) -> str:
-    """The session database, emptied for this test."""
-    admin = mysql_admin(mysql_database)
+def mysql_truncate(url: str) -> None:
+    """Empty the activejob tables of ``url``'s database."""
+    admin = mysql_admin(url)
     try:
-        admin.select_db(urlsplit(mysql_database).path[1:])
+        admin.select_db(urlsplit(url).path[1:])
         for table in MYSQL_TABLES:
             admin.cursor().execute(f"TRUNCATE TABLE {table}")
     finally:
         admin.close()
+
+
+@pytest.fixture(scope="session")
+def mysql_database(mysql_server: str) -> Iterator[str]:
+    """A private, migrated database for this test session."""
+    with mysql_private_database(mysql_server, f"activejob_test_{os.getpid()}") as url:
+        yield url
+
+
+@pytest.fixture
+def mysql_url(mysql_database: str) -> str:
+    """The session database, emptied for this test."""
+    mysql_truncate(mysql_database)
     return mysql_database
 
 
