@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test lint typecheck unit tools bench clean
 
 $(STAMP): pyproject.toml
+	bash scripts/test-tools.sh  # C headers the dev extras build against (mysqlclient)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

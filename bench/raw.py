@@ -102,6 +102,93 @@ def pg_claim_delete_loop(url: str, n: int) -> float:
         return n / elapsed
 
 
+# -- MariaDB / MySQL --------------------------------------------------------------------
+
+
+def _my_connect(url: str) -> Any:
+    from urllib.parse import unquote, urlsplit
+
+    import MySQLdb
+
+    parts = urlsplit(url)
+    return MySQLdb.connect(
+        host=parts.hostname or "127.0.0.1", port=parts.port or 3306,
+        user=unquote(parts.username or "root"), password=unquote(parts.password or ""),
+        database=parts.path[1:], autocommit=True, charset="utf8mb4",
+    )  # fmt: skip
+
+
+def _my_table(conn: Any) -> None:
+    cursor = conn.cursor()
+    cursor.execute("DROP TABLE IF EXISTS bench_raw")
+    cursor.execute(
+        "CREATE TABLE bench_raw (id BIGINT AUTO_INCREMENT PRIMARY KEY, "
+        "queue VARCHAR(255) NOT NULL, payload LONGTEXT, KEY (queue, id)) ENGINE = InnoDB"
+    )
+
+
+def my_insert_loop(url: str, n: int) -> float:
+    """Single-row INSERT, one autocommit round trip each (mysqlclient)."""
+    conn = _my_connect(url)
+    try:
+        _my_table(conn)
+        cursor = conn.cursor()
+        started = time.perf_counter()
+        for _ in range(n):
+            cursor.execute(
+                "INSERT INTO bench_raw (queue, payload) VALUES (%s, %s)", ("default", PAYLOAD)
+            )
+        return n / (time.perf_counter() - started)
+    finally:
+        conn.close()
+
+
+def my_multirow_insert(url: str, n: int) -> float:
+    """All rows in one multi-row INSERT statement."""
+    conn = _my_connect(url)
+    try:
+        _my_table(conn)
+        values = ",".join(["(%s, %s)"] * n)
+        params: list[str] = []
+        for _ in range(n):
+            params += ["default", PAYLOAD]
+        started = time.perf_counter()
+        conn.cursor().execute(f"INSERT INTO bench_raw (queue, payload) VALUES {values}", params)
+        return n / (time.perf_counter() - started)
+    finally:
+        conn.close()
+
+
+def my_claim_delete_loop(url: str, n: int) -> float:
+    """Claim one row with SKIP LOCKED and delete it: there is no DELETE ... RETURNING
+    with a locking subquery, so BEGIN, SELECT ... FOR UPDATE SKIP LOCKED, DELETE, COMMIT."""
+    conn = _my_connect(url)
+    try:
+        _my_table(conn)
+        cursor = conn.cursor()
+        cursor.executemany(
+            "INSERT INTO bench_raw (queue, payload) VALUES (%s, %s)", [("default", PAYLOAD)] * n
+        )
+        pick = (
+            "SELECT id, payload FROM bench_raw WHERE queue = %s "
+            "ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED"
+        )
+        started = time.perf_counter()
+        for _ in range(n):
+            conn.begin()
+            cursor.execute(pick, ("default",))
+            row = cursor.fetchone()
+            assert row is not None
+            cursor.execute("DELETE FROM bench_raw WHERE id = %s", (row[0],))
+            conn.commit()
+            json.loads(row[1])
+        elapsed = time.perf_counter() - started
+        cursor.execute("DROP TABLE bench_raw")
+        return n / elapsed
+    finally:
+        conn.close()
+
+
 PG_RECEIVER = """
 import select, sys, time, psycopg
 listen = psycopg.connect(sys.argv[1], autocommit=True)

@@ -60,6 +60,8 @@ TARGETS: dict[str, dict[str, float | None]] = {
     # ratios to the raw loop of the same run, except latencies (milliseconds)
     "sqlite": {"enqueue": None, "bulk": None, "worker": 0.15, "scale": None, "idle": 5.0},
     "postgresql": {"enqueue": 0.8, "bulk": 0.5, "worker": 1.0, "scale": 1.6, "idle": 2.0},
+    # No NOTIFY: an idle worker polls (50 ms after work, doubling to 1 s); no idle target.
+    "mysql": {"enqueue": 0.8, "bulk": 0.5, "worker": 1.0, "scale": 1.6, "idle": None},
     "redis": {"enqueue": 0.8, "bulk": 0.5, "worker": 0.5, "scale": 1.6, "idle": 1.0, "due": 5.0},
 }
 
@@ -260,6 +262,37 @@ def postgresql_rows(server: str, sizes: Sizes) -> list[Row]:
         recreate(drop_only=True)
 
 
+def mysql_rows(server: str, sizes: Sizes) -> list[Row]:
+    import MySQLdb
+
+    name = "activejob_bench"
+    parts = urlsplit(server)
+    url = urlunsplit((parts.scheme, parts.netloc, f"/{name}", "", ""))
+
+    def recreate(drop_only: bool = False) -> None:
+        admin = MySQLdb.connect(
+            host=parts.hostname or "127.0.0.1", port=parts.port or 3306,
+            user=parts.username or "root", password=parts.password or "", autocommit=True,
+        )  # fmt: skip
+        try:
+            admin.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
+            if not drop_only:
+                admin.cursor().execute(f"CREATE DATABASE `{name}`")
+        finally:
+            admin.close()
+
+    recreate()
+    try:
+        rates = {
+            "insert": lambda: raw.my_insert_loop(url, sizes.single),
+            "bulk": lambda: raw.my_multirow_insert(url, sizes.bulk),
+            "claim": lambda: raw.my_claim_delete_loop(url, sizes.process),
+        }
+        return backend_rows("mysql", url, sizes, rates, None)
+    finally:
+        recreate(drop_only=True)
+
+
 def _beside_finished(url: str, sizes: Sizes, raw_claim: Callable[[], float]) -> Row:
     """The claim loop with ``sizes.finished`` finished rows in the table."""
     import psycopg
@@ -385,11 +418,16 @@ def print_table(rows: list[Row], markdown: bool) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--backends", default="sqlite,postgresql,redis")
+    parser.add_argument("--backends", default="sqlite,postgresql,mysql,redis")
     parser.add_argument(
         "--postgresql",
         default=os.environ.get("ACTIVEJOB_TEST_POSTGRESQL_URL", "postgresql://127.0.0.1:5432/test"),
         help="a PostgreSQL server (the benchmark creates its own database there)",
+    )
+    parser.add_argument(
+        "--mysql",
+        default=os.environ.get("ACTIVEJOB_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test"),
+        help="a MariaDB/MySQL server (the benchmark creates its own database there)",
     )
     parser.add_argument(
         "--redis", default=os.environ.get("ACTIVEJOB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -422,6 +460,8 @@ def main() -> None:
             rows += sqlite_rows(sizes)
         elif backend == "postgresql":
             rows += postgresql_rows(args.postgresql, sizes)
+        elif backend == "mysql":
+            rows += mysql_rows(args.mysql, sizes)
         elif backend == "redis":
             rows += redis_rows(args.redis, sizes)
         else:

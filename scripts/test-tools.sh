@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# The programs some tests start themselves, installed where we may install them.
+# The programs some tests start themselves, and the C headers a dev extra builds
+# against, installed where we may install them.
 #
 # PgBouncer is not one of the machine's services: tests/backends/test_pgbouncer.py
-# starts a private one. As root with apt-get (CI, a fresh machine) it is installed
-# here; elsewhere its tests skip with the reason, and under CI they fail.
+# starts a private one. mysqlclient (the mysql extra) compiles against the MariaDB
+# client library: libmariadb-dev and pkg-config. As root with apt-get (CI, a fresh
+# machine) they are installed here; elsewhere the tests that need them skip with
+# the reason (under CI they fail), and `pip install` says what is missing.
 set -u
 missing=()
 command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+{ pkg-config --exists libmariadb 2>/dev/null || pkg-config --exists mysqlclient 2>/dev/null; } \
+  || missing+=(libmariadb-dev)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "test-tools: ${missing[*]} not installed and cannot install here (needs root and apt-get); their tests skip" >&2

@@ -1,6 +1,6 @@
 """A backend for the CLI's acceptance tests, on each real server: a SQLite file, a
-PostgreSQL database of this test session (emptied per test), a Redis key prefix of
-this test (deleted after it).
+PostgreSQL and a MariaDB/MySQL database of this test session (emptied per test), a
+Redis key prefix of this test (deleted after it).
 
 Use it in a test module with ``from tests.acceptance.cli_backends import backend``;
 the test then takes ``backend: Backend`` and runs once per server.
@@ -18,7 +18,7 @@ import pytest
 from activejob.storage.base import Storage
 from tests.services import service_url
 
-__all__ = ["Backend", "backend", "pg_cli_database"]
+__all__ = ["Backend", "backend", "mysql_cli_database", "pg_cli_database"]
 
 
 @dataclass
@@ -56,10 +56,20 @@ def pg_cli_database() -> Iterator[str]:
             admin.execute(drop)
 
 
+@pytest.fixture(scope="session")
+def mysql_cli_database() -> Iterator[str]:
+    """A migrated MariaDB/MySQL database for this session's CLI tests, dropped at the end."""
+    from tests.backends.conftest import mysql_private_database
+
+    with mysql_private_database(service_url("mysql"), f"activejob_cli_{os.getpid()}") as url:
+        yield url
+
+
 @pytest.fixture(
     params=[
         "sqlite",
         pytest.param("postgresql", marks=pytest.mark.postgresql),
+        pytest.param("mysql", marks=pytest.mark.mysql),
         pytest.param("redis", marks=pytest.mark.redis),
     ]
 )
@@ -84,6 +94,15 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
             conn.execute(f"TRUNCATE {PG_TABLES} RESTART IDENTITY")
         storage = PostgreSQLStorage.from_url(url)
         yield Backend("postgresql", url, storage)
+        storage.close()
+    elif request.param == "mysql":
+        from activejob.storage.sql.mysql import MySQLStorage
+        from tests.backends.conftest import mysql_truncate
+
+        url = request.getfixturevalue("mysql_cli_database")
+        mysql_truncate(url)
+        storage = MySQLStorage.from_url(url)
+        yield Backend("mysql", url, storage)
         storage.close()
     else:
         from activejob.storage.redis import RedisStorage

@@ -1,19 +1,23 @@
-"""Fixtures for the SQL storages: a SQLite file per test, and one PostgreSQL database
-per test session (``activejob_test_<pid>``, migrated once, emptied before each
-test, dropped at the end) so other suites on the same server are never touched."""
+"""Fixtures for the SQL storages: a SQLite file per test, and one PostgreSQL and one
+MariaDB/MySQL database per test session (``activejob_test_<pid>``, migrated once,
+emptied before each test, dropped at the end) so other suites on the same server
+are never touched."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import pytest
 
 from tests.services import service_url
 
 PG_TABLES = "activejob_jobs, activejob_paused_queues, activejob_workers"
+MYSQL_TABLES = ("activejob_jobs", "activejob_paused_queues", "activejob_workers")
 
 
 def with_database(url: str, name: str) -> str:
@@ -63,6 +67,78 @@ def pg_url(pg_database: str) -> str:
     with psycopg.connect(pg_database, autocommit=True) as conn:
         conn.execute(f"TRUNCATE {PG_TABLES} RESTART IDENTITY")
     return pg_database
+
+
+@pytest.fixture(scope="session")
+def mysql_server() -> str:
+    """The MariaDB/MySQL server's URL (skips, or fails under CI, when it is down)."""
+    return service_url("mysql")
+
+
+def mysql_admin(url: str) -> Any:
+    """An autocommit mysqlclient connection to ``url``'s server, no database chosen."""
+    import MySQLdb
+
+    parts = urlsplit(url)
+    return MySQLdb.connect(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 3306,
+        user=unquote(parts.username or "root"),
+        password=unquote(parts.password or ""),
+        autocommit=True,
+    )
+
+
+@contextmanager
+def mysql_private_database(server: str, name: str, *, migrate: bool = True) -> Iterator[str]:
+    """Database ``name`` on the MariaDB/MySQL ``server`` for the block (created afresh,
+    migrated unless told not to, dropped after it); yields its URL."""
+    admin = mysql_admin(server)
+    try:
+        admin.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
+        admin.cursor().execute(f"CREATE DATABASE `{name}`")
+    finally:
+        admin.close()
+    url = with_database(server, name)
+    if migrate:
+        from activejob.storage.sql.mysql import MySQLStorage
+
+        storage = MySQLStorage.from_url(url)
+        storage.migrate()
+        storage.close()
+    try:
+        yield url
+    finally:
+        admin = mysql_admin(server)
+        try:
+            admin.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
+        finally:
+            admin.close()
+
+
+def mysql_truncate(url: str) -> None:
+    """Empty the activejob tables of ``url``'s database."""
+    admin = mysql_admin(url)
+    try:
+        admin.select_db(urlsplit(url).path[1:])
+        for table in MYSQL_TABLES:
+            admin.cursor().execute(f"TRUNCATE TABLE {table}")
+    finally:
+        admin.close()
+
+
+@pytest.fixture(scope="session")
+def mysql_database(mysql_server: str) -> Iterator[str]:
+    """A private, migrated database for this test session."""
+    with mysql_private_database(mysql_server, f"activejob_test_{os.getpid()}") as url:
+        yield url
+
+
+@pytest.fixture
+def mysql_url(mysql_database: str) -> str:
+    """The session database, emptied for this test."""
+    mysql_truncate(mysql_database)
+    return mysql_database
 
 
 @pytest.fixture

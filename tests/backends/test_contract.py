@@ -53,3 +53,11 @@ class TestPostgreSQLContract(StorageContract):
             except (psycopg.DataError, psycopg.IntegrityError):
                 return False
         return True
+
+
+@pytest.mark.mysql
+class TestMySQLContract(StorageContract):
+    def make_storage(self, request: pytest.FixtureRequest) -> Storage:
+        from activejob.storage.sql.mysql import MySQLStorage
+
+        return MySQLStorage.from_url(request.getfixturevalue("mysql_url"))

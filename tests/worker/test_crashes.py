@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
     params=[
         "sqlite",
         pytest.param("postgresql", marks=pytest.mark.postgresql),
+        pytest.param("mysql", marks=pytest.mark.mysql),
         pytest.param("redis", marks=pytest.mark.redis),
     ]
 )
@@ -44,6 +45,12 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield from _configured(f"sqlite:///{tmp_path / 'jobs.sqlite3'}")
     elif request.param == "postgresql":
         yield from _postgresql(service_url("postgresql"))
+    elif request.param == "mysql":
+        from tests.backends.conftest import mysql_private_database
+
+        name = f"activejob_crash_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        with mysql_private_database(service_url("mysql"), name) as address:
+            yield from _configured(address)
     else:
         server, prefix = service_url("redis"), unique_prefix()
         try:

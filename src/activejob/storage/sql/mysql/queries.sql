@@ -1,0 +1,267 @@
+-- Named queries for MariaDB >= 10.6 and MySQL >= 8.0 (mysqlclient's %(name)s
+-- parameters; a literal percent sign would be written %%). Timestamps are epoch
+-- seconds computed by Python (activejob._time.now). Batches travel as one JSON
+-- parameter read with JSON_TABLE. An UPDATE joins it first (STRAIGHT_JOIN) and
+-- looks rows up by primary key (FORCE INDEX): a small table would otherwise be
+-- scanned, and a scan waits on every row another claim has locked. There is no UPDATE ... RETURNING here: a claim is
+-- a locking SELECT and an UPDATE in one short transaction, and statements that
+-- must report what they did are split so that their row counts say it.
+-- Single-table UPDATEs assign left to right (a later SET sees an earlier one's
+-- new value), so a column other assignments read is assigned last.
+
+-- name: create_migrations_table
+CREATE TABLE IF NOT EXISTS activejob_migrations (
+    version    INT          NOT NULL PRIMARY KEY,
+    name       VARCHAR(255) NOT NULL,
+    applied_at DOUBLE       NOT NULL
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+
+-- name: lock_schema
+SELECT GET_LOCK('activejob_migrations', %(timeout)s);
+
+-- name: unlock_schema
+SELECT RELEASE_LOCK('activejob_migrations');
+
+-- name: migrations_table_exists
+SELECT count(*) FROM information_schema.tables
+WHERE table_schema = DATABASE() AND table_name = 'activejob_migrations';
+
+-- name: schema_version
+SELECT coalesce(max(version), 0) FROM activejob_migrations;
+
+-- name: record_migration
+INSERT INTO activejob_migrations (version, name, applied_at) VALUES (%(version)s, %(name)s, %(now)s);
+
+-- name: server_info
+SELECT VERSION(), @@innodb_autoinc_lock_mode, @@auto_increment_increment;
+
+-- name: insert_job
+INSERT INTO activejob_jobs (job_id, job_class, queue_name, priority, state, payload, run_at, created_at)
+VALUES (
+    %(job_id)s, %(job_class)s, %(queue_name)s, %(priority)s,
+    CASE WHEN coalesce(%(run_at)s, %(now)s) > %(now)s THEN 'scheduled' ELSE 'ready' END,
+    %(payload)s, coalesce(%(run_at)s, %(now)s), %(now)s
+);
+
+-- name: insert_jobs
+-- One statement: its ids are consecutive (innodb_autoinc_lock_mode 0 or 1 holds
+-- the table's AUTO-INC lock to the statement's end) and follow the array's order.
+INSERT INTO activejob_jobs (job_id, job_class, queue_name, priority, state, payload, run_at, created_at)
+SELECT r.job_id, r.job_class, r.queue_name, r.priority,
+       CASE WHEN coalesce(r.run_at, %(now)s) > %(now)s THEN 'scheduled' ELSE 'ready' END,
+       r.payload, coalesce(r.run_at, %(now)s), %(now)s
+FROM JSON_TABLE(%(jobs)s, '$[*]' COLUMNS (
+    ord        FOR ORDINALITY,
+    job_id     VARCHAR(255)  PATH '$.job_id',
+    job_class  VARCHAR(1000) PATH '$.job_class',
+    queue_name VARCHAR(255)  PATH '$.queue_name',
+    priority   INT           PATH '$.priority',
+    run_at     DOUBLE        PATH '$.run_at',
+    payload    LONGTEXT      PATH '$.payload'
+)) AS r
+ORDER BY r.ord;
+
+-- name: pick_any
+SELECT id, job_id, queue_name, payload, attempts + 1, priority, run_at FROM activejob_jobs
+WHERE pending = 1 AND run_at <= %(now)s
+  AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
+ORDER BY priority, run_at, id
+LIMIT %(limit)s
+FOR UPDATE SKIP LOCKED;
+
+-- name: pick_exact
+SELECT id, job_id, queue_name, payload, attempts + 1, priority, run_at FROM activejob_jobs
+WHERE pending = 1 AND queue_name = %(queue)s AND run_at <= %(now)s
+  AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
+ORDER BY priority, run_at, id
+LIMIT %(limit)s
+FOR UPDATE SKIP LOCKED;
+
+-- name: pick_prefix
+SELECT id, job_id, queue_name, payload, attempts + 1, priority, run_at FROM activejob_jobs
+WHERE pending = 1 AND run_at <= %(now)s
+  AND left(queue_name, char_length(%(queue)s)) = %(queue)s
+  AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
+ORDER BY priority, run_at, id
+LIMIT %(limit)s
+FOR UPDATE SKIP LOCKED;
+
+-- name: mark_running
+-- The rows pick_* locked in this transaction (ids in a JSON array).
+UPDATE JSON_TABLE(%(ids)s, '$[*]' COLUMNS (id BIGINT PATH '$')) AS picked
+STRAIGHT_JOIN activejob_jobs AS j FORCE INDEX (PRIMARY) ON j.id = picked.id
+SET j.state = 'running', j.attempts = j.attempts + 1, j.worker_id = %(worker_id)s,
+    j.started_at = %(now)s, j.heartbeat_at = %(now)s;
+
+-- name: next_due_any
+SELECT min(run_at) FROM activejob_jobs
+WHERE pending = 1 AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues);
+
+-- name: next_due_exact
+SELECT min(run_at) FROM activejob_jobs
+WHERE pending = 1 AND queue_name = %(queue)s
+  AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues);
+
+-- name: next_due_prefix
+SELECT min(run_at) FROM activejob_jobs
+WHERE pending = 1 AND left(queue_name, char_length(%(queue)s)) = %(queue)s
+  AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues);
+
+-- name: complete_jobs
+-- One statement for a whole batch of results. Only rows still running (and, when
+-- the result names its claim, still on that claim) change. A multiple-table UPDATE
+-- (each SET reads r or its own column only, so the order does not matter).
+UPDATE JSON_TABLE(%(results)s, '$[*]' COLUMNS (
+    id              BIGINT        PATH '$.id',
+    state           VARCHAR(16)   PATH '$.state',
+    payload         LONGTEXT      PATH '$.payload',
+    run_at          DOUBLE        PATH '$.run_at',
+    queue_name      VARCHAR(255)  PATH '$.queue_name',
+    priority        INT           PATH '$.priority',
+    attempts        INT           PATH '$.attempts',
+    error_class     VARCHAR(1000) PATH '$.error_class',
+    error_message   LONGTEXT      PATH '$.error_message',
+    error_traceback LONGTEXT      PATH '$.error_traceback'
+)) AS r
+STRAIGHT_JOIN activejob_jobs AS j FORCE INDEX (PRIMARY) ON j.id = r.id
+SET j.state = r.state,
+    j.finished_at = CASE WHEN r.state IN ('succeeded', 'failed', 'discarded') THEN %(now)s END,
+    j.worker_id = CASE WHEN r.state IN ('ready', 'scheduled') THEN NULL ELSE j.worker_id END,
+    j.heartbeat_at = CASE WHEN r.state IN ('ready', 'scheduled') THEN NULL ELSE j.heartbeat_at END,
+    j.payload = coalesce(r.payload, j.payload),
+    j.run_at = coalesce(r.run_at, j.run_at),
+    j.queue_name = coalesce(r.queue_name, j.queue_name),
+    j.priority = coalesce(r.priority, j.priority),
+    j.error_class = coalesce(r.error_class, j.error_class),
+    j.error_message = coalesce(r.error_message, j.error_message),
+    j.error_traceback = coalesce(r.error_traceback, j.error_traceback)
+WHERE j.state = 'running' AND (r.attempts IS NULL OR j.attempts = r.attempts);
+
+-- name: upsert_worker
+INSERT INTO activejob_workers (id, info, started_at, heartbeat_at)
+VALUES (%(worker_id)s, %(info)s, %(now)s, %(now)s)
+ON DUPLICATE KEY UPDATE heartbeat_at = %(now)s, info = coalesce(%(info)s, info);
+
+-- name: heartbeat_jobs
+UPDATE activejob_jobs SET heartbeat_at = %(now)s
+WHERE state = 'running' AND worker_id = %(worker_id)s;
+
+-- name: delete_worker
+DELETE FROM activejob_workers WHERE id = %(worker_id)s;
+
+-- name: fail_stale_jobs
+-- Running rows whose worker went quiet and that have crashed their worker more
+-- than max_crashes times: failed, with the crash as their error (crashes last).
+UPDATE activejob_jobs
+SET state = 'failed', finished_at = %(now)s, error_class = %(error_class)s,
+    error_message = %(error_message)s, error_traceback = %(error_traceback)s,
+    crashes = crashes + 1
+WHERE state = 'running' AND heartbeat_at < %(cutoff)s AND crashes >= %(max_crashes)s;
+
+-- name: release_stale_jobs
+-- The other running rows whose worker went quiet: back to ready, one crash more.
+UPDATE activejob_jobs
+SET state = 'ready', worker_id = NULL, heartbeat_at = NULL, crashes = crashes + 1
+WHERE state = 'running' AND heartbeat_at < %(cutoff)s;
+
+-- name: delete_stale_workers
+DELETE FROM activejob_workers WHERE heartbeat_at < %(cutoff)s;
+
+-- name: fail_started_jobs
+-- The jobs a dead worker had started (ids in started, a JSON array), as
+-- fail_stale_jobs does: failed once past max_crashes.
+UPDATE JSON_TABLE(%(started)s, '$[*]' COLUMNS (id BIGINT PATH '$')) AS s
+STRAIGHT_JOIN activejob_jobs AS j FORCE INDEX (PRIMARY) ON j.id = s.id
+SET j.state = 'failed', j.finished_at = %(now)s, j.error_class = %(error_class)s,
+    j.error_message = %(error_message)s, j.error_traceback = %(error_traceback)s,
+    j.crashes = j.crashes + 1
+WHERE j.state = 'running' AND j.worker_id = %(worker_id)s AND j.crashes >= %(max_crashes)s;
+
+-- name: release_started_jobs
+-- The dead worker's other started jobs: back to ready, one crash more.
+UPDATE JSON_TABLE(%(started)s, '$[*]' COLUMNS (id BIGINT PATH '$')) AS s
+STRAIGHT_JOIN activejob_jobs AS j FORCE INDEX (PRIMARY) ON j.id = s.id
+SET j.state = 'ready', j.worker_id = NULL, j.heartbeat_at = NULL, j.crashes = j.crashes + 1
+WHERE j.state = 'running' AND j.worker_id = %(worker_id)s;
+
+-- name: release_worker_jobs
+-- The rest of a dead worker's jobs had not started: back to ready, no crash.
+UPDATE activejob_jobs
+SET state = 'ready', worker_id = NULL, heartbeat_at = NULL
+WHERE state = 'running' AND worker_id = %(worker_id)s;
+
+-- name: prune_jobs
+DELETE FROM activejob_jobs
+WHERE finished_at < %(cutoff)s AND state IN ('succeeded', 'failed', 'discarded')
+ORDER BY finished_at
+LIMIT %(batch)s;
+
+-- name: get_job
+SELECT id, job_id, job_class, queue_name, priority, state, attempts, payload,
+       created_at, run_at, started_at, finished_at, worker_id, heartbeat_at,
+       error_class, error_message, error_traceback, crashes
+FROM activejob_jobs WHERE job_id = %(job_id)s ORDER BY id DESC LIMIT 1;
+
+-- name: list_jobs
+-- A scheduled job whose run_at has come is listed (and filtered) as ready.
+SELECT id, job_id, job_class, queue_name, priority, state, attempts, payload,
+       created_at, run_at, started_at, finished_at, worker_id, heartbeat_at,
+       error_class, error_message, error_traceback, crashes
+FROM activejob_jobs
+WHERE (%(states)s IS NULL
+       OR JSON_CONTAINS(%(states)s, JSON_QUOTE(CASE WHEN state = 'scheduled' AND run_at <= %(now)s
+                                                  THEN 'ready' ELSE state END)))
+  AND (%(queue_name)s IS NULL OR queue_name = %(queue_name)s)
+  AND (%(job_class)s IS NULL OR job_class = %(job_class)s)
+  AND (%(job_ids)s IS NULL OR job_id IN (
+       SELECT v.job_id FROM JSON_TABLE(%(job_ids)s, '$[*]' COLUMNS (job_id VARCHAR(255) PATH '$')) AS v))
+  AND (%(job_id_pattern)s IS NULL OR job_id LIKE %(job_id_pattern)s ESCAPE '!')
+ORDER BY id DESC
+LIMIT %(limit)s OFFSET %(offset)s;
+
+-- name: retry_jobs
+UPDATE activejob_jobs
+SET run_at = %(now)s, finished_at = NULL, worker_id = NULL, heartbeat_at = NULL, crashes = 0,
+    state = 'ready'
+WHERE state IN ('failed', 'discarded')
+  AND (%(states)s IS NULL OR JSON_CONTAINS(%(states)s, JSON_QUOTE(state)))
+  AND (%(queue_name)s IS NULL OR queue_name = %(queue_name)s)
+  AND (%(job_class)s IS NULL OR job_class = %(job_class)s)
+  AND (%(job_ids)s IS NULL OR job_id IN (
+       SELECT v.job_id FROM JSON_TABLE(%(job_ids)s, '$[*]' COLUMNS (job_id VARCHAR(255) PATH '$')) AS v))
+  AND (%(job_id_pattern)s IS NULL OR job_id LIKE %(job_id_pattern)s ESCAPE '!');
+
+-- name: discard_jobs
+UPDATE activejob_jobs
+SET finished_at = %(now)s, state = 'discarded'
+WHERE state IN ('ready', 'scheduled', 'failed')
+  AND (%(states)s IS NULL
+       OR JSON_CONTAINS(%(states)s, JSON_QUOTE(CASE WHEN state = 'scheduled' AND run_at <= %(now)s
+                                                  THEN 'ready' ELSE state END)))
+  AND (%(queue_name)s IS NULL OR queue_name = %(queue_name)s)
+  AND (%(job_class)s IS NULL OR job_class = %(job_class)s)
+  AND (%(job_ids)s IS NULL OR job_id IN (
+       SELECT v.job_id FROM JSON_TABLE(%(job_ids)s, '$[*]' COLUMNS (job_id VARCHAR(255) PATH '$')) AS v))
+  AND (%(job_id_pattern)s IS NULL OR job_id LIKE %(job_id_pattern)s ESCAPE '!');
+
+-- name: pause_queue
+INSERT INTO activejob_paused_queues (queue_name, paused_at) VALUES (%(queue_name)s, %(now)s)
+ON DUPLICATE KEY UPDATE queue_name = queue_name;
+
+-- name: resume_queue
+DELETE FROM activejob_paused_queues WHERE queue_name = %(queue_name)s;
+
+-- name: queue_counts
+SELECT queue_name,
+       CASE WHEN state = 'scheduled' AND run_at <= %(now)s THEN 'ready' ELSE state END,
+       count(*)
+FROM activejob_jobs GROUP BY 1, 2;
+
+-- name: paused_queues
+SELECT queue_name FROM activejob_paused_queues;
+
+-- name: list_workers
+SELECT id, info, started_at, heartbeat_at FROM activejob_workers ORDER BY heartbeat_at DESC, id;
+
+-- name: running_jobs
+SELECT worker_id, job_id FROM activejob_jobs WHERE state = 'running' ORDER BY id;
