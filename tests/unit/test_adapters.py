@@ -12,7 +12,7 @@ import pytest
 
 import activejob
 from activejob import ConfigurationError, EnqueueError, Job
-from activejob.adapters import BUILTIN, adapter_class, register, scheme_of
+from activejob.adapters import BUILTIN, EXTRAS, adapter_class, register, scheme_of
 from activejob.adapters.asyncpool import AsyncAdapter
 from activejob.adapters.cache import resolve_adapter
 from activejob.adapters.inline import InlineAdapter
@@ -216,12 +216,11 @@ def test_missing_driver_names_the_extra_of_a_builtin_scheme(
 
 
 @pytest.mark.parametrize("scheme", ["mysql", "mariadb"])
-def test_mysql_is_not_available_yet(scheme: str) -> None:
-    with pytest.raises(ConfigurationError, match=f"the {scheme} backend is not available yet"):
-        adapter_class(scheme)
-    activejob.configure(adapter=f"{scheme}://root@localhost/app")
-    with pytest.raises(ConfigurationError, match="not available yet"):
-        EchoJob.perform_later(1)
+def test_mysql_and_mariadb_name_the_mysql_backend(scheme: str) -> None:
+    from activejob.adapters.mysql import MySQLAdapter
+
+    assert adapter_class(scheme) is MySQLAdapter
+    assert EXTRAS[scheme] == "mysql"  # the pip hint when the driver is missing
 
 
 # -- inline --------------------------------------------------------------------------------

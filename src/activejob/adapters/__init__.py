@@ -37,6 +37,8 @@ BUILTIN: dict[str, str] = {
 EXTRAS: dict[str, str] = {
     "postgresql": "postgresql",
     "postgres": "postgresql",
+    "mysql": "mysql",
+    "mariadb": "mysql",
     "redis": "redis",
     "rediss": "redis",
 }
@@ -89,10 +91,6 @@ def _import_target(scheme: str, target: str) -> object:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         builtin = BUILTIN.get(scheme) == target
-        if builtin and isinstance(exc, ModuleNotFoundError) and exc.name == module_name:
-            raise ConfigurationError(
-                f"the {scheme} backend is not available yet in this version of activejob"
-            ) from exc
         extra = EXTRAS.get(scheme) if builtin else None
         hint = f" (try `pip install 'activejob[{extra}]'`)" if extra else ""
         raise ConfigurationError(
