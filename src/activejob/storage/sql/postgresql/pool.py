@@ -1,13 +1,9 @@
-"""A small connection pool for psycopg, built for a job queue's needs.
+"""The connection pool of the PostgreSQL dialect: psycopg connections in
+:class:`~activejob.storage.sql.pool.ConnectionPool`.
 
-* Connections open on demand in the caller's thread, so a server that refuses
-  connections fails the call at once with the server's own error (an enqueue
-  gets :class:`~activejob.EnqueueError` now, not after a pool timeout).
-* Before reuse, an idle connection is checked without a round trip: an idle
-  PostgreSQL socket has nothing to read, so a readable one was closed or
-  terminated by the server (``pg_terminate_backend``, a restart) and is replaced.
-* At most ``max_size`` connections are in use; one idle longer than
-  ``max_idle`` seconds is closed instead of reused.
+A connection goes back to the pool only while no transaction is open on it, and
+a readable idle one is asked ``SELECT 1`` before reuse (``pg_terminate_backend``
+or a restart leave the socket readable).
 
 Example::
 
@@ -18,117 +14,26 @@ Example::
 
 from __future__ import annotations
 
-import contextlib
-import select
-import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-
 import psycopg
 from psycopg import pq
 
-from activejob.storage.base import StorageError, StorageUnavailable
+from activejob.storage.sql import pool
 
 __all__ = ["ConnectionPool"]
 
 
-class ConnectionPool:
+class ConnectionPool(pool.ConnectionPool[psycopg.Connection]):
     """LIFO pool of autocommit psycopg connections; thread-safe."""
 
-    def __init__(
-        self,
-        connect: Callable[[], psycopg.Connection],
-        *,
-        max_size: int = 10,
-        timeout: float = 30.0,
-        max_idle: float = 300.0,
-    ) -> None:
-        self._connect = connect
-        self.max_size = max_size
-        self.timeout = timeout
-        self.max_idle = max_idle
-        self._slots = threading.BoundedSemaphore(max_size)
-        self._idle: list[tuple[psycopg.Connection, float]] = []
-        self._lock = threading.Lock()
-        self._closed = False
+    def _fileno(self, conn: psycopg.Connection) -> int | None:
+        return None if conn.closed else conn.fileno()
 
-    @contextmanager
-    def connection(self) -> Iterator[psycopg.Connection]:
-        """A live connection for the block; returned to the pool after it."""
-        if self._closed:
-            raise StorageError("the connection pool is closed")
-        if not self._slots.acquire(timeout=self.timeout):
-            raise StorageUnavailable(
-                f"no free database connection within {self.timeout}s "
-                f"(pool_size={self.max_size}); raise pool_size or use fewer threads"
-            )
+    def _probe(self, conn: psycopg.Connection) -> bool:
         try:
-            conn = self._checkout()
-            try:
-                yield conn
-            finally:
-                self._checkin(conn)
-        finally:
-            self._slots.release()
-
-    def close(self) -> None:
-        """Close idle connections; connections in use close when returned."""
-        with self._lock:
-            self._closed = True
-            idle, self._idle = self._idle, []
-        for conn, _ in idle:
-            _close_quietly(conn)
-
-    @property
-    def idle_count(self) -> int:
-        """Connections waiting in the pool."""
-        return len(self._idle)
-
-    def _checkout(self) -> psycopg.Connection:
-        while True:
-            with self._lock:
-                entry = self._idle.pop() if self._idle else None
-            if entry is None:
-                return self._connect()
-            conn, since = entry
-            if time.monotonic() - since <= self.max_idle and _alive(conn):
-                return conn
-            _close_quietly(conn)
-
-    def _checkin(self, conn: psycopg.Connection) -> None:
-        healthy = not conn.closed and conn.info.transaction_status == pq.TransactionStatus.IDLE
-        with self._lock:
-            if healthy and not self._closed:
-                self._idle.append((conn, time.monotonic()))
-                return
-        _close_quietly(conn)
-
-
-def _alive(conn: psycopg.Connection) -> bool:
-    """Whether an idle connection is still usable, without a round trip when it is."""
-    if conn.closed or conn.info.transaction_status != pq.TransactionStatus.IDLE:
-        return False
-    if not _readable(conn.fileno()):
+            conn.execute("SELECT 1")
+        except psycopg.Error:
+            return False
         return True
-    # Something arrived on an idle connection: most likely the server's goodbye.
-    # Ask to be sure (a NOTICE or parameter change would also be readable).
-    try:
-        conn.execute("SELECT 1")
-    except psycopg.Error:
-        return False
-    return True
 
-
-def _readable(fd: int) -> bool:
-    if hasattr(select, "poll"):
-        poller = select.poll()
-        poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
-        return bool(poller.poll(0))
-    readable, _, _ = select.select([fd], [], [], 0)
-    return bool(readable)
-
-
-def _close_quietly(conn: psycopg.Connection) -> None:
-    with contextlib.suppress(Exception):
-        conn.close()
+    def _reusable(self, conn: psycopg.Connection, failed: bool) -> bool:
+        return not conn.closed and conn.info.transaction_status == pq.TransactionStatus.IDLE
