@@ -413,3 +413,29 @@ def test_test_adapter_records_and_performs_on_request() -> None:
     assert len(adapter.performed_jobs) == 2
     adapter.clear()
     assert adapter.enqueued_jobs == [] and adapter.performed_jobs == []
+
+
+
+class _OneQueueNoPriority(RecordingAdapter):
+    scheme = "onequeue"
+    supports_queues = False
+    supports_priority = False
+
+
+def test_capability_flags_refuse_what_the_backend_cannot_honour() -> None:
+    adapter = _OneQueueNoPriority()
+    activejob.configure(adapter=adapter)
+    EchoJob.perform_later(1)
+    with pytest.raises(EnqueueError, match=r"cannot honour priorities.*priority 5"):
+        EchoJob.set(priority=5).perform_later(2)
+    with pytest.raises(EnqueueError, match=r"one queue.*'low'"):
+        EchoJob.set(queue="low").perform_later(3)
+    with pytest.raises(EnqueueError, match="cannot honour priorities"):
+        activejob.perform_all_later([EchoJob(4), _prioritised(5)])
+    assert [p["arguments"] for p in adapter.payloads] == [[1]]
+
+
+def _prioritised(value: Any) -> Job:
+    job = EchoJob(value)
+    job.priority = 1
+    return job

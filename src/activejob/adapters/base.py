@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from activejob.config import get_config
 from activejob.errors import EnqueueError
 
 if TYPE_CHECKING:
@@ -35,6 +36,12 @@ class Adapter(ABC):
     """Whether ``enqueue_at`` can hold a job until a time."""
     nonblocking: ClassVar[bool] = False
     """Whether enqueueing does no I/O, so async code may call it on the event loop."""
+    supports_queues: ClassVar[bool] = True
+    """Whether jobs can go to named queues. Where ``False`` (a bridge onto a system
+    with one queue), a job for any queue but the configured default is refused."""
+    supports_priority: ClassVar[bool] = True
+    """Whether a job's ``priority`` can be honoured. Where ``False``, a job with a
+    priority set is refused rather than run in another order than asked."""
     performs_inline: ClassVar[bool] = False
     """Whether ``enqueue`` runs the job itself, so an exception it raises is the
     job's own and reaches the caller unwrapped (the ``inline:`` adapter)."""
@@ -51,6 +58,18 @@ class Adapter(ABC):
                 f"the {self.scheme or type(self).__name__} adapter cannot schedule jobs "
                 f"({job.job_class_name} asked for {job.scheduled_at.isoformat()}); "
                 "use a backend that stores jobs, such as async: or sqlite:///jobs.sqlite3"
+            )
+        name = self.scheme or type(self).__name__
+        if not self.supports_priority and job.priority is not None:
+            raise EnqueueError(
+                f"the {name} adapter cannot honour priorities ({job.job_class_name} asked "
+                f"for priority {job.priority}); drop the priority or use a backend that has them"
+            )
+        if not self.supports_queues and job.queue_name != get_config().default_queue_name:
+            raise EnqueueError(
+                f"the {name} adapter has one queue and cannot route to another "
+                f"({job.job_class_name} asked for queue {job.queue_name!r}); "
+                "drop queue_as / set(queue=) or use a backend with named queues"
             )
 
     @abstractmethod
