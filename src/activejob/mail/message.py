@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage, Message
-from email.parser import Parser
+from email.parser import BytesParser
 from email.utils import formatdate, getaddresses, make_msgid, parseaddr
 from pathlib import Path
 
@@ -205,7 +205,9 @@ def text_of(raw: bytes) -> str:
 
 def from_text(text: str) -> EmailMessage:
     """Parse RFC 5322 text back into an ``EmailMessage``."""
-    parsed = Parser(policy=_WIRE_POLICY).parsestr(text)
+    # As bytes, not as a str: 8-bit parts then come back as the bytes they were,
+    # which the bytes generator of SMTP delivery writes out unchanged.
+    parsed = BytesParser(policy=_WIRE_POLICY).parsebytes(text.encode("utf-8"))
     assert isinstance(parsed, EmailMessage)  # the policy's message factory makes one
     return parsed
 

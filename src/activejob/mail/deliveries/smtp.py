@@ -174,8 +174,11 @@ class _SmtpConnection(Connection):
 
     def send(self, message: EmailMessage, sender: str, recipients: Sequence[str]) -> None:
         try:
+            options: tuple[str, ...] = ()
+            if self._client.has_extn("8bitmime") and not message.as_bytes().isascii():
+                options = ("BODY=8BITMIME",)
             refused = self._client.send_message(
-                message, from_addr=sender, to_addrs=list(recipients)
+                message, from_addr=sender, to_addrs=list(recipients), mail_options=options
             )
         except Exception as exc:
             raise classify(exc, self._shown_as) from exc
