@@ -60,7 +60,9 @@ def test_html_only_and_explicit_action_decorator() -> None:
     assert message is not None and message.get_content_type() == "text/html"
 
 
-def test_action_that_does_not_call_mail_delivers_nothing(activejob_test_adapter: TestAdapter) -> None:
+def test_action_that_does_not_call_mail_delivers_nothing(
+    activejob_test_adapter: TestAdapter,
+) -> None:
     assert UserMailer.maybe(False).deliver_now() is None
     UserMailer.maybe(False).deliver_later()
     perform_enqueued_jobs()
@@ -153,7 +155,7 @@ def test_templates_render_with_jinja2_and_autoescape() -> None:
 
 
 def test_a_missing_template_is_a_clear_error() -> None:
-    with pytest.raises(ConfigurationError, match="no template .*template_mailer/missing"):
+    with pytest.raises(ConfigurationError, match=r"no template .*template_mailer/missing"):
         TemplateMailer.missing().deliver_now()
 
 
@@ -170,7 +172,9 @@ def test_unknown_mailer_or_action_in_a_payload_fails_the_job_clearly(
     activejob_test_adapter: TestAdapter,
 ) -> None:
     MailDeliveryJob.perform_later("nowhere.GoneMailer", "welcome", [], {})
-    with pytest.raises(DeserializationError, match="unknown mailer 'nowhere.GoneMailer'.*--import"):
+    with pytest.raises(
+        DeserializationError, match=r"unknown mailer .nowhere\.GoneMailer.*--import"
+    ):
         perform_enqueued_jobs()
     MailDeliveryJob.perform_later("tests.mail.mailers.UserMailer", "mail", [], {})
     with pytest.raises(DeserializationError, match="has no action 'mail'"):

@@ -106,7 +106,7 @@ def test_a_5xx_fails_at_once_with_the_servers_reply(
         activejob.mail.configure(url=server.url())
         server.script.append("554 5.7.1 Message rejected as spam")
         UserMailer.welcome(ada).deliver_later()
-        with pytest.raises(PermanentDeliveryError, match="554 5.7.1 Message rejected as spam"):
+        with pytest.raises(PermanentDeliveryError, match=r"554 5\.7\.1 Message rejected as spam"):
             perform_enqueued_jobs()
         assert activejob_test_adapter.enqueued_jobs == []  # no retry
     assert server.received == []

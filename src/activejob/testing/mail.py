@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Literal
 from activejob.adapters.test import RecordedJob, TestAdapter
 from activejob.config import get_config
 from activejob.testing import session
-from activejob.testing.callform import _NotABlock, refuse_as_block
+from activejob.testing.callform import MatchedJobs, _NotABlock, refuse_as_block
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -136,7 +136,7 @@ def assert_no_emails() -> DeliveredEmails:
     return DeliveredEmails(found, "assert_no_emails", "")
 
 
-def assert_enqueued_emails(number: int) -> list[RecordedJob]:
+def assert_enqueued_emails(number: int) -> MatchedJobs:
     """Assert that ``number`` delivery jobs are enqueued (on the test adapter) and
     not performed yet; returns them. For a block, ``with expect_enqueued_emails(n):``.
 
@@ -149,10 +149,10 @@ def assert_enqueued_emails(number: int) -> list[RecordedJob]:
     refuse_as_block("assert_enqueued_emails", str(number))
     found = _enqueued_mail_jobs(session.current_adapter())
     _check("enqueued", number, found, "")
-    return found
+    return MatchedJobs(found, "assert_enqueued_emails", str(number))
 
 
-def assert_no_enqueued_emails() -> list[RecordedJob]:
+def assert_no_enqueued_emails() -> MatchedJobs:
     """Assert that no delivery job is enqueued.
 
     Example::
@@ -163,7 +163,7 @@ def assert_no_enqueued_emails() -> list[RecordedJob]:
     refuse_as_block("assert_no_enqueued_emails", "")
     found = _enqueued_mail_jobs(session.current_adapter())
     _check("enqueued", 0, found, "")
-    return found
+    return MatchedJobs(found, "assert_no_enqueued_emails", "")
 
 
 class MailCountExpectation:
