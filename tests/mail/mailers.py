@@ -3,6 +3,8 @@ the mailer of a delivery job by its module and name)."""
 
 from __future__ import annotations
 
+import json
+import os
 from email.message import EmailMessage
 from pathlib import Path
 from typing import ClassVar
@@ -11,8 +13,12 @@ from activejob import Job
 from activejob.globalid import register_model
 from activejob.mail import Attachment, Mailer, action
 
-USERS: dict[int, tuple[str, str]] = {}
-"""The "database": id → (name, email). A test changes it to show a record is loaded fresh."""
+USERS: dict[int, tuple[str, str]] = {
+    int(key): (name, email)
+    for key, (name, email) in json.loads(os.environ.get("MAIL_TEST_USERS", "{}")).items()
+}
+"""The "database": id → (name, email). A test changes it to show a record is loaded
+fresh; a worker in a subprocess reads its rows from ``MAIL_TEST_USERS`` (JSON)."""
 
 
 @register_model(name="MailTestUser")

@@ -142,6 +142,8 @@ def test_deliver_later_any_email_message_travels_as_rfc5322_text(
     perform_enqueued_jobs(at=timedelta(minutes=1))
     (delivered,) = activejob.mail.deliveries
     assert delivered["Subject"] == "Grüße"
+    assert delivered["Message-ID"].endswith("@example.com>") and delivered["Date"]
+    assert message["Message-ID"] is None  # added to the job's copy only
     assert delivered.get_content().strip() == "Hallo, schöne Grüße"
 
 

@@ -18,6 +18,7 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from email.message import EmailMessage, Message
+from email.utils import formatdate, make_msgid
 from typing import Any
 
 from activejob.job.base import Job
@@ -25,7 +26,7 @@ from activejob.job.options import EnqueueOptions
 from activejob.job.rules import polynomially_longer, retry_on
 from activejob.mail import session
 from activejob.mail.errors import PermanentDeliveryError, TransientDeliveryError
-from activejob.mail.message import envelope_of, from_text, to_text
+from activejob.mail.message import domain_of, envelope_of, from_text, to_text
 from activejob.mail.settings import current_delivery
 
 __all__ = [
@@ -133,7 +134,9 @@ def deliver_later(
     recipients: Sequence[str] | None = None,
 ) -> Job:
     """Enqueue a :class:`MessageDeliveryJob` for any ``email.message.EmailMessage``
-    (its RFC 5322 text is the job's argument); returns the job.
+    (its RFC 5322 text is the job's argument); returns the job. A message without
+    ``Date`` or ``Message-ID`` gets them in the job's copy (so every retry sends
+    the same id), never in ``message`` itself.
 
     Example::
 
@@ -144,11 +147,22 @@ def deliver_later(
         activejob.mail.deliver_later(message, wait=timedelta(minutes=5))
     """
     return enqueue_text(
-        to_text(message),
+        to_text(_dated(message)),
         EnqueueOptions(wait=wait, wait_until=wait_until, queue=queue, priority=priority),
         sender=sender,
         recipients=recipients,
     )
+
+
+def _dated(message: Message) -> Message:
+    if message.get("Date") is not None and message.get("Message-ID") is not None:
+        return message
+    copy = from_text(to_text(message))
+    if copy.get("Date") is None:
+        copy["Date"] = formatdate(localtime=False)
+    if copy.get("Message-ID") is None:
+        copy["Message-ID"] = make_msgid(domain=domain_of(envelope_of(copy)[0]))
+    return copy
 
 
 def enqueue_text(

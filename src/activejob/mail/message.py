@@ -112,7 +112,7 @@ def build_message(
             message[name] = joined
     message["Subject"] = subject
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain=_domain_of(sender))
+    message["Message-ID"] = make_msgid(domain=domain_of(sender))
     for name, value in (headers or {}).items():
         del message[name]
         message[name] = value
@@ -136,7 +136,8 @@ def _joined(value: Addresses) -> str:
     return ", ".join(value)
 
 
-def _domain_of(sender: str) -> str | None:
+def domain_of(sender: str) -> str | None:
+    """The domain of an address (for a ``Message-ID``), or ``None``."""
     address = parseaddr(sender)[1]
     return address.rpartition("@")[2] or None
 
