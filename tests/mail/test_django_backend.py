@@ -51,10 +51,8 @@ with use_test_adapter() as adapter:
     recorded = adapter.enqueued_jobs
     report["jobs"] = [r.job_class for r in recorded]
     report["queues"] = [r.queue_name for r in recorded]
-    report["text_is_rfc5322"] = [
-        isinstance(r.payload["arguments"][0], str) and "\\r\\nSubject: " in r.payload["arguments"][0]
-        for r in recorded
-    ]
+    texts = [r.payload["arguments"][0] for r in recorded]
+    report["text_is_rfc5322"] = [isinstance(t, str) and "\\r\\nSubject: " in t for t in texts]
     report["envelopes"] = [r.payload["arguments"][1:] for r in recorded]
     perform_enqueued_jobs()
     delivered = assert_emails(2)
