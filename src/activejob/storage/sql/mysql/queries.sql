@@ -62,7 +62,8 @@ FROM JSON_TABLE(%(jobs)s, '$[*]' COLUMNS (
 ORDER BY r.ord;
 
 -- name: pick_any
-SELECT id, job_id, queue_name, payload, attempts + 1, priority, run_at FROM activejob_jobs
+SELECT id, job_id, queue_name, payload, attempts + 1, priority, run_at, job_class
+FROM activejob_jobs
 WHERE pending = 1 AND run_at <= %(now)s
   AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
 ORDER BY priority, run_at, id
@@ -70,7 +71,8 @@ LIMIT %(limit)s
 FOR UPDATE SKIP LOCKED;
 
 -- name: pick_exact
-SELECT id, job_id, queue_name, payload, attempts + 1, priority, run_at FROM activejob_jobs
+SELECT id, job_id, queue_name, payload, attempts + 1, priority, run_at, job_class
+FROM activejob_jobs
 WHERE pending = 1 AND queue_name = %(queue)s AND run_at <= %(now)s
   AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
 ORDER BY priority, run_at, id
@@ -78,7 +80,8 @@ LIMIT %(limit)s
 FOR UPDATE SKIP LOCKED;
 
 -- name: pick_prefix
-SELECT id, job_id, queue_name, payload, attempts + 1, priority, run_at FROM activejob_jobs
+SELECT id, job_id, queue_name, payload, attempts + 1, priority, run_at, job_class
+FROM activejob_jobs
 WHERE pending = 1 AND run_at <= %(now)s
   AND left(queue_name, char_length(%(queue)s)) = %(queue)s
   AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)

@@ -45,7 +45,7 @@ from activejob.storage.base import (
 )
 from activejob.storage.options import UrlOptions
 from activejob.storage.selector import QueueSelector
-from activejob.storage.sql.base import SQLStorage, _job_row
+from activejob.storage.sql.base import SQLStorage, _claim_order, _claimed_job, _job_row
 from activejob.storage.sql.mysql.pool import ConnectionPool
 
 __all__ = ["MIN_MARIADB", "MIN_MYSQL", "MySQLStorage", "check_server_version"]
@@ -286,8 +286,8 @@ class MySQLStorage(SQLStorage):
                     continue
                 ids = json.dumps([row[0] for row in rows])
                 self._run(conn, "mark_running", {"ids": ids, "worker_id": worker_id, "now": now})
-                rows.sort(key=lambda row: (row[5], row[6], row[0]))
-                claimed.extend(ClaimedJob(r[0], r[1], r[2], r[3], int(r[4])) for r in rows)
+                rows.sort(key=_claim_order)
+                claimed.extend(_claimed_job(row) for row in rows)
                 if len(claimed) >= limit:
                     break
         if claimed:
