@@ -15,6 +15,7 @@ import pytest
 import activejob
 from activejob import ConfigurationError, EnqueueError, Worker
 from activejob.storage.redis.storage import RedisStorage
+from activejob.storage.sql.mysql.storage import MySQLStorage
 from activejob.storage.sql.postgresql.storage import PostgreSQLStorage
 from activejob.worker.outcomes import Tally
 from tests.support import wait_for
@@ -58,12 +59,18 @@ def test_backends_describe_themselves_with_the_password_masked() -> None:
     postgresql = PostgreSQLStorage.from_url(
         "postgresql://app:s3cret@127.0.0.1:5432/app?listen=false"
     )
+    mysql = MySQLStorage.from_url("mariadb://app:s3cret@127.0.0.1:3307/app?pool_size=2")
+    socket = MySQLStorage.from_url("mysql://app@localhost/app?unix_socket=/run/mysqld/mysqld.sock")
     try:
         assert redis.describe() == "redis://:***@127.0.0.1:6379/0 (prefix myapp)"
         assert postgresql.describe() == "postgresql://app:***@127.0.0.1:5432/app"
+        assert mysql.describe() == "mysql://app:***@127.0.0.1:3307/app"
+        assert socket.describe() == "mysql://app@localhost/app?unix_socket=/run/mysqld/mysqld.sock"
     finally:
         redis.close()
         postgresql.close()
+        mysql.close()
+        socket.close()
 
 
 def test_the_drain_says_what_it_waits_for_and_that_it_finished(

@@ -28,7 +28,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from typing import Any, ClassVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import MySQLdb
 
@@ -43,7 +43,7 @@ from activejob.storage.base import (
     StorageUnavailable,
     crash_error,
 )
-from activejob.storage.options import UrlOptions
+from activejob.storage.options import UrlOptions, mask_password
 from activejob.storage.selector import QueueSelector
 from activejob.storage.sql.base import SQLStorage, _claim_order, _claimed_job, _job_row
 from activejob.storage.sql.mysql.pool import ConnectionPool
@@ -122,7 +122,7 @@ class MySQLStorage(SQLStorage):
         parts = urlsplit(url)
         if not options.path:
             raise ConfigurationError(
-                f"{_masked(url)!r}: a mysql URL names its database: mysql://user@host:3306/db"
+                f"{mask_password(url)!r}: a mysql URL names its database: mysql://user@host:3306/db"
             )
         args: dict[str, Any] = {"host": parts.hostname or "localhost", "database": options.path}
         if parts.port:
@@ -151,6 +151,16 @@ class MySQLStorage(SQLStorage):
         args = self.connect_args
         where = args.get("unix_socket") or f"{args['host']}:{args.get('port', 3306)}"
         return f"<MySQLStorage {where}/{args['database']}>"
+
+    def describe(self) -> str:
+        """The connection as a ``mysql://`` URL, password masked."""
+        args = self.connect_args
+        user = quote(str(args.get("user", "")), safe="")
+        login = f"{user}:***@" if "password" in args else (f"{user}@" if user else "")
+        port = f":{args['port']}" if "port" in args else ""
+        socket = args.get("unix_socket")
+        query = f"?unix_socket={quote(str(socket), safe='/')}" if socket else ""
+        return f"mysql://{login}{args['host']}{port}/{quote(str(args['database']))}{query}"
 
     # -- connections ----------------------------------------------------------------
 
@@ -369,13 +379,6 @@ def _statements(script: str) -> Iterator[str]:
     for statement in "\n".join(lines).split(";"):
         if statement.strip():
             yield statement.strip()
-
-
-def _masked(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return url.replace(f":{parts.password}@", ":***@", 1)
 
 
 @contextmanager
