@@ -39,6 +39,7 @@ from activejob.storage.base import (
     ClaimedJob,
     NewJob,
     SchemaError,
+    StorageConfigurationError,
     StorageError,
     StorageUnavailable,
     crash_error,
@@ -48,7 +49,7 @@ from activejob.storage.selector import QueueSelector
 from activejob.storage.sql.base import SQLStorage, _claim_order, _claimed_job, _job_row
 from activejob.storage.sql.mysql.pool import ConnectionPool
 
-__all__ = ["MIN_MARIADB", "MIN_MYSQL", "MySQLStorage", "check_server_version"]
+__all__ = ["MIN_MARIADB", "MIN_MYSQL", "URL_SETTINGS", "MySQLStorage", "check_server_version"]
 
 MIN_MARIADB = (10, 6)
 """``SKIP LOCKED`` (10.6) and ``JSON_TABLE`` (10.6)."""
@@ -56,6 +57,17 @@ MIN_MYSQL = (8, 0)
 """``SKIP LOCKED`` and ``JSON_TABLE`` (8.0)."""
 FIRST_POLL = 0.05
 """The poll interval after a claim found work; it doubles while idle."""
+URL_SETTINGS = (
+    "pool_size",
+    "pool_timeout",
+    "max_idle",
+    "keep_finished",
+    "poll_interval",
+    "auto_migrate",
+    "connect_timeout",
+    "unix_socket",
+)
+"""The settings a ``mysql://`` URL's query may hold."""
 MIGRATION_LOCK_TIMEOUT = 60
 _NO_SUCH_TABLE = 1146
 _SESSION = "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"
@@ -144,7 +156,13 @@ class MySQLStorage(SQLStorage):
             auto_migrate=options.boolean("auto_migrate", False),
             connect_timeout=options.duration("connect_timeout", 10.0),
         )
-        options.reject_unknown()
+        if options.query:
+            storage.close()
+            raise StorageConfigurationError(
+                f"bad mysql URL {mask_password(url)}: unknown option "
+                f"{', '.join(map(repr, sorted(options.query)))} (the mysql adapter's are "
+                f"{', '.join(URL_SETTINGS)})"
+            )
         return storage
 
     def __repr__(self) -> str:
@@ -165,13 +183,16 @@ class MySQLStorage(SQLStorage):
     # -- connections ----------------------------------------------------------------
 
     def _open(self) -> Any:
-        conn = MySQLdb.connect(
-            **self.connect_args,
-            autocommit=True,
-            charset="utf8mb4",
-            connect_timeout=max(1, round(self.connect_timeout)),
-            init_command=_SESSION,
-        )
+        try:
+            conn = MySQLdb.connect(
+                **self.connect_args,
+                autocommit=True,
+                charset="utf8mb4",
+                connect_timeout=max(1, round(self.connect_timeout)),
+                init_command=_SESSION,
+            )
+        except MySQLdb.OperationalError as exc:
+            raise _connect_error(exc, self.describe()) from exc
         if not self._server_checked:
             try:
                 self._check_server(conn)
@@ -379,6 +400,32 @@ def _statements(script: str) -> Iterator[str]:
     for statement in "\n".join(lines).split(";"):
         if statement.strip():
             yield statement.strip()
+
+
+_REFUSED = {
+    1044: "ER_DBACCESS_DENIED_ERROR",
+    1045: "ER_ACCESS_DENIED_ERROR",
+    1049: "ER_BAD_DB_ERROR",
+    1698: "ER_ACCESS_DENIED_NO_PASSWORD_ERROR",
+}
+"""What the server answers when it will never accept these settings, however often we
+retry. (A locked account, 4151 or 3118, is an outage an operator ends: retried.)"""
+_UNREACHABLE = {
+    2002: "CR_CONNECTION_ERROR",
+    2003: "CR_CONN_HOST_ERROR",
+    2005: "CR_UNKNOWN_HOST",
+    2013: "CR_SERVER_LOST",
+}
+"""The client's own codes for a server it could not reach (or lost while connecting)."""
+
+
+def _connect_error(exc: MySQLdb.OperationalError, where: str) -> Exception:
+    """A failed connection as the error the caller can act on."""
+    code = exc.args[0] if exc.args else None
+    if code in _REFUSED:
+        reason = exc.args[1] if len(exc.args) > 1 else str(exc)
+        return StorageConfigurationError(f"{where}: {reason}")
+    return StorageUnavailable(f"mysql: {exc}", unreachable=code in _UNREACHABLE)
 
 
 @contextmanager
