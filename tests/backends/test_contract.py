@@ -8,6 +8,7 @@ import pytest
 
 from activejob.storage.base import Storage
 from activejob.testing.contract import StorageContract
+from tests.backends.conftest import mysql_corrupt
 
 
 class TestSQLiteContract(StorageContract):
@@ -60,33 +61,8 @@ class TestMySQLContract(StorageContract):
     def make_storage(self, request: pytest.FixtureRequest) -> Storage:
         from activejob.storage.sql.mysql import MySQLStorage
 
-        return MySQLStorage.from_url(request.getfixturevalue("mysql_url"))
+        self.url = request.getfixturevalue("mysql_url")
+        return MySQLStorage.from_url(self.url)
 
     def corrupt(self, storage: Storage, job_id: str, column: str, value: object) -> bool:
-        import MySQLdb
-
-        # Strict mode (the default of MariaDB >= 10.2.4 and MySQL >= 5.7) refuses a
-        # wrong-typed, NULL or non-UTF-8 value; a non-strict server coerces it instead
-        # (0, '', '?'), so a wrong-typed value is never stored either way. Bytes go as
-        # they are, unchecked by the driver.
-        args = storage.connect_args  # type: ignore[attr-defined]
-        conn = MySQLdb.connect(
-            **args, autocommit=True, init_command="SET sql_mode = 'STRICT_ALL_TABLES'"
-        )
-        try:
-            conn.cursor().execute(
-                f"UPDATE activejob_jobs SET `{column}` = %s WHERE job_id = %s", (value, job_id)
-            )
-        except (MySQLdb.DataError, MySQLdb.IntegrityError, MySQLdb.OperationalError) as exc:
-            if exc.args[0] not in (_MYSQL_BAD_VALUE, _MYSQL_NOT_NULL):
-                raise
-            return False
-        finally:
-            conn.close()
-        return True
-
-
-_MYSQL_BAD_VALUE = 1366
-"""ER_TRUNCATED_WRONG_VALUE_FOR_FIELD: "Incorrect integer value", "Incorrect string value"."""
-_MYSQL_NOT_NULL = 1048
-"""ER_BAD_NULL_ERROR: "Column ... cannot be null"."""
+        return mysql_corrupt(self.url, job_id, column, value)

@@ -432,7 +432,7 @@ def test_url_settings_reach_the_storage_and_the_driver() -> None:
     assert storage._pool.max_size == 3 and storage.keep_finished == 7200
     assert storage.poll_interval == 0.25 and storage.connect_timeout == 4
     assert storage.auto_migrate and "p:ss" not in repr(storage)
-    with pytest.raises(StorageConfigurationError, match="unknown option .sslmode."):
+    with pytest.raises(StorageConfigurationError, match="unknown option 'sslmode'"):
         MySQLStorage.from_url("mysql://root@db/jobs?sslmode=require")
     with pytest.raises(ConfigurationError, match="names its database") as raised:
         MySQLStorage.from_url("mysql://root:secret@db")
