@@ -46,7 +46,7 @@ from activejob.storage.base import (
 )
 from activejob.storage.options import UrlOptions, mask_password
 from activejob.storage.selector import QueueSelector
-from activejob.storage.sql.base import SQLStorage, _claim_order, _claimed_job, _job_row
+from activejob.storage.sql.base import SQLStorage, _claim_order, _claimed_job
 from activejob.storage.sql.mysql.pool import ConnectionPool
 
 __all__ = ["MIN_MARIADB", "MIN_MYSQL", "URL_SETTINGS", "MySQLStorage", "check_server_version"]
@@ -284,7 +284,7 @@ class MySQLStorage(SQLStorage):
         own = connection is None
         with self._connection() if own else self._foreign(connection) as conn:
             if len(jobs) == 1:
-                ids = [self._run(conn, "insert_job", {**_job_row(jobs[0]), "now": now}).lastrowid]
+                ids = [self._run(conn, "insert_job", _insert_params(jobs[0], now)).lastrowid]
             elif self._id_step is not None:
                 cursor = self._run(
                     conn, "insert_jobs", {"jobs": self._jobs_param(jobs), "now": now}
@@ -296,7 +296,7 @@ class MySQLStorage(SQLStorage):
             else:
                 with self._begin(conn) if own else nullcontext():
                     ids = [
-                        self._run(conn, "insert_job", {**_job_row(job), "now": now}).lastrowid
+                        self._run(conn, "insert_job", _insert_params(job, now)).lastrowid
                         for job in jobs
                     ]
         for queue_name in {job.queue_name for job in jobs}:
@@ -392,6 +392,21 @@ class MySQLStorage(SQLStorage):
 
     def close(self) -> None:
         self._pool.close()
+
+
+def _insert_params(job: NewJob, now: float) -> dict[str, Any]:
+    """The parameters of ``insert_job``: a job due later is scheduled, else ready now."""
+    run_at = now if job.run_at is None else float(job.run_at)
+    return {
+        "job_id": job.job_id,
+        "job_class": job.job_class,
+        "queue_name": job.queue_name,
+        "priority": job.priority,
+        "state": "scheduled" if run_at > now else "ready",
+        "payload": job.payload,
+        "run_at": run_at,
+        "now": now,
+    }
 
 
 def _statements(script: str) -> Iterator[str]:
