@@ -466,3 +466,18 @@ def test_a_fresh_database_says_to_migrate_then_migrates_once(mysql_server: str) 
             storage.close()
         admin.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
         admin.close()
+
+
+def test_the_docs_list_every_url_setting_and_their_url_parses() -> None:
+    from activejob.storage.sql.mysql.storage import URL_SETTINGS
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "mysql.md").read_text()
+    table = text.split("## Settings", 1)[1].split("\n## ", 1)[0]
+    documented = [line.split("`")[1] for line in table.splitlines() if line.startswith("| `")]
+    assert sorted(documented) == sorted(URL_SETTINGS)
+    [url] = [line.split('"')[1] for line in text.splitlines() if 'configure(adapter="' in line]
+    storage = MySQLStorage.from_url(url)  # opens no connection
+    assert storage._pool.max_size == 20 and storage.describe() == (
+        "mysql://app:***@db.internal:3306/app"
+    )
+    storage.close()
