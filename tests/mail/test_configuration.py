@@ -14,12 +14,13 @@ import pytest
 import trustme
 
 import activejob.mail
+from activejob.config import get_config
 from activejob.errors import ConfigurationError
 from activejob.mail.deliveries import from_url
 from activejob.mail.deliveries.console import ConsoleDelivery
 from activejob.mail.deliveries.smtp import SmtpDelivery
 from activejob.mail.deliveries.test import TestDelivery
-from activejob.mail.settings import current_delivery
+from activejob.mail.settings import OPTION, current_delivery
 from tests.mail.mailers import UserMailer
 from tests.mail.smtp_server import PASSWORD, USER, smtp_server
 
@@ -114,3 +115,18 @@ def test_import_activejob_does_not_import_mail_or_smtplib() -> None:
     code = "import sys, activejob; print('smtplib' in sys.modules, 'activejob.mail' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_a_typo_in_the_environment_fails_the_delivery_job_clearly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from activejob.testing import perform_enqueued_jobs, use_test_adapter
+
+    with use_test_adapter() as adapter:
+        get_config().options.pop(OPTION, None)  # no configure(): the environment decides
+        monkeypatch.setenv("ACTIVEJOB_MAIL_URL", "smtp://ada:hunter2@mail.example.com?tls=yes")
+        UserMailer.typed("bob@example.com").deliver_later()
+        with pytest.raises(ConfigurationError, match=r"unknown setting\(s\) tls") as info:
+            perform_enqueued_jobs()
+        assert "hunter2" not in str(info.value)
+        assert adapter.enqueued_jobs == []  # a typo is not retried

@@ -199,3 +199,12 @@ def test_delivery_jobs_are_found_by_a_worker_that_imported_only_the_mailers() ->
     from activejob.job import registry
 
     assert registry.lookup("activejob.mail.delivery.MessageDeliveryJob") is MessageDeliveryJob
+
+
+def test_adeliver_later_for_async_code(activejob_test_adapter: TestAdapter, ada: User) -> None:
+    import asyncio
+
+    job = asyncio.run(UserMailer.welcome(ada).adeliver_later(queue="async_mail"))
+    assert job.successfully_enqueued and job.queue_name == "async_mail"
+    perform_enqueued_jobs()
+    assert [m["Subject"] for m in activejob.mail.deliveries] == ["Welcome, Ada"]

@@ -167,3 +167,12 @@ def test_the_pytest_fixture_empties_deliveries_between_tests(tmp_path: Path) -> 
     result = run_pytest(tmp_path, "-q")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout
+
+
+def test_a_block_form_never_entered_fails_the_test(activejob_test_adapter: TestAdapter) -> None:
+    from activejob.testing import check_blocks_used
+
+    forgotten = expect_emails(1)  # no `with`: it would check nothing
+    with pytest.raises(AssertionError, match=r"expect_emails\(1\) at .*test_testing_helpers"):
+        check_blocks_used()
+    assert repr(forgotten) == "<expect_emails(1)>"

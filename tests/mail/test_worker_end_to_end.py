@@ -110,3 +110,6 @@ def test_worker_burst_delivers_over_smtp_with_a_retry(
     assert "ran 4 jobs: 3 succeeded, 0 failed, 1 retried" in output, output
     assert "421 4.7.0 Too busy" in output  # the server's reply, in the retry line
     assert PASSWORD not in output and "ada:***@127.0.0.1" in output
+    # A whole message in a log line would leak what it says (a password-reset link):
+    assert "It ships today." not in output and "any EmailMessage" not in output
+    assert '"welcome", [{"_aj": "gid"' in output  # a mailer job's arguments are just names

@@ -71,7 +71,12 @@ class MailDeliveryJob(DeliveryJob):
 
 class MessageDeliveryJob(DeliveryJob):
     """Delivers a message given as RFC 5322 text, optionally with its envelope
-    (a Django email keeps its Bcc recipients out of the headers)."""
+    (a Django email keeps its Bcc recipients out of the headers).
+
+    Its arguments stay out of log lines: they are the whole message, and a
+    message may carry a password-reset link."""
+
+    log_arguments = False
 
     def perform(
         self, message: str, sender: str | None = None, recipients: list[str] | None = None

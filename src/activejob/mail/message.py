@@ -35,9 +35,11 @@ __all__ = [
     "Attachments",
     "build_message",
     "copy_message",
+    "domain_of",
     "envelope_of",
     "from_text",
     "readable_text",
+    "text_of",
     "to_text",
 ]
 
