@@ -489,6 +489,8 @@ class Continuable(_Base):
             yield
         except Interrupted as exc:
             raise self._activejob_resumption("stopping", exc) from None
+        except ContinuationError:
+            raise  # steps used wrongly: resuming would only meet it again
         except Exception as exc:
             if not progress.advanced or self._activejob_limit_reached():
                 raise
