@@ -20,7 +20,13 @@ from activejob.errors import ContinuationError, ResumptionLimitError
 from activejob.job.core import JobCore
 from activejob.job.execution import run
 from activejob.storage.base import JobState, Result
-from activejob.testing import perform_enqueued_jobs, performing_enqueued_jobs, use_test_adapter
+from activejob.testing import (
+    interrupt_job_after_step,
+    interrupt_job_during_step,
+    perform_enqueued_jobs,
+    performing_enqueued_jobs,
+    use_test_adapter,
+)
 from activejob.worker.outcomes import Tally
 
 done: list[Any] = []
@@ -494,3 +500,68 @@ def test_a_resumed_job_is_counted_apart_from_retries() -> None:
     assert (tally.resumed, tally.retried) == (1, 1)
     assert tally.summary() == "ran 2 jobs: 0 succeeded, 0 failed, 1 retried, 0 discarded, 1 resumed"
     assert Tally.from_dict(tally.to_dict()).resumed == 1
+
+
+# -- interrupting in tests -------------------------------------------------------------------
+
+
+def test_interrupt_job_during_step_stops_at_that_cursor_and_the_next_perform_resumes() -> None:
+    with use_test_adapter() as adapter:
+        ImportJob.perform_later(5)
+        with interrupt_job_during_step(ImportJob, "rows", cursor=2):
+            perform_enqueued_jobs()
+        assert done == ["download", 0, 1]
+        [waiting] = adapter.enqueued_jobs
+        assert waiting.payload["continuation"]["cursor"] == 2
+        perform_enqueued_jobs()
+        assert done == ["download", 0, 1, 2, 3, 4, "report"]
+
+
+def test_interrupt_job_during_step_without_a_cursor_stops_at_its_first_checkpoint() -> None:
+    with use_test_adapter():
+        AsyncImportJob.perform_later(3)
+        with interrupt_job_during_step(AsyncImportJob, "rows"):
+            perform_enqueued_jobs()
+        assert done == ["download", 0]
+        perform_enqueued_jobs()
+        assert done == ["download", 0, 1, 2]
+
+
+def test_interrupt_job_after_step_stops_at_the_start_of_the_next() -> None:
+    with use_test_adapter() as adapter:
+        ImportJob.perform_later(2)
+        with interrupt_job_after_step(ImportJob, "rows"):
+            perform_enqueued_jobs()
+        assert done == ["download", 0, 1]
+        assert adapter.enqueued_jobs[0].payload["continuation"]["completed"] == ["download", "rows"]
+        perform_enqueued_jobs()
+        assert done == ["download", 0, 1, "report"]
+
+
+def test_an_interruption_inside_performing_enqueued_jobs_happens_once() -> None:
+    with (
+        use_test_adapter() as adapter,
+        performing_enqueued_jobs(),
+        interrupt_job_during_step(ImportJob, "rows"),
+    ):
+        ImportJob.perform_later(3)  # interrupted at row 0, resumed at once
+    assert done == ["download", 0, 1, 2, "report"]
+    assert [job.outcome.kind for job in adapter.performed_jobs] == ["resumed", "succeeded"]
+
+
+def test_an_interruption_that_never_happens_fails_the_test() -> None:
+    with use_test_adapter():
+        ImportJob.perform_later(2)
+        with (
+            pytest.raises(AssertionError, match=r"not interrupted in step 'row' at cursor 1"),
+            interrupt_job_during_step(ImportJob, "row", cursor=1),
+        ):
+            perform_enqueued_jobs()
+
+
+def test_interrupting_needs_a_continuable_class() -> None:
+    class Plain(Job):
+        def perform(self) -> None: ...
+
+    with use_test_adapter(), pytest.raises(TypeError, match="Continuable job class"):
+        interrupt_job_during_step(Plain, "rows").__enter__()  # type: ignore[arg-type]

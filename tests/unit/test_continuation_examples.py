@@ -72,7 +72,7 @@ def test_the_demo_resumes_the_stopped_job_in_a_second_worker() -> None:
 def test_the_pytest_example_passes() -> None:
     result = run_documented("pytest test_imports.py")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 passed" in result.stdout
+    assert "2 passed" in result.stdout
 
 
 def test_the_opening_sketch_runs_and_resumes_at_its_cursor() -> None:
