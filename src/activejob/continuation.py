@@ -200,6 +200,7 @@ class Progress:
         """How many runs started from saved progress."""
         # This run only:
         self.running: Step | None = None
+        """The step whose function is running now, in this process."""
         self._seen: set[str] = set()
         self._finished_now = False
 
