@@ -20,6 +20,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -30,10 +31,10 @@ import raw
 
 NAME = f"activejob_drivers_{os.getpid()}"
 DRIVERS = {
-    # module: (label, placeholder)
-    "MySQLdb": ("mysqlclient", "%s"),
-    "pymysql": ("PyMySQL", "%s"),
-    "mariadb": ("mariadb (Connector/Python)", "?"),
+    # module: (distribution, label, placeholder)
+    "MySQLdb": ("mysqlclient", "mysqlclient", "%s"),
+    "pymysql": ("PyMySQL", "PyMySQL", "%s"),
+    "mariadb": ("mariadb", "mariadb (Connector/Python)", "?"),
 }
 
 
@@ -95,15 +96,13 @@ def main() -> None:
     admin.cursor().execute(f"CREATE DATABASE `{NAME}`")
     try:
         drivers = {}
-        for module_name, (label, mark) in DRIVERS.items():
+        for module_name, (distribution, label, mark) in DRIVERS.items():
             try:
                 module = importlib.import_module(module_name)
             except ImportError:
                 print(f"{label}: not installed, skipped")
                 continue
-            version = getattr(module, "__version__", None) or ".".join(
-                str(part) for part in getattr(module, "version_info", ())[:3]
-            )
+            version = metadata.version(distribution)  # PyMySQL's __version__ imitates mysqlclient's
             drivers[f"{label} {version}"] = (connect(module, args.url), mark)
         print(
             f"load average {os.getloadavg()[0]:.2f} at start; {args.rows} rows a round, "
