@@ -357,9 +357,7 @@ class Supervisor:
             return
         delay = min(0.1 * 2 ** (len(self._crashes) - 1), 5.0)
         blame = " while running jobs (each charged a crash)" if charged else ""
-        logger.warning(
-            "worker process %s died (%s)%s; restarting in %.1fs", pid, how, blame, delay
-        )
+        logger.warning("worker process %s died (%s)%s; restarting in %.1fs", pid, how, blame, delay)
         child.restart_at = now + delay
 
     def _kill_stuck_children(self) -> None:
