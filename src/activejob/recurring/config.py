@@ -24,7 +24,7 @@ from typing import Any
 from activejob.errors import ConfigurationError
 from activejob.recurring.task import RecurringTask, build_task, register
 
-__all__ = ["load_file", "parse_file", "resolve_job"]
+__all__ = ["load_file", "parse_file", "read_file", "resolve_job"]
 
 _FIELDS = {"job", "schedule", "args", "kwargs", "queue", "priority", "timezone", "catch_up"}
 
@@ -44,12 +44,7 @@ def parse_file(path: str | Path) -> list[RecurringTask]:
         [task.key for task in parse_file("schedule.toml")]
     """
     where = Path(path)
-    try:
-        data = tomllib.loads(where.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read the recurring tasks file {where}: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigurationError(f"{where} is not valid TOML: {exc}") from exc
+    data = read_file(where)
     found = []
     for key, table in data.items():
         if not isinstance(table, dict):
@@ -58,6 +53,19 @@ def parse_file(path: str | Path) -> list[RecurringTask]:
             )
         found.append(_task(where, key, table))
     return found
+
+
+def read_file(path: str | Path) -> dict[str, Any]:
+    """The TOML file's tables, unchecked; ``ConfigurationError`` when the file cannot
+    be read or is not TOML (the worker command checks its files so, before starting)."""
+    where = Path(path)
+    try:
+        data: dict[str, Any] = tomllib.loads(where.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read the recurring tasks file {where}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"{where} is not valid TOML: {exc}") from exc
+    return data
 
 
 def load_file(path: str | Path) -> list[RecurringTask]:
