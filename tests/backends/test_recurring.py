@@ -254,3 +254,34 @@ def test_each_stored_run_is_an_event(make_storage: Factory, clock: FakeClock) ->
         events.unsubscribe("enqueue_recurring", seen.append)
     assert sorted(e.extra["task_key"] for e in seen) == ["every-10s", "minutely"]
     assert all(e.job is not None and e.job.provider_job_id for e in seen)
+
+
+def test_sql_prunes_old_runs_with_finished_jobs(sqlite_path: Path, clock: FakeClock) -> None:
+    from activejob.storage.sql.sqlite import SQLiteStorage
+    from activejob.testing.contract import new_job
+
+    storage = SQLiteStorage(sqlite_path)
+    old, recent = int(clock.now) - 8 * 86400, int(clock.now) - 3600
+    assert storage.enqueue_recurring("t", old, new_job())
+    assert storage.enqueue_recurring("t", recent, new_job())
+    storage.prune(storage.keep_finished)
+    # The old run's key is gone (it may be stored again), the recent one's is kept.
+    assert storage.enqueue_recurring("t", old, new_job()) is not None
+    assert storage.enqueue_recurring("t", recent, new_job()) is None
+    storage.close()
+
+
+@pytest.mark.redis
+def test_redis_run_keys_expire_with_finished_jobs(
+    redis_server_url: str, prefix: str, clock: FakeClock
+) -> None:
+    from activejob.storage.redis import RedisStorage
+    from activejob.testing.contract import new_job
+
+    storage = RedisStorage(redis_support.with_params(redis_server_url, prefix=prefix))
+    try:
+        assert storage.enqueue_recurring("t", int(clock.now), new_job())
+        [key] = storage.client.keys(storage.key("recurring:run:*"))
+        assert 0 < storage.client.ttl(key) <= max(int(storage.keep_finished), 86400)
+    finally:
+        storage.close()

@@ -469,12 +469,10 @@ class RedisStorage(Storage):
         # window, which starts at the task's last run.
         ttl = max(int(self.keep_finished), 86400)
         job_run_at = "" if job.run_at is None else records.stamp(job.run_at)
-        if job_run_at:
-            raise ValueError("a recurring run is enqueued ready, without run_at")
         args = (key, run_at, ttl, job.job_id, job.job_class, job.queue_name, job.priority)
         # A retried call after a lost reply finds the run stored and returns None:
         # the job was stored once, by the first call.
-        sid = self._script("recurring_enqueue", *args, job.payload)
+        sid = self._script("recurring_enqueue", *args, job_run_at, job.payload)
         return None if not sid else int(sid)
 
     def queues(self) -> builtins.list[QueueInfo]:

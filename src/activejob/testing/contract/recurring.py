@@ -89,6 +89,14 @@ class RecurringRuns(ContractBase):
             for extra in storages[1:]:
                 extra.close()
 
+    def test_a_run_may_be_stored_to_start_later(self, storage: Storage, clock: FakeClock) -> None:
+        later = new_job(run_at=clock.now + 60)
+        assert storage.enqueue_recurring("delayed", RUN_AT, later) is not None
+        assert self.info(storage, later.job_id).state is JobState.SCHEDULED
+        assert storage.claim("w", ["*"], 10) == []
+        clock.advance(61)
+        assert [c.job_id for c in storage.claim("w", ["*"], 10)] == [later.job_id]
+
     def test_run_at_must_be_whole_seconds(self, storage: Storage) -> None:
         with pytest.raises(ValueError, match="whole epoch seconds"):
             storage.enqueue_recurring("nightly", RUN_AT + 0.5, new_job())  # type: ignore[arg-type]
