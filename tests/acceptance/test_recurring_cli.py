@@ -29,6 +29,11 @@ SCHEDULE = """
 job = "tests.recurring.jobs:poll_feeds"
 schedule = "every 1 second"
 
+[heartbeat]
+job = "tests.recurring.jobs:poll_feeds"
+schedule = "every 1 second"
+queue = "heartbeat"
+
 [nightly-cleanup]
 job = "tests.recurring.jobs:CleanupJob"
 schedule = "30 2 * * *"
@@ -88,7 +93,7 @@ def test_three_supervisors_enqueue_each_run_once_and_obey_pause(
         listed = activejob_cli("recurring", "list", "--adapter", backend.url, "--json")
         assert listed.returncode == 0, listed.stderr
         tasks = {task["key"]: task for task in json.loads(listed.stdout)}
-        assert sorted(tasks) == ["every-second", "nightly-cleanup"]
+        assert sorted(tasks) == ["every-second", "heartbeat", "nightly-cleanup"]
         assert tasks["nightly-cleanup"]["queue_name"] == "low"
         assert tasks["nightly-cleanup"]["timezone"] == "America/New_York"
         assert tasks["nightly-cleanup"]["next_run_at"]
@@ -96,12 +101,14 @@ def test_three_supervisors_enqueue_each_run_once_and_obey_pause(
 
         paused = activejob_cli("recurring", "pause", "every-second", "--adapter", backend.url)
         assert paused.returncode == 0 and "paused" in paused.stdout
-        # Every scheduler reads the flag each tick: at most a tick in flight still lands.
+        # Every scheduler reads the flag each tick: at most a tick in flight still lands,
+        # while the unpaused heartbeat task goes on for three more runs.
         settled = count(backend, "every-second")
+        beats = count(backend, "heartbeat")
         manual = activejob_cli("recurring", "run", "nightly-cleanup", "--adapter", backend.url)
         assert manual.returncode == 0, manual.stderr
         wait_for(lambda: backend.storage.list(JobFilter(queue_name="low"))[0].state.finished, 20)
-        wait_for(lambda: count(backend, "every-second") == settled, timeout=5)
+        wait_for(lambda: count(backend, "heartbeat") >= beats + 3, timeout=30)
         after_pause = count(backend, "every-second")
         assert after_pause - settled <= 1
         resumed = activejob_cli("recurring", "resume", "every-second", "--adapter", backend.url)
@@ -110,7 +117,7 @@ def test_three_supervisors_enqueue_each_run_once_and_obey_pause(
     finally:
         stop(workers, tmp_path)
     found = runs(backend)
-    scheduled = {run: n for run, n in found.items() if run[0] == "every-second"}
+    scheduled = {run: n for run, n in found.items() if run[0] in ("every-second", "heartbeat")}
     duplicates = sum(n - 1 for n in scheduled.values())
     print(
         f"\n[recurring processes] backend={backend.name} supervisors=3 "
