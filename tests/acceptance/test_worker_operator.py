@@ -188,6 +188,10 @@ def test_a_process_a_job_left_behind_does_not_hold_the_supervisor(tmp_path: Path
             os.kill(int(pid_file.read_text()), signal.SIGKILL)
 
     assert status == 0, cli.text()
-    assert cli.text().splitlines()[-2].endswith(
-        "burst done: ran 1 job: 1 succeeded, 0 failed, 0 retried, 0 discarded (1 process)"
+    assert (
+        cli.text()
+        .splitlines()[-2]
+        .endswith(
+            "burst done: ran 1 job: 1 succeeded, 0 failed, 0 retried, 0 discarded (1 process)"
+        )
     )

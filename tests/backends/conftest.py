@@ -16,8 +16,17 @@ import pytest
 
 from tests.services import service_url
 
-PG_TABLES = "activejob_jobs, activejob_paused_queues, activejob_workers"
-MYSQL_TABLES = ("activejob_jobs", "activejob_paused_queues", "activejob_workers")
+PG_TABLES = (
+    "activejob_jobs, activejob_paused_queues, activejob_workers, "
+    "activejob_recurring_tasks, activejob_recurring_executions"
+)
+MYSQL_TABLES = (
+    "activejob_jobs",
+    "activejob_paused_queues",
+    "activejob_workers",
+    "activejob_recurring_tasks",
+    "activejob_recurring_executions",
+)
 
 
 def with_database(url: str, name: str) -> str:

@@ -284,7 +284,7 @@ class MySQLStorage(SQLStorage):
         own = connection is None
         with self._connection() if own else self._foreign(connection) as conn:
             if len(jobs) == 1:
-                ids = [self._run(conn, "insert_job", _insert_params(jobs[0], now)).lastrowid]
+                ids = [self._insert_one(conn, jobs[0], now)]
             elif self._id_step is not None:
                 cursor = self._run(
                     conn, "insert_jobs", {"jobs": self._jobs_param(jobs), "now": now}
@@ -302,6 +302,9 @@ class MySQLStorage(SQLStorage):
         for queue_name in {job.queue_name for job in jobs}:
             self._signal.notify(queue_name)
         return ids
+
+    def _insert_one(self, conn: Any, job: NewJob, now: float) -> Any:
+        return self._run(conn, "insert_job", _insert_params(job, now)).lastrowid
 
     def _claim(
         self, worker_id: str, selector: QueueSelector, limit: int
