@@ -57,14 +57,16 @@ class Worker:
 
 
 @contextmanager
-def worker(argv: list[str], env: dict[str, str], log: Path, ready: str) -> Iterator[Worker]:
-    """Run ``python -m <argv>`` from the repository root until the block ends; wait
-    for ``ready`` in its output first."""
+def worker(
+    argv: list[str], env: dict[str, str], log: Path, ready: str, cwd: Path = ROOT
+) -> Iterator[Worker]:
+    """Run ``python -m <argv>`` in ``cwd`` (the repository root) until the block
+    ends; wait for ``ready`` in its output first."""
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", **env}
     full_env.pop("ACTIVEJOB_ADAPTER", None)
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", *argv], cwd=ROOT, env=full_env, stdout=out, stderr=out
+            [sys.executable, "-m", *argv], cwd=cwd, env=full_env, stdout=out, stderr=out
         )
     running = Worker(process, log)
     try:
