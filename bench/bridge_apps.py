@@ -82,6 +82,12 @@ def _noop(n: int) -> None:
     pass
 
 
+if os.environ.get("AJ_BENCH_LOG_LEVEL"):
+    # The experiment beside the table: the activejob logger's per-job lines cost this.
+    import logging
+
+    logging.getLogger("activejob").setLevel(os.environ["AJ_BENCH_LOG_LEVEL"])
+
 app: Any = None
 broker: Any = None
 if os.environ.get("AJ_BENCH_SYSTEM") == "celery":

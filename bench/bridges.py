@@ -13,6 +13,9 @@ enqueue and bulk enqueue (best of three rounds, the two later ones enqueued
 after the measured batches), worker throughput (the better of the two batches
 of each kind); target >= 0.8x.
 
+``AJ_BENCH_LOG_LEVEL=WARNING`` sets the ``activejob`` logger's level in the
+workers (and here): what the per-job INFO lines cost the worker rows.
+
 To add a system, write ``measure_x(jobs: int) -> list[Row]`` and append it to
 :data:`SYSTEMS`.
 """
