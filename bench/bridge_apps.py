@@ -50,7 +50,9 @@ def celery_app(broker: str, prefix: str) -> tuple[Any, Any, Any]:
         worker_enable_remote_control=False,
         broker_connection_retry_on_startup=True,
     )
-    noop = app.task(name="bench.noop", ignore_result=True)(_noop)
+    # AJ_BENCH_ACKS_LATE=1: the native task acknowledges after running, as the bridge's does.
+    late = os.environ.get("AJ_BENCH_ACKS_LATE") == "1"
+    noop = app.task(name="bench.noop", ignore_result=True, acks_late=late)(_noop)
     marker = app.task(name="bench.mark", ignore_result=True)(mark)
     activejob.configure(adapter=CeleryAdapter(app), queue_name_prefix=prefix)
     return app, noop, marker

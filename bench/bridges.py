@@ -3,18 +3,18 @@
     .venv/bin/python bench/bridges.py            # or: make bench-bridges
     .venv/bin/python bench/bridges.py --jobs 1000 --only celery
 
-For each system and broker, with no worker running, four batches go onto one
-queue, each between two markers: activejob jobs one ``perform_later`` at a
-time, the system's own no-op task one send at a time, the own task through its
-bulk path, activejob's ``perform_all_later``. Each enqueue is timed. Then the
-system's own worker starts (one process, one thread: the batches run in order)
-and the markers time each batch's processing. Rows compare ours with native:
-enqueue and bulk enqueue (best of three rounds, the two later ones enqueued
-after the measured batches), worker throughput (the better of the two batches
-of each kind); target >= 0.8x.
-
-``AJ_BENCH_LOG_LEVEL=WARNING`` sets the ``activejob`` logger's level in the
-workers (and here): what the per-job INFO lines cost the worker rows.
+For each system and broker, with no worker running: three rounds of timed
+enqueues (ours one ``perform_later`` at a time, native one send at a time,
+native through its bulk path, ours ``perform_all_later``), alternating the
+order, then flushed. Then batches of no-op jobs go onto one queue, each between
+two markers: three rounds of a batch of activejob jobs and one of the system's
+own no-op task, alternating which goes first; the system's own worker starts
+(one process, one thread: the queue runs in order) and the markers time each
+batch. Rows compare ours with native, the best round of each: enqueue, bulk
+enqueue, worker throughput; target >= 0.8x. Each worker runs at its system's
+default log level (Celery WARNING, Dramatiq INFO, which shows activejob's two
+lines per job); Dramatiq has a second worker row with the ``activejob`` logger
+at WARNING.
 
 To add a system, write ``measure_x(jobs: int) -> list[Row]`` and append it to
 :data:`SYSTEMS`.
@@ -103,12 +103,11 @@ def foreign_worker(argv: Sequence[str], env: dict[str, str], ready: str) -> Iter
 
 @dataclass
 class Batch:
-    """Jobs between two markers, and how fast they were enqueued."""
+    """Jobs between two markers."""
 
     kind: str  # "ours" or "native"
     start: Path
     stop: Path
-    enqueue_rate: float = 0.0
 
     def throughput(self, n: int, timeout: float = 300.0) -> float:
         deadline = time.monotonic() + timeout
@@ -119,49 +118,74 @@ class Batch:
         return n / (float(self.stop.read_text()) - float(self.start.read_text()))
 
 
-def batches(
-    tmp: Path, n: int, ours_one: Callable[[int], object], ours_all: Callable[[list[int]], object],
-    native_one: Callable[[int], object], native_all: Callable[[list[int]], object],
-    mark_ours: Callable[[str], object], mark_native: Callable[[str], object],
-) -> list[Batch]:  # fmt: skip
-    """Enqueue the four batches (ours, native, native bulk, ours bulk), timed."""
-    plan = [
-        ("ours", lambda: [ours_one(i) for i in range(n)], mark_ours),
-        ("native", lambda: [native_one(i) for i in range(n)], mark_native),
-        ("native", lambda: native_all(list(range(n))), mark_native),
-        ("ours", lambda: ours_all(list(range(n))), mark_ours),
-    ]
-    for i in range(50):  # warm up: connections, caches; run before the first marker
-        ours_one(i)
-        native_one(i)
-    found = []
-    for i, (kind, enqueue, marker) in enumerate(plan):
-        batch = Batch(kind, tmp / f"{i}.start", tmp / f"{i}.stop")
-        marker(str(batch.start))
-        batch.enqueue_rate = rate(n, enqueue)
-        marker(str(batch.stop))
-        found.append(batch)
-    # Two more rounds of each enqueue, in the same order, after the last marker (the
-    # worker runs them after the measured batches): the best round of each counts,
-    # as a busy machine only ever slows one down.
-    for _ in range(2):
-        for batch, (_kind, enqueue, _marker) in zip(found, plan, strict=True):
-            batch.enqueue_rate = max(batch.enqueue_rate, rate(n, enqueue))
-    return found
+@dataclass
+class Plan:
+    """How to enqueue one system's jobs: ours and native, one at a time and in bulk,
+    and a marker of each kind."""
+
+    ours_one: Callable[[int], object]
+    ours_all: Callable[[list[int]], object]
+    native_one: Callable[[int], object]
+    native_all: Callable[[list[int]], object]
+    mark_ours: Callable[[str], object]
+    mark_native: Callable[[str], object]
 
 
-def rows(name: str, n: int, done: list[Batch], bulk_name: str) -> list[Row]:
-    """The three rows for one system from its four batches."""
-    one_ours, one_native, all_native, all_ours = done
-    ours = max(one_ours.throughput(n), all_ours.throughput(n))
-    native = max(one_native.throughput(n), all_native.throughput(n))
+ROUNDS = 3
+"""Rounds of each measure, in alternating order; the best round of each kind counts,
+as a busy machine only ever slows one down."""
+
+
+def timed_enqueues(n: int, plan: Plan) -> dict[str, float]:
+    """With no worker running: rounds of each enqueue, alternating the order; the
+    best rate of each. The jobs are flushed afterwards, unrun."""
+    for i in range(50):  # warm up: connections, caches
+        plan.ours_one(i)
+        plan.native_one(i)
+    timed = {
+        "ours_one": lambda: [plan.ours_one(i) for i in range(n)],
+        "native_one": lambda: [plan.native_one(i) for i in range(n)],
+        "native_all": lambda: plan.native_all(list(range(n))),
+        "ours_all": lambda: plan.ours_all(list(range(n))),
+    }
+    rates: dict[str, float] = {}
+    for r in range(ROUNDS):
+        for name, fn in timed.items() if r % 2 == 0 else reversed(timed.items()):
+            rates[name] = max(rates.get(name, 0.0), rate(n, fn))
+    return rates
+
+
+def throughput_batches(tmp: Path, n: int, plan: Plan) -> list[Batch]:
+    """With no worker running: rounds of a batch of ours and a batch of native
+    no-ops, each between two markers, alternating which goes first."""
+    batches: list[Batch] = []
+    for r in range(ROUNDS):
+        kinds = [("ours", plan.ours_all, plan.mark_ours),
+                 ("native", plan.native_all, plan.mark_native)]  # fmt: skip
+        for kind, enqueue, marker in kinds if r % 2 == 0 else kinds[::-1]:
+            batch = Batch(kind, tmp / f"{len(batches)}.start", tmp / f"{len(batches)}.stop")
+            marker(str(batch.start))
+            enqueue(list(range(n)))
+            marker(str(batch.stop))
+            batches.append(batch)
+    return batches
+
+
+def enqueue_rows(name: str, rates: dict[str, float], bulk_name: str) -> list[Row]:
+    """The enqueue and bulk enqueue rows for one system."""
     return [
-        Row(f"{name} enqueue: perform_later vs own task", one_ours.enqueue_rate,
-            one_native.enqueue_rate),
-        Row(f"{name} bulk: perform_all_later vs {bulk_name}", all_ours.enqueue_rate,
-            all_native.enqueue_rate),
-        Row(f"{name} worker: no-op jobs vs own no-op task", ours, native),
+        Row(f"{name} enqueue: perform_later vs own task", rates["ours_one"], rates["native_one"]),
+        Row(f"{name} bulk: perform_all_later vs {bulk_name}", rates["ours_all"],
+            rates["native_all"]),
     ]  # fmt: skip
+
+
+def worker_row(measure: str, n: int, batches: list[Batch]) -> Row:
+    """The worker's throughput on ours and on native, once it has run ``batches``."""
+    best = {"ours": 0.0, "native": 0.0}
+    for batch in batches:
+        best[batch.kind] = max(best[batch.kind], batch.throughput(n))
+    return Row(measure, best["ours"], best["native"])
 
 
 def _scratch_config() -> Any:
@@ -188,28 +212,32 @@ def measure_celery(broker_name: str, url: str, n: int) -> list[Row]:
             for i in ids:
                 noop.apply_async((i,), producer=producer)
 
+    plan = Plan(
+        lambda i: bridge_apps.BridgeNoopJob.perform_later(i),
+        lambda ids: activejob.perform_all_later([bridge_apps.BridgeNoopJob(i) for i in ids]),
+        lambda i: noop.delay(i), native_all,
+        lambda p: bridge_apps.MarkJob.perform_later(p), lambda p: marker.delay(p),
+    )  # fmt: skip
+    queue = f"{prefix}_default"
+    name = f"celery/{broker_name}"
+    found = enqueue_rows(name, timed_enqueues(n, plan), "one producer")
+    with app.connection_for_write() as connection:
+        connection.default_channel.queue_purge(queue)
+    env = {"AJ_BENCH_SYSTEM": "celery", "AJ_BENCH_BROKER": url, "AJ_BENCH_PREFIX": prefix}
+    # Celery's default log level, WARNING: neither Celery's per-task lines nor ours.
+    argv = ["celery", "-A", "bridge_apps", "worker", "-P", "solo", "-l", "WARNING", "-Q", queue,
+            "--without-heartbeat", "--without-gossip", "--without-mingle"]  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
-        done = batches(
-            Path(tmp), n,
-            lambda i: bridge_apps.BridgeNoopJob.perform_later(i),
-            lambda ids: activejob.perform_all_later([bridge_apps.BridgeNoopJob(i) for i in ids]),
-            lambda i: noop.delay(i), native_all,
-            lambda p: bridge_apps.MarkJob.perform_later(p), lambda p: marker.delay(p),
-        )  # fmt: skip
-        env = {"AJ_BENCH_SYSTEM": "celery", "AJ_BENCH_BROKER": url, "AJ_BENCH_PREFIX": prefix}
-        argv = ["celery", "-A", "bridge_apps", "worker", "-P", "solo", "-l", "WARNING",
-                "-Q", f"{prefix}_default", "--without-heartbeat", "--without-gossip",
-                "--without-mingle"]  # fmt: skip
-        # Celery logs its readiness at INFO; WARNING keeps per-task lines out of the
-        # measure, so wait for the banner instead.
+        batches = throughput_batches(Path(tmp), n, plan)
+        # At WARNING the ready line is not logged: the banner's queue list says it.
         with foreign_worker(argv, env, "[queues]"):
-            found = rows(f"celery/{broker_name}", n, done, "one producer")
+            found.append(worker_row(f"{name} worker: no-op jobs vs own no-op task", n, batches))
     with app.connection_for_write() as connection:
         if url.startswith("amqp"):
-            connection.default_channel.queue_delete(f"{prefix}_default")
+            connection.default_channel.queue_delete(queue)
         else:
             client = connection.default_channel.client
-            keys = list(client.scan_iter(f"{prefix}_default*"))
+            keys = list(client.scan_iter(f"{queue}*"))
             if keys:
                 client.delete(*keys)
     app.close()
@@ -227,19 +255,27 @@ def measure_dramatiq(broker_name: str, url: str, n: int) -> list[Row]:
     saved = _scratch_config()
     broker, noop, marker = bridge_apps.dramatiq_broker(url, prefix)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        done = batches(
-            Path(tmp), n,
-            lambda i: bridge_apps.BridgeNoopJob.perform_later(i),
-            lambda ids: activejob.perform_all_later([bridge_apps.BridgeNoopJob(i) for i in ids]),
-            lambda i: noop.send(i),
-            lambda ids: dramatiq.group(noop.message(i) for i in ids).run(),
-            lambda p: bridge_apps.MarkJob.perform_later(p), lambda p: marker.send(p),
-        )  # fmt: skip
-        env = {"AJ_BENCH_SYSTEM": "dramatiq", "AJ_BENCH_BROKER": url, "AJ_BENCH_PREFIX": prefix}
-        argv = ["dramatiq", "bridge_apps:broker", "--processes", "1", "--threads", "1"]
-        with foreign_worker(argv, env, "is ready for action"):
-            found = rows(f"dramatiq/{broker_name}", n, done, "dramatiq.group")
+    plan = Plan(
+        lambda i: bridge_apps.BridgeNoopJob.perform_later(i),
+        lambda ids: activejob.perform_all_later([bridge_apps.BridgeNoopJob(i) for i in ids]),
+        lambda i: noop.send(i),
+        lambda ids: dramatiq.group(noop.message(i) for i in ids).run(),
+        lambda p: bridge_apps.MarkJob.perform_later(p), lambda p: marker.send(p),
+    )  # fmt: skip
+    name = f"dramatiq/{broker_name}"
+    found = enqueue_rows(name, timed_enqueues(n, plan), "dramatiq.group")
+    broker.flush(f"{prefix}_default")
+    env = {"AJ_BENCH_SYSTEM": "dramatiq", "AJ_BENCH_BROKER": url, "AJ_BENCH_PREFIX": prefix}
+    argv = ["dramatiq", "bridge_apps:broker", "--processes", "1", "--threads", "1"]
+    # Dramatiq's default log level is INFO, which shows our two lines per job; then
+    # the same with the activejob logger at WARNING (Dramatiq's own lines unchanged).
+    phases = [("", {}), (", activejob logger at WARNING", {"AJ_BENCH_LOG_LEVEL": "WARNING"})]
+    for label, quiet in phases:
+        with tempfile.TemporaryDirectory() as tmp:
+            batches = throughput_batches(Path(tmp), n, plan)
+            with foreign_worker(argv, {**env, **quiet}, "is ready for action"):
+                measure = f"{name} worker: no-op jobs vs own no-op task{label}"
+                found.append(worker_row(measure, n, batches))
     queue = f"{prefix}_default"
     if url.startswith("amqp"):
         for suffix in ("", ".DQ", ".XQ"):
