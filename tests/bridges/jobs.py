@@ -82,3 +82,10 @@ class DiscardJob(Job):
     @after_discard
     def note_discard(self, exception: BaseException) -> None:
         record("discarded", self, self.arguments[0])
+
+
+class AsyncRecordJob(Job):
+    """An ``async def perform``: the bridge's task runs it on an event loop."""
+
+    async def perform(self, tag: str) -> None:
+        record("ran", self, tag)

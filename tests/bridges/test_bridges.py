@@ -47,6 +47,12 @@ def test_enqueued_job_runs_once(bridge: Bridge) -> None:
     assert line["executions"] == 1
 
 
+def test_async_job(bridge: Bridge) -> None:
+    t = tag()
+    jobs.AsyncRecordJob.perform_later(t)
+    wait_for(lambda: bridge.ledger.lines(t), timeout=TIMEOUT)
+
+
 def test_named_queue(bridge: Bridge) -> None:
     t = tag()
     job = jobs.RecordJob.set(queue="low").perform_later(t)
