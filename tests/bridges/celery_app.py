@@ -2,8 +2,11 @@
 
 A worker started with ``AJ_BRIDGE_BROKER``, ``AJ_BRIDGE_BACKEND`` and
 ``AJ_BRIDGE_PREFIX`` in its environment builds the same app as the test process
-(:func:`make_app`) and configures activejob with the bridge, as a project's
-``proj/celery.py`` would.
+(:func:`make_app`). It builds no adapter: the app includes
+``activejob.adapters.celery`` (which brings the task) and the worker's
+``ACTIVEJOB_ADAPTER=celery:?app=tests.bridges.celery_app:app`` is the adapter its
+retries go through, so the tests cover the URL form on the worker side while the
+test process uses ``CeleryAdapter(app)``.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from celery import Celery
 import activejob
 from activejob.adapters.celery import CeleryAdapter
 
-JOB_MODULES = ["tests.bridges.jobs", "tests.globalid.e2e_app"]
+JOB_MODULES = ["activejob.adapters.celery", "tests.bridges.jobs", "tests.globalid.e2e_app"]
 
 
 def make_app(broker: str, backend: str | None, prefix: str) -> Celery:
@@ -44,4 +47,4 @@ if os.environ.get("AJ_BRIDGE_BROKER"):
         os.environ.get("AJ_BRIDGE_BACKEND"),
         os.environ["AJ_BRIDGE_PREFIX"],
     )
-    configure(app, os.environ["AJ_BRIDGE_PREFIX"])
+    activejob.configure(queue_name_prefix=os.environ["AJ_BRIDGE_PREFIX"])

@@ -65,6 +65,7 @@ def _celery(
     adapter = celery_app.configure(app, prefix)
     _restore(saved)
     queues = [f"{prefix}_default", f"{prefix}_low"]
+    env = {**env, "ACTIVEJOB_ADAPTER": "celery:?app=tests.bridges.celery_app:app"}
     argv = [
         "celery", "-A", "tests.bridges.celery_app", "worker", "-P", "threads", "-c", "2",
         "-Q", ",".join(queues), "-l", "INFO", "-n", f"{prefix}@%h",

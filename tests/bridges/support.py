@@ -62,8 +62,9 @@ def worker(
 ) -> Iterator[Worker]:
     """Run ``python -m <argv>`` in ``cwd`` (the repository root) until the block
     ends; wait for ``ready`` in its output first."""
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", **env}
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     full_env.pop("ACTIVEJOB_ADAPTER", None)
+    full_env.update(env)
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", *argv], cwd=cwd, env=full_env, stdout=out, stderr=out

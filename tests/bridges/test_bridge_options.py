@@ -95,6 +95,21 @@ def test_celery_url_form(celery_app: Any, monkeypatch: pytest.MonkeyPatch) -> No
         adapter_from_url("celery:?app=tests.bridges.celery_app:nothing")
 
 
+def test_celery_task_is_on_every_app_of_the_process() -> None:
+    """A worker whose app only includes activejob.adapters.celery (no adapter built
+    in its module) has the task: the URL form works on the worker side too."""
+    need("celery")
+    from celery import Celery
+
+    from activejob.adapters.celery import TASK_NAME, register_task
+
+    app = Celery("elsewhere", broker="memory://", set_as_current=False)
+    task = app.tasks[TASK_NAME]
+    assert task.max_retries == 0 and task.acks_late and task.ignore_result
+    assert register_task(app) is task
+    app.close()
+
+
 @pytest.fixture(params=["redis", "rabbitmq"])
 def dramatiq_broker(request: pytest.FixtureRequest) -> Iterator[Any]:
     need("dramatiq")

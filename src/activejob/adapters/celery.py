@@ -18,10 +18,11 @@ a failure is never retried twice. Messages are always JSON, whatever the app's
 - ``perform_all_later`` publishes every message through one producer (one
   connection), as Celery's ``group`` does; Celery has no multi-message publish.
 
-The worker is Celery's own: ``celery -A proj worker``. The module it loads must
-build the adapter (``activejob.configure(adapter=CeleryAdapter(app))``), which
-registers the task, and import the job modules (Celery's ``include=``). Importing
-this module imports ``celery``.
+The worker is Celery's own: ``celery -A proj worker``. The task is a shared task,
+on every app of a process that imports this module: the module the worker loads
+builds the adapter (``activejob.configure(adapter=CeleryAdapter(app))``) or lists
+``activejob.adapters.celery`` in the app's ``include=``, next to the job modules.
+Importing this module imports ``celery``.
 
 Example::
 
@@ -39,7 +40,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
-from celery import Celery
+from celery import Celery, shared_task
 
 from activejob.adapters.base import Adapter
 from activejob.config import get_config
@@ -64,8 +65,23 @@ def _run_payload(payload: dict[str, Any]) -> None:
     execute(payload)
 
 
+_TASK_OPTIONS: dict[str, Any] = {
+    "name": TASK_NAME,
+    "max_retries": 0,
+    "autoretry_for": (),
+    "acks_late": True,
+    "ignore_result": True,
+    "store_errors_even_if_ignored": True,
+    "serializer": "json",
+}
+
+# A shared task: every Celery app in a process that imported this module has it, so
+# a worker whose app only lists this module in ``include=`` runs bridged jobs too.
+shared_task(**_TASK_OPTIONS)(_run_payload)
+
+
 def register_task(app: Celery) -> Any:
-    """The ``activejob.execute`` task on ``app``, registered on first call.
+    """The ``activejob.execute`` task on ``app``.
 
     The task never retries by itself (``max_retries=0``); a message is
     acknowledged after the job ran (``acks_late``), so a worker that dies mid-job
@@ -74,16 +90,8 @@ def register_task(app: Celery) -> Any:
     result backend.
     """
     task = app.tasks.get(TASK_NAME)
-    if task is None:
-        task = app.task(
-            name=TASK_NAME,
-            max_retries=0,
-            autoretry_for=(),
-            acks_late=True,
-            ignore_result=True,
-            store_errors_even_if_ignored=True,
-            serializer="json",
-        )(_run_payload)
+    if task is None:  # not expected: shared tasks join every app when it is finalised
+        task = app.task(**_TASK_OPTIONS)(_run_payload)
     return task
 
 
