@@ -3,7 +3,8 @@
 On a laptop without a server, its tests skip with the reason. Where ``CI`` is set
 they fail instead: CI must prove every backend against its real server.
 Override the addresses with ``ACTIVEJOB_TEST_POSTGRESQL_URL``,
-``ACTIVEJOB_TEST_MYSQL_URL`` and ``ACTIVEJOB_TEST_REDIS_URL``.
+``ACTIVEJOB_TEST_MYSQL_URL``, ``ACTIVEJOB_TEST_REDIS_URL`` and
+``ACTIVEJOB_TEST_RABBITMQ_URL``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ DEFAULTS = {
     "postgresql": "postgresql://postgres@127.0.0.1:5432/test",
     "mysql": "mysql://root@127.0.0.1:3306/test",
     "redis": "redis://127.0.0.1:6379/0",
+    "rabbitmq": "amqp://guest:guest@127.0.0.1:5672//",
 }
 
 

@@ -31,6 +31,8 @@ BUILTIN: dict[str, str] = {
     "mariadb": "activejob.adapters.mysql:MySQLAdapter",
     "redis": "activejob.adapters.redis:RedisAdapter",
     "rediss": "activejob.adapters.redis:RedisAdapter",
+    "celery": "activejob.adapters.celery:CeleryAdapter",
+    "dramatiq": "activejob.adapters.dramatiq:DramatiqAdapter",
 }
 """Built-in schemes and the ``module:Class`` that implements each."""
 
@@ -41,6 +43,8 @@ EXTRAS: dict[str, str] = {
     "mariadb": "mysql",
     "redis": "redis",
     "rediss": "redis",
+    "celery": "celery",
+    "dramatiq": "dramatiq",
 }
 """The ``pip install 'activejob[extra]'`` that brings a built-in scheme's driver."""
 

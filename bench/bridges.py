@@ -1,0 +1,327 @@
+"""Bridges against the foreign system's own task, same worker, same run.
+
+    .venv/bin/python bench/bridges.py            # or: make bench-bridges
+    .venv/bin/python bench/bridges.py --jobs 1000 --only celery
+
+For each system and broker, with no worker running: three rounds of timed
+enqueues (ours one ``perform_later`` at a time, native one send at a time,
+native through its bulk path, ours ``perform_all_later``), alternating the
+order, then flushed. Then batches of no-op jobs go onto one queue, each between
+two markers: three rounds of a batch of activejob jobs and one of the system's
+own no-op task, alternating which goes first; the system's own worker starts
+(one process, one thread: the queue runs in order) and the markers time each
+batch. Rows compare ours with native, the best round of each: enqueue, bulk
+enqueue, worker throughput; target >= 0.8x. Each worker runs at its system's
+default log level (Celery WARNING, Dramatiq INFO, which shows activejob's two
+lines per job); Dramatiq has a second worker row with the ``activejob`` logger
+at WARNING.
+
+To add a system, write ``measure_x(jobs: int) -> list[Row]`` and append it to
+:data:`SYSTEMS`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path[:0] = [str(ROOT / "src"), str(BENCH)]
+
+import bridge_apps  # noqa: E402
+
+import activejob  # noqa: E402
+from activejob import config  # noqa: E402
+
+REDIS = os.environ.get("ACTIVEJOB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+RABBITMQ = os.environ.get("ACTIVEJOB_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
+TARGET = 0.8
+
+
+@dataclass
+class Row:
+    """One line: ours, the native figure beside it, the ratio, the target."""
+
+    measure: str
+    ours: float
+    native: float
+    unit: str = "jobs/s"
+    target: float | None = TARGET
+
+    @property
+    def ratio(self) -> float:
+        return self.ours / self.native if self.native else 0.0
+
+    def target_text(self) -> str:
+        if self.target is None:
+            return ""
+        return f">= {self.target:g}x {'met' if self.ratio >= self.target else 'MISSED'}"
+
+
+def rate(n: int, fn: Callable[[], object]) -> float:
+    """Jobs per second of ``fn``, which handles ``n`` jobs."""
+    started = time.perf_counter()
+    fn()
+    return n / (time.perf_counter() - started)
+
+
+@contextmanager
+def foreign_worker(argv: Sequence[str], env: dict[str, str], ready: str) -> Iterator[None]:
+    """The system's own worker (``python -m <argv>``), until the block ends."""
+    log = Path(tempfile.mkstemp(prefix="aj-bench-worker-", suffix=".log")[1])
+    full = {**os.environ, "PYTHONPATH": f"{BENCH}{os.pathsep}{ROOT / 'src'}", **env}
+    with log.open("wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", *argv], cwd=BENCH, env=full,
+                                   stdout=out, stderr=out)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while ready not in log.read_text(errors="replace"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"worker did not start:\n{log.read_text(errors='replace')}")
+            time.sleep(0.05)  # sleep-ok: polling a log file with a deadline
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.unlink()
+
+
+@dataclass
+class Batch:
+    """Jobs between two markers."""
+
+    kind: str  # "ours" or "native"
+    start: Path
+    stop: Path
+
+    def throughput(self, n: int, timeout: float = 300.0) -> float:
+        deadline = time.monotonic() + timeout
+        while not self.stop.exists() or not self.stop.read_text():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"batch {self.kind} did not finish in {timeout}s")
+            time.sleep(0.01)  # sleep-ok: polling a marker file with a deadline
+        return n / (float(self.stop.read_text()) - float(self.start.read_text()))
+
+
+@dataclass
+class Plan:
+    """How to enqueue one system's jobs: ours and native, one at a time and in bulk,
+    and a marker of each kind."""
+
+    ours_one: Callable[[int], object]
+    ours_all: Callable[[list[int]], object]
+    native_one: Callable[[int], object]
+    native_all: Callable[[list[int]], object]
+    mark_ours: Callable[[str], object]
+    mark_native: Callable[[str], object]
+
+
+ROUNDS = 3
+"""Rounds of each measure, in alternating order; the best round of each kind counts,
+as a busy machine only ever slows one down."""
+
+
+def timed_enqueues(n: int, plan: Plan) -> dict[str, float]:
+    """With no worker running: rounds of each enqueue, alternating the order; the
+    best rate of each. The jobs are flushed afterwards, unrun."""
+    for i in range(50):  # warm up: connections, caches
+        plan.ours_one(i)
+        plan.native_one(i)
+    timed = {
+        "ours_one": lambda: [plan.ours_one(i) for i in range(n)],
+        "native_one": lambda: [plan.native_one(i) for i in range(n)],
+        "native_all": lambda: plan.native_all(list(range(n))),
+        "ours_all": lambda: plan.ours_all(list(range(n))),
+    }
+    rates: dict[str, float] = {}
+    for r in range(ROUNDS):
+        for name, fn in timed.items() if r % 2 == 0 else reversed(timed.items()):
+            rates[name] = max(rates.get(name, 0.0), rate(n, fn))
+    return rates
+
+
+def throughput_batches(tmp: Path, n: int, plan: Plan) -> list[Batch]:
+    """With no worker running: rounds of a batch of ours and a batch of native
+    no-ops, each between two markers, alternating which goes first."""
+    batches: list[Batch] = []
+    for r in range(ROUNDS):
+        kinds = [("ours", plan.ours_all, plan.mark_ours),
+                 ("native", plan.native_all, plan.mark_native)]  # fmt: skip
+        for kind, enqueue, marker in kinds if r % 2 == 0 else kinds[::-1]:
+            batch = Batch(kind, tmp / f"{len(batches)}.start", tmp / f"{len(batches)}.stop")
+            marker(str(batch.start))
+            enqueue(list(range(n)))
+            marker(str(batch.stop))
+            batches.append(batch)
+    return batches
+
+
+def enqueue_rows(name: str, rates: dict[str, float], bulk_name: str) -> list[Row]:
+    """The enqueue and bulk enqueue rows for one system."""
+    return [
+        Row(f"{name} enqueue: perform_later vs own task", rates["ours_one"], rates["native_one"]),
+        Row(f"{name} bulk: perform_all_later vs {bulk_name}", rates["ours_all"],
+            rates["native_all"]),
+    ]  # fmt: skip
+
+
+def worker_row(measure: str, n: int, batches: list[Batch]) -> Row:
+    """The worker's throughput on ours and on native, once it has run ``batches``."""
+    best = {"ours": 0.0, "native": 0.0}
+    for batch in batches:
+        best[batch.kind] = max(best[batch.kind], batch.throughput(n))
+    return Row(measure, best["ours"], best["native"])
+
+
+def _scratch_config() -> Any:
+    import dataclasses
+
+    return dataclasses.replace(config.get_config())
+
+
+def _restore(saved: Any) -> None:
+    import dataclasses
+
+    for f in dataclasses.fields(saved):
+        setattr(config.get_config(), f.name, getattr(saved, f.name))
+
+
+def measure_celery(broker_name: str, url: str, n: int) -> list[Row]:
+    """Celery on ``url``: ``-P solo`` worker, prefetch as Celery's default."""
+    prefix = f"ajbench_{uuid.uuid4().hex[:8]}"
+    saved = _scratch_config()
+    app, noop, marker = bridge_apps.celery_app(url, prefix)
+
+    def native_all(ids: list[int]) -> None:
+        with app.producer_or_acquire() as producer:  # what Celery's group does
+            for i in ids:
+                noop.apply_async((i,), producer=producer)
+
+    plan = Plan(
+        lambda i: bridge_apps.BridgeNoopJob.perform_later(i),
+        lambda ids: activejob.perform_all_later([bridge_apps.BridgeNoopJob(i) for i in ids]),
+        lambda i: noop.delay(i), native_all,
+        lambda p: bridge_apps.MarkJob.perform_later(p), lambda p: marker.delay(p),
+    )  # fmt: skip
+    queue = f"{prefix}_default"
+    name = f"celery/{broker_name}"
+    found = enqueue_rows(name, timed_enqueues(n, plan), "one producer")
+    with app.connection_for_write() as connection:
+        connection.default_channel.queue_purge(queue)
+    env = {"AJ_BENCH_SYSTEM": "celery", "AJ_BENCH_BROKER": url, "AJ_BENCH_PREFIX": prefix}
+    # Celery's default log level, WARNING: neither Celery's per-task lines nor ours.
+    argv = ["celery", "-A", "bridge_apps", "worker", "-P", "solo", "-l", "WARNING", "-Q", queue,
+            "--without-heartbeat", "--without-gossip", "--without-mingle"]  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        batches = throughput_batches(Path(tmp), n, plan)
+        # At WARNING the ready line is not logged: the banner's queue list says it.
+        with foreign_worker(argv, env, "[queues]"):
+            found.append(worker_row(f"{name} worker: no-op jobs vs own no-op task", n, batches))
+    with app.connection_for_write() as connection:
+        if url.startswith("amqp"):
+            connection.default_channel.queue_delete(queue)
+        else:
+            client = connection.default_channel.client
+            keys = list(client.scan_iter(f"{queue}*"))
+            if keys:
+                client.delete(*keys)
+    app.close()
+    _restore(saved)
+    return found
+
+
+def measure_dramatiq(broker_name: str, url: str, n: int) -> list[Row]:
+    """Dramatiq on ``url``: one process, one thread."""
+    import dramatiq
+
+    prefix = f"ajbench_{uuid.uuid4().hex[:8]}"
+    if url.endswith("//"):
+        url = url[:-1] + "%2F"  # pika's spelling of the default virtual host
+    saved = _scratch_config()
+    broker, noop, marker = bridge_apps.dramatiq_broker(url, prefix)
+
+    plan = Plan(
+        lambda i: bridge_apps.BridgeNoopJob.perform_later(i),
+        lambda ids: activejob.perform_all_later([bridge_apps.BridgeNoopJob(i) for i in ids]),
+        lambda i: noop.send(i),
+        lambda ids: dramatiq.group(noop.message(i) for i in ids).run(),
+        lambda p: bridge_apps.MarkJob.perform_later(p), lambda p: marker.send(p),
+    )  # fmt: skip
+    name = f"dramatiq/{broker_name}"
+    found = enqueue_rows(name, timed_enqueues(n, plan), "dramatiq.group")
+    broker.flush(f"{prefix}_default")
+    env = {"AJ_BENCH_SYSTEM": "dramatiq", "AJ_BENCH_BROKER": url, "AJ_BENCH_PREFIX": prefix}
+    argv = ["dramatiq", "bridge_apps:broker", "--processes", "1", "--threads", "1"]
+    # Dramatiq's default log level is INFO, which shows our two lines per job; then
+    # the same with the activejob logger at WARNING (Dramatiq's own lines unchanged).
+    phases = [("", {}), (", activejob logger at WARNING", {"AJ_BENCH_LOG_LEVEL": "WARNING"})]
+    for label, quiet in phases:
+        with tempfile.TemporaryDirectory() as tmp:
+            batches = throughput_batches(Path(tmp), n, plan)
+            with foreign_worker(argv, {**env, **quiet}, "is ready for action"):
+                measure = f"{name} worker: no-op jobs vs own no-op task{label}"
+                found.append(worker_row(measure, n, batches))
+    queue = f"{prefix}_default"
+    if url.startswith("amqp"):
+        for suffix in ("", ".DQ", ".XQ"):
+            broker.channel.queue_delete(queue + suffix)
+    else:
+        keys = list(broker.client.scan_iter(f"{prefix}:*"))
+        if keys:
+            broker.client.delete(*keys)
+    broker.close()
+    _restore(saved)
+    return found
+
+
+SYSTEMS: list[tuple[str, Callable[[int], list[Row]]]] = [
+    ("celery", lambda n: measure_celery("redis", REDIS, n)),
+    ("celery", lambda n: measure_celery("rabbitmq", RABBITMQ, n)),
+    ("dramatiq", lambda n: measure_dramatiq("redis", REDIS, n)),
+    ("dramatiq", lambda n: measure_dramatiq("rabbitmq", RABBITMQ, n)),
+]
+"""(system name for ``--only``, measure function taking the batch size)."""
+
+
+def table(found: list[Row]) -> str:
+    """The rows as a Markdown table."""
+    lines = ["| measure | ours | native | ratio | target |", "|---|---:|---:|---:|---|"]
+    for row in found:
+        lines.append(f"| {row.measure} | {row.ours:,.0f} {row.unit} | {row.native:,.0f} "
+                     f"{row.unit} | {row.ratio:.2f}x | {row.target_text()} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the measures and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--jobs", type=int, default=2000, help="jobs per batch (default 2000)")
+    parser.add_argument("--only", default="", help="comma-separated systems (celery,dramatiq)")
+    args = parser.parse_args(argv)
+    only = {s for s in args.only.split(",") if s}
+    found: list[Row] = []
+    for name, measure in SYSTEMS:
+        if not only or name in only:
+            found.extend(measure(args.jobs))
+    print(f"python {sys.version.split()[0]}, {args.jobs} jobs per batch")
+    print(table(found))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
