@@ -31,6 +31,8 @@ BUILTIN: dict[str, str] = {
     "mariadb": "activejob.adapters.mysql:MySQLAdapter",
     "redis": "activejob.adapters.redis:RedisAdapter",
     "rediss": "activejob.adapters.redis:RedisAdapter",
+    "rq": "activejob.adapters.rq:RQAdapter",
+    "huey": "activejob.adapters.huey:HueyAdapter",
 }
 """Built-in schemes and the ``module:Class`` that implements each."""
 
@@ -41,6 +43,8 @@ EXTRAS: dict[str, str] = {
     "mariadb": "mysql",
     "redis": "redis",
     "rediss": "redis",
+    "rq": "rq",
+    "huey": "huey",
 }
 """The ``pip install 'activejob[extra]'`` that brings a built-in scheme's driver."""
 
