@@ -23,14 +23,17 @@ def redis_db_url(db: int) -> str:
 
 
 class WorkerProcess:
-    """``command`` run from the repository root with ``env`` added; its output in ``log``."""
+    """``command`` run from ``cwd`` (the repository root) with ``env`` added; its
+    output in ``log``."""
 
-    def __init__(self, command: Sequence[str], env: dict[str, str], log: Path) -> None:
+    def __init__(
+        self, command: Sequence[str], env: dict[str, str], log: Path, cwd: Path = ROOT
+    ) -> None:
         self.log = log
         self._file = open(log, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             list(command),
-            cwd=ROOT,
+            cwd=cwd,
             env={**os.environ, "PYTHONPATH": str(ROOT), **env},
             stdout=self._file,
             stderr=subprocess.STDOUT,

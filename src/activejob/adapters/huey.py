@@ -203,24 +203,32 @@ class JSONSerializer(Serializer):  # type: ignore[misc]
         return _decode(json.loads(data))
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def _encode(value: Any) -> Any:
-    if value is None or isinstance(value, (str, bool, int, float)):
+    kind = type(value)
+    if kind in _PLAIN:
         return value
+    if kind is dict and all(type(key) is str for key in value):
+        encoded = {key: _encode(item) for key, item in value.items()}
+        return {_TAG: ["dict", encoded]} if _TAG in encoded else encoded
+    if kind is list:
+        return [_encode(item) for item in value]
     if isinstance(value, Message):
         return {_TAG: ["message", [_encode(field) for field in value]]}
     if isinstance(value, Error):
         return {_TAG: ["error", _encode(value.metadata)]}
+    if isinstance(value, tuple):
+        return {_TAG: ["tuple", [_encode(item) for item in value]]}
     if isinstance(value, datetime.datetime):
         return {_TAG: ["datetime", value.isoformat()]}
     if isinstance(value, datetime.timedelta):
         return {_TAG: ["timedelta", value.total_seconds()]}
-    if isinstance(value, tuple):
-        return {_TAG: ["tuple", [_encode(item) for item in value]]}
-    if isinstance(value, list):
-        return [_encode(item) for item in value]
+    if isinstance(value, (str, int, float)):  # subclasses: an IntEnum, a str subclass
+        return value
     if isinstance(value, Mapping) and all(isinstance(key, str) for key in value):
-        encoded = {key: _encode(item) for key, item in value.items()}
-        return {_TAG: ["dict", encoded]} if _TAG in encoded else encoded
+        return _encode(dict(value))
     raise TypeError(
         f"huey's JSONSerializer cannot store {type(value).__qualname__} {value!r:.80}: "
         "task arguments and results must be JSON values (str, number, bool, None, "
@@ -229,9 +237,10 @@ def _encode(value: Any) -> Any:
 
 
 def _decode(value: Any) -> Any:
-    if isinstance(value, list):
+    kind = type(value)
+    if kind is list:
         return [_decode(item) for item in value]
-    if not isinstance(value, dict):
+    if kind is not dict:
         return value
     if _TAG not in value:
         return {key: _decode(item) for key, item in value.items()}
