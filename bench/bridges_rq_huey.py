@@ -17,7 +17,7 @@ unit, ratio, target); :data:`MEASURES` lists them as ``(name, function)``.
   order) timed from start until a last native task, enqueued after the batch,
   has stored its result; the same last task closes both rows.
 
-Enqueue rows are the best of three alternating rounds, the Huey throughput row the
+Enqueue rows are the best of five alternating rounds, the Huey throughput row the
 best of two: the machine is shared and noisy.
 
 Redis database 13 (``AJ_BENCH_REDIS_URL``), under names of this run only; the
@@ -65,9 +65,9 @@ def _rate(n: int, action: Callable[[], object]) -> float:
 
 
 def _pair(n: int, ours: Callable[[], object], theirs: Callable[[], object]) -> tuple[float, float]:
-    """The best of three alternating rounds of each: a shared machine is noisy."""
+    """The best of five alternating rounds of each: a shared machine is noisy."""
     best = [0.0, 0.0]
-    for _ in range(3):
+    for _ in range(5):
         for index, action in enumerate((ours, theirs)):
             best[index] = max(best[index], _rate(n, action))
     return best[0], best[1]

@@ -205,8 +205,9 @@ def test_an_unknown_class_fails_in_huey_and_the_consumer_goes_on(hq: HueySetup) 
     wait_for(lambda: hq.has_result(task.id), 20)
     with pytest.raises(
         TaskException, match=re.escape("unknown job class 'tests.bridges.nowhere.MissingJob'")
-    ):
+    ) as failure:
         hq.huey.result(task.id)
+    assert "name it in ACTIVEJOB_IMPORTS" in failure.value.metadata["error"]
     name = tag()
     LedgerJob.perform_later(name)
     wait_for(lambda: hq.rows(name), 20)

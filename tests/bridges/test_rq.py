@@ -200,6 +200,7 @@ def test_an_unknown_class_fails_in_rq_and_the_worker_goes_on(rq: RQSetup) -> Non
     failure = rq.fetch(rq_job.id).latest_result()
     assert failure is not None
     assert "unknown job class 'tests.bridges.nowhere.MissingJob'" in (failure.exc_string or "")
+    assert "name it in ACTIVEJOB_IMPORTS" in (failure.exc_string or "")
     assert not rq.rows(payload["arguments"][0])
     name = tag()
     LedgerJob.perform_later(name)

@@ -48,7 +48,7 @@ from huey.utils import Error, normalize_time
 
 from activejob.adapters.base import Adapter
 from activejob.config import get_config
-from activejob.errors import ConfigurationError
+from activejob.errors import ConfigurationError, UnknownJobClassError
 from activejob.job.execution import execute
 from activejob.job.registry import import_modules
 
@@ -75,7 +75,14 @@ def perform(payload: dict[str, Any]) -> None:
     Returns ``None``, so Huey stores no result.
     """
     _prepare_worker()
-    execute(payload)
+    try:
+        execute(payload)
+    except UnknownJobClassError as exc:
+        # The registry's advice names activejob's own worker: say how this one imports.
+        raise UnknownJobClassError(
+            f"{exc}; for huey_consumer, import the module from the module that defines "
+            "the Huey instance, or name it in ACTIVEJOB_IMPORTS"
+        ) from exc
 
 
 def _prepare_worker() -> None:
