@@ -28,6 +28,7 @@ from redis import Redis
 
 import activejob
 from activejob.adapters.huey import HueyAdapter, JSONSerializer, bridge_task
+from activejob.config import get_config
 from activejob.errors import EnqueueError
 from tests.bridges.jobs import FlakyJob, GoneJob, LedgerJob, lines
 from tests.bridges.subprocess_worker import BIN, WorkerProcess, redis_db_url
@@ -77,7 +78,12 @@ def huey_setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HueySetup]:
         "AJ_GID_OUT": str(ledger),
     }
     os.environ["AJ_HUEY_URL"] = url  # read when huey_app is first imported, here too
+    # huey_app configures activejob, as the consumer's module must; this module-scoped
+    # fixture runs before the per-test config snapshot, so undo it here.
+    before = get_config().adapter
     from tests.bridges import huey_app
+
+    activejob.configure(adapter=before)
 
     command = [str(BIN / "huey_consumer"), "tests.bridges.huey_app.huey", "-w", "2"]
     worker = WorkerProcess(command, env, tmp / "consumer.log")
