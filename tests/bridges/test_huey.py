@@ -272,13 +272,20 @@ def test_the_url_names_the_huey_instance(huey_setup: HueySetup) -> None:
 
 
 def test_the_json_serializer_round_trips_what_huey_stores() -> None:
+    from huey.registry import Message
+
     serializer = JSONSerializer(compression=True)
     at = datetime(2026, 1, 2, 3, 4, 5)
-    value = (
-        {"__huey_json__": "user data", "n": [1, 2.5, None, True]},
-        Error({"error": "x", "retries": 0}),
-        at,
-    )
-    assert serializer.deserialize(serializer.serialize(value)) == value
+    inner = Message("id-2", "proj.tasks.after", None, 0, 0, None, (1,), {}, None)
+    message = Message(
+        "id-1", "proj.tasks.work", at, 0, 0, 5, ({"when": at, "n": [1, 2.5, None, True]},),
+        {"k": "v"}, inner, None, 60, at, None, ("chord", 2, 0, inner), None,
+    )  # fmt: skip
+    for value in (message, Error({"error": "x", "retries": 0}), (at, True)):
+        assert serializer.deserialize(serializer.serialize(value)) == value
+    # As with any JSON: a tuple inside an argument comes back as a list.
+    assert serializer.deserialize(serializer.serialize(({"t": (1, 2)},))) == ({"t": [1, 2]},)
     with pytest.raises(TypeError, match="cannot store set"):
         serializer.serialize({1, 2})
+    with pytest.raises(TypeError, match="reserved name"):
+        serializer.serialize({"__huey_json__": ["tuple", []]})

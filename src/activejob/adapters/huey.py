@@ -37,7 +37,6 @@ import logging
 import os
 import threading
 import weakref
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -187,16 +186,20 @@ class HueyAdapter(Adapter):
 
 
 _TAG = "__huey_json__"
+_TAG_IN_TEXT = json.dumps(_TAG)
 
 
 class JSONSerializer(Serializer):  # type: ignore[misc]
     """Huey's serializer writing JSON instead of pickle.
 
-    Takes what Huey itself stores (messages, their ``eta`` datetimes, tuples of
-    arguments, error results) and JSON values; anything else (a task argument or
-    result that JSON cannot hold) raises ``TypeError`` when the task is enqueued
-    or its result stored. Reading never imports or calls anything a message names.
-    Takes Huey's ``compression`` options.
+    Takes what Huey itself stores (messages with their ``eta`` datetimes and
+    argument tuples, error results) and JSON values in task arguments and results,
+    with datetimes and timedeltas tagged. As with any JSON serializer, a tuple
+    *inside* an argument comes back as a list. Anything JSON cannot hold (a set, an
+    object) raises ``TypeError`` when the task is enqueued or its result stored, and
+    so does the key ``"__huey_json__"``, which marks the tagged values. Reading
+    never imports or calls anything a message names. Takes Huey's ``compression``
+    options.
 
     Example::
 
@@ -204,64 +207,65 @@ class JSONSerializer(Serializer):  # type: ignore[misc]
     """
 
     def _serialize(self, data: Any) -> bytes:
-        return json.dumps(_encode(data), separators=(",", ":")).encode()
+        tagged = _Tagger()
+        # One pass of the C encoder over the payload: only Huey's own structures
+        # (a message, its fields, an error) are shaped in Python first.
+        text = json.dumps(tagged.shape(data), default=tagged.default, separators=(",", ":"))
+        if text.count(_TAG_IN_TEXT) != tagged.count:
+            raise TypeError(
+                f"huey's JSONSerializer cannot store a value using its reserved name {_TAG!r}"
+            )
+        return text.encode()
 
     def _deserialize(self, data: bytes) -> Any:
-        return _decode(json.loads(data))
+        return json.loads(data, object_hook=_untag)
 
 
-_PLAIN = frozenset({str, int, float, bool, type(None)})
+class _Tagger:
+    """Tags what JSON has no type for, counting the tags it writes."""
 
+    def __init__(self) -> None:
+        self.count = 0
 
-def _encode(value: Any) -> Any:
-    kind = type(value)
-    if kind in _PLAIN:
+    def tag(self, kind: str, body: Any) -> dict[str, Any]:
+        self.count += 1
+        return {_TAG: [kind, body]}
+
+    def shape(self, value: Any) -> Any:
+        if isinstance(value, Message):
+            return self.tag("message", [self.shape(field) for field in value])
+        if isinstance(value, Error):
+            return self.tag("error", value.metadata)
+        if isinstance(value, tuple):  # a message's args, its chord config, a revoke
+            return self.tag("tuple", [self.shape(item) for item in value])
         return value
-    if kind is dict and all(type(key) is str for key in value):
-        encoded = {key: _encode(item) for key, item in value.items()}
-        return {_TAG: ["dict", encoded]} if _TAG in encoded else encoded
-    if kind is list:
-        return [_encode(item) for item in value]
-    if isinstance(value, Message):
-        return {_TAG: ["message", [_encode(field) for field in value]]}
-    if isinstance(value, Error):
-        return {_TAG: ["error", _encode(value.metadata)]}
-    if isinstance(value, tuple):
-        return {_TAG: ["tuple", [_encode(item) for item in value]]}
-    if isinstance(value, datetime.datetime):
-        return {_TAG: ["datetime", value.isoformat()]}
-    if isinstance(value, datetime.timedelta):
-        return {_TAG: ["timedelta", value.total_seconds()]}
-    if isinstance(value, (str, int, float)):  # subclasses: an IntEnum, a str subclass
-        return value
-    if isinstance(value, Mapping) and all(isinstance(key, str) for key in value):
-        return _encode(dict(value))
-    raise TypeError(
-        f"huey's JSONSerializer cannot store {type(value).__qualname__} {value!r:.80}: "
-        "task arguments and results must be JSON values (str, number, bool, None, "
-        "lists, dicts with str keys), tuples or datetimes"
-    )
+
+    def default(self, value: Any) -> Any:
+        """For ``json.dumps``: a value JSON has no type for."""
+        if isinstance(value, datetime.datetime):
+            return self.tag("datetime", value.isoformat())
+        if isinstance(value, datetime.timedelta):
+            return self.tag("timedelta", value.total_seconds())
+        raise TypeError(
+            f"huey's JSONSerializer cannot store {type(value).__qualname__} {value!r:.80}: "
+            "task arguments and results must be JSON values (str, number, bool, None, "
+            "lists, dicts with str keys), tuples or datetimes"
+        )
 
 
-def _decode(value: Any) -> Any:
-    kind = type(value)
-    if kind is list:
-        return [_decode(item) for item in value]
-    if kind is not dict:
+def _untag(value: dict[str, Any]) -> Any:
+    """For ``json.loads``: a tagged value back (its body is decoded already)."""
+    if len(value) != 1 or _TAG not in value:
         return value
-    if _TAG not in value:
-        return {key: _decode(item) for key, item in value.items()}
     kind, body = value[_TAG]
     if kind == "message":
-        return Message(*(_decode(field) for field in body))
+        return Message(*body)
     if kind == "error":
-        return Error(_decode(body))
+        return Error(body)
+    if kind == "tuple":
+        return tuple(body)
     if kind == "datetime":
         return datetime.datetime.fromisoformat(body)
     if kind == "timedelta":
         return datetime.timedelta(seconds=body)
-    if kind == "tuple":
-        return tuple(_decode(item) for item in body)
-    if kind == "dict":
-        return {key: _decode(item) for key, item in body.items()}
     raise ValueError(f"huey's JSONSerializer found an unknown tag {kind!r}")
