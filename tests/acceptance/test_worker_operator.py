@@ -134,7 +134,11 @@ def test_a_burst_on_two_processes_logs_its_start_total_and_stop(tmp_path: Path) 
 
 @pytest.mark.parametrize(
     "address",
-    ["redis://:s3cret@127.0.0.1:{port}/0", "postgresql://app:s3cret@127.0.0.1:{port}/app"],
+    [
+        "redis://:s3cret@127.0.0.1:{port}/0",
+        "postgresql://app:s3cret@127.0.0.1:{port}/app",
+        "mysql://app:s3cret@127.0.0.1:{port}/app",
+    ],
 )
 def test_the_start_line_masks_the_password_and_sigterm_logs_stopped(
     address: str, tmp_path: Path, workers: list[CLI]

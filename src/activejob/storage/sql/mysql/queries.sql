@@ -36,12 +36,11 @@ INSERT INTO activejob_migrations (version, name, applied_at) VALUES (%(version)s
 SELECT VERSION(), @@innodb_autoinc_lock_mode, @@auto_increment_increment;
 
 -- name: insert_job
+-- state and run_at come computed: plain values are the cheapest statement for the
+-- server to parse (a single enqueue is one of these, and a commit, per job).
 INSERT INTO activejob_jobs (job_id, job_class, queue_name, priority, state, payload, run_at, created_at)
-VALUES (
-    %(job_id)s, %(job_class)s, %(queue_name)s, %(priority)s,
-    CASE WHEN coalesce(%(run_at)s, %(now)s) > %(now)s THEN 'scheduled' ELSE 'ready' END,
-    %(payload)s, coalesce(%(run_at)s, %(now)s), %(now)s
-);
+VALUES (%(job_id)s, %(job_class)s, %(queue_name)s, %(priority)s, %(state)s, %(payload)s,
+        %(run_at)s, %(now)s);
 
 -- name: insert_jobs
 -- One statement: its ids are consecutive (innodb_autoinc_lock_mode 0 or 1 holds
@@ -62,7 +61,8 @@ FROM JSON_TABLE(%(jobs)s, '$[*]' COLUMNS (
 ORDER BY r.ord;
 
 -- name: pick_any
-SELECT id, job_id, queue_name, payload, attempts + 1, priority, run_at FROM activejob_jobs
+SELECT id, job_id, queue_name, payload, attempts + 1, priority, run_at, job_class
+FROM activejob_jobs
 WHERE pending = 1 AND run_at <= %(now)s
   AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
 ORDER BY priority, run_at, id
@@ -70,7 +70,8 @@ LIMIT %(limit)s
 FOR UPDATE SKIP LOCKED;
 
 -- name: pick_exact
-SELECT id, job_id, queue_name, payload, attempts + 1, priority, run_at FROM activejob_jobs
+SELECT id, job_id, queue_name, payload, attempts + 1, priority, run_at, job_class
+FROM activejob_jobs
 WHERE pending = 1 AND queue_name = %(queue)s AND run_at <= %(now)s
   AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
 ORDER BY priority, run_at, id
@@ -78,7 +79,8 @@ LIMIT %(limit)s
 FOR UPDATE SKIP LOCKED;
 
 -- name: pick_prefix
-SELECT id, job_id, queue_name, payload, attempts + 1, priority, run_at FROM activejob_jobs
+SELECT id, job_id, queue_name, payload, attempts + 1, priority, run_at, job_class
+FROM activejob_jobs
 WHERE pending = 1 AND run_at <= %(now)s
   AND left(queue_name, char_length(%(queue)s)) = %(queue)s
   AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
