@@ -195,7 +195,8 @@ class JSONSerializer(Serializer):  # type: ignore[misc]
     Takes what Huey itself stores (messages with their ``eta`` datetimes and
     argument tuples, error results) and JSON values in task arguments and results,
     with datetimes and timedeltas tagged. As with any JSON serializer, a tuple
-    *inside* an argument comes back as a list. Anything JSON cannot hold (a set, an
+    *inside* an argument comes back as a list and a dict's int keys as strings.
+    Anything JSON cannot hold (a set, an
     object) raises ``TypeError`` when the task is enqueued or its result stored, and
     so does the key ``"__huey_json__"``, which marks the tagged values. Reading
     never imports or calls anything a message names. Takes Huey's ``compression``
