@@ -6,6 +6,8 @@ count of ledger lines is a count of executions.
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -28,7 +30,7 @@ import activejob
 from activejob.adapters.rq import PERFORM, RQAdapter
 from activejob.errors import EnqueueError
 from tests.bridges.jobs import FlakyJob, GoneJob, LedgerJob, lines
-from tests.bridges.subprocess_worker import BIN, WorkerProcess, redis_db_url
+from tests.bridges.subprocess_worker import BIN, ROOT, WorkerProcess, redis_db_url
 from tests.support import wait_for
 
 DB = 11
@@ -235,3 +237,40 @@ def test_the_url_names_the_redis_and_takes_a_job_timeout() -> None:
     assert str(adapter) == "rq adapter (127.0.0.1:6379/11)"
     with pytest.raises(activejob.ConfigurationError, match="rq:redis://localhost"):
         RQAdapter.from_url("rq:localhost")
+
+
+def test_a_worker_left_on_pickle_fails_the_jobs_and_a_requeue_recovers_them(rq: RQSetup) -> None:
+    name = tag()
+    job = LedgerJob.set(queue="aj_rq_pickle").perform_later(name)
+    # As the docs say: a worker without --serializer cannot read the JSON jobs.
+    subprocess.run(
+        [str(BIN / "rq"), "worker", "--burst", "-u", rq.url, "aj_rq_pickle"],
+        cwd=ROOT,
+        env={**os.environ, "ACTIVEJOB_IMPORTS": "tests.bridges.jobs"},
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    registry = FailedJobRegistry("aj_rq_pickle", connection=rq.redis, serializer=JSONSerializer)
+    assert registry.get_job_ids() == [job.provider_job_id]
+    assert not rq.rows(name)
+    # Nothing lost: requeued as the docs say, a JSON worker runs it.
+    json_flags = ["--serializer", "rq.serializers.JSONSerializer", "-u", rq.url]
+    for command in (
+        ["requeue", "--all", "--queue", "aj_rq_pickle"],
+        ["worker", "--burst", "aj_rq_pickle"],
+    ):
+        subprocess.run(
+            [str(BIN / "rq"), *command, *json_flags],
+            cwd=ROOT,
+            env={
+                **os.environ,
+                "ACTIVEJOB_ADAPTER": f"rq:{rq.url}",
+                "ACTIVEJOB_IMPORTS": "tests.bridges.jobs",
+                "AJ_BRIDGE_LEDGER": str(rq.ledger),
+            },
+            capture_output=True,
+            timeout=60,
+            check=True,
+        )
+    assert [row[1] for row in rq.rows(name)] == ["ran"]
