@@ -40,6 +40,7 @@ ROOT = BENCH.parent
 sys.path[:0] = [str(ROOT / "src"), str(BENCH)]
 
 import bridge_apps  # noqa: E402
+import bridges_rq_huey  # noqa: E402
 
 import activejob  # noqa: E402
 from activejob import config  # noqa: E402
@@ -289,11 +290,21 @@ def measure_dramatiq(broker_name: str, url: str, n: int) -> list[Row]:
     return found
 
 
+def _rows_of(found: list[dict[str, Any]]) -> list[Row]:
+    """``bench/bridges_rq_huey.py``'s rows (dicts) as this table's rows."""
+    return [
+        Row(f"{r['system']} {r['measure']}", r["bridge"], r["native"], r["unit"], r["target"])
+        for r in found
+    ]
+
+
 SYSTEMS: list[tuple[str, Callable[[int], list[Row]]]] = [
     ("celery", lambda n: measure_celery("redis", REDIS, n)),
     ("celery", lambda n: measure_celery("rabbitmq", RABBITMQ, n)),
     ("dramatiq", lambda n: measure_dramatiq("redis", REDIS, n)),
     ("dramatiq", lambda n: measure_dramatiq("rabbitmq", RABBITMQ, n)),
+    ("rq", lambda n: _rows_of(bridges_rq_huey.measure_rq(jobs=n))),
+    ("huey", lambda n: _rows_of(bridges_rq_huey.measure_huey(jobs=n))),
 ]
 """(system name for ``--only``, measure function taking the batch size)."""
 
@@ -311,7 +322,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the measures and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=2000, help="jobs per batch (default 2000)")
-    parser.add_argument("--only", default="", help="comma-separated systems (celery,dramatiq)")
+    parser.add_argument(
+        "--only", default="", help="comma-separated systems (celery,dramatiq,rq,huey)"
+    )
     args = parser.parse_args(argv)
     only = {s for s in args.only.split(",") if s}
     found: list[Row] = []

@@ -33,6 +33,8 @@ BUILTIN: dict[str, str] = {
     "rediss": "activejob.adapters.redis:RedisAdapter",
     "celery": "activejob.adapters.celery:CeleryAdapter",
     "dramatiq": "activejob.adapters.dramatiq:DramatiqAdapter",
+    "rq": "activejob.adapters.rq:RQAdapter",
+    "huey": "activejob.adapters.huey:HueyAdapter",
 }
 """Built-in schemes and the ``module:Class`` that implements each."""
 
@@ -45,6 +47,8 @@ EXTRAS: dict[str, str] = {
     "rediss": "redis",
     "celery": "celery",
     "dramatiq": "dramatiq",
+    "rq": "rq",
+    "huey": "huey",
 }
 """The ``pip install 'activejob[extra]'`` that brings a built-in scheme's driver."""
 

@@ -1,0 +1,222 @@
+"""``rq:redis://host:6379/0``: jobs run by RQ's own worker (``rq worker``).
+
+A bridge for a team that already runs RQ. Every job is one RQ job calling one
+function, :func:`perform` (by its dotted path, :data:`PERFORM`), whose only work
+is :func:`activejob.execute` on our JSON payload: our retries, discards and
+callbacks apply, and RQ's own retry is never set, so a failure is retried once,
+by us. Queues are RQ queues of the same name; ``set(wait=...)`` becomes RQ's
+scheduled registry (the worker needs ``--with-scheduler``); RQ has no priorities,
+so a job with one is refused. ``provider_job_id`` is the RQ job id. A bulk
+enqueue is one pipelined round trip (``Queue.enqueue_many`` and
+``Queue.schedule_job`` on one pipeline).
+
+RQ pickles by default; this bridge writes its jobs with
+``rq.serializers.JSONSerializer``, so the worker must read them with the same::
+
+    ACTIVEJOB_ADAPTER=rq:redis://localhost:6379/0 ACTIVEJOB_IMPORTS=proj.jobs \\
+        rq worker --with-scheduler --serializer rq.serializers.JSONSerializer \\
+        -u redis://localhost:6379/0 default
+
+The URL's query may set ``job_timeout`` (seconds, RQ's ``timeout``; ``-1`` for
+none; RQ's default is 180). Importing this module imports ``rq`` and ``redis``.
+
+Example::
+
+    activejob.configure(adapter="rq:redis://localhost:6379/0")
+    ReportJob.perform_later(42)
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import time
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from redis import Redis
+from rq import Queue
+from rq.job import JobStatus
+from rq.serializers import JSONSerializer
+
+from activejob.adapters.base import Adapter
+from activejob.config import get_config
+from activejob.errors import ConfigurationError, UnknownJobClassError
+from activejob.job.execution import execute
+from activejob.job.registry import import_modules
+
+if TYPE_CHECKING:
+    from rq.job import Job as RQJob
+
+    from activejob.job.base import Job
+
+__all__ = ["PERFORM", "RQAdapter", "perform"]
+
+PERFORM = "activejob.adapters.rq.perform"
+"""The dotted path every bridged RQ job calls: the one function RQ ever imports for us."""
+
+logger = logging.getLogger("activejob")
+
+_prepared = False
+_prepared_lock = threading.Lock()
+
+
+def perform(payload: dict[str, Any]) -> None:
+    """Run one of our payloads in an RQ worker, with all our rules.
+
+    A retry is enqueued again through the job's adapter (configure ``rq:`` in the
+    worker: ``ACTIVEJOB_ADAPTER``); a discard ends the RQ job as finished; a
+    failure, including a payload that names no registered job class, raises, and
+    RQ records the job in its ``FailedJobRegistry``. Returns ``None``, so RQ
+    stores no result it would have to serialise.
+    """
+    _prepare_worker()
+    try:
+        execute(payload)
+    except UnknownJobClassError as exc:
+        # The registry's advice names activejob's own worker: say how this one imports.
+        raise UnknownJobClassError(
+            f"{exc}; for rq worker, import the module from its -c settings module or "
+            "name it in ACTIVEJOB_IMPORTS"
+        ) from exc
+
+
+def _prepare_worker() -> None:
+    """Once per process: import ``ACTIVEJOB_IMPORTS`` and check where retries go."""
+    global _prepared
+    if _prepared:
+        return
+    with _prepared_lock:
+        if _prepared:
+            return
+        names = os.environ.get("ACTIVEJOB_IMPORTS", "").split(",")
+        import_modules([name.strip() for name in names if name.strip()])
+        setting = get_config().adapter_url()
+        if not isinstance(setting, RQAdapter) and not (
+            isinstance(setting, str) and setting.startswith("rq:")
+        ):
+            # Said once: a retry enqueued elsewhere would wait for a worker nobody runs.
+            logger.warning(
+                "activejob in this rq worker is configured with adapter %r, so retries "
+                "of bridged jobs go there, not back to RQ: start the worker with "
+                "ACTIVEJOB_ADAPTER=rq:redis://... (the Redis it reads)",
+                setting,
+            )
+        _prepared = True
+
+
+def _at(timestamp: float) -> datetime:
+    # RQ keeps whole seconds (it drops the fraction): round up, so a job never
+    # runs before the time it was given.
+    return datetime.fromtimestamp(math.ceil(timestamp), timezone.utc)
+
+
+class RQAdapter(Adapter):
+    """Enqueues jobs as RQ jobs on ``connection`` (a ``redis.Redis``).
+
+    Example::
+
+        from redis import Redis
+        activejob.configure(adapter=RQAdapter(Redis.from_url("redis://localhost:6379/0")))
+    """
+
+    scheme: ClassVar[str] = "rq"
+    supports_priority: ClassVar[bool] = False
+
+    def __init__(self, connection: Redis, *, job_timeout: int | None = None) -> None:
+        self.connection = connection
+        self.job_timeout = job_timeout
+        self._queues: dict[str, Queue] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_url(cls, url: str) -> RQAdapter:
+        """``rq:redis://[user:password@]host[:port][/db][?job_timeout=600]``."""
+        redis_url = url.partition(":")[2]
+        parts = urlsplit(redis_url)
+        if parts.scheme not in ("redis", "rediss", "unix"):
+            raise ConfigurationError(
+                f"the rq adapter takes the URL of RQ's Redis after 'rq:', such as "
+                f"'rq:redis://localhost:6379/0'; got {url!r}"
+            )
+        query = dict(parse_qsl(parts.query))
+        timeout = query.pop("job_timeout", None)
+        try:
+            job_timeout = None if timeout is None else int(timeout)
+        except ValueError:
+            raise ConfigurationError(
+                f"job_timeout in {url!r} must be a whole number of seconds"
+            ) from None
+        redis_url = urlunsplit(parts._replace(query=urlencode(query)))
+        return cls(Redis.from_url(redis_url), job_timeout=job_timeout)
+
+    def queue(self, name: str) -> Queue:
+        """The RQ queue called ``name``, writing JSON."""
+        found = self._queues.get(name)
+        if found is None:
+            with self._lock:
+                found = self._queues.setdefault(
+                    name, Queue(name, connection=self.connection, serializer=JSONSerializer)
+                )
+        return found
+
+    def enqueue(self, job: Job) -> None:
+        rq_job = self.queue(job.queue_name).enqueue_call(PERFORM, **self._options(job))
+        job.provider_job_id = rq_job.id
+
+    def enqueue_at(self, job: Job, timestamp: float) -> None:
+        if timestamp <= time.time():
+            # Due already (a retry with no wait): straight to the queue, not a
+            # round through the scheduler, which looks only once a second.
+            self.enqueue(job)
+            return
+        queue = self.queue(job.queue_name)
+        rq_job = queue.create_job(PERFORM, status=JobStatus.SCHEDULED, **self._options(job))
+        queue.schedule_job(rq_job, _at(timestamp))
+        job.provider_job_id = rq_job.id
+
+    def enqueue_all(self, jobs: Sequence[Job]) -> int:
+        """Every job in one pipelined round trip: ``enqueue_many`` per queue for
+        the jobs to run now, ``schedule_job`` for the others."""
+        pipe = self.connection.pipeline()
+        enqueued: list[tuple[Job, RQJob]] = []
+        by_queue: dict[str, list[Job]] = {}
+        for job in jobs:
+            by_queue.setdefault(job.queue_name, []).append(job)
+        for name, group in by_queue.items():
+            queue = self.queue(name)
+            now = [job for job in group if job.scheduled_at is None]
+            datas = [Queue.prepare_data(PERFORM, **self._options(job)) for job in now]
+            enqueued.extend(zip(now, queue.enqueue_many(datas, pipeline=pipe), strict=True))
+            for job in group:
+                if job.scheduled_at is not None:
+                    rq_job = queue.create_job(
+                        PERFORM, status=JobStatus.SCHEDULED, **self._options(job)
+                    )
+                    queue.schedule_job(rq_job, _at(job.scheduled_at.timestamp()), pipeline=pipe)
+                    enqueued.append((job, rq_job))
+        pipe.execute()
+        for job, rq_job in enqueued:
+            job.provider_job_id = rq_job.id
+            job.successfully_enqueued = True
+        return len(jobs)
+
+    def _options(self, job: Job) -> dict[str, Any]:
+        return {
+            "args": (job.serialize(),),
+            "timeout": self.job_timeout,
+            # What `rq info` and dashboards show, instead of the whole payload.
+            "description": f"{job.job_class_name} {job.job_id}",
+        }
+
+    def shutdown(self, *, wait: bool = True) -> None:
+        self.connection.close()
+
+    def __str__(self) -> str:
+        kwargs = self.connection.connection_pool.connection_kwargs
+        where = kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}"
+        return f"rq adapter ({where}/{kwargs.get('db', 0)})"
