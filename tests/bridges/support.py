@@ -93,7 +93,9 @@ class Ledger:
         if not self.path.exists():
             return []
         found = []
-        for raw in self.path.read_text(encoding="utf-8").splitlines():
+        text = self.path.read_text(encoding="utf-8")
+        # A line still being written (no newline yet) is read on the next call.
+        for raw in text[: text.rfind("\n") + 1].splitlines():
             line = json.loads(raw)
             if line["tag"] == tag and line["event"] == event:
                 found.append(line)
