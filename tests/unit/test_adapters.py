@@ -434,6 +434,15 @@ def test_capability_flags_refuse_what_the_backend_cannot_honour() -> None:
     assert [p["arguments"] for p in adapter.payloads] == [[1]]
 
 
+def test_a_one_queue_backend_takes_the_default_queue_under_a_prefix() -> None:
+    adapter = _OneQueueNoPriority()
+    activejob.configure(adapter=adapter, queue_name_prefix="shop")
+    EchoJob.perform_later(1)
+    with pytest.raises(EnqueueError, match=r"one queue.*'shop_low'"):
+        EchoJob.set(queue="low").perform_later(2)
+    assert [p["queue_name"] for p in adapter.payloads] == ["shop_default"]
+
+
 def _prioritised(value: Any) -> Job:
     job = EchoJob(value)
     job.priority = 1

@@ -65,7 +65,7 @@ class Adapter(ABC):
                 f"the {name} adapter cannot honour priorities ({job.job_class_name} asked "
                 f"for priority {job.priority}); drop the priority or use a backend that has them"
             )
-        if not self.supports_queues and job.queue_name != get_config().default_queue_name:
+        if not self.supports_queues and job.queue_name != _default_queue():
             raise EnqueueError(
                 f"the {name} adapter has one queue and cannot route to another "
                 f"({job.job_class_name} asked for queue {job.queue_name!r}); "
@@ -104,6 +104,14 @@ class Adapter(ABC):
 
     def __str__(self) -> str:
         return f"{self.scheme or type(self).__name__} adapter"
+
+
+def _default_queue() -> str:
+    """The default queue's full name, with the configured prefix."""
+    config = get_config()
+    if config.queue_name_prefix:
+        return f"{config.queue_name_prefix}{config.queue_name_delimiter}{config.default_queue_name}"
+    return config.default_queue_name
 
 
 def payload_copy(job: Job) -> dict[str, Any]:
