@@ -555,3 +555,15 @@ def test_job_lines_at_keeps_a_failure_at_error(
         adapter.perform_enqueued_jobs()
     (failed,) = lines(logs, "perform")
     assert failed.levelno == logging.ERROR and not lines(logs, "perform_start")
+
+
+def test_the_job_lines_at_example_in_the_docs_runs(
+    adapter: TestAdapter, logs: pytest.LogCaptureFixture
+) -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "observability.md").read_text()
+    (block,) = [b for b in re.findall(r"```python\n(.*?)```", doc, re.S) if "job_lines_at" in b]
+    payload = Report(5).serialize()
+    exec(block, {"activejob": activejob, "logging": logging, "payload": payload})
+    assert not lines(logs, "perform_start") and not lines(logs, "perform")
