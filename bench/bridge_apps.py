@@ -50,8 +50,9 @@ def celery_app(broker: str, prefix: str) -> tuple[Any, Any, Any]:
         worker_enable_remote_control=False,
         broker_connection_retry_on_startup=True,
     )
-    # AJ_BENCH_ACKS_LATE=1: the native task acknowledges after running, as the bridge's does.
-    late = os.environ.get("AJ_BENCH_ACKS_LATE") == "1"
+    # Like for like: the native task acknowledges after running, as the bridge's task
+    # does (acks_late=True); AJ_BENCH_ACKS_LATE=0 gives it Celery's default instead.
+    late = os.environ.get("AJ_BENCH_ACKS_LATE", "1") == "1"
     noop = app.task(name="bench.noop", ignore_result=True, acks_late=late)(_noop)
     marker = app.task(name="bench.mark", ignore_result=True)(mark)
     activejob.configure(adapter=CeleryAdapter(app), queue_name_prefix=prefix)
@@ -85,10 +86,10 @@ def _noop(n: int) -> None:
 
 
 if os.environ.get("AJ_BENCH_LOG_LEVEL"):
-    # The experiment beside the table: the activejob logger's per-job lines cost this.
+    # AJ_BENCH_LOG_LEVEL=DEBUG: the bridge's per-job lines on, as with --verbose.
     import logging
 
-    logging.getLogger("activejob").setLevel(os.environ["AJ_BENCH_LOG_LEVEL"])
+    logging.getLogger().setLevel(os.environ["AJ_BENCH_LOG_LEVEL"])
 
 app: Any = None
 broker: Any = None

@@ -3,18 +3,20 @@
     .venv/bin/python bench/bridges.py            # or: make bench-bridges
     .venv/bin/python bench/bridges.py --jobs 1000 --only celery
 
-For each system and broker, with no worker running: three rounds of timed
-enqueues (ours one ``perform_later`` at a time, native one send at a time,
-native through its bulk path, ours ``perform_all_later``), alternating the
-order, then flushed. Then batches of no-op jobs go onto one queue, each between
-two markers: three rounds of a batch of activejob jobs and one of the system's
-own no-op task, alternating which goes first; the system's own worker starts
-(one process, one thread: the queue runs in order) and the markers time each
-batch. Rows compare ours with native, the best round of each: enqueue, bulk
-enqueue, worker throughput; target >= 0.8x. Each worker runs at its system's
-default log level (Celery WARNING, Dramatiq INFO, which shows activejob's two
-lines per job); Dramatiq has a second worker row with the ``activejob`` logger
-at WARNING.
+For each system and broker, with no worker running: ``--rounds`` (default 5)
+rounds of timed enqueues (ours one ``perform_later`` at a time, native one send
+at a time, native through its bulk path, ours ``perform_all_later``), the order
+reversed every other round, then flushed. Then batches of no-op jobs go onto one
+queue, each between two markers: per round a batch of activejob jobs and one of
+the system's own no-op task, alternating which goes first; the system's own
+worker starts (one process, one thread: the queue runs in order) and the markers
+time each batch. Each row is the median of the rounds, its ratio the median of
+the per-round ratios (ours and native measured back to back, so the machine's
+load of the moment hits both) with their spread: enqueue, bulk enqueue, worker
+throughput; target >= 0.8x. One worker runs ours and native with the same
+settings, printed under the table; each at its system's default log level
+(Celery WARNING, Dramatiq INFO, where Dramatiq's per-message lines and the
+bridge's are DEBUG).
 
 To add a system, write ``measure_x(jobs: int) -> list[Row]`` and append it to
 :data:`SYSTEMS`.
@@ -31,8 +33,9 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 BENCH = Path(__file__).resolve().parent
@@ -48,21 +51,39 @@ from activejob import config  # noqa: E402
 REDIS = os.environ.get("ACTIVEJOB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 RABBITMQ = os.environ.get("ACTIVEJOB_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
 TARGET = 0.8
+SETTINGS: list[str] = []
+"""The worker settings of each system measured, printed under the table."""
 
 
 @dataclass
 class Row:
-    """One line: ours, the native figure beside it, the ratio, the target."""
+    """One line: ours and native (medians of the rounds), the ratio (the median of
+    each round's ours/native, the two measured back to back), its spread, the target."""
 
     measure: str
     ours: float
     native: float
     unit: str = "jobs/s"
     target: float | None = TARGET
+    ratios: list[float] = field(default_factory=list)
+
+    @classmethod
+    def of_rounds(cls, measure: str, ours: Sequence[float], native: Sequence[float],
+                  unit: str = "jobs/s", target: float | None = TARGET) -> Row:  # fmt: skip
+        """A row from paired rounds: ``ours[i]`` was measured next to ``native[i]``."""
+        ratios = [o / n for o, n in zip(ours, native, strict=True) if n]
+        return cls(measure, median(ours), median(native), unit, target, ratios)
 
     @property
     def ratio(self) -> float:
+        if self.ratios:
+            return median(self.ratios)
         return self.ours / self.native if self.native else 0.0
+
+    def spread_text(self) -> str:
+        if len(self.ratios) < 2:
+            return ""
+        return f"{min(self.ratios):.2f}-{max(self.ratios):.2f}"
 
     def target_text(self) -> str:
         if self.target is None:
@@ -132,14 +153,19 @@ class Plan:
     mark_native: Callable[[str], object]
 
 
-ROUNDS = 3
-"""Rounds of each measure, in alternating order; the best round of each kind counts,
-as a busy machine only ever slows one down."""
+ROUNDS = 5
+"""Rounds of each measure (``--rounds``). Ours and native alternate within a round
+(ABBA order from one round to the next), so the machine's load of the moment hits
+both; a row is the median of the rounds, with the spread of the per-round ratios."""
 
 
-def timed_enqueues(n: int, plan: Plan) -> dict[str, float]:
+WARMUP = 200
+"""Untimed jobs of each kind the worker runs before the first timed batch."""
+
+
+def timed_enqueues(n: int, plan: Plan) -> dict[str, list[float]]:
     """With no worker running: rounds of each enqueue, alternating the order; the
-    best rate of each. The jobs are flushed afterwards, unrun."""
+    rate of each, round by round. The jobs are flushed afterwards, unrun."""
     for i in range(50):  # warm up: connections, caches
         plan.ours_one(i)
         plan.native_one(i)
@@ -149,10 +175,10 @@ def timed_enqueues(n: int, plan: Plan) -> dict[str, float]:
         "native_all": lambda: plan.native_all(list(range(n))),
         "ours_all": lambda: plan.ours_all(list(range(n))),
     }
-    rates: dict[str, float] = {}
+    rates: dict[str, list[float]] = {name: [] for name in timed}
     for r in range(ROUNDS):
         for name, fn in timed.items() if r % 2 == 0 else reversed(timed.items()):
-            rates[name] = max(rates.get(name, 0.0), rate(n, fn))
+            rates[name].append(rate(n, fn))
     return rates
 
 
@@ -160,6 +186,10 @@ def throughput_batches(tmp: Path, n: int, plan: Plan) -> list[Batch]:
     """With no worker running: rounds of a batch of ours and a batch of native
     no-ops, each between two markers, alternating which goes first."""
     batches: list[Batch] = []
+    # Untimed, first in the queue: the worker's first jobs of each kind (imports,
+    # caches, the broker's prefetch filling up) would otherwise count for round 1.
+    plan.ours_all(list(range(WARMUP)))
+    plan.native_all(list(range(WARMUP)))
     for r in range(ROUNDS):
         kinds = [("ours", plan.ours_all, plan.mark_ours),
                  ("native", plan.native_all, plan.mark_native)]  # fmt: skip
@@ -172,21 +202,23 @@ def throughput_batches(tmp: Path, n: int, plan: Plan) -> list[Batch]:
     return batches
 
 
-def enqueue_rows(name: str, rates: dict[str, float], bulk_name: str) -> list[Row]:
+def enqueue_rows(name: str, rates: dict[str, list[float]], bulk_name: str) -> list[Row]:
     """The enqueue and bulk enqueue rows for one system."""
     return [
-        Row(f"{name} enqueue: perform_later vs own task", rates["ours_one"], rates["native_one"]),
-        Row(f"{name} bulk: perform_all_later vs {bulk_name}", rates["ours_all"],
-            rates["native_all"]),
+        Row.of_rounds(f"{name} enqueue: perform_later vs own task", rates["ours_one"],
+                      rates["native_one"]),
+        Row.of_rounds(f"{name} bulk: perform_all_later vs {bulk_name}", rates["ours_all"],
+                      rates["native_all"]),
     ]  # fmt: skip
 
 
 def worker_row(measure: str, n: int, batches: list[Batch]) -> Row:
-    """The worker's throughput on ours and on native, once it has run ``batches``."""
-    best = {"ours": 0.0, "native": 0.0}
+    """The worker's throughput on ours and on native, once it has run ``batches``
+    (a pair of batches per round)."""
+    rates: dict[str, list[float]] = {"ours": [], "native": []}
     for batch in batches:
-        best[batch.kind] = max(best[batch.kind], batch.throughput(n))
-    return Row(measure, best["ours"], best["native"])
+        rates[batch.kind].append(batch.throughput(n))
+    return Row.of_rounds(measure, rates["ours"], rates["native"])
 
 
 def _scratch_config() -> Any:
@@ -228,6 +260,12 @@ def measure_celery(broker_name: str, url: str, n: int) -> list[Row]:
     # Celery's default log level, WARNING: neither Celery's per-task lines nor ours.
     argv = ["celery", "-A", "bridge_apps", "worker", "-P", "solo", "-l", "WARNING", "-Q", queue,
             "--without-heartbeat", "--without-gossip", "--without-mingle"]  # fmt: skip
+    late = os.environ.get("AJ_BENCH_ACKS_LATE", "1") == "1"
+    SETTINGS.append(
+        f"{name}: one `celery worker -P solo -l WARNING` runs both; prefetch multiplier "
+        f"{app.conf.worker_prefetch_multiplier}; acks_late bridge True, native {late}; "
+        "ignore_result both"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         batches = throughput_batches(Path(tmp), n, plan)
         # At WARNING the ready line is not logged: the banner's queue list says it.
@@ -268,9 +306,14 @@ def measure_dramatiq(broker_name: str, url: str, n: int) -> list[Row]:
     broker.flush(f"{prefix}_default")
     env = {"AJ_BENCH_SYSTEM": "dramatiq", "AJ_BENCH_BROKER": url, "AJ_BENCH_PREFIX": prefix}
     argv = ["dramatiq", "bridge_apps:broker", "--processes", "1", "--threads", "1"]
-    # Dramatiq's default log level is INFO, which shows our two lines per job; then
-    # the same with the activejob logger at WARNING (Dramatiq's own lines unchanged).
-    phases = [("", {}), (", activejob logger at WARNING", {"AJ_BENCH_LOG_LEVEL": "WARNING"})]
+    # Dramatiq's default log level, INFO: neither Dramatiq's per-message lines (DEBUG)
+    # nor the bridge's (DEBUG too). AJ_BENCH_LOG_LEVEL=DEBUG shows both, as --verbose.
+    phases = [("", {})]
+    SETTINGS.append(
+        f"{name}: one `dramatiq --processes 1 --threads 1` runs both, Dramatiq's default "
+        "prefetch and middleware, log level INFO (Dramatiq's default; its per-message "
+        "lines and the bridge's are DEBUG)"
+    )
     for label, quiet in phases:
         with tempfile.TemporaryDirectory() as tmp:
             batches = throughput_batches(Path(tmp), n, plan)
@@ -291,11 +334,12 @@ def measure_dramatiq(broker_name: str, url: str, n: int) -> list[Row]:
 
 
 def _rows_of(found: list[dict[str, Any]]) -> list[Row]:
-    """``bench/bridges_rq_huey.py``'s rows (dicts) as this table's rows."""
+    """``bench/bridges_rq_huey.py``'s rows (dicts with each round) as this table's rows."""
     return [
-        Row(f"{r['system']} {r['measure']}", r["bridge"], r["native"], r["unit"], r["target"])
+        Row.of_rounds(f"{r['system']} {r['measure']}", r["bridge_rounds"], r["native_rounds"],
+                      r["unit"], r["target"])
         for r in found
-    ]
+    ]  # fmt: skip
 
 
 SYSTEMS: list[tuple[str, Callable[[int], list[Row]]]] = [
@@ -311,11 +355,22 @@ SYSTEMS: list[tuple[str, Callable[[int], list[Row]]]] = [
 
 def table(found: list[Row]) -> str:
     """The rows as a Markdown table."""
-    lines = ["| measure | ours | native | ratio | target |", "|---|---:|---:|---:|---|"]
+    lines = [
+        "| measure | ours | native | ratio | spread | target |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
     for row in found:
         lines.append(f"| {row.measure} | {row.ours:,.0f} {row.unit} | {row.native:,.0f} "
-                     f"{row.unit} | {row.ratio:.2f}x | {row.target_text()} |")  # fmt: skip
+                     f"{row.unit} | {row.ratio:.2f}x | {row.spread_text()} | "
+                     f"{row.target_text()} |")  # fmt: skip
     return "\n".join(lines)
+
+
+def set_rounds(rounds: int) -> None:
+    """Rounds per measure, here and in ``bench/bridges_rq_huey.py``."""
+    global ROUNDS
+    ROUNDS = rounds
+    bridges_rq_huey.ROUNDS = rounds
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -325,14 +380,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--only", default="", help="comma-separated systems (celery,dramatiq,rq,huey)"
     )
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help=f"rounds (default {ROUNDS})")
     args = parser.parse_args(argv)
+    set_rounds(args.rounds)
+    load_before = "/".join(f"{x:.1f}" for x in os.getloadavg())
     only = {s for s in args.only.split(",") if s}
     found: list[Row] = []
     for name, measure in SYSTEMS:
         if not only or name in only:
             found.extend(measure(args.jobs))
-    print(f"python {sys.version.split()[0]}, {args.jobs} jobs per batch")
+    load = "/".join(f"{x:.1f}" for x in os.getloadavg())
+    print(
+        f"python {sys.version.split()[0]}, {args.jobs} jobs per batch, {ROUNDS} rounds "
+        f"(ours and native alternating), load average {load_before} before, {load} after"
+    )
     print(table(found))
+    print()
+    for line in [*SETTINGS, *bridges_rq_huey.SETTINGS]:
+        print(f"- {line}")
     return 0
 
 

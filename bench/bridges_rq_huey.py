@@ -17,8 +17,10 @@ unit, ratio, target); :data:`MEASURES` lists them as ``(name, function)``.
   order) timed from start until a last native task, enqueued after the batch,
   has stored its result; the same last task closes both rows.
 
-Enqueue rows are the best of five alternating rounds, throughput rows the best of
-two: the machine is shared and noisy.
+Every row has :data:`ROUNDS` rounds, ours and native back to back in each, the
+order alternating from one round to the next (the machine is shared and noisy: the
+load of the moment hits both); the rows carry every round (``bridge_rounds``,
+``native_rounds``) and ``bench/bridges.py`` reports medians and the spread.
 
 Redis database 13 (``AJ_BENCH_REDIS_URL``), under names of this run only; the
 keys are deleted at the end.
@@ -34,6 +36,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 BENCH = Path(__file__).resolve().parent
@@ -42,18 +45,29 @@ sys.path[:0] = [str(ROOT / "src"), str(BENCH)]
 
 REDIS_URL = os.environ.get("AJ_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 TARGET = 0.8
+ROUNDS = 5
+"""Rounds of each row; ``bench/bridges.py --rounds`` sets it."""
+SETTINGS: list[str] = []
+"""The worker settings of each system measured, printed under the table."""
 BIN = Path(sys.executable).parent
 Row = dict[str, Any]
 
 
-def _row(system: str, measure: str, bridge: float, native: float, unit: str = "jobs/s") -> Row:
+def _row(
+    system: str, measure: str, rounds: tuple[list[float], list[float]], unit: str = "jobs/s"
+) -> Row:
+    bridge_rounds, native_rounds = rounds
+    bridge, native = median(bridge_rounds), median(native_rounds)
+    ratios = [b / n for b, n in zip(bridge_rounds, native_rounds, strict=True) if n]
     return {
         "system": system,
         "measure": measure,
         "bridge": bridge,
         "native": native,
+        "bridge_rounds": bridge_rounds,
+        "native_rounds": native_rounds,
         "unit": unit,
-        "ratio": bridge / native if native else float("nan"),
+        "ratio": median(ratios) if ratios else float("nan"),
         "target": TARGET,
     }
 
@@ -64,13 +78,15 @@ def _rate(n: int, action: Callable[[], object]) -> float:
     return n / (time.perf_counter() - started)
 
 
-def _pair(n: int, ours: Callable[[], object], theirs: Callable[[], object]) -> tuple[float, float]:
-    """The best of five alternating rounds of each: a shared machine is noisy."""
-    best = [0.0, 0.0]
-    for _ in range(5):
-        for index, action in enumerate((ours, theirs)):
-            best[index] = max(best[index], _rate(n, action))
-    return best[0], best[1]
+def _pair(
+    n: int, ours: Callable[[], object], theirs: Callable[[], object]
+) -> tuple[list[float], list[float]]:
+    """:data:`ROUNDS` rounds of each, back to back, alternating which goes first."""
+    rates: tuple[list[float], list[float]] = ([], [])
+    for r in range(ROUNDS):
+        for index in (0, 1) if r % 2 == 0 else (1, 0):
+            rates[index].append(_rate(n, (ours, theirs)[index]))
+    return rates
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -97,7 +113,7 @@ def measure_rq(jobs: int = 2000, forked_jobs: int = 200) -> list[Row]:
     configured = BridgeNoopJob.set(queue=bridge_q)
     rows: list[Row] = []
     try:
-        rows.append(_row("rq", f"enqueue {jobs} one by one", *_pair(
+        rows.append(_row("rq", f"enqueue {jobs} one by one", _pair(
             jobs,
             lambda: [configured.perform_later(i) for i in range(jobs)],
             lambda: [
@@ -113,10 +129,10 @@ def measure_rq(jobs: int = 2000, forked_jobs: int = 200) -> list[Row]:
                 native.enqueue_call("bridges_rq_huey_app.rq_noop", args=(i,))
 
         simple = ["-w", "rq.worker.SimpleWorker"]
-        rows.append(_row("rq", "throughput, SimpleWorker --burst", *_best_drain(
-            lambda: fill(jobs), lambda: _rq_drain(jobs, [bridge_q, native_q], simple)
+        rows.append(_row("rq", "throughput, SimpleWorker --burst", _drains(
+            lambda: fill(jobs), lambda first: _rq_drain(jobs, [bridge_q, native_q], simple, first)
         )))  # fmt: skip
-        rows.append(_row("rq", f"bulk enqueue {jobs}", *_pair(
+        rows.append(_row("rq", f"bulk enqueue {jobs}", _pair(
             jobs,
             lambda: activejob.perform_all_later(
                 [BridgeNoopJob(i).set(queue=bridge_q) for i in range(jobs)]
@@ -127,9 +143,15 @@ def measure_rq(jobs: int = 2000, forked_jobs: int = 200) -> list[Row]:
         )))  # fmt: skip
         # The bulk jobs are dropped by fill(); then the forking worker on fewer.
         preload = ["-c", "bridges_rq_huey_app"]
-        rows.append(_row("rq", f"throughput, forking worker -c ({forked_jobs} jobs)", *_best_drain(
-            lambda: fill(forked_jobs), lambda: _rq_drain(forked_jobs, [bridge_q, native_q], preload)
+        rows.append(_row("rq", f"throughput, forking worker -c ({forked_jobs} jobs)", _drains(
+            lambda: fill(forked_jobs),
+            lambda first: _rq_drain(forked_jobs, [bridge_q, native_q], preload, first),
+            min(ROUNDS, 3),  # a fork per job: ~45 jobs/s
         )))  # fmt: skip
+        SETTINGS.append(
+            "rq: `rq worker --burst -q` (log level WARNING), JSON serializer, one worker per "
+            "queue and batch, ours and native the same worker class; no Retry on either"
+        )
     finally:
         for name in (bridge_q, native_q):
             queue = Queue(name, connection=redis, serializer=JSONSerializer)
@@ -139,29 +161,36 @@ def measure_rq(jobs: int = 2000, forked_jobs: int = 200) -> list[Row]:
     return rows
 
 
-def _best_drain(
-    fill: Callable[[], None], drain: Callable[[], tuple[float, float]]
-) -> tuple[float, float]:
-    """The best of two fill-and-drain rounds: a shared machine is noisy."""
-    best = (0.0, 0.0)
-    for _ in range(2):
+def _drains(
+    fill: Callable[[], None],
+    drain: Callable[[bool], tuple[float, float]],
+    rounds: int | None = None,
+) -> tuple[list[float], list[float]]:
+    """Fill-and-drain rounds (:data:`ROUNDS` unless given), alternating which queue
+    drains first."""
+    rates: tuple[list[float], list[float]] = ([], [])
+    for r in range(ROUNDS if rounds is None else rounds):
         fill()
-        ours, theirs = drain()
-        best = (max(best[0], ours), max(best[1], theirs))
-    return best
+        ours, theirs = drain(r % 2 == 1)
+        rates[0].append(ours)
+        rates[1].append(theirs)
+    return rates
 
 
-def _rq_drain(n: int, queues: list[str], worker_args: list[str]) -> tuple[float, float]:
-    """Each queue (filled with ``n`` jobs) drained by its own ``rq worker --burst``;
-    a failed job stops the benchmark."""
+def _rq_drain(
+    n: int, queues: list[str], worker_args: list[str], native_first: bool
+) -> tuple[float, float]:
+    """Each queue (filled with ``n`` jobs) drained by its own ``rq worker --burst``
+    (``queues``: ours, native; drained in the other order if ``native_first``); a
+    failed job stops the benchmark."""
     from redis import Redis
     from rq import Queue
     from rq.registry import FailedJobRegistry
     from rq.serializers import JSONSerializer
 
     redis = Redis.from_url(REDIS_URL)
-    rates = []
-    for queue in queues:
+    rates: dict[str, float] = {}
+    for queue in queues[::-1] if native_first else queues:
         command = [
             str(BIN / "rq"), "worker", "--burst", "-q", *worker_args,
             "--serializer", "rq.serializers.JSONSerializer", "-u", REDIS_URL, queue,
@@ -169,11 +198,11 @@ def _rq_drain(n: int, queues: list[str], worker_args: list[str]) -> tuple[float,
         env = _env(ACTIVEJOB_ADAPTER=f"rq:{REDIS_URL}", ACTIVEJOB_IMPORTS="bridges_rq_huey_app")
         started = time.perf_counter()
         subprocess.run(command, cwd=BENCH, env=env, check=True, stdout=subprocess.DEVNULL)
-        rates.append(n / (time.perf_counter() - started))
+        rates[queue] = n / (time.perf_counter() - started)
         failed = FailedJobRegistry(queue, connection=redis, serializer=JSONSerializer)
         if failed.count or Queue(queue, connection=redis, serializer=JSONSerializer).count:
             raise RuntimeError(f"rq worker left {queue} with failed or queued jobs")
-    return rates[0], rates[1]
+    return rates[queues[0]], rates[queues[1]]
 
 
 def measure_huey(jobs: int = 2000) -> list[Row]:
@@ -190,21 +219,26 @@ def measure_huey(jobs: int = 2000) -> list[Row]:
     activejob.configure(adapter=HueyAdapter(app.huey))
     rows: list[Row] = []
     try:
-        rows.append(_row("huey", f"enqueue {jobs} one by one", *_pair(
+        rows.append(_row("huey", f"enqueue {jobs} one by one", _pair(
             jobs,
             lambda: [app.BridgeNoopJob.perform_later(i) for i in range(jobs)],
             lambda: [app.huey_noop(i) for i in range(jobs)],
         )))  # fmt: skip
         app.huey.flush()
-        drained = [0.0, 0.0]
-        for _ in range(2):
-            for index, fill in enumerate((
-                lambda: [app.BridgeNoopJob.perform_later(i) for i in range(jobs)],
-                lambda: [app.huey_noop(i) for i in range(jobs)],
-            )):  # fmt: skip
-                fill()
-                drained[index] = max(drained[index], _huey_drain(app, jobs, name))
-        rows.append(_row("huey", "throughput, huey_consumer -w 1", *drained))
+        fills = (
+            lambda: [app.BridgeNoopJob.perform_later(i) for i in range(jobs)],
+            lambda: [app.huey_noop(i) for i in range(jobs)],
+        )
+        drained: tuple[list[float], list[float]] = ([], [])
+        for r in range(ROUNDS):
+            for index in (0, 1) if r % 2 == 0 else (1, 0):
+                fills[index]()
+                drained[index].append(_huey_drain(app, jobs, name))
+        rows.append(_row("huey", "throughput, huey_consumer -w 1", drained))
+        SETTINGS.append(
+            "huey: one `huey_consumer -w 1 -q` (one thread, log level WARNING) per batch, "
+            "the same instance, JSON serializer and retries=0 for both"
+        )
     finally:
         app.huey.flush()
     return rows

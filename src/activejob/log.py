@@ -20,7 +20,9 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from activejob import events
@@ -30,12 +32,37 @@ if TYPE_CHECKING:
     from activejob.adapters.base import Adapter
     from activejob.job.core import JobCore
 
-__all__ = ["install", "installed", "logger", "uninstall"]
+__all__ = ["install", "installed", "job_lines_at", "logger", "uninstall"]
 
 logger = logging.getLogger("activejob")
 """The logger every line goes to."""
 
 _installed = False
+
+_job_line_level: ContextVar[int] = ContextVar("activejob_job_line_level", default=logging.INFO)
+"""The level of the per-job ``Performing``/``Performed`` lines (see :func:`job_lines_at`)."""
+
+
+@contextmanager
+def job_lines_at(level: int) -> Iterator[None]:
+    """Log the per-job ``Performing ...`` and ``Performed ...`` lines of the jobs
+    performed in this block at ``level`` instead of INFO; failures, retries and
+    discards keep their levels.
+
+    A bridge runs its jobs inside this at the level its foreign worker logs its own
+    per-message lines (Dramatiq's are DEBUG), so that worker's default level shows
+    as much for a bridged job as for its own task.
+
+    Example::
+
+        with activejob.log.job_lines_at(logging.DEBUG):
+            activejob.execute(payload)
+    """
+    token = _job_line_level.set(level)
+    try:
+        yield
+    finally:
+        _job_line_level.reset(token)
 
 
 def install() -> None:
@@ -120,14 +147,15 @@ def _enqueue_all(event: events.Event) -> None:
 
 
 def _perform_start(event: events.Event) -> None:
-    if not logger.isEnabledFor(logging.INFO):
+    level = _job_line_level.get()
+    if not logger.isEnabledFor(level):
         return
     job = _job_of(event)
     enqueued = f" enqueued at {job.enqueued_at.isoformat()}" if job.enqueued_at else ""
     wire = _wire_arguments(job)
     where = _where(job, event.adapter)
     text = f"Performing {_job(job)} from {where}{enqueued}{_arguments_text(wire)}"
-    _log(logging.INFO, event, text, wire=wire)
+    _log(level, event, text, wire=wire)
 
 
 def _perform(event: events.Event) -> None:
@@ -143,7 +171,7 @@ def _perform(event: events.Event) -> None:
     else:
         # A retry or a discard is the job's own rule at work: the Retrying and
         # Discarded lines say so; an app with default logging sees nothing here.
-        level = logging.INFO
+        level = _job_line_level.get()
     if not logger.isEnabledFor(level):
         return
     job = _job_of(event)

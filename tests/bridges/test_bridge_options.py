@@ -4,6 +4,7 @@ priorities mapped (or refused), queues, the URL forms, and the refusals."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -188,3 +189,22 @@ def test_dramatiq_url_form(dramatiq_broker: Any, monkeypatch: pytest.MonkeyPatch
     assert {f"{prefix}_a", f"{prefix}_b"} <= set(dramatiq_broker.get_declared_queues())
     with pytest.raises(ConfigurationError, match="unknown option"):
         adapter_from_url("dramatiq:?broker=tests.bridges.dramatiq_app:broker&x=1")
+
+
+def test_dramatiq_actor_logs_the_per_job_lines_at_debug(
+    dramatiq_broker: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Dramatiq logs its own per-message lines at DEBUG; so does the bridge's actor."""
+    from activejob.adapters.dramatiq import ACTOR_NAME, DramatiqAdapter
+
+    activejob.configure(adapter=DramatiqAdapter(dramatiq_broker))
+    actor = dramatiq_broker.get_actor(ACTOR_NAME)
+    payload = jobs.NoopJob("a").serialize()
+    with caplog.at_level(logging.INFO, logger="activejob"):
+        actor.fn(payload)
+    assert not [r for r in caplog.records if r.getMessage().startswith("Perform")]
+    with caplog.at_level(logging.DEBUG, logger="activejob"):
+        actor.fn(payload)
+    performing = [r for r in caplog.records if r.getMessage().startswith("Perform")]
+    assert [r.levelno for r in performing] == [logging.DEBUG, logging.DEBUG]
+    assert performing[0].getMessage().startswith("Performing tests.bridges.jobs.NoopJob")

@@ -517,3 +517,53 @@ def test_no_line_says_a_activejob(adapter: TestAdapter, logs: pytest.LogCaptureF
     (discarded,) = lines(logs, "discard")
     assert " due to activejob.errors.DeserializationError (" in discarded.getMessage()
     assert all(" a activejob" not in r.getMessage() for r in logs.records)
+
+
+def test_job_lines_at_moves_the_performing_lines_only(
+    adapter: TestAdapter, logs: pytest.LogCaptureFixture
+) -> None:
+    ok = Report.perform_later(1)
+    with log.job_lines_at(logging.DEBUG):
+        adapter.perform_enqueued_jobs()
+    assert ok.job_id and not lines(logs, "perform_start") and not lines(logs, "perform")
+    logs.set_level(logging.DEBUG, logger="activejob")
+    Report.perform_later(2)
+    with log.job_lines_at(logging.DEBUG):
+        adapter.perform_enqueued_jobs()
+    assert [r.levelno for r in lines(logs, "perform_start") + lines(logs, "perform")] == [
+        logging.DEBUG,
+        logging.DEBUG,
+    ]
+    logs.clear()
+    Report.perform_later(3)
+    adapter.perform_enqueued_jobs()  # outside the block: INFO again
+    assert [r.levelno for r in lines(logs, "perform_start") + lines(logs, "perform")] == [
+        logging.INFO,
+        logging.INFO,
+    ]
+
+
+def test_job_lines_at_keeps_a_failure_at_error(
+    adapter: TestAdapter, logs: pytest.LogCaptureFixture
+) -> None:
+    class Broken(Job):
+        def perform(self) -> None:
+            raise Fatal("no")
+
+    Broken.perform_later()
+    with log.job_lines_at(logging.DEBUG), pytest.raises(Fatal):
+        adapter.perform_enqueued_jobs()
+    (failed,) = lines(logs, "perform")
+    assert failed.levelno == logging.ERROR and not lines(logs, "perform_start")
+
+
+def test_the_job_lines_at_example_in_the_docs_runs(
+    adapter: TestAdapter, logs: pytest.LogCaptureFixture
+) -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "observability.md").read_text()
+    (block,) = [b for b in re.findall(r"```python\n(.*?)```", doc, re.S) if "job_lines_at" in b]
+    payload = Report(5).serialize()
+    exec(block, {"activejob": activejob, "logging": logging, "payload": payload})
+    assert not lines(logs, "perform_start") and not lines(logs, "perform")

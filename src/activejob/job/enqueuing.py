@@ -121,7 +121,8 @@ class Enqueuing(Queueing):
         ``successfully_enqueued`` tells whether it was enqueued: ``False`` when a
         before-enqueue callback aborted.
         """
-        self.apply_options(EnqueueOptions(**options))
+        if options:  # perform_later passes none: no options object to build and apply
+            self.apply_options(EnqueueOptions(**options))
         adapter = self.adapter()
         self.successfully_enqueued = False
         self.enqueue_error = None
