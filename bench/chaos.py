@@ -151,6 +151,10 @@ class PrivatePostgres(Server):
     def start(self) -> None:
         self._ctl("start")
 
+    def down(self) -> None:
+        """Stop the server (fast: every connection cut) until :meth:`start`."""
+        self._ctl("stop", "-m", "fast")
+
     def restart(self, fleet: Fleet) -> None:
         # Immediate: no checkpoint, every backend killed; the start runs crash recovery.
         self._ctl("restart", "-m", "immediate")
@@ -478,7 +482,7 @@ class Chaos:
     workers: int = 3
     kill_every: float = 2.0
     restart_at: float = 0.5
-    work: float = 0.002
+    work: float = 0.02
     async_jobs: bool = False
     flags: WorkerFlags = field(default_factory=WorkerFlags)
     grace: float = 60.0
@@ -630,7 +634,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--processes", type=int, default=1, help="--processes of each")
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--kill-every", type=float, default=2.0, help="mean seconds between kills")
-    parser.add_argument("--work", type=float, default=0.002, help="seconds each job sleeps")
+    parser.add_argument("--work", type=float, default=0.02, help="seconds each job sleeps")
     parser.add_argument("--recover-after", type=float, default=3.0)
     parser.add_argument("--heartbeat-interval", type=float, default=0.5)
     parser.add_argument("--async", dest="async_jobs", action="store_true", help="async def jobs")
