@@ -66,6 +66,7 @@ from activejob.adapters.durable import storage_of  # noqa: E402
 from activejob.storage.base import JobFilter, JobState, Storage  # noqa: E402
 
 BACKENDS = ("sqlite", "postgresql", "redis")
+"""The default backends; ``pgbouncer`` (PostgreSQL behind PgBouncer) may be asked for."""
 
 
 class Unavailable(Exception):
@@ -164,6 +165,74 @@ class PrivatePostgres(Server):
             self._ctl("stop", "-m", "immediate")
 
 
+class BouncedPostgres(Server):
+    """A :class:`PrivatePostgres` behind a PgBouncer of its own in transaction mode:
+    every statement of the workers goes through PgBouncer (``LISTEN`` direct). The
+    restart is the PostgreSQL server's, under PgBouncer, while jobs are in flight."""
+
+    name = "pgbouncer"
+    claim_loss = 1.0
+
+    def __init__(self, home: Path) -> None:
+        found = shutil.which("pgbouncer") or next(
+            (p for p in ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer") if os.path.exists(p)), None
+        )
+        if found is None:
+            raise Unavailable("pgbouncer is not installed (apt install pgbouncer)")
+        self.postgres = PrivatePostgres(home)
+        self.home = home / "pgbouncer"
+        self.home.mkdir()
+        self.port = free_port()
+        (self.home / "users.txt").write_text('"postgres" ""\n')
+        (self.home / "pgbouncer.ini").write_text(
+            "[databases]\n"
+            f"* = host=127.0.0.1 port={self.postgres.port}\n"
+            "[pgbouncer]\n"
+            f"listen_addr = 127.0.0.1\nlisten_port = {self.port}\n"
+            f"auth_type = trust\nauth_file = {self.home / 'users.txt'}\n"
+            "pool_mode = transaction\ndefault_pool_size = 10\nmax_client_conn = 400\n"
+            f"unix_socket_dir =\nlogfile = {self.home / 'pgbouncer.log'}\n"
+            "ignore_startup_parameters = extra_float_digits,options\n"
+        )
+        self.command = [found, str(self.home / "pgbouncer.ini")]
+        if os.geteuid() == 0:  # it refuses to run as root
+            for item in [self.home, *self.home.iterdir()]:
+                shutil.chown(item, "postgres")
+            self.command[1:1] = ["-u", "postgres"]
+        self.process: subprocess.Popen[bytes] | None = None
+        direct = self.postgres.url
+        self.url = (
+            f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+            f"?prepare_threshold=none&listen_url={direct}"
+        )
+
+    def start(self) -> None:
+        self.postgres.start()
+        self.process = subprocess.Popen(
+            self.command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+        )
+        until(lambda: _accepts(self.port) or self.process.poll() is not None, 20, "pgbouncer")
+        if self.process.poll() is not None:
+            raise RuntimeError("pgbouncer did not start")
+
+    def restart(self, fleet: Fleet) -> None:
+        self.postgres.restart(fleet)
+
+    def close(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+        self.postgres.close()
+
+
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
 class PrivateRedis(Server):
     """A ``redis-server`` of our own, every write in its AOF before it answers."""
 
@@ -246,6 +315,7 @@ def server_for(backend: str, home: Path) -> Server:
     kinds: dict[str, Callable[[Path], Server]] = {
         "sqlite": SqliteFile,
         "postgresql": PrivatePostgres,
+        "pgbouncer": BouncedPostgres,
         "redis": PrivateRedis,
     }
     return kinds[backend](home)

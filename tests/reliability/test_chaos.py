@@ -6,6 +6,8 @@ PostgreSQL crash forgot)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from tests.reliability.chaos_support import chaos, run_or_skip
@@ -25,6 +27,8 @@ SMALL = chaos.Chaos(
         "sqlite",
         pytest.param("postgresql", marks=pytest.mark.postgresql),
         pytest.param("redis", marks=pytest.mark.redis),
+        # Jobs in flight through PgBouncer (transaction mode) while PostgreSQL restarts.
+        pytest.param("pgbouncer", marks=pytest.mark.postgresql),
     ],
 )
 def test_nothing_lost_or_stuck_through_kills_and_a_restart(backend: str) -> None:
@@ -34,3 +38,19 @@ def test_nothing_lost_or_stuck_through_kills_and_a_restart(backend: str) -> None
     assert report.ok, "\n".join([report.row(), *report.notes])
     assert (report.lost, report.stuck) == (0, 0)
     assert report.duplicates == report.explained
+
+
+def test_four_processes_per_worker_under_kills() -> None:
+    """``--processes 4``: a killed child is replaced by its supervisor, which hands it
+    the dead one's jobs; a killed group by a new command, its jobs by heartbeat."""
+    settings = dataclasses.replace(SMALL, flags=chaos.WorkerFlags(threads=1, processes=4))
+    report = run_or_skip("sqlite", settings)
+
+    assert report.kills >= 1 and report.ok, "\n".join([report.row(), *report.notes])
+
+
+def test_async_jobs_under_kills() -> None:
+    """``async def`` jobs on the event loop, killed mid-await like thread jobs."""
+    report = run_or_skip("sqlite", dataclasses.replace(SMALL, async_jobs=True))
+
+    assert report.kills >= 1 and report.ok, "\n".join([report.row(), *report.notes])
