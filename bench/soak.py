@@ -1,0 +1,244 @@
+"""Soak: many no-op jobs through ONE ``activejob worker`` on each durable backend,
+watched from outside for leaks and slowdowns.
+
+    make soak                                        # 1,000,000 jobs per backend
+    .venv/bin/python bench/soak.py --jobs 100000 --backends sqlite
+
+Each backend is private to the run (an SQLite file; a PostgreSQL cluster made with
+``initdb``; a ``redis-server`` with AOF, ``appendfsync always``: see ``chaos.py``).
+The harness keeps a backlog of ready jobs topped up (so the store holds at most
+about ``--backlog`` ready jobs, plus the finished ones the worker has not pruned)
+while one worker command (one process, default threads) runs them. It samples the
+worker process's RSS (``VmRSS`` in ``/proc/PID/status``) and open file
+descriptors (``/proc/PID/fd``), and the jobs succeeded so far, five times a second.
+It prints:
+
+- RSS and fds: the most seen in the second tenth of the jobs (the first is the
+  warm-up: pools and caches fill) and the most seen in the rest of the run:
+  ``flat`` when the latter is within 10 % of the former;
+- the jobs per second of the second tenth of the run and of the last tenth;
+- the store's size when empty (after ``migrate``), and after the run once the
+  finished jobs are pruned (``storage.prune(0)``): SQLite's used pages
+  (``page_count - freelist_count``), PostgreSQL's job rows and the relation's
+  size after a plain ``VACUUM`` (space is reused, not returned to the OS),
+  Redis's ``used_memory`` and key count.
+
+It exits 1 if RSS or fds grow more than 10 % after the warm-up, the last tenth is
+more than 10 % slower than the second, or the store is not back to its baseline
+(SQLite pages within 10 %, no job rows or job keys left).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path[:0] = [str(ROOT / "src"), str(BENCH)]
+
+import chaos  # noqa: E402
+from chaos_jobs import SoakJob  # noqa: E402
+
+import activejob  # noqa: E402
+from activejob.adapters.cache import reset_adapters  # noqa: E402
+from activejob.adapters.durable import storage_of  # noqa: E402
+from activejob.storage.base import JobState, Storage  # noqa: E402
+
+QUEUE = SoakJob.queue_as
+
+
+@dataclass
+class Sample:
+    at: float
+    succeeded: int
+    rss_kb: int
+    fds: int
+
+
+@dataclass
+class Soak:
+    backend: str
+    jobs: int
+    samples: list[Sample] = field(default_factory=list)
+    size_before: str = ""
+    size_after: str = ""
+    back_to_baseline: bool = False
+    seconds: float = 0.0
+
+    def _between(self, lo: float, hi: float) -> list[Sample]:
+        return [s for s in self.samples if lo * self.jobs <= s.succeeded <= hi * self.jobs]
+
+    def _when(self, done: float) -> float:
+        """When ``done`` jobs had succeeded, interpolated between samples."""
+        before = self.samples[0]
+        for s in self.samples:
+            if s.succeeded >= done:
+                if s.succeeded == before.succeeded:
+                    return s.at
+                share = (done - before.succeeded) / (s.succeeded - before.succeeded)
+                return before.at + share * (s.at - before.at)
+            before = s
+        return self.samples[-1].at
+
+    def _tenth_rate(self, tenth: int) -> float:
+        lo, hi = self.jobs * tenth / 10, self.jobs * (tenth + 1) / 10
+        return (hi - lo) / max(self._when(hi) - self._when(lo), 1e-9)
+
+    def verdict(self) -> tuple[str, bool]:
+        # The reference: the most seen in the second tenth, once pools and caches
+        # have filled during the first; then the most seen in the rest of the run.
+        reference, after = self._between(0.1, 0.2), self._between(0.2, 1.0)
+        warm = max(reference, key=lambda s: s.rss_kb)
+        most = max(after, key=lambda s: s.rss_kb)
+        warm_fds, fd_most = max(s.fds for s in reference), max(s.fds for s in after)
+        second, last = self._tenth_rate(1), self._tenth_rate(9)
+        rss_flat = most.rss_kb <= warm.rss_kb * 1.10
+        fds_flat = fd_most <= warm_fds * 1.10
+        fast = last >= second * 0.90
+        ok = rss_flat and fds_flat and fast and self.back_to_baseline
+        text = (
+            f"{self.backend:<11} {self.jobs:>9} {self.seconds:>7.0f}s "
+            f"rss {warm.rss_kb / 1024:.1f}->{most.rss_kb / 1024:.1f} MiB "
+            f"({'flat' if rss_flat else 'GROWS'}), "
+            f"fds {warm_fds}->{fd_most} ({'flat' if fds_flat else 'GROWS'}), "
+            f"jobs/s 2nd tenth {second:.0f} last {last:.0f} ({'ok' if fast else 'SLOWER'}), "
+            f"store {self.size_before} -> {self.size_after} "
+            f"({'baseline' if self.back_to_baseline else 'NOT BACK'})  {'ok' if ok else 'FAIL'}"
+        )
+        return text, ok
+
+
+def store_size(server: chaos.Server, storage: Storage) -> tuple[str, tuple[int, ...]]:
+    """A description of the store's size, and the numbers compared with the baseline."""
+    if isinstance(server, chaos.SqliteFile):
+        with sqlite3.connect(server.path) as conn:
+            pages = conn.execute("PRAGMA page_count").fetchone()[0]
+            free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+            size = conn.execute("PRAGMA page_size").fetchone()[0]
+        return f"{(pages - free) * size / 1024:.0f} KiB used", (pages - free,)
+    if isinstance(server, chaos.PrivatePostgres):
+        import psycopg
+
+        with psycopg.connect(server.url, autocommit=True) as conn:
+            conn.execute("VACUUM activejob_jobs")
+            rows = conn.execute("SELECT count(*) FROM activejob_jobs").fetchone()
+            size = conn.execute("SELECT pg_total_relation_size('activejob_jobs')").fetchone()
+        assert rows is not None and size is not None
+        return f"{rows[0]} rows, {size[0] / 1024:.0f} KiB", (rows[0],)
+    import redis
+
+    client = redis.Redis(port=server.port)  # type: ignore[attr-defined]
+    try:
+        memory = int(client.info("memory")["used_memory"])
+        keys = len(list(client.scan_iter(match="*job*", count=1000)))
+    finally:
+        client.close()
+    return f"{memory / 1024:.0f} KiB, {keys} job keys", (keys,)
+
+
+def sample(pid: int, succeeded: int) -> Sample:
+    rss = 0
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            rss = int(line.split()[1])
+    return Sample(time.monotonic(), succeeded, rss, len(os.listdir(f"/proc/{pid}/fd")))
+
+
+def soak_backend(backend: str, jobs: int, backlog: int, threads: int) -> Soak:
+    with tempfile.TemporaryDirectory(prefix=f"activejob-soak-{backend}-") as tmp:
+        home = Path(tmp)
+        os.chmod(home, 0o755)
+        server = chaos.server_for(backend, home)
+        server.start()
+        try:
+            return _soak(server, home, jobs, backlog, threads)
+        finally:
+            reset_adapters(wait=True)
+            server.close()
+
+
+def _soak(server: chaos.Server, home: Path, jobs: int, backlog: int, threads: int) -> Soak:
+    activejob.configure(adapter=server.url)
+    storage: Storage = storage_of(server.url)
+    storage.migrate()
+    result = Soak(server.name, jobs)
+    result.size_before, baseline = store_size(server, storage)
+    enqueued = 0
+
+    def top_up(succeeded: int) -> None:
+        nonlocal enqueued
+        while enqueued < jobs and enqueued - succeeded < backlog:
+            n = min(5000, jobs - enqueued)
+            activejob.perform_all_later([SoakJob(i) for i in range(enqueued, enqueued + n)])
+            enqueued += n
+
+    top_up(0)
+    flags = chaos.WorkerFlags(threads=threads, recover_after=60, heartbeat_interval=5)
+    argv = [*flags.argv(server.url), "--queues", QUEUE, "--import", "chaos_jobs"]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(BENCH)]))
+    with (home / "worker.log").open("wb") as out:
+        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    began = time.monotonic()
+    try:
+        chaos.until(lambda: bool(chaos.children(proc.pid)), 60, "the worker process")
+        child = chaos.children(proc.pid)[0]
+        succeeded = 0
+        while succeeded < jobs:
+            if proc.poll() is not None:
+                raise RuntimeError((home / "worker.log").read_text()[-3000:])
+            succeeded = _succeeded(storage)
+            result.samples.append(sample(child, succeeded))
+            top_up(succeeded)
+            time.sleep(0.2)  # sleep-ok: the sampling period
+        result.seconds = time.monotonic() - began
+    finally:
+        proc.terminate()
+        proc.wait(60)
+    storage.prune(0)
+    result.size_after, after = store_size(server, storage)
+    if isinstance(server, chaos.SqliteFile):
+        result.back_to_baseline = after[0] <= baseline[0] * 1.10
+    else:
+        result.back_to_baseline = after[0] <= baseline[0]
+    storage.close()
+    return result
+
+
+def _succeeded(storage: Storage) -> int:
+    for info in storage.queues():
+        if info.name == QUEUE:
+            return info.counts.get(JobState.SUCCEEDED, 0)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--jobs", type=int, default=1_000_000)
+    parser.add_argument("--backends", default=",".join(chaos.BACKENDS))
+    parser.add_argument("--backlog", type=int, default=50_000, help="ready jobs kept queued")
+    parser.add_argument("--threads", type=int, default=5)
+    args = parser.parse_args(argv)
+    failed = False
+    for backend in args.backends.split(","):
+        try:
+            result = soak_backend(backend, args.jobs, args.backlog, args.threads)
+        except chaos.Unavailable as exc:
+            print(f"{backend:<11} skipped: {exc}", flush=True)
+            continue
+        text, ok = result.verdict()
+        print(text, flush=True)
+        failed = failed or not ok
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
