@@ -6,12 +6,13 @@ watched from outside for leaks and slowdowns.
 
 Each backend is private to the run (an SQLite file; a PostgreSQL cluster made with
 ``initdb``; a ``redis-server`` with AOF, ``appendfsync always``: see ``chaos.py``).
-The harness keeps a backlog of ready jobs topped up (so the store holds at most
-about ``--backlog`` ready jobs, plus the finished ones the worker has not pruned)
-while one worker command (one process, default threads) runs them. It samples the
-worker process's RSS (``VmRSS`` in ``/proc/PID/status``) and open file
-descriptors (``/proc/PID/fd``), and the jobs succeeded so far, five times a second.
-It prints:
+All N jobs are enqueued first (``perform_all_later``, 5,000 a call), then one
+worker command (one process, ``--threads 5``) runs them: the store goes from N
+ready jobs to N finished ones. Each job appends one byte to a counter file, so
+the harness reads the progress from the file's size and never loads the server it
+measures. Five times a second it samples the worker process's RSS (``VmRSS`` in
+``/proc/PID/status``), its open file descriptors (``/proc/PID/fd``) and the
+counter. It prints:
 
 - RSS and fds: the most seen in the second tenth of the jobs (the first is the
   warm-up: pools and caches fill) and the most seen in the rest of the run:
@@ -71,6 +72,7 @@ class Soak:
     samples: list[Sample] = field(default_factory=list)
     size_before: str = ""
     size_after: str = ""
+    enqueue_seconds: float = 0.0
     back_to_baseline: bool = False
     seconds: float = 0.0
 
@@ -106,7 +108,8 @@ class Soak:
         fast = last >= second * 0.90
         ok = rss_flat and fds_flat and fast and self.back_to_baseline
         text = (
-            f"{self.backend:<11} {self.jobs:>9} {self.seconds:>7.0f}s "
+            f"{self.backend:<11} {self.jobs:>9} enqueued in {self.enqueue_seconds:.0f}s, "
+            f"run in {self.seconds:.0f}s: "
             f"rss {warm.rss_kb / 1024:.1f}->{most.rss_kb / 1024:.1f} MiB "
             f"({'flat' if rss_flat else 'GROWS'}), "
             f"fds {warm_fds}->{fd_most} ({'flat' if fds_flat else 'GROWS'}), "
@@ -153,53 +156,49 @@ def sample(pid: int, succeeded: int) -> Sample:
     return Sample(time.monotonic(), succeeded, rss, len(os.listdir(f"/proc/{pid}/fd")))
 
 
-def soak_backend(backend: str, jobs: int, backlog: int, threads: int) -> Soak:
+def soak_backend(backend: str, jobs: int, threads: int) -> Soak:
     with tempfile.TemporaryDirectory(prefix=f"activejob-soak-{backend}-") as tmp:
         home = Path(tmp)
         os.chmod(home, 0o755)
         server = chaos.server_for(backend, home)
         server.start()
         try:
-            return _soak(server, home, jobs, backlog, threads)
+            return _soak(server, home, jobs, threads)
         finally:
             reset_adapters(wait=True)
             server.close()
 
 
-def _soak(server: chaos.Server, home: Path, jobs: int, backlog: int, threads: int) -> Soak:
+def _soak(server: chaos.Server, home: Path, jobs: int, threads: int) -> Soak:
     activejob.configure(adapter=server.url)
     storage: Storage = storage_of(server.url)
     storage.migrate()
     result = Soak(server.name, jobs)
     result.size_before, baseline = store_size(server, storage)
-    enqueued = 0
-
-    def top_up(succeeded: int) -> None:
-        nonlocal enqueued
-        while enqueued < jobs and enqueued - succeeded < backlog:
-            n = min(5000, jobs - enqueued)
-            activejob.perform_all_later([SoakJob(i) for i in range(enqueued, enqueued + n)])
-            enqueued += n
-
-    top_up(0)
+    counter = home / "counter"
+    began = time.monotonic()
+    for start in range(0, jobs, 5000):
+        n = min(5000, jobs - start)
+        activejob.perform_all_later([SoakJob(str(counter)) for _ in range(n)])
+    result.enqueue_seconds = time.monotonic() - began
     flags = chaos.WorkerFlags(threads=threads, recover_after=60, heartbeat_interval=5)
-    argv = [*flags.argv(server.url), "--queues", QUEUE, "--import", "chaos_jobs"]
+    argv = [*flags.argv(server.url), "--queues", QUEUE]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(BENCH)]))
     with (home / "worker.log").open("wb") as out:
         proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    began = time.monotonic()
     try:
         chaos.until(lambda: bool(chaos.children(proc.pid)), 60, "the worker process")
         child = chaos.children(proc.pid)[0]
-        succeeded = 0
-        while succeeded < jobs:
+        began = time.monotonic()
+        done = 0
+        while done < jobs:
             if proc.poll() is not None:
                 raise RuntimeError((home / "worker.log").read_text()[-3000:])
-            succeeded = _succeeded(storage)
-            result.samples.append(sample(child, succeeded))
-            top_up(succeeded)
+            done = counter.stat().st_size if counter.exists() else 0
+            result.samples.append(sample(child, done))
             time.sleep(0.2)  # sleep-ok: the sampling period
         result.seconds = time.monotonic() - began
+        chaos.until(lambda: _succeeded(storage) == jobs, 60, "the last results recorded")
     finally:
         proc.terminate()
         proc.wait(60)
@@ -224,13 +223,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=1_000_000)
     parser.add_argument("--backends", default=",".join(chaos.BACKENDS))
-    parser.add_argument("--backlog", type=int, default=50_000, help="ready jobs kept queued")
     parser.add_argument("--threads", type=int, default=5)
     args = parser.parse_args(argv)
     failed = False
     for backend in args.backends.split(","):
         try:
-            result = soak_backend(backend, args.jobs, args.backlog, args.threads)
+            result = soak_backend(backend, args.jobs, args.threads)
         except chaos.Unavailable as exc:
             print(f"{backend:<11} skipped: {exc}", flush=True)
             continue
