@@ -560,7 +560,7 @@ class Chaos:
     seed: int | None = None
 
 
-def run_backend(backend: str, chaos: Chaos, log: Callable[[str], None] = print) -> Report:
+def run_backend(backend: str, chaos: Chaos) -> Report:
     """One full chaos run on ``backend``; raises :class:`Unavailable` without its server."""
     keep = os.environ.get("CHAOS_KEEP")  # a folder to keep the ledger and logs in
     with tempfile.TemporaryDirectory(prefix=f"activejob-chaos-{backend}-", dir=keep) as tmp:
@@ -569,7 +569,7 @@ def run_backend(backend: str, chaos: Chaos, log: Callable[[str], None] = print) 
         server = server_for(backend, home)
         server.start()
         try:
-            return _run(server, chaos, home, log)
+            return _run(server, chaos, home)
         finally:
             reset_adapters(wait=True)
             server.close()
@@ -577,7 +577,7 @@ def run_backend(backend: str, chaos: Chaos, log: Callable[[str], None] = print) 
                 shutil.copytree(home, Path(keep) / f"kept-{home.name}", ignore=_sockets)
 
 
-def _run(server: Server, chaos: Chaos, home: Path, log: Callable[[str], None]) -> Report:
+def _run(server: Server, chaos: Chaos, home: Path) -> Report:
     rng = random.Random(chaos.seed)
     report = Report(server.name, chaos.jobs)
     activejob.configure(adapter=server.url)  # (re)configuring closes built storages

@@ -22,7 +22,7 @@ __all__ = ["chaos", "run_or_skip"]
 def run_or_skip(backend: str, settings: Any) -> Any:
     """``chaos.run_backend``, skipping (failing under CI) without the server binaries."""
     try:
-        return chaos.run_backend(backend, settings, log=lambda line: None)
+        return chaos.run_backend(backend, settings)
     except chaos.Unavailable as exc:
         if os.environ.get("CI"):
             pytest.fail(f"{exc}; CI requires every chaos run", pytrace=False)
