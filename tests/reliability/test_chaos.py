@@ -43,7 +43,9 @@ def test_nothing_lost_or_stuck_through_kills_and_a_restart(backend: str) -> None
 def test_four_processes_per_worker_under_kills() -> None:
     """``--processes 4``: a killed child is replaced by its supervisor, which hands it
     the dead one's jobs; a killed group by a new command, its jobs by heartbeat."""
-    settings = dataclasses.replace(SMALL, flags=chaos.WorkerFlags(threads=1, processes=4))
+    # 8 slots in all: jobs twice as long as SMALL's keep the run as long.
+    flags = chaos.WorkerFlags(threads=1, processes=4)
+    settings = dataclasses.replace(SMALL, work=0.04, flags=flags)
     report = run_or_skip("sqlite", settings)
 
     assert report.kills >= 1 and report.ok, "\n".join([report.row(), *report.notes])
@@ -51,6 +53,9 @@ def test_four_processes_per_worker_under_kills() -> None:
 
 def test_async_jobs_under_kills() -> None:
     """``async def`` jobs on the event loop, killed mid-await like thread jobs."""
-    report = run_or_skip("sqlite", dataclasses.replace(SMALL, async_jobs=True))
+    # Two async slots per process, as the sync runs have two threads: the jobs take
+    # as long, so the kills land while they run.
+    flags = chaos.WorkerFlags(threads=2, extra=("--async-concurrency", "2"))
+    report = run_or_skip("sqlite", dataclasses.replace(SMALL, async_jobs=True, flags=flags))
 
     assert report.kills >= 1 and report.ok, "\n".join([report.row(), *report.notes])
