@@ -16,8 +16,10 @@ import demo_jobs
 
 import activejob
 import activejob.log
+import activejob.mail
 from activejob import events
 from activejob.adapters.durable import storage_of
+from activejob.mail.message import readable_text
 from activejob.storage.base import JobFilter, JobInfo, JobState
 from activejob.worker import Worker, WorkerOptions
 
@@ -37,6 +39,7 @@ def fresh_database() -> None:
     for path in DATABASE.parent.glob(DATABASE.name + "*"):
         path.unlink()
     activejob.configure(adapter=URL)
+    activejob.mail.configure(url="test:")  # the worker runs here: its mail lands in deliveries
 
 
 def enqueue() -> int:
@@ -48,6 +51,7 @@ def enqueue() -> int:
         demo_jobs.FetchFeedJob.perform_later("https://example.com/feed.xml"),
         demo_jobs.SendReminderJob.set(wait=3).perform_later(1001),
         demo_jobs.ImportCsvJob.perform_later("orders.csv"),
+        demo_jobs.ShopMailer.welcome("Ada", "ada@example.com").deliver_later(),
     ]
     return len(jobs)
 
@@ -136,7 +140,16 @@ def main() -> int:
         assert info.error is not None
         print(f"\n  {info.job_class} keeps its traceback for `activejob jobs`:\n")
         print("    " + info.error.traceback.strip().replace("\n", "\n    "))
+    show_mail()
     return 0
+
+
+def show_mail() -> None:
+    """The mail the worker delivered (to the ``test:`` delivery), as a reader sees it."""
+    for message in activejob.mail.deliveries:
+        print("\n  MailDeliveryJob ran ShopMailer.welcome and delivered this mail:\n")
+        for line in readable_text(message).strip().splitlines():
+            print(f"    {line}".rstrip())
 
 
 if __name__ == "__main__":

@@ -2,16 +2,19 @@
 
 Each shows one thing the worker does: plain and function jobs, an ``async def``
 job on the worker's event loop, a job scheduled a few seconds out, a flaky job
-that ``retry_on`` brings through, and a broken one that is kept as failed.
+that ``retry_on`` brings through, a broken one that is kept as failed, and a
+welcome mail that ``deliver_later`` hands to a delivery job.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+from email.message import EmailMessage
 
 import activejob
 from activejob import Job, job
+from activejob.mail import Mailer
 
 
 class PaymentGatewayTimeout(Exception):
@@ -75,3 +78,17 @@ class ImportCsvJob(Job):
 
     def perform(self, filename: str) -> None:
         raise ValueError(f"{filename}: row 3 has no date")
+
+
+class ShopMailer(Mailer):
+    """``ShopMailer.welcome(...).deliver_later()``: the action runs in the worker."""
+
+    default_from = "Little Shop <shop@example.com>"
+
+    def welcome(self, name: str, address: str) -> EmailMessage:
+        return self.mail(
+            to=f"{name} <{address}>",
+            subject=f"Welcome to the shop, {name}",
+            text=f"Hello {name}, your account is ready.",
+            html=f"<p>Hello <b>{name}</b>, your account is ready.</p>",
+        )

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from activejob import serializers  # `import activejob` is enough for serializers.register
 from activejob.config import Config, configure, get_config
+from activejob.continuation import Continuable, Step
 from activejob.errors import (
     Abort,
     ActiveJobError,
@@ -77,6 +78,7 @@ __all__ = [
     "Config",
     "ConfigurationError",
     "ConfiguredJob",
+    "Continuable",
     "DeserializationError",
     "EnqueueError",
     "Job",
@@ -85,6 +87,7 @@ __all__ = [
     "RecordNotFound",
     "RetryDecision",
     "SerializationError",
+    "Step",
     "UnknownJobClassError",
     "Worker",
     "WorkerOptions",

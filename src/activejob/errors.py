@@ -15,9 +15,11 @@ __all__ = [
     "Abort",
     "ActiveJobError",
     "ConfigurationError",
+    "ContinuationError",
     "DeserializationError",
     "EnqueueError",
     "RecordNotFound",
+    "ResumptionLimitError",
     "SerializationError",
     "UnknownJobClassError",
     "shorten",
@@ -88,6 +90,17 @@ class RecordNotFound(DeserializationError):
 
 class EnqueueError(ActiveJobError):
     """The backend refused the job; the cause is chained as ``__cause__``."""
+
+
+class ContinuationError(ActiveJobError):
+    """A :class:`~activejob.Continuable` job used its steps wrongly (a step inside
+    a step, a name used twice) or its steps no longer match the progress it
+    carries (the code changed between an interruption and the resume)."""
+
+
+class ResumptionLimitError(ContinuationError):
+    """A continuation was interrupted once more after ``max_resumptions`` resumes:
+    the job fails with this error instead of being enqueued again."""
 
 
 class Abort(Exception):

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from activejob import events
+from activejob.errors import shorten
 
 if TYPE_CHECKING:
     from activejob.adapters.base import Adapter
@@ -134,6 +135,9 @@ def _perform(event: events.Event) -> None:
     exc = event.exception
     if outcome == "failed":
         level = logging.ERROR
+    elif outcome == "resumed":
+        _resumed(event)
+        return
     elif outcome == "interrupted":
         level = logging.WARNING
     else:
@@ -151,6 +155,78 @@ def _perform(event: events.Event) -> None:
         _log(level, event, f"Interrupted performing {head}: {_error(exc)}")
     else:
         _log(level, event, f"Error performing {head}: {_error(exc)}", exc_info=exc)
+
+
+def _resumed(event: events.Event) -> None:
+    # The interrupt line said why and where; this one closes the Performing line.
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    job = _job_of(event)
+    head = f"{_job(job)} from {_where(job, event.adapter)} in {_ms(event.duration)}"
+    _log(logging.INFO, event, f"Performed {head}, interrupted: enqueued again to resume")
+
+
+def _interrupt(event: events.Event) -> None:
+    stopping = event.extra.get("reason") == "stopping"
+    level = logging.INFO if stopping else logging.WARNING
+    if not logger.isEnabledFor(level):
+        return
+    job = _job_of(event)
+    where = _step_text(event)
+    if stopping:
+        text = f"Interrupting {_job(job)} at {where}: the worker is stopping; it resumes there"
+    else:
+        text = (
+            f"Interrupting {_job(job)} at {where} due to {_error(event.exception)} "
+            "after progress; it resumes there"
+        )
+    _log(level, event, text, step=event.extra.get("step"))
+
+
+def _resume(event: events.Event) -> None:
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    job = _job_of(event)
+    done = len(event.extra.get("completed") or ())
+    text = (
+        f"Resuming {_job(job)} at {_step_text(event)} ({_count(done, 'step')} done, "
+        f"resumption {event.extra.get('resumptions')})"
+    )
+    _log(logging.INFO, event, text, step=event.extra.get("step"))
+
+
+def _step_started(event: events.Event) -> None:
+    if not logger.isEnabledFor(logging.DEBUG):
+        return
+    job = _job_of(event)
+    again = "Resuming" if event.extra.get("resumed") else "Starting"
+    _log(
+        logging.DEBUG,
+        event,
+        f"{again} {_step_text(event)} of {_job(job)}",
+        step=event.extra["step"],
+    )
+
+
+def _step(event: events.Event) -> None:
+    if not logger.isEnabledFor(logging.DEBUG):
+        return
+    job = _job_of(event)
+    how = (
+        "interrupted"
+        if event.extra.get("interrupted")
+        else ("failed" if event.exception is not None else "finished")
+    )
+    text = f"{_step_text(event).capitalize()} of {_job(job)} {how} in {_ms(event.duration)}"
+    _log(logging.DEBUG, event, text, step=event.extra["step"])
+
+
+def _step_text(event: events.Event) -> str:
+    step = event.extra.get("step")
+    if step is None:
+        return "the start of its next step"
+    cursor = event.extra.get("cursor")
+    return f"step {step!r}" + ("" if cursor is None else f" (cursor {shorten(repr(cursor))})")
 
 
 def _enqueue_retry(event: events.Event) -> None:
@@ -192,6 +268,10 @@ _HANDLERS: dict[str, Callable[[events.Event], None]] = {
     "enqueue_retry": _enqueue_retry,
     "retry_stopped": _retry_stopped,
     "discard": _discard,
+    "interrupt": _interrupt,
+    "resume": _resume,
+    "step_started": _step_started,
+    "step": _step,
 }
 
 

@@ -254,7 +254,11 @@ def test_migrate_creates_the_schema_once(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
     first = activejob_cli("migrate", "--adapter", url)
     assert first.returncode == 0
-    assert first.stdout.splitlines() == ["applied 0001_initial", "applied 0002_typed_columns"]
+    assert first.stdout.splitlines() == [
+        "applied 0001_initial",
+        "applied 0002_typed_columns",
+        "applied 0003_recurring",
+    ]
     again = activejob_cli("migrate", "--adapter", url, "--json")
     assert json.loads(again.stdout) == {"applied": []}
 
@@ -310,7 +314,10 @@ def test_postgresql_operations_through_the_cli(tmp_path: Path) -> None:
         before = activejob_cli("jobs", "list", "--adapter", url)
         assert before.returncode == 1 and "activejob migrate" in before.stderr
         migrated = activejob_cli("migrate", "--adapter", url)
-        assert migrated.stdout.strip() == "applied 0001_initial", migrated.stderr
+        assert migrated.stdout.split("\n")[:2] == [
+            "applied 0001_initial",
+            "applied 0002_recurring",
+        ], migrated.stderr
         from activejob.storage.sql.postgresql import PostgreSQLStorage
 
         storage = PostgreSQLStorage.from_url(url)

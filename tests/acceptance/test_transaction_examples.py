@@ -1,5 +1,5 @@
-"""The in-transaction examples in docs/sqlite.md and docs/postgresql.md are the files
-in examples/transactions/, and they run as written."""
+"""The in-transaction examples in docs/sqlite.md, docs/postgresql.md and docs/mysql.md
+are the files in examples/transactions/, and they run as written."""
 
 from __future__ import annotations
 
@@ -35,7 +35,11 @@ def run_example(name: str, *args: str, cwd: Path) -> list[str]:
 
 @pytest.mark.parametrize(
     ("doc", "example"),
-    [("sqlite.md", "sqlite_orders.py"), ("postgresql.md", "postgresql_orders.py")],
+    [
+        ("sqlite.md", "sqlite_orders.py"),
+        ("postgresql.md", "postgresql_orders.py"),
+        ("mysql.md", "mysql_orders.py"),
+    ],
 )
 def test_the_docs_show_the_example_files(doc: str, example: str) -> None:
     text = (ROOT / "docs" / doc).read_text()
@@ -101,3 +105,16 @@ def test_auto_migrate_inside_a_transaction_follows_the_transaction(fresh_databas
         assert conn.execute(exists).fetchone() == (True,)
     assert storage.get(job.job_id) is not None
     storage.close()
+
+
+@pytest.mark.mysql
+def test_the_mysql_example_keeps_the_committed_job_only(tmp_path: Path) -> None:
+    pytest.importorskip("MySQLdb")
+    from tests.backends.conftest import mysql_private_database
+
+    name = f"activejob_examples_{os.getpid()}"
+    with mysql_private_database(service_url("mysql"), name) as url:
+        assert run_example("mysql_orders.py", url, cwd=tmp_path) == [
+            "order 1 job: ready",
+            "order 2 job: None",
+        ]

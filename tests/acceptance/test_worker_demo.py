@@ -48,7 +48,12 @@ def test_demo_runs_every_kind_of_job_and_twice_the_same(tmp_path: Path) -> None:
             "FetchFeedJob": [("succeeded", "1")],
             "SendReminderJob": [("succeeded", "1")],
             "ImportCsvJob": [("failed", "1")],
+            "MailDeliveryJob": [("succeeded", "1")],
         }, output
-        assert "7 jobs: 6 succeeded, 1 kept as failed." in output
+        assert "8 jobs: 7 succeeded, 1 kept as failed." in output
         assert "on event loop" in output and "retry    ChargeCardJob" in output
         assert "ValueError: orders.csv: row 3 has no date" in output
+        assert "ShopMailer.welcome and delivered this mail" in output
+        assert "To: Ada <ada@example.com>" in output
+        assert "Subject: Welcome to the shop, Ada" in output
+        assert "<p>Hello <b>Ada</b>, your account is ready.</p>" in output

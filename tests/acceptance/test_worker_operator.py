@@ -134,7 +134,11 @@ def test_a_burst_on_two_processes_logs_its_start_total_and_stop(tmp_path: Path) 
 
 @pytest.mark.parametrize(
     "address",
-    ["redis://:s3cret@127.0.0.1:{port}/0", "postgresql://app:s3cret@127.0.0.1:{port}/app"],
+    [
+        "redis://:s3cret@127.0.0.1:{port}/0",
+        "postgresql://app:s3cret@127.0.0.1:{port}/app",
+        "mysql://app:s3cret@127.0.0.1:{port}/app",
+    ],
 )
 def test_the_start_line_masks_the_password_and_sigterm_logs_stopped(
     address: str, tmp_path: Path, workers: list[CLI]
@@ -184,6 +188,10 @@ def test_a_process_a_job_left_behind_does_not_hold_the_supervisor(tmp_path: Path
             os.kill(int(pid_file.read_text()), signal.SIGKILL)
 
     assert status == 0, cli.text()
-    assert cli.text().splitlines()[-2].endswith(
-        "burst done: ran 1 job: 1 succeeded, 0 failed, 0 retried, 0 discarded (1 process)"
+    assert (
+        cli.text()
+        .splitlines()[-2]
+        .endswith(
+            "burst done: ran 1 job: 1 succeeded, 0 failed, 0 retried, 0 discarded (1 process)"
+        )
     )

@@ -16,8 +16,17 @@ import pytest
 
 from tests.services import service_url
 
-PG_TABLES = "activejob_jobs, activejob_paused_queues, activejob_workers"
-MYSQL_TABLES = ("activejob_jobs", "activejob_paused_queues", "activejob_workers")
+PG_TABLES = (
+    "activejob_jobs, activejob_paused_queues, activejob_workers, "
+    "activejob_recurring_tasks, activejob_recurring_executions"
+)
+MYSQL_TABLES = (
+    "activejob_jobs",
+    "activejob_paused_queues",
+    "activejob_workers",
+    "activejob_recurring_tasks",
+    "activejob_recurring_executions",
+)
 
 
 def with_database(url: str, name: str) -> str:
@@ -114,6 +123,38 @@ def mysql_private_database(server: str, name: str, *, migrate: bool = True) -> I
             admin.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
         finally:
             admin.close()
+
+
+MYSQL_BAD_VALUE = 1366
+"""ER_TRUNCATED_WRONG_VALUE_FOR_FIELD: "Incorrect integer value", "Incorrect string value"."""
+MYSQL_NOT_NULL = 1048
+"""ER_BAD_NULL_ERROR: "Column ... cannot be null"."""
+
+
+def mysql_corrupt(url: str, job_id: str, column: str, value: object) -> bool:
+    """Write ``value`` raw into ``column`` of stored job ``job_id`` in ``url``'s database
+    (bytes as they are); ``False`` when the server refuses it.
+
+    Strict mode (the default of MariaDB >= 10.2.4 and MySQL >= 5.7) refuses a
+    wrong-typed, NULL or non-UTF-8 value; a non-strict server coerces it (to 0, '' or
+    '?') instead, so no wrong-typed value is stored either way.
+    """
+    import MySQLdb
+
+    conn = mysql_admin(url)
+    try:
+        conn.select_db(urlsplit(url).path[1:])
+        conn.cursor().execute("SET SESSION sql_mode = 'STRICT_ALL_TABLES'")
+        conn.cursor().execute(
+            f"UPDATE activejob_jobs SET `{column}` = %s WHERE job_id = %s", (value, job_id)
+        )
+    except (MySQLdb.DataError, MySQLdb.IntegrityError, MySQLdb.OperationalError) as exc:
+        if exc.args[0] not in (MYSQL_BAD_VALUE, MYSQL_NOT_NULL):
+            raise
+        return False
+    finally:
+        conn.close()
+    return True
 
 
 def mysql_truncate(url: str) -> None:

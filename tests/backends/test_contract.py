@@ -8,6 +8,7 @@ import pytest
 
 from activejob.storage.base import Storage
 from activejob.testing.contract import StorageContract
+from tests.backends.conftest import mysql_corrupt
 
 
 class TestSQLiteContract(StorageContract):
@@ -60,4 +61,8 @@ class TestMySQLContract(StorageContract):
     def make_storage(self, request: pytest.FixtureRequest) -> Storage:
         from activejob.storage.sql.mysql import MySQLStorage
 
-        return MySQLStorage.from_url(request.getfixturevalue("mysql_url"))
+        self.url = request.getfixturevalue("mysql_url")
+        return MySQLStorage.from_url(self.url)
+
+    def corrupt(self, storage: Storage, job_id: str, column: str, value: object) -> bool:
+        return mysql_corrupt(self.url, job_id, column, value)

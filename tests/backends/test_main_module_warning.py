@@ -36,12 +36,14 @@ def _main_job(name: str) -> type[Job]:
     return type(name, (Job,), {"__module__": "__main__", "__qualname__": name, "perform": perform})
 
 
-@pytest.fixture(params=["sqlite", "postgresql", "redis"])
+@pytest.fixture(params=["sqlite", "postgresql", "mysql", "redis"])
 def durable_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
     if request.param == "postgresql":
         return str(request.getfixturevalue("pg_url"))
+    if request.param == "mysql":
+        return str(request.getfixturevalue("mysql_url"))
     return str(request.getfixturevalue("redis_url"))
 
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,11 +23,13 @@ from activejob.storage.base import (
     JobState,
     Result,
     SchemaError,
+    StorageConfigurationError,
     StorageUnavailable,
 )
 from activejob.testing.contract import new_job
 from activejob.transaction import in_transaction
 from tests.backends.conftest import mysql_admin, with_database
+from tests.worker.operator_support import bad_url
 
 pytestmark = pytest.mark.mysql
 
@@ -207,7 +211,61 @@ def test_a_server_that_is_down_gives_enqueue_error_at_once() -> None:
         MyEcho.perform_later(1)
     assert isinstance(raised.value.__cause__, StorageUnavailable)
     assert isinstance(raised.value.__cause__.__cause__, MySQLdb.OperationalError)
+    assert raised.value.__cause__.__cause__.args[0] in (2002, 2003)
+    assert raised.value.__cause__.unreachable  # retried; the CLI adds its hint
     assert time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize(
+    ("case", "code"),
+    [
+        ("mysql-missing-database", 1049),
+        ("mysql-wrong-password", 1045),
+        ("mysql-no-access-to-database", 1044),
+    ],
+)
+def test_settings_the_server_refuses_are_configuration_errors(
+    case: str, code: int, tmp_path: Path
+) -> None:
+    url, words = bad_url(case, tmp_path)
+    storage = MySQLStorage.from_url(url)
+    try:
+        with pytest.raises(StorageConfigurationError, match=words) as raised:
+            storage.queues()
+    finally:
+        storage.close()
+    assert raised.value.__cause__.args[0] == code  # type: ignore[union-attr]
+    assert str(raised.value).startswith(storage.describe() + ": ")
+    assert "s3cret" not in str(raised.value) and "wrong" not in str(raised.value)
+
+
+def test_an_unknown_url_option_is_a_configuration_error_naming_the_known_ones() -> None:
+    with pytest.raises(StorageConfigurationError) as raised:
+        MySQLStorage.from_url("mysql://app:s3cret@127.0.0.1/app?pool_size=2&poolsize=3")
+    assert str(raised.value) == (
+        "bad mysql URL mysql://app:***@127.0.0.1/app?pool_size=2&poolsize=3: unknown option "
+        "'poolsize' (the mysql adapter's are pool_size, pool_timeout, max_idle, "
+        "keep_finished, poll_interval, auto_migrate, connect_timeout, unix_socket)"
+    )
+
+
+def test_a_locked_account_is_an_outage_to_retry_not_a_configuration_error(
+    mysql_server: str,
+) -> None:
+    user = f"aj_locked_{uuid.uuid4().hex[:8]}"
+    admin = mysql_admin(mysql_server)
+    admin.cursor().execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY 'pw' ACCOUNT LOCK")
+    parts = urlsplit(mysql_server)
+    storage = MySQLStorage.from_url(f"mysql://{user}:pw@{parts.netloc.split('@')[-1]}/test")
+    try:
+        with pytest.raises(StorageUnavailable) as raised:
+            storage.queues()
+        assert not isinstance(raised.value, StorageConfigurationError)
+        assert not raised.value.unreachable
+    finally:
+        storage.close()
+        admin.cursor().execute(f"DROP USER '{user}'@'%'")
+        admin.close()
 
 
 # -- claims ------------------------------------------------------------------------------
@@ -374,7 +432,7 @@ def test_url_settings_reach_the_storage_and_the_driver() -> None:
     assert storage._pool.max_size == 3 and storage.keep_finished == 7200
     assert storage.poll_interval == 0.25 and storage.connect_timeout == 4
     assert storage.auto_migrate and "p:ss" not in repr(storage)
-    with pytest.raises(ConfigurationError, match="unknown setting"):
+    with pytest.raises(StorageConfigurationError, match="unknown option 'sslmode'"):
         MySQLStorage.from_url("mysql://root@db/jobs?sslmode=require")
     with pytest.raises(ConfigurationError, match="names its database") as raised:
         MySQLStorage.from_url("mysql://root:secret@db")
@@ -400,11 +458,26 @@ def test_a_fresh_database_says_to_migrate_then_migrates_once(mysql_server: str) 
             thread.start()
         for thread in threads:
             thread.join(30)
-        assert sorted(applied) == [[], [], ["0001_initial"]]
-        assert storages[0].schema_version() == (1, 1)
+        assert sorted(applied) == [[], [], ["0001_initial", "0002_recurring"]]
+        assert storages[0].schema_version() == (2, 2)
         assert storages[1].push([new_job()])
     finally:
         for storage in storages:
             storage.close()
         admin.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
         admin.close()
+
+
+def test_the_docs_list_every_url_setting_and_their_url_parses() -> None:
+    from activejob.storage.sql.mysql.storage import URL_SETTINGS
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "mysql.md").read_text()
+    table = text.split("## Settings", 1)[1].split("\n## ", 1)[0]
+    documented = [line.split("`")[1] for line in table.splitlines() if line.startswith("| `")]
+    assert sorted(documented) == sorted(URL_SETTINGS)
+    [url] = [line.split('"')[1] for line in text.splitlines() if 'configure(adapter="' in line]
+    storage = MySQLStorage.from_url(url)  # opens no connection
+    assert storage._pool.max_size == 20 and storage.describe() == (
+        "mysql://app:***@db.internal:3306/app"
+    )
+    storage.close()

@@ -18,6 +18,7 @@ import activejob
 from activejob.adapters.durable import storage_of
 from activejob.storage.base import JobFilter, JobState, Storage
 from tests.backends import redis_support
+from tests.backends.conftest import mysql_corrupt
 from tests.worker import jobs
 from tests.worker.conftest import run_burst
 from tests.worker.jobs import Note, labels
@@ -74,6 +75,11 @@ def _postgresql(request: pytest.FixtureRequest) -> tuple[str, Corrupt]:
     return url, corrupt
 
 
+def _mysql(request: pytest.FixtureRequest) -> tuple[str, Corrupt]:
+    url: str = request.getfixturevalue("mysql_url")
+    return url, lambda job_id, column, value: mysql_corrupt(url, job_id, column, value)
+
+
 def _redis(request: pytest.FixtureRequest) -> tuple[str, Corrupt]:
     from activejob.storage.redis import RedisStorage, records
 
@@ -97,13 +103,14 @@ def _redis(request: pytest.FixtureRequest) -> tuple[str, Corrupt]:
     params=[
         "sqlite",
         pytest.param("postgresql", marks=pytest.mark.postgresql),
+        pytest.param("mysql", marks=pytest.mark.mysql),
         pytest.param("redis", marks=pytest.mark.redis),
     ]
 )
 def backend(request: pytest.FixtureRequest) -> tuple[str, Storage, Corrupt]:
     """``(url, storage, corrupt)`` for each durable backend, configured as the default."""
-    make = {"sqlite": _sqlite, "postgresql": _postgresql, "redis": _redis}[request.param]
-    url, corrupt = make(request)
+    make = {"sqlite": _sqlite, "postgresql": _postgresql, "mysql": _mysql, "redis": _redis}
+    url, corrupt = make[request.param](request)
     activejob.configure(adapter=url)
     storage: Storage = storage_of(url)
     storage.migrate()
@@ -217,7 +224,7 @@ def test_a_payload_that_is_not_utf8_fails_alone(
     bad = Note.perform_later("bad")
     payload = json.dumps(bad.serialize()).encode().replace(b'"bad"', b'"b\xff"')
     if not corrupt(bad.job_id, "payload", payload):
-        return  # PostgreSQL refuses text that is not UTF-8
+        return  # PostgreSQL and MariaDB/MySQL refuse text that is not UTF-8
 
     run_burst(url)
 

@@ -415,7 +415,6 @@ def test_test_adapter_records_and_performs_on_request() -> None:
     assert adapter.enqueued_jobs == [] and adapter.performed_jobs == []
 
 
-
 class _OneQueueNoPriority(RecordingAdapter):
     scheme = "onequeue"
     supports_queues = False

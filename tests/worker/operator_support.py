@@ -60,6 +60,10 @@ BAD_SETTINGS = [
     "sqlite-missing-folder",
     "postgresql-missing-database",
     "postgresql-missing-role",
+    "mysql-missing-database",
+    "mysql-wrong-password",
+    "mysql-no-access-to-database",
+    "mysql-unknown-option",
 ]
 """The settings :func:`bad_url` builds, as test ids."""
 
@@ -78,6 +82,8 @@ def bad_url(case: str, tmp_path: Path) -> tuple[str, str]:
             return _replace(redis, path="/99999"), "DB index is out of range"
         url = _replace(redis, netloc="activejob_nobody:wrong@{host}")
         return url, "invalid username-password pair"
+    if case.startswith("mysql"):
+        return _bad_mysql_url(case)
     postgresql = service_url("postgresql")
     if case == "postgresql-missing-database":
         url = _replace(postgresql, path="/activejob_no_such_database")
@@ -85,4 +91,33 @@ def bad_url(case: str, tmp_path: Path) -> tuple[str, str]:
     if case == "postgresql-missing-role":
         url = _replace(postgresql, netloc="activejob_no_such_role@{host}")
         return url, 'role "activejob_no_such_role" does not exist'
+    raise pytest.UsageError(f"no bad setting {case!r}")
+
+
+MYSQL_USER = "activejob_operator_test"
+"""An account with a password and no grants, made by :func:`_bad_mysql_url`."""
+
+
+def _bad_mysql_url(case: str) -> tuple[str, str]:
+    mysql = service_url("mysql")
+    if case == "mysql-unknown-option":
+        return f"{mysql}?bogus=1", "unknown option 'bogus'"
+    if case == "mysql-missing-database":
+        url = _replace(mysql, path="/activejob_no_such_database")
+        return url, "Unknown database 'activejob_no_such_database'"
+    from tests.backends.conftest import mysql_admin
+
+    admin = mysql_admin(mysql)
+    try:  # the same account and password in every run: concurrent runs agree
+        admin.cursor().execute(
+            f"CREATE USER IF NOT EXISTS '{MYSQL_USER}'@'%' IDENTIFIED BY 's3cret'"
+        )
+    finally:
+        admin.close()
+    if case == "mysql-wrong-password":
+        url = _replace(mysql, netloc=MYSQL_USER + ":wrong@{host}")
+        return url, f"Access denied for user '{MYSQL_USER}'@"
+    if case == "mysql-no-access-to-database":
+        url = _replace(mysql, netloc=MYSQL_USER + ":s3cret@{host}")
+        return url, f"Access denied for user '{MYSQL_USER}'@'%' to database"
     raise pytest.UsageError(f"no bad setting {case!r}")

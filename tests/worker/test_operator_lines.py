@@ -15,6 +15,7 @@ import pytest
 import activejob
 from activejob import ConfigurationError, EnqueueError, Worker
 from activejob.storage.redis.storage import RedisStorage
+from activejob.storage.sql.mysql.storage import MySQLStorage
 from activejob.storage.sql.postgresql.storage import PostgreSQLStorage
 from activejob.worker.outcomes import Tally
 from tests.support import wait_for
@@ -58,12 +59,18 @@ def test_backends_describe_themselves_with_the_password_masked() -> None:
     postgresql = PostgreSQLStorage.from_url(
         "postgresql://app:s3cret@127.0.0.1:5432/app?listen=false"
     )
+    mysql = MySQLStorage.from_url("mariadb://app:s3cret@127.0.0.1:3307/app?pool_size=2")
+    socket = MySQLStorage.from_url("mysql://app@localhost/app?unix_socket=/run/mysqld/mysqld.sock")
     try:
         assert redis.describe() == "redis://:***@127.0.0.1:6379/0 (prefix myapp)"
         assert postgresql.describe() == "postgresql://app:***@127.0.0.1:5432/app"
+        assert mysql.describe() == "mysql://app:***@127.0.0.1:3307/app"
+        assert socket.describe() == "mysql://app@localhost/app?unix_socket=/run/mysqld/mysqld.sock"
     finally:
         redis.close()
         postgresql.close()
+        mysql.close()
+        socket.close()
 
 
 def test_the_drain_says_what_it_waits_for_and_that_it_finished(
@@ -141,7 +148,9 @@ def test_a_setting_no_retry_can_fix_raises_configuration_error(case: str, tmp_pa
     assert "s3cret" not in str(raised.value) and "wrong" not in str(raised.value)
 
 
-@pytest.mark.parametrize("case", ["redis-unknown-option", "sqlite-missing-folder"])
+@pytest.mark.parametrize(
+    "case", ["redis-unknown-option", "sqlite-missing-folder", "mysql-wrong-password"]
+)
 def test_with_several_processes_too(case: str, tmp_path: Path) -> None:
     address, words = bad_url(case, tmp_path)
     background = Background(Worker(address, processes=2, options=FAST), burst=False)
@@ -151,11 +160,15 @@ def test_with_several_processes_too(case: str, tmp_path: Path) -> None:
         background.join(timeout=20)
 
 
+@pytest.mark.parametrize(
+    "address",
+    ["redis://127.0.0.1:{port}/0?reconnect_timeout=0.05", "mysql://root@127.0.0.1:{port}/test"],
+)
 def test_a_server_that_cannot_be_reached_is_still_retried(
-    caplog: pytest.LogCaptureFixture,
+    address: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger=LOGGER)
-    address = f"redis://127.0.0.1:{free_port()}/0?reconnect_timeout=0.05"
+    address = address.format(port=free_port())
     background = Background(Worker(address, options=FAST), burst=False)
     background.thread.start()
 
@@ -165,7 +178,9 @@ def test_a_server_that_cannot_be_reached_is_still_retried(
     background.join()  # stops cleanly, raising nothing
 
 
-@pytest.mark.parametrize("case", ["postgresql-missing-database", "sqlite-missing-folder"])
+@pytest.mark.parametrize(
+    "case", ["postgresql-missing-database", "sqlite-missing-folder", "mysql-missing-database"]
+)
 def test_enqueueing_there_is_an_enqueue_error_caused_by_the_setting(
     case: str, tmp_path: Path
 ) -> None:

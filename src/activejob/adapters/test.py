@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from activejob import _time
 from activejob.adapters.base import Adapter, payload_copy
+from activejob.errors import DeserializationError
 from activejob.job.core import JobCore
 from activejob.job.execution import Outcome, run, settle
 
@@ -155,6 +156,11 @@ class TestAdapter(Adapter):
         self._enqueued_total = 0
         self._performed_total = 0
         self._lock = threading.RLock()
+        self.stop_rule: Callable[[JobCore], bool] | None = None
+        """Asked, with the running job, at each checkpoint of a job performed here
+        (``None``: nothing ever stops one); set by
+        :func:`activejob.testing.interrupt_job_during_step` and
+        :func:`~activejob.testing.interrupt_job_after_step`."""
 
     @property
     def enqueued_total(self) -> int:
@@ -201,10 +207,20 @@ class TestAdapter(Adapter):
             recorded.performed_index = self._performed_total
             self._performed_total += 1
             self.performed_jobs.append(recorded)
-        outcome = run(recorded.payload, adapter=self)
+        outcome = self._run(recorded.payload)
         recorded.outcome = outcome
         settle(outcome)
         return outcome
+
+    def _run(self, payload: dict[str, Any]) -> Outcome:
+        rule = self.stop_rule
+        if rule is None:
+            return run(payload, adapter=self)  # nothing stops a job here
+        try:
+            job = cast("Job", JobCore.deserialize(payload))
+        except DeserializationError:
+            return run(payload, adapter=self)
+        return run(job, adapter=self, stopping=lambda: rule(job))
 
     def perform_enqueued_jobs(self, select: Selector | None = None) -> int:
         """Run every job enqueued and not yet performed that ``select`` accepts

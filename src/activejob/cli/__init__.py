@@ -9,6 +9,7 @@ Example::
 
     activejob jobs list --state failed --adapter sqlite:///jobs.sqlite3
     activejob queues pause mailers
+    activejob recurring list
     activejob workers --json
     activejob migrate --adapter postgresql://localhost/app
 """
@@ -23,7 +24,7 @@ from typing import Any
 
 __all__ = ["COMMANDS", "main"]
 
-COMMANDS = ("worker", "workers", "jobs", "queues", "migrate")
+COMMANDS = ("worker", "workers", "jobs", "queues", "recurring", "migrate")
 """Subcommands, each the module ``activejob.cli.<name>``."""
 
 

@@ -55,6 +55,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=_d("with --burst, wait for scheduled jobs due within this long"),
     )
     add("--log-level", default="INFO", metavar="LEVEL", help=_d("DEBUG, INFO, WARNING, ..."))
+    add(
+        "--recurring",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a TOML file of recurring tasks for the scheduler (repeatable); see docs/recurring.md",
+    )
+    add(
+        "--no-scheduler",
+        action="store_true",
+        help="do not run the recurring-task scheduler in this supervisor",
+    )
 
 
 def _add_capacity_flags(parser: argparse.ArgumentParser) -> None:
@@ -154,13 +166,33 @@ def run(args: argparse.Namespace) -> int:
         if args.adapter:
             # Jobs enqueued by jobs, and the worker processes, use the same backend.
             os.environ["ACTIVEJOB_ADAPTER"] = args.adapter
-        spec = ChildSpec(args.adapter, options_from(args), args.burst, level)
+        spec = ChildSpec(
+            args.adapter,
+            options_from(args),
+            args.burst,
+            level,
+            scheduler=not args.no_scheduler,
+            recurring_files=tuple(_recurring_files(args.recurring)),
+        )
         if args.processes < 1:
             raise ConfigurationError("--processes must be at least 1")
     except (ConfigurationError, ValueError) as exc:
         sys.stderr.write(f"activejob worker: {exc}\n")
         return CONFIG_ERROR
     return Supervisor(spec, args.processes).run()
+
+
+def _recurring_files(paths: list[str]) -> list[str]:
+    """The ``--recurring`` files as absolute paths, each checked to be readable TOML
+    here, so a typo exits 2 before any process starts."""
+    from activejob.recurring.config import read_file
+
+    found = []
+    for path in paths:
+        absolute = os.path.abspath(path)
+        read_file(absolute)
+        found.append(absolute)
+    return found
 
 
 def options_from(args: argparse.Namespace) -> WorkerOptions:

@@ -13,7 +13,8 @@ Metrics (``job_class`` is the payload name, ``queue`` the full queue name):
 - ``activejob_jobs_enqueued_total{job_class, queue, outcome}``: enqueue attempts;
   ``outcome`` is ``enqueued``, ``aborted`` (a before_enqueue callback) or ``error``;
 - ``activejob_jobs_performed_total{job_class, queue, outcome}``: executions;
-  ``outcome`` is ``succeeded``, ``retry``, ``discarded``, ``failed`` or ``interrupted``;
+  ``outcome`` is ``succeeded``, ``retry``, ``discarded``, ``failed``, ``resumed`` (a
+  continuation handed back to resume) or ``interrupted``;
 - ``activejob_job_duration_seconds{job_class, queue, outcome}``: a histogram of
   execution time;
 - ``activejob_jobs_running{job_class, queue}``: executions in progress in this process.

@@ -33,9 +33,27 @@ if TYPE_CHECKING:
     from activejob.adapters.base import Adapter
     from activejob.job.base import Job
 
-__all__ = ["Outcome", "arun", "execute", "run", "settle", "wrapped"]
+__all__ = ["Outcome", "Resumption", "StopCheck", "arun", "execute", "run", "settle", "wrapped"]
 
-OutcomeKind = Literal["succeeded", "retry", "discarded", "failed"]
+OutcomeKind = Literal["succeeded", "retry", "discarded", "failed", "resumed"]
+
+StopCheck = Callable[[], bool]
+"""Asked by a running job whether whoever runs it is stopping (a worker told to
+drain): ``True`` means "stop at your next checkpoint"."""
+
+
+class Resumption(BaseException):
+    """Raised by a run's wrapper to end the run as ``resumed``: the job is enqueued
+    again at once, with the progress it carries in its payload.
+
+    Not the job's failure and not a retry attempt: the rules never see it. A
+    continuation raises it when the worker is stopping (``cause`` is ``None``) or
+    when a step failed after making progress (``cause`` is that error).
+    """
+
+    def __init__(self, cause: BaseException | None = None) -> None:
+        super().__init__("the job is enqueued again to resume from its progress")
+        self.cause = cause
 
 
 @dataclass
@@ -45,8 +63,11 @@ class Outcome:
     ``kind`` is ``"succeeded"`` (``value`` holds perform's result; also when a
     before-perform callback aborted, with ``halted`` true, or a ``rescue_from``
     handled the error), ``"retry"`` (``retry`` holds the decision to apply),
-    ``"discarded"`` or ``"failed"`` (``exception`` is set). ``job`` is ``None``
-    only when the payload could not be turned into a job.
+    ``"discarded"`` or ``"failed"`` (``exception`` is set), or ``"resumed"`` (a
+    continuation stopped at a checkpoint, or failed after progress, with
+    ``exception`` set then: enqueue it again at once, its progress in the
+    payload). ``job`` is ``None`` only when the payload could not be turned into
+    a job.
     """
 
     kind: OutcomeKind
@@ -126,6 +147,8 @@ class Execution(JobCore):
     """``perform`` and ``perform_now``."""
 
     _activejob_is_async: ClassVar[tuple[Callable[..., Any], bool] | None] = None
+    _activejob_stopping: StopCheck | None = None
+    """Set by :func:`wrapped` for the run in progress (``None``: nobody will ask it to stop)."""
 
     def perform(self, *args: Any, **kwargs: Any) -> Any:
         """The job's work. Override it (``def`` or ``async def``)."""
@@ -142,6 +165,30 @@ class Execution(JobCore):
             known = (perform, inspect.iscoroutinefunction(perform))
             cls._activejob_is_async = known
         return known[1]
+
+    def stop_requested(self) -> bool:
+        """Whether whoever runs this job is stopping (a worker draining after
+        SIGTERM) and would like it to end soon.
+
+        Always ``False`` outside a worker (``perform_now``, the ``inline:``,
+        ``async:`` and ``test:`` adapters). A :class:`~activejob.Continuable` job
+        asks at each checkpoint and is enqueued again with its progress; any
+        other job may return early, but it then counts as done.
+
+        Example::
+
+            for row in rows:
+                if self.stop_requested():
+                    break
+        """
+        stopping = self._activejob_stopping
+        return stopping is not None and stopping()
+
+    def _activejob_around_run(self, adapter: Adapter | None) -> AbstractContextManager[None]:
+        """What this job wraps around its own code in one execution (see
+        :func:`wrapped`); nothing by default. :class:`~activejob.Continuable`
+        turns an interrupted step into a :class:`Resumption` here."""
+        return _NOTHING
 
     perform_now = _PerformNow()
     """``MyJob.perform_now(*args, **kwargs)`` builds a job and runs it here;
@@ -163,8 +210,10 @@ def settle(outcome: Outcome) -> Any:
     The one place outside a worker that acts on an outcome (``perform_now``,
     :func:`execute`, and the inline, async and test adapters): a retry is
     enqueued again by :meth:`~activejob.job.enqueuing.Enqueuing.retry_job` (which
-    emits ``enqueue_retry``) and returns ``None``; a failure raises its exception;
-    a success or a discard returns the value (``None`` for a discard). A worker
+    emits ``enqueue_retry``) and returns ``None``; a resumed continuation is
+    enqueued again at once through its adapter and returns ``None``; a failure
+    raises its exception; a success or a discard returns the value (``None``
+    for a discard). A worker
     stores outcomes instead, in :mod:`activejob.worker.outcomes`.
     """
     if outcome.kind == "retry":
@@ -174,6 +223,11 @@ def settle(outcome: Outcome) -> Any:
     if outcome.kind == "failed":
         assert outcome.exception is not None
         raise outcome.exception
+    if outcome.kind == "resumed":
+        assert outcome.job is not None
+        outcome.job.scheduled_at = None  # at once
+        outcome.job.enqueue()
+        return None
     return outcome.value
 
 
@@ -186,19 +240,26 @@ def _load(payload: Mapping[str, Any] | Job) -> Job | Outcome:
         return Outcome("failed", None, exception=exc)
 
 
-def run(payload: Mapping[str, Any] | Job, *, adapter: Adapter | None = None) -> Outcome:
+def run(
+    payload: Mapping[str, Any] | Job,
+    *,
+    adapter: Adapter | None = None,
+    stopping: StopCheck | None = None,
+) -> Outcome:
     """Perform a job (or payload) once and report how it ended; applies nothing.
 
     Never raises for the job's own failures (``Exception``); ``BaseException``
     such as ``KeyboardInterrupt`` propagates. An async job runs on an event loop.
-    ``adapter`` is the adapter running the job, named in its events.
+    ``adapter`` is the adapter running the job, named in its events;
+    ``stopping`` is what the job's :meth:`~Execution.stop_requested` asks (a
+    worker passes its drain flag).
     """
     job = _load(payload)
     if isinstance(job, Outcome):
         return job
     if type(job).is_async():
-        return _run_coroutine(lambda: arun(job, adapter=adapter))
-    steps = _execution(job, adapter, _SYNC)
+        return _run_coroutine(lambda: arun(job, adapter=adapter, stopping=stopping))
+    steps = _execution(job, adapter, _SYNC, stopping)
     try:
         steps.send(None)
     except StopIteration as finished:
@@ -208,7 +269,12 @@ def run(payload: Mapping[str, Any] | Job, *, adapter: Adapter | None = None) -> 
     raise RuntimeError("a sync job's execution waited on an event loop")  # a bug in _SYNC
 
 
-async def arun(payload: Mapping[str, Any] | Job, *, adapter: Adapter | None = None) -> Outcome:
+async def arun(
+    payload: Mapping[str, Any] | Job,
+    *,
+    adapter: Adapter | None = None,
+    stopping: StopCheck | None = None,
+) -> Outcome:
     """:func:`run` for an event loop: awaits an async ``perform`` on this loop.
 
     A sync ``perform`` runs in a thread, so it never blocks the loop.
@@ -217,8 +283,8 @@ async def arun(payload: Mapping[str, Any] | Job, *, adapter: Adapter | None = No
     if isinstance(job, Outcome):
         return job
     if not type(job).is_async():
-        return await asyncio.to_thread(run, job, adapter=adapter)
-    return await _execution(job, adapter, _ASYNC)
+        return await asyncio.to_thread(run, job, adapter=adapter, stopping=stopping)
+    return await _execution(job, adapter, _ASYNC, stopping)
 
 
 class _Calling(Protocol):
@@ -250,7 +316,9 @@ _SYNC: _Calling = _SyncCalling()
 _ASYNC: _Calling = _AsyncCalling()
 
 
-async def _execution(job: Job, adapter: Adapter | None, calling: _Calling) -> Outcome:
+async def _execution(
+    job: Job, adapter: Adapter | None, calling: _Calling, stopping: StopCheck | None
+) -> Outcome:
     """The one skeleton of an execution, for sync and async jobs alike.
 
     Count the execution and emit ``perform_start``; inside :func:`wrapped`, load
@@ -261,7 +329,7 @@ async def _execution(job: Job, adapter: Adapter | None, calling: _Calling) -> Ou
     """
     started = _start(job, adapter)
     try:
-        with wrapped(job, adapter):
+        with wrapped(job, adapter, stopping):
             if calling.on_loop and job.arguments_need_loading():
                 # Loading may hit a database through a sync-only ORM (Django): not on the loop.
                 await asyncio.to_thread(lambda: job.arguments)
@@ -279,6 +347,9 @@ async def _execution(job: Job, adapter: Adapter | None, calling: _Calling) -> Ou
                     value = None
                 else:
                     callback_run.exit(None)
+    except Resumption as resumption:
+        outcome = Outcome("resumed", job, exception=resumption.cause)
+        return _finish(job, adapter, started, outcome)
     except Exception as exc:
         return _finish(job, adapter, started, _failed(job, exc, adapter))
     except BaseException as exc:
@@ -287,7 +358,9 @@ async def _execution(job: Job, adapter: Adapter | None, calling: _Calling) -> Ou
     return _finish(job, adapter, started, Outcome("succeeded", job, value))
 
 
-def wrapped(job: Job, adapter: Adapter | None) -> AbstractContextManager[None]:
+def wrapped(
+    job: Job, adapter: Adapter | None, stopping: StopCheck | None = None
+) -> AbstractContextManager[None]:
     """The one place a run is wrapped: held around everything the job's own code
     does in one execution (argument loading, perform callbacks, ``perform``), for
     sync and async jobs alike, between the ``perform_start`` and ``perform`` events.
@@ -295,11 +368,15 @@ def wrapped(job: Job, adapter: Adapter | None) -> AbstractContextManager[None]:
     This is the seam for what must surround a run: a timeout (an async job's task
     is the current task here, so it can be cancelled; a sync job can be given a
     deadline its checkpoints read), cancellation, continuation steps and progress.
-    An exception raised here, on entry or exit, is the job's failure and goes
-    through its rules like one raised by ``perform``. Nothing wraps a run yet, so
-    it does nothing. See ``docs/execution.md``.
+    Here the job learns ``stopping`` (its :meth:`~Execution.stop_requested`), and
+    its own wrapper is entered (:class:`~activejob.Continuable` keeps its steps'
+    progress there). An exception raised here, on entry or exit, is the job's
+    failure and goes through its rules like one raised by ``perform``, except a
+    :class:`Resumption`, which ends the run as ``resumed``. See
+    ``docs/execution.md``.
     """
-    return _NOTHING
+    job._activejob_stopping = stopping
+    return job._activejob_around_run(adapter)
 
 
 _NOTHING = contextlib.nullcontext()

@@ -34,9 +34,17 @@ def register(cls: type[JobCore]) -> None:
         _classes[cls.job_class_name] = cls
 
 
+BUILTIN_JOB_MODULES = frozenset({"activejob.mail.delivery"})
+"""activejob's own modules that define jobs: a worker loads one the first time a
+payload names a job in it (a fixed list, never a name taken from a payload)."""
+
+
 def lookup(name: object) -> type[JobCore]:
     """The job class called ``name``, or :class:`UnknownJobClassError`."""
     cls = _classes.get(name) if isinstance(name, str) else None
+    if cls is None and isinstance(name, str) and name.rpartition(".")[0] in BUILTIN_JOB_MODULES:
+        importlib.import_module(name.rpartition(".")[0])
+        cls = _classes.get(name)
     if cls is None:
         raise UnknownJobClassError(_unknown(name))
     return cls

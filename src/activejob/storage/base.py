@@ -48,6 +48,7 @@ from typing import Any
 
 from activejob import events
 from activejob.errors import MESSAGE_LIMIT, ActiveJobError, ConfigurationError, shorten
+from activejob.storage.recurring import RecurringStorage, _check_name
 from activejob.storage.selector import QueueSelector
 
 __all__ = [
@@ -322,7 +323,7 @@ class JobFilter:
     offset: int = 0
 
 
-class Storage(ABC):
+class Storage(RecurringStorage, ABC):
     """The worker side of a durable backend. See the module docstring for states.
 
     Thread-safe: a worker process shares one storage between its threads, and a
@@ -558,11 +559,6 @@ def crash_error(crashes: int, max_crashes: int) -> ErrorInfo:
         f"(more than max_crashes={max_crashes}); the job may be crashing its worker",
         "",
     )
-
-
-def _check_name(what: str, value: object) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{what} must be a non-empty string, got {value!r}")
 
 
 def _check_new_job(job: NewJob) -> None:

@@ -85,7 +85,9 @@ class UrlOptions:
         try:
             return convert(raw)
         except ValueError as exc:
-            raise ConfigurationError(f"bad {name}={raw!r} in {self.url!r}: {exc}") from exc
+            raise ConfigurationError(
+                f"bad {name}={raw!r} in {mask_password(self.url)!r}: {exc}"
+            ) from exc
 
     def duration(self, name: str, default: float) -> float:
         """A duration setting in seconds."""
@@ -110,5 +112,5 @@ class UrlOptions:
         """Raise for settings nobody took."""
         if self.query:
             raise ConfigurationError(
-                f"unknown setting(s) {', '.join(sorted(self.query))} in {self.url!r}"
+                f"unknown setting(s) {', '.join(sorted(self.query))} in {mask_password(self.url)!r}"
             )

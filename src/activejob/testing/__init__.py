@@ -17,6 +17,10 @@ checks what the test did so far       looks only at what a ``with`` block did
 ``perform_enqueued_jobs()``           ``performing_enqueued_jobs()``
 ====================================  =========================================
 
+Continuations: ``interrupt_job_during_step(JobClass, "step", cursor=...)`` and
+``interrupt_job_after_step(JobClass, "step")`` stop a ``Continuable`` job in a
+``with`` block, as a stopping worker would.
+
 Example::
 
     def test_sign_up(activejob_test_adapter):
@@ -44,6 +48,7 @@ from activejob.testing.blocks import (
     performing_enqueued_jobs,
 )
 from activejob.testing.callform import MatchedJobs, PerformedCount
+from activejob.testing.continuations import interrupt_job_after_step, interrupt_job_during_step
 from activejob.testing.helpers import (
     assert_enqueued_jobs,
     assert_enqueued_with,
@@ -83,6 +88,8 @@ __all__ = [
     "expect_no_performed_jobs",
     "expect_performed_jobs",
     "expect_performed_with",
+    "interrupt_job_after_step",
+    "interrupt_job_during_step",
     "perform_enqueued_jobs",
     "performing_enqueued_jobs",
     "use_test_adapter",

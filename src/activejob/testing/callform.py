@@ -37,6 +37,10 @@ BLOCK_FORMS = {
     "assert_enqueued_with": "expect_enqueued_with",
     "assert_performed_with": "expect_performed_with",
     "perform_enqueued_jobs": "performing_enqueued_jobs",
+    "assert_emails": "expect_emails",
+    "assert_no_emails": "expect_no_emails",
+    "assert_enqueued_emails": "expect_enqueued_emails",
+    "assert_no_enqueued_emails": "expect_no_enqueued_emails",
 }
 """Each call form and the name of its ``with`` form."""
 

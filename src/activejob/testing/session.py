@@ -53,7 +53,8 @@ def use_test_adapter(adapter: TestAdapter | None = None) -> Iterator[TestAdapter
     """Make a fresh (or the given) ``TestAdapter`` the configured adapter for the
     block, and the adapter of every job class that names its own; restore the
     previous settings after. Adapters already built from URLs are left running and
-    come back as they were.
+    come back as they were. Mail goes to the ``test:`` delivery meanwhile, and
+    ``activejob.mail.deliveries`` is emptied on the way in and out.
 
     Job classes defined inside the block keep their own ``queue_adapter``.
 
@@ -76,12 +77,30 @@ def use_test_adapter(adapter: TestAdapter | None = None) -> Iterator[TestAdapter
     # URLs (an async: pool with jobs in it), and the test would get new ones after.
     config = get_config()
     config.adapter = adapter
+    previous_mail = config.options.get(_MAIL_OPTION)
+    config.options[_MAIL_OPTION] = "test:"
+    _clear_deliveries()
     try:
         yield adapter
     finally:
         config.adapter = previous
+        _clear_deliveries()
+        if previous_mail is None:
+            config.options.pop(_MAIL_OPTION, None)
+        else:
+            config.options[_MAIL_OPTION] = previous_mail
         for cls, value in own:
             cls.queue_adapter = value
+
+
+_MAIL_OPTION = "mail_url"  # activejob.mail.settings.OPTION, named here so no mail code loads
+
+
+def _clear_deliveries() -> None:
+    """Empty ``activejob.mail.deliveries`` in place, if mail is in use at all."""
+    collected = sys.modules.get("activejob.mail.deliveries.test")
+    if collected is not None:
+        collected.deliveries.clear()
 
 
 # -- block helpers that were never entered ---------------------------------------------

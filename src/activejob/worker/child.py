@@ -7,7 +7,9 @@ processes that died before it (the spec's ``lost``), drains when the
 supervisor's pipe closes (the supervisor died), and exits with
 :data:`~.supervisor.CONFIG_ERROR` when its configuration cannot work (a job
 module that fails to import, a database that does not exist, a bad URL option),
-so it is not restarted in a loop.
+so it is not restarted in a loop. The first process of a supervisor also runs the
+recurring-task scheduler on a thread (unless ``--no-scheduler``); a bad
+``--recurring`` file is a configuration error like a bad job module.
 
 Before it exits it writes one JSON object to the supervisor's report pipe: the
 counts of the jobs it ran (``tally``) and, for a configuration error, its
@@ -27,10 +29,12 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from activejob import recurring
 from activejob.adapters.cache import reset_adapters, resolve_adapter
 from activejob.adapters.durable import storage_of
 from activejob.errors import ConfigurationError
 from activejob.job.registry import import_modules
+from activejob.recurring.scheduler import Scheduler
 from activejob.storage.base import SchemaError
 from activejob.worker import logsink
 from activejob.worker.board import LostWorker, StartedBoard
@@ -76,13 +80,35 @@ def main(argv: Sequence[str] | None = None) -> int:
             target=_watch_parent, args=(parent_fd, worker), name="activejob-parent", daemon=True
         ).start()
     try:
+        scheduler = _start_scheduler(spec, worker)
+    except ConfigurationError as exc:
+        reset_adapters(wait=False)
+        return report.config_error(exc)
+    try:
         worker.run(burst=bool(spec.get("burst")))
     except (SchemaError, ConfigurationError) as exc:
         return report.config_error(exc, worker.tally)
     finally:
+        if scheduler is not None:
+            scheduler.stop()
         reset_adapters(wait=False)  # close pools, so no driver thread holds the exit
     report.send(worker.tally)
     return 0
+
+
+def _start_scheduler(spec: dict[str, Any], worker: WorkerProcess) -> Scheduler | None:
+    """The recurring-task scheduler, started, when the spec asks this process to run
+    it and there are tasks (registered by the job modules, or in the spec's files)."""
+    if not spec.get("scheduler"):
+        return None
+    for path in spec.get("recurring_files", ()):
+        recurring.load_file(path)
+    tasks = recurring.tasks()
+    if not tasks:
+        return None
+    scheduler = Scheduler(worker.storage, tasks)
+    scheduler.start()
+    return scheduler
 
 
 def _board_of(spec: dict[str, Any]) -> dict[str, Any]:

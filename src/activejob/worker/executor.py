@@ -27,8 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from activejob.job.execution import arun, run
-from activejob.worker.outcomes import crashed, result_for
+from activejob.job.execution import StopCheck, arun, run
+from activejob.worker.outcomes import crashed, is_resumption, result_for
 
 if TYPE_CHECKING:
     from activejob.adapters.base import Adapter
@@ -45,6 +45,8 @@ class Task:
 
     claimed: ClaimedJob
     job: Job
+    resumed: bool = False
+    """Set once run: the job is a continuation handed back to resume (counted apart)."""
 
 
 Done = Callable[[Task, "Result"], None]
@@ -53,7 +55,9 @@ Done = Callable[[Task, "Result"], None]
 class Executor:
     """Sync jobs on ``threads`` threads; async jobs on one loop, at most
     ``async_concurrency`` at a time. ``adapter`` is named in the jobs' events;
-    ``board``, if given, has a slot per thread, then one per async slot."""
+    ``board``, if given, has a slot per thread, then one per async slot;
+    ``stopping`` is what running jobs ask to learn the worker is draining (a
+    continuation then stops at its next checkpoint)."""
 
     def __init__(
         self,
@@ -62,8 +66,10 @@ class Executor:
         done: Done,
         adapter: Adapter | None = None,
         board: StartedBoard | None = None,
+        stopping: StopCheck | None = None,
     ) -> None:
         self.threads = threads
+        self.stopping = stopping
         self.adapter = adapter
         """The adapter named in the jobs' events (the worker's backend)."""
         self.async_concurrency = async_concurrency
@@ -206,8 +212,9 @@ class Executor:
                 if board is not None:
                     board.start(slot, task.claimed.id, task.claimed.job_id)
                 try:
-                    outcome = run(task.job, adapter=self.adapter)
+                    outcome = run(task.job, adapter=self.adapter, stopping=self.stopping)
                     result = result_for(task.claimed, outcome, self.adapter)
+                    task.resumed = is_resumption(outcome)
                 except BaseException as exc:  # SystemExit or KeyboardInterrupt from a job
                     result = crashed(task.claimed, task.job, exc)
                 finally:
@@ -257,8 +264,9 @@ class Executor:
             if board is not None:
                 board.start(slot, task.claimed.id, task.claimed.job_id)
             try:
-                outcome = await arun(task.job, adapter=self.adapter)
+                outcome = await arun(task.job, adapter=self.adapter, stopping=self.stopping)
                 result = result_for(task.claimed, outcome, self.adapter)
+                task.resumed = is_resumption(outcome)
             except asyncio.CancelledError:
                 return  # the drain released this job already
             except BaseException as exc:

@@ -19,7 +19,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
-from activejob import events
+from activejob import _time, events
 from activejob.errors import DeserializationError, UnknownJobClassError, shorten
 from activejob.job.core import JobCore
 from activejob.storage.base import ClaimedJob, ErrorInfo, JobState, Result
@@ -30,7 +30,16 @@ if TYPE_CHECKING:
     from activejob.job.base import Job
     from activejob.job.execution import Outcome
 
-__all__ = ["Tally", "crashed", "error_info", "load_job", "plural", "released", "result_for"]
+__all__ = [
+    "Tally",
+    "crashed",
+    "error_info",
+    "is_resumption",
+    "load_job",
+    "plural",
+    "released",
+    "result_for",
+]
 
 logger = logging.getLogger("activejob.worker")
 
@@ -85,6 +94,8 @@ def result_for(claimed: ClaimedJob, outcome: Outcome, adapter: Adapter | None = 
         return Result(claimed.id, JobState.SUCCEEDED, attempts=claimed.attempts)
     if outcome.kind == "retry" and job is not None and outcome.retry is not None:
         return _retry(claimed, job, outcome, adapter)
+    if outcome.kind == "resumed" and job is not None:
+        return _resumed(claimed, job, outcome)
     error = outcome.exception or RuntimeError(f"job ended as {outcome.kind} without an exception")
     if outcome.kind == "discarded":
         info = error_info(error)
@@ -129,6 +140,31 @@ def _retry(claimed: ClaimedJob, job: Job, outcome: Outcome, adapter: Adapter | N
     return result
 
 
+def _resumed(claimed: ClaimedJob, job: Job, outcome: Outcome) -> Result:
+    """A continuation interrupted at a checkpoint (or failed after progress): due
+    again at once, its progress in the payload; neither a failure nor a retry."""
+    job.scheduled_at = None
+    try:
+        payload = json.dumps(job.serialize())
+    except Exception as exc:  # a cursor that no longer encodes: keep the job, as failed
+        return _failed(claimed, job, exc)
+    cause = outcome.exception
+    return Result(
+        claimed.id,
+        JobState.SCHEDULED,
+        payload=payload,
+        run_at=_time.now(),
+        attempts=claimed.attempts,
+        error=None if cause is None else error_info(cause),
+    )
+
+
+def is_resumption(outcome: Outcome) -> bool:
+    """Whether the run ended by handing a continuation back to resume (counted as
+    ``resumed``, never as a retry)."""
+    return outcome.kind == "resumed"
+
+
 def _failed(claimed: ClaimedJob, job: Job | None, exc: BaseException) -> Result:
     events.emit("job_failed", job, exception=exc, job_id=claimed.job_id)
     return Result(claimed.id, JobState.FAILED, error=error_info(exc), attempts=claimed.attempts)
@@ -150,6 +186,8 @@ _COUNTED = {
     JobState.DISCARDED: "discarded",
 }
 
+_FIELDS = (*_COUNTED.values(), "resumed")
+
 
 @dataclasses.dataclass
 class Tally:
@@ -168,6 +206,8 @@ class Tally:
     failed: int = 0
     retried: int = 0
     discarded: int = 0
+    resumed: int = 0
+    """Continuations handed back to resume (a stopping worker): neither failed nor retried."""
     _lock: threading.Lock = dataclasses.field(
         default_factory=threading.Lock, repr=False, compare=False
     )
@@ -175,37 +215,40 @@ class Tally:
     @property
     def ran(self) -> int:
         """Jobs that ended one way or another."""
-        return self.succeeded + self.failed + self.retried + self.discarded
+        return self.succeeded + self.failed + self.retried + self.discarded + self.resumed
 
-    def count(self, result: Result) -> None:
-        """Count one recorded result (thread-safe)."""
-        field = _COUNTED.get(result.state)
+    def count(self, result: Result, *, resumed: bool = False) -> None:
+        """Count one recorded result (thread-safe); ``resumed``: a continuation
+        handed back to resume, stored like a retry but counted apart."""
+        field = "resumed" if resumed else _COUNTED.get(result.state)
         if field is not None:
             with self._lock:
                 setattr(self, field, getattr(self, field) + 1)
 
     def add(self, other: Tally) -> None:
         """Add another worker's counts to these (a supervisor sums its processes)."""
-        for field in _COUNTED.values():
+        for field in _FIELDS:
             setattr(self, field, getattr(self, field) + getattr(other, field))
 
     def to_dict(self) -> dict[str, int]:
         """The counts as JSON-ready values."""
-        return {field: getattr(self, field) for field in _COUNTED.values()}
+        return {field: getattr(self, field) for field in _FIELDS}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Tally:
         """The counts :meth:`to_dict` wrote."""
         tally = cls()
-        for field in _COUNTED.values():
+        for field in _FIELDS:
             setattr(tally, field, int(data.get(field, 0)))
         return tally
 
     def summary(self) -> str:
-        """``ran 12 jobs: 10 succeeded, 1 failed, 1 retried, 0 discarded``."""
+        """``ran 12 jobs: 10 succeeded, 1 failed, 1 retried, 0 discarded`` (and
+        ``, 2 resumed`` when continuations were handed back)."""
+        resumed = f", {self.resumed} resumed" if self.resumed else ""
         return (
             f"ran {plural(self.ran, 'job')}: {self.succeeded} succeeded, {self.failed} failed, "
-            f"{self.retried} retried, {self.discarded} discarded"
+            f"{self.retried} retried, {self.discarded} discarded{resumed}"
         )
 
 

@@ -92,8 +92,15 @@ class WorkerProcess:
         self._inflight_lock = threading.Lock()
         self._fatal: BaseException | None = None
         self.acker = Acker(storage, self.worker_id, on_fatal=self._stop_on)
+        # Running jobs see the drain through stopping.is_set: a continuation then
+        # hands itself back at its next checkpoint instead of running on.
         self.executor = Executor(
-            options.threads, options.async_concurrency, self._finished, adapter, board
+            options.threads,
+            options.async_concurrency,
+            self._finished,
+            adapter,
+            board,
+            stopping=self.stopping.is_set,
         )
         # A supervised process: the board shows its supervisor what it starts, and the
         # processes that died before it are recovered at boot (see board.py).
@@ -317,15 +324,15 @@ class WorkerProcess:
                 self.executor.submit(Task(job, loaded))
 
     def _finished(self, task: Task, result: Result) -> None:
-        self._record(task.claimed, result)
+        self._record(task.claimed, result, resumed=task.resumed)
 
-    def _record(self, claimed: ClaimedJob, result: Result) -> None:
+    def _record(self, claimed: ClaimedJob, result: Result, *, resumed: bool = False) -> None:
         # Exactly one result per claim: a job released by the drain that finishes
         # afterwards must not be recorded again.
         with self._inflight_lock:
             if self._inflight.pop(claimed.id, None) is None:
                 return
-        self.tally.count(result)
+        self.tally.count(result, resumed=resumed)
         self.acker.add(result)
 
     # -- waiting, without busy loops -------------------------------------------------

@@ -75,6 +75,11 @@ class ChildSpec:
     options: WorkerOptions
     burst: bool = False
     log_level: int | None = None
+    scheduler: bool = True
+    """Whether the supervisor runs the recurring-task scheduler (in its first
+    process; never in burst mode)."""
+    recurring_files: tuple[str, ...] = ()
+    """TOML files of recurring tasks (``--recurring``), read by the scheduler."""
 
     def to_json(
         self,
@@ -83,12 +88,16 @@ class ChildSpec:
         label: str | None = None,
         board: dict[str, int] | None = None,
         lost: list[LostWorker] | None = None,
+        scheduler: bool = False,
     ) -> str:
         """The ``--spec`` argument of a child: ``report_fd`` the pipe it reports on as it
         exits, ``label`` its place among the processes, ``board`` its board's ``fd``
-        and ``slots``, ``lost`` the dead workers whose jobs it recovers at boot."""
+        and ``slots``, ``lost`` the dead workers whose jobs it recovers at boot,
+        ``scheduler`` whether it runs the recurring-task scheduler."""
         return json.dumps(
             {
+                "scheduler": scheduler and self.scheduler and not self.burst,
+                "recurring_files": list(self.recurring_files),
                 "adapter": self.adapter,
                 "options": self.options.to_dict(),
                 "burst": self.burst,
@@ -199,7 +208,10 @@ class Supervisor:
         label = f"process {child.slot + 1} of {len(self.children)}"
         board, board_fd = self._new_board()
         board_spec = None if board is None else {"fd": board_fd, "slots": board.slots}
-        spec = self.spec.to_json(read_end, report_write, label, board_spec, child.lost)
+        # One scheduler per supervisor, in its first process (restarted with it).
+        spec = self.spec.to_json(
+            read_end, report_write, label, board_spec, child.lost, scheduler=child.slot == 0
+        )
         command = [sys.executable, "-m", "activejob.worker", "--spec", spec]
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(_import_path()))
         passed = (read_end, report_write) if board is None else (read_end, report_write, board_fd)
@@ -357,9 +369,7 @@ class Supervisor:
             return
         delay = min(0.1 * 2 ** (len(self._crashes) - 1), 5.0)
         blame = " while running jobs (each charged a crash)" if charged else ""
-        logger.warning(
-            "worker process %s died (%s)%s; restarting in %.1fs", pid, how, blame, delay
-        )
+        logger.warning("worker process %s died (%s)%s; restarting in %.1fs", pid, how, blame, delay)
         child.restart_at = now + delay
 
     def _kill_stuck_children(self) -> None:

@@ -18,6 +18,12 @@
 --   P..'workers'                zset: worker ids by last heartbeat
 --   P..'worker:'..wid           hash: started_at, and info (JSON) from its heartbeats
 --   P..'running:'..wid          set: sids the worker holds
+--   P..'recurring:tasks'        hash: task key -> the task's definition (JSON)
+--   P..'recurring:created' / P..'recurring:declared' / P..'recurring:resumed'
+--                               hashes: task key -> epoch seconds
+--   P..'recurring:last'         hash: task key -> its latest run time enqueued
+--   P..'recurring:paused'       set of paused task keys
+--   P..'recurring:run:'..key..':'..run_at  string: one run of a task, stored once
 --   channel P..'notify:'..queue published when a queue may have claimable work
 --
 -- A sid is the zero-padded storage id, so that sids sort as numbers would.
@@ -252,4 +258,37 @@ local function release_worker(wid, max_crashes, started)
   redis.call('DEL', rkey, P .. 'worker:' .. wid)
   redis.call('ZREM', P .. 'workers', wid)
   return released, failed
+end
+
+-- Store one new job under `sid` (ready, or scheduled if `run_at` is later than now;
+-- '' means now). `seen` remembers, across the calls of one script, the queues
+-- announced and the (queue, priority) pairs indexed already.
+local function insert_job(sid, job_id, class, queue, prio, run_at, payload, seen)
+  local state = 'ready'
+  if run_at == '' then
+    run_at = NOW
+  elseif tonumber(run_at) > tonumber(NOW) then
+    state = 'scheduled'
+  end
+  if state == 'ready' then
+    redis.call('ZADD', ready_key(queue, prio), run_at, sid)
+    -- A batch mostly shares a queue and priority: index each pair once.
+    local pair = 'p' .. queue .. ':' .. prio
+    if not seen[pair] then
+      seen[pair] = true
+      redis.call('ZADD', prios_key(queue), prio, prio)
+    end
+  else
+    redis.call('ZADD', P .. 'scheduled', run_at, sid)
+  end
+  -- attempts and crashes start at 0: absent fields read as 0.
+  redis.call('HSET', job_key(sid), 'job_id', job_id, 'class', class, 'queue', queue,
+    'priority', prio, 'state', state, 'payload', payload, 'created_at', NOW, 'run_at', run_at)
+  redis.call('HSET', P .. 'ids', job_id, sid)
+  redis.call('ZADD', idx_key(state, queue), 0, sid)
+  if not seen['q' .. queue] then
+    seen['q' .. queue] = true
+    redis.call('SADD', P .. 'queues', queue)
+    notify(queue)
+  end
 end

@@ -42,6 +42,7 @@ NAMES = (
     "get",
     "list",
     "queues",
+    "recurring_enqueue",
 )
 
 Args = Sequence[str | int | float]

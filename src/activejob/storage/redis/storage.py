@@ -28,6 +28,7 @@ import builtins
 import dataclasses
 import json
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, TypeVar, cast
 
 import redis
@@ -50,6 +51,7 @@ from activejob.storage.base import (
     crash_error,
 )
 from activejob.storage.options import mask_password
+from activejob.storage.recurring import RecurringTaskInfo, RecurringTaskSpec
 from activejob.storage.redis import records
 from activejob.storage.redis.connection import (
     TRANSIENT,
@@ -135,6 +137,16 @@ class RedisStorage(Storage):
     def _script(self, name: str, *args: str | int | float, retry: bool = True) -> Any:
         now = records.stamp(_time.now())
         return self._call(lambda: self._scripts.run(name, [self._p, now, *args]), retry=retry)
+
+    def _transaction(self, build: Callable[[Any], None]) -> builtins.list[Any]:
+        """Run the commands ``build`` queues as one MULTI/EXEC."""
+
+        def run() -> builtins.list[Any]:
+            pipe = self.client.pipeline(transaction=True)
+            build(pipe)
+            return pipe.execute()
+
+        return self._call(run)
 
     def _pipeline(self, build: Callable[[Any], None]) -> builtins.list[Any]:
         def run() -> builtins.list[Any]:
@@ -284,7 +296,7 @@ class RedisStorage(Storage):
         storage too: they look again and carry on)."""
         self._notifier.wake_all()
 
-    def _prune(self, older_than: float) -> int:
+    def _prune(self, older_than: float) -> int:  # runs of recurring tasks expire by TTL
         cutoff = records.stamp(_time.now() - older_than)
         total = 0
         while True:
@@ -390,6 +402,79 @@ class RedisStorage(Storage):
 
         self._pipeline(build)
 
+    # -- recurring tasks ---------------------------------------------------------------
+
+    def _declare_recurring(self, tasks: Sequence[RecurringTaskSpec]) -> None:
+        now = records.stamp(_time.now())
+
+        def build(pipe: Any) -> None:
+            for task in tasks:
+                definition = dataclasses.asdict(task)
+                del definition["key"]
+                pipe.hset(self.key("recurring:tasks"), task.key, json.dumps(definition))
+                pipe.hsetnx(self.key("recurring:created"), task.key, now)
+                pipe.hset(self.key("recurring:declared"), task.key, now)
+
+        self._transaction(build)
+
+    def _recurring_tasks(self) -> builtins.list[RecurringTaskInfo]:
+        def build(pipe: Any) -> None:
+            for name in ("tasks", "created", "declared", "last", "resumed"):
+                pipe.hgetall(self.key(f"recurring:{name}"))
+            pipe.smembers(self.key("recurring:paused"))
+
+        tasks, created, declared, last, resumed, paused = self._pipeline(build)
+        orphan_before = _time.now() - self.recurring_orphan_after
+        out = []
+        for key in sorted(tasks):
+            definition = json.loads(tasks[key])
+            declared_at = float(declared.get(key, 0))
+            out.append(
+                RecurringTaskInfo(
+                    key=key,
+                    job_class=definition["job_class"],
+                    schedule=definition["schedule"],
+                    timezone=definition["timezone"],
+                    queue_name=definition["queue_name"],
+                    priority=int(definition["priority"]),
+                    payload=json.loads(definition["payload"]),
+                    paused=key in paused,
+                    created_at=_time.from_timestamp(float(created.get(key, declared_at))),
+                    declared_at=_time.from_timestamp(declared_at),
+                    last_run_at=_maybe_time(last.get(key)),
+                    resumed_at=_maybe_time(resumed.get(key)),
+                    orphaned=declared_at < orphan_before,
+                )
+            )
+        return out
+
+    def _set_recurring_paused(self, key: str, paused: bool) -> bool:
+        exists = self._call(lambda: self.client.hexists(self.key("recurring:tasks"), key))
+        if not exists:
+            return False
+        now = records.stamp(_time.now())
+
+        def build(pipe: Any) -> None:
+            if paused:
+                pipe.sadd(self.key("recurring:paused"), key)
+            else:
+                pipe.srem(self.key("recurring:paused"), key)
+                pipe.hset(self.key("recurring:resumed"), key, now)
+
+        self._transaction(build)
+        return True
+
+    def _enqueue_recurring(self, key: str, run_at: int, job: NewJob) -> Any | None:
+        # Kept as long as finished jobs (and at least a day): long past the catch-up
+        # window, which starts at the task's last run.
+        ttl = max(int(self.keep_finished), 86400)
+        job_run_at = "" if job.run_at is None else records.stamp(job.run_at)
+        args = (key, run_at, ttl, job.job_id, job.job_class, job.queue_name, job.priority)
+        # A retried call after a lost reply finds the run stored and returns None:
+        # the job was stored once, by the first call.
+        sid = self._script("recurring_enqueue", *args, job_run_at, job.payload)
+        return None if not sid else int(sid)
+
     def queues(self) -> builtins.list[QueueInfo]:
         """Every queue with jobs, or paused, by name, with its non-zero counts by state."""
         states = list(JobState)
@@ -444,3 +529,7 @@ class RedisStorage(Storage):
         self._notifier.close()
         self._scripts.close()
         self.client.close()
+
+
+def _maybe_time(stamp: str | None) -> datetime | None:
+    return None if stamp is None else _time.from_timestamp(float(stamp))

@@ -42,6 +42,7 @@ from activejob.storage.base import (
     crash_error,
 )
 from activejob.storage.decode import Defects, load_object, payload_dict, sound_text
+from activejob.storage.recurring import RecurringTaskInfo, RecurringTaskSpec
 from activejob.storage.selector import QueueSelector
 from activejob.storage.signal import WakeSignal
 from activejob.storage.sql.queries import Dialect, load_dialect
@@ -242,9 +243,7 @@ class SQLStorage(Storage):
         scope = self._connection() if connection is None else self._foreign(connection)
         with scope as conn:
             if len(jobs) == 1:
-                ids = [
-                    self._run(conn, "insert_job", {**_job_row(jobs[0]), "now": now}).fetchone()[0]
-                ]
+                ids = [self._insert_one(conn, jobs[0], now)]
             else:
                 cursor = self._run(
                     conn, "insert_jobs", {"jobs": self._jobs_param(jobs), "now": now}
@@ -256,6 +255,10 @@ class SQLStorage(Storage):
         for queue_name in {job.queue_name for job in jobs}:
             self._signal.notify(queue_name)
         return ids
+
+    def _insert_one(self, conn: Any, job: NewJob, now: float) -> Any:
+        """Insert one job on ``conn``; returns its storage id."""
+        return self._run(conn, "insert_job", {**_job_row(job), "now": now}).fetchone()[0]
 
     def _claim(
         self, worker_id: str, selector: QueueSelector, limit: int
@@ -362,6 +365,9 @@ class SQLStorage(Storage):
         params = {"cutoff": _time.now() - older_than, "batch": self.prune_batch}
         total = 0
         with self._connection() as conn:
+            # Runs of recurring tasks are kept as long as finished jobs: long past the
+            # catch-up window, which starts at the task's last run.
+            self._run(conn, "prune_recurring_executions", params)
             while True:
                 deleted = int(self._run(conn, "prune_jobs", params).rowcount)
                 total += max(deleted, 0)
@@ -401,6 +407,40 @@ class SQLStorage(Storage):
         with self._connection() as conn:
             self._run(conn, "resume_queue", {"queue_name": queue_name})
         self._signal.notify(queue_name)
+
+    # -- recurring tasks -------------------------------------------------------------
+
+    def _declare_recurring(self, tasks: Sequence[RecurringTaskSpec]) -> None:
+        now = _time.now()
+        with self._transaction() as conn:
+            for task in tasks:
+                self._run(conn, "declare_recurring_task", {**_task_row(task), "now": now})
+
+    def _recurring_tasks(self) -> builtins.list[RecurringTaskInfo]:
+        now = _time.now()
+        with self._connection() as conn:
+            rows = self._run(conn, "list_recurring_tasks").fetchall()
+        return [_task_info(row, now - self.recurring_orphan_after) for row in rows]
+
+    def _set_recurring_paused(self, key: str, paused: bool) -> bool:
+        params = {"task_key": key, "paused": paused, "now": _time.now()}
+        with self._transaction() as conn:
+            self._run(conn, "set_recurring_paused", params)
+            # Not the UPDATE's row count: MySQL counts only rows it changed.
+            return bool(self._run(conn, "recurring_task_exists", params).fetchone()[0])
+
+    def _enqueue_recurring(self, key: str, run_at: int, job: NewJob) -> Any | None:
+        now = _time.now()
+        params = {"task_key": key, "run_at": run_at, "job_id": job.job_id, "now": now}
+        with self._transaction() as conn:
+            # The unique key decides: a concurrent insert of the same run waits for
+            # this transaction and then inserts nothing.
+            if self._run(conn, "insert_recurring_execution", params).rowcount != 1:
+                return None
+            storage_id = self._insert_one(conn, job, now)
+            self._run(conn, "record_recurring_run", params)
+        self._signal.notify(job.queue_name)
+        return storage_id
 
     def queues(self) -> builtins.list[QueueInfo]:
         with self._connection() as conn:
@@ -458,6 +498,38 @@ def _job_row(job: NewJob) -> dict[str, Any]:
         "payload": job.payload,
         "run_at": None if job.run_at is None else float(job.run_at),
     }
+
+
+def _task_row(task: RecurringTaskSpec) -> dict[str, Any]:
+    return {
+        "task_key": task.key,
+        "job_class": task.job_class,
+        "schedule": task.schedule,
+        "timezone": task.timezone,
+        "queue_name": task.queue_name,
+        "priority": task.priority,
+        "payload": task.payload,
+    }
+
+
+def _task_info(row: Sequence[Any], orphan_before: float) -> RecurringTaskInfo:
+    key, job_class, schedule, timezone, queue_name, priority, payload, paused = row[:8]
+    created_at, declared_at, last_run_at, resumed_at = row[8:12]
+    return RecurringTaskInfo(
+        key=str(key),
+        job_class=str(job_class),
+        schedule=str(schedule),
+        timezone=str(timezone),
+        queue_name=str(queue_name),
+        priority=int(priority),
+        payload=payload_dict(payload),
+        paused=bool(paused),
+        created_at=_time.from_timestamp(float(created_at)),
+        declared_at=_time.from_timestamp(float(declared_at)),
+        last_run_at=None if last_run_at is None else _time.from_timestamp(float(last_run_at)),
+        resumed_at=None if resumed_at is None else _time.from_timestamp(float(resumed_at)),
+        orphaned=float(declared_at) < orphan_before,
+    )
 
 
 def _result_row(result: Result) -> dict[str, Any]:

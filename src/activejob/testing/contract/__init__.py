@@ -16,7 +16,8 @@ start with ``Test``) and implement :meth:`~StorageContract.make_storage`; every
 The suite covers states and transitions, priority and queue order with
 wildcards, scheduled jobs, concurrent claims, attempts, every result state in
 one batch, heartbeats and recovery (also of one known dead worker), paused
-queues, retry/discard filters, listing, pruning and ``wait``, and rows written
+queues, retry/discard filters, listing, pruning and ``wait``, recurring tasks
+(each run stored once however many schedulers race for it), and rows written
 straight into the store by an attacker or a buggy writer (for a backend that
 implements ``corrupt``). Time is driven by a fake clock replacing
 :func:`activejob._time.now`, so a backend must take every timestamp from it.
@@ -30,6 +31,7 @@ from activejob.testing.contract.crashes import WorkerCrashes
 from activejob.testing.contract.hostile import HostileRows
 from activejob.testing.contract.jobs import PushingAndClaiming
 from activejob.testing.contract.operating import Operating
+from activejob.testing.contract.recurring import RecurringRuns
 from activejob.testing.contract.results import ResultsAndRecovery
 from activejob.testing.contract.waiting import WaitingAndSchema
 
@@ -41,6 +43,7 @@ class StorageContract(
     ResultsAndRecovery,
     WorkerCrashes,
     Operating,
+    RecurringRuns,
     WaitingAndSchema,
     HostileRows,
 ):

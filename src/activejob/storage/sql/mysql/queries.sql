@@ -36,12 +36,11 @@ INSERT INTO activejob_migrations (version, name, applied_at) VALUES (%(version)s
 SELECT VERSION(), @@innodb_autoinc_lock_mode, @@auto_increment_increment;
 
 -- name: insert_job
+-- state and run_at come computed: plain values are the cheapest statement for the
+-- server to parse (a single enqueue is one of these, and a commit, per job).
 INSERT INTO activejob_jobs (job_id, job_class, queue_name, priority, state, payload, run_at, created_at)
-VALUES (
-    %(job_id)s, %(job_class)s, %(queue_name)s, %(priority)s,
-    CASE WHEN coalesce(%(run_at)s, %(now)s) > %(now)s THEN 'scheduled' ELSE 'ready' END,
-    %(payload)s, coalesce(%(run_at)s, %(now)s), %(now)s
-);
+VALUES (%(job_id)s, %(job_class)s, %(queue_name)s, %(priority)s, %(state)s, %(payload)s,
+        %(run_at)s, %(now)s);
 
 -- name: insert_jobs
 -- One statement: its ids are consecutive (innodb_autoinc_lock_mode 0 or 1 holds
@@ -62,7 +61,8 @@ FROM JSON_TABLE(%(jobs)s, '$[*]' COLUMNS (
 ORDER BY r.ord;
 
 -- name: pick_any
-SELECT id, job_id, queue_name, payload, attempts + 1, priority, run_at FROM activejob_jobs
+SELECT id, job_id, queue_name, payload, attempts + 1, priority, run_at, job_class
+FROM activejob_jobs
 WHERE pending = 1 AND run_at <= %(now)s
   AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
 ORDER BY priority, run_at, id
@@ -70,7 +70,8 @@ LIMIT %(limit)s
 FOR UPDATE SKIP LOCKED;
 
 -- name: pick_exact
-SELECT id, job_id, queue_name, payload, attempts + 1, priority, run_at FROM activejob_jobs
+SELECT id, job_id, queue_name, payload, attempts + 1, priority, run_at, job_class
+FROM activejob_jobs
 WHERE pending = 1 AND queue_name = %(queue)s AND run_at <= %(now)s
   AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
 ORDER BY priority, run_at, id
@@ -78,7 +79,8 @@ LIMIT %(limit)s
 FOR UPDATE SKIP LOCKED;
 
 -- name: pick_prefix
-SELECT id, job_id, queue_name, payload, attempts + 1, priority, run_at FROM activejob_jobs
+SELECT id, job_id, queue_name, payload, attempts + 1, priority, run_at, job_class
+FROM activejob_jobs
 WHERE pending = 1 AND run_at <= %(now)s
   AND left(queue_name, char_length(%(queue)s)) = %(queue)s
   AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
@@ -265,3 +267,42 @@ SELECT id, info, started_at, heartbeat_at FROM activejob_workers ORDER BY heartb
 
 -- name: running_jobs
 SELECT worker_id, job_id FROM activejob_jobs WHERE state = 'running' ORDER BY id;
+
+
+-- name: declare_recurring_task
+INSERT INTO activejob_recurring_tasks
+    (task_key, job_class, schedule, timezone, queue_name, priority, payload, created_at, declared_at)
+VALUES (
+    %(task_key)s, %(job_class)s, %(schedule)s, %(timezone)s, %(queue_name)s, %(priority)s,
+    %(payload)s, %(now)s, %(now)s
+)
+ON DUPLICATE KEY UPDATE
+    job_class = VALUES(job_class), schedule = VALUES(schedule), timezone = VALUES(timezone),
+    queue_name = VALUES(queue_name), priority = VALUES(priority), payload = VALUES(payload),
+    declared_at = VALUES(declared_at);
+
+-- name: list_recurring_tasks
+SELECT task_key, job_class, schedule, timezone, queue_name, priority, payload, paused,
+       created_at, declared_at, last_run_at, resumed_at
+FROM activejob_recurring_tasks ORDER BY task_key;
+
+-- name: set_recurring_paused
+UPDATE activejob_recurring_tasks
+SET resumed_at = CASE WHEN %(paused)s THEN resumed_at ELSE %(now)s END, paused = %(paused)s
+WHERE task_key = %(task_key)s;
+
+-- name: recurring_task_exists
+SELECT count(*) FROM activejob_recurring_tasks WHERE task_key = %(task_key)s;
+
+-- name: insert_recurring_execution
+-- Affects no row when the run is stored already (the assignment changes nothing).
+INSERT INTO activejob_recurring_executions (task_key, run_at, job_id, created_at)
+VALUES (%(task_key)s, %(run_at)s, %(job_id)s, %(now)s)
+ON DUPLICATE KEY UPDATE task_key = task_key;
+
+-- name: record_recurring_run
+UPDATE activejob_recurring_tasks SET last_run_at = %(run_at)s
+WHERE task_key = %(task_key)s AND (last_run_at IS NULL OR last_run_at < %(run_at)s);
+
+-- name: prune_recurring_executions
+DELETE FROM activejob_recurring_executions WHERE run_at < %(cutoff)s;

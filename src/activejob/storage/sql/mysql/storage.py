@@ -28,7 +28,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from typing import Any, ClassVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import MySQLdb
 
@@ -39,16 +39,17 @@ from activejob.storage.base import (
     ClaimedJob,
     NewJob,
     SchemaError,
+    StorageConfigurationError,
     StorageError,
     StorageUnavailable,
     crash_error,
 )
-from activejob.storage.options import UrlOptions
+from activejob.storage.options import UrlOptions, mask_password
 from activejob.storage.selector import QueueSelector
-from activejob.storage.sql.base import SQLStorage, _job_row
+from activejob.storage.sql.base import SQLStorage, _claim_order, _claimed_job
 from activejob.storage.sql.mysql.pool import ConnectionPool
 
-__all__ = ["MIN_MARIADB", "MIN_MYSQL", "MySQLStorage", "check_server_version"]
+__all__ = ["MIN_MARIADB", "MIN_MYSQL", "URL_SETTINGS", "MySQLStorage", "check_server_version"]
 
 MIN_MARIADB = (10, 6)
 """``SKIP LOCKED`` (10.6) and ``JSON_TABLE`` (10.6)."""
@@ -56,6 +57,17 @@ MIN_MYSQL = (8, 0)
 """``SKIP LOCKED`` and ``JSON_TABLE`` (8.0)."""
 FIRST_POLL = 0.05
 """The poll interval after a claim found work; it doubles while idle."""
+URL_SETTINGS = (
+    "pool_size",
+    "pool_timeout",
+    "max_idle",
+    "keep_finished",
+    "poll_interval",
+    "auto_migrate",
+    "connect_timeout",
+    "unix_socket",
+)
+"""The settings a ``mysql://`` URL's query may hold."""
 MIGRATION_LOCK_TIMEOUT = 60
 _NO_SUCH_TABLE = 1146
 _SESSION = "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"
@@ -122,7 +134,7 @@ class MySQLStorage(SQLStorage):
         parts = urlsplit(url)
         if not options.path:
             raise ConfigurationError(
-                f"{_masked(url)!r}: a mysql URL names its database: mysql://user@host:3306/db"
+                f"{mask_password(url)!r}: a mysql URL names its database: mysql://user@host:3306/db"
             )
         args: dict[str, Any] = {"host": parts.hostname or "localhost", "database": options.path}
         if parts.port:
@@ -144,7 +156,13 @@ class MySQLStorage(SQLStorage):
             auto_migrate=options.boolean("auto_migrate", False),
             connect_timeout=options.duration("connect_timeout", 10.0),
         )
-        options.reject_unknown()
+        if options.query:
+            storage.close()
+            raise StorageConfigurationError(
+                f"bad mysql URL {mask_password(url)}: unknown option "
+                f"{', '.join(map(repr, sorted(options.query)))} (the mysql adapter's are "
+                f"{', '.join(URL_SETTINGS)})"
+            )
         return storage
 
     def __repr__(self) -> str:
@@ -152,16 +170,29 @@ class MySQLStorage(SQLStorage):
         where = args.get("unix_socket") or f"{args['host']}:{args.get('port', 3306)}"
         return f"<MySQLStorage {where}/{args['database']}>"
 
+    def describe(self) -> str:
+        """The connection as a ``mysql://`` URL, password masked."""
+        args = self.connect_args
+        user = quote(str(args.get("user", "")), safe="")
+        login = f"{user}:***@" if "password" in args else (f"{user}@" if user else "")
+        port = f":{args['port']}" if "port" in args else ""
+        socket = args.get("unix_socket")
+        query = f"?unix_socket={quote(str(socket), safe='/')}" if socket else ""
+        return f"mysql://{login}{args['host']}{port}/{quote(str(args['database']))}{query}"
+
     # -- connections ----------------------------------------------------------------
 
     def _open(self) -> Any:
-        conn = MySQLdb.connect(
-            **self.connect_args,
-            autocommit=True,
-            charset="utf8mb4",
-            connect_timeout=max(1, round(self.connect_timeout)),
-            init_command=_SESSION,
-        )
+        try:
+            conn = MySQLdb.connect(
+                **self.connect_args,
+                autocommit=True,
+                charset="utf8mb4",
+                connect_timeout=max(1, round(self.connect_timeout)),
+                init_command=_SESSION,
+            )
+        except MySQLdb.OperationalError as exc:
+            raise _connect_error(exc, self.describe()) from exc
         if not self._server_checked:
             try:
                 self._check_server(conn)
@@ -253,7 +284,7 @@ class MySQLStorage(SQLStorage):
         own = connection is None
         with self._connection() if own else self._foreign(connection) as conn:
             if len(jobs) == 1:
-                ids = [self._run(conn, "insert_job", {**_job_row(jobs[0]), "now": now}).lastrowid]
+                ids = [self._insert_one(conn, jobs[0], now)]
             elif self._id_step is not None:
                 cursor = self._run(
                     conn, "insert_jobs", {"jobs": self._jobs_param(jobs), "now": now}
@@ -265,12 +296,15 @@ class MySQLStorage(SQLStorage):
             else:
                 with self._begin(conn) if own else nullcontext():
                     ids = [
-                        self._run(conn, "insert_job", {**_job_row(job), "now": now}).lastrowid
+                        self._run(conn, "insert_job", _insert_params(job, now)).lastrowid
                         for job in jobs
                     ]
         for queue_name in {job.queue_name for job in jobs}:
             self._signal.notify(queue_name)
         return ids
+
+    def _insert_one(self, conn: Any, job: NewJob, now: float) -> Any:
+        return self._run(conn, "insert_job", _insert_params(job, now)).lastrowid
 
     def _claim(
         self, worker_id: str, selector: QueueSelector, limit: int
@@ -286,8 +320,8 @@ class MySQLStorage(SQLStorage):
                     continue
                 ids = json.dumps([row[0] for row in rows])
                 self._run(conn, "mark_running", {"ids": ids, "worker_id": worker_id, "now": now})
-                rows.sort(key=lambda row: (row[5], row[6], row[0]))
-                claimed.extend(ClaimedJob(r[0], r[1], r[2], r[3], int(r[4])) for r in rows)
+                rows.sort(key=_claim_order)
+                claimed.extend(_claimed_job(row) for row in rows)
                 if len(claimed) >= limit:
                     break
         if claimed:
@@ -363,6 +397,21 @@ class MySQLStorage(SQLStorage):
         self._pool.close()
 
 
+def _insert_params(job: NewJob, now: float) -> dict[str, Any]:
+    """The parameters of ``insert_job``: a job due later is scheduled, else ready now."""
+    run_at = now if job.run_at is None else float(job.run_at)
+    return {
+        "job_id": job.job_id,
+        "job_class": job.job_class,
+        "queue_name": job.queue_name,
+        "priority": job.priority,
+        "state": "scheduled" if run_at > now else "ready",
+        "payload": job.payload,
+        "run_at": run_at,
+        "now": now,
+    }
+
+
 def _statements(script: str) -> Iterator[str]:
     """The statements of a migration script (no ``;`` inside literals or comments)."""
     lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
@@ -371,11 +420,30 @@ def _statements(script: str) -> Iterator[str]:
             yield statement.strip()
 
 
-def _masked(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return url.replace(f":{parts.password}@", ":***@", 1)
+_REFUSED = {
+    1044: "ER_DBACCESS_DENIED_ERROR",
+    1045: "ER_ACCESS_DENIED_ERROR",
+    1049: "ER_BAD_DB_ERROR",
+    1698: "ER_ACCESS_DENIED_NO_PASSWORD_ERROR",
+}
+"""What the server answers when it will never accept these settings, however often we
+retry. (A locked account, 4151 or 3118, is an outage an operator ends: retried.)"""
+_UNREACHABLE = {
+    2002: "CR_CONNECTION_ERROR",
+    2003: "CR_CONN_HOST_ERROR",
+    2005: "CR_UNKNOWN_HOST",
+    2013: "CR_SERVER_LOST",
+}
+"""The client's own codes for a server it could not reach (or lost while connecting)."""
+
+
+def _connect_error(exc: MySQLdb.OperationalError, where: str) -> Exception:
+    """A failed connection as the error the caller can act on."""
+    code = exc.args[0] if exc.args else None
+    if code in _REFUSED:
+        reason = exc.args[1] if len(exc.args) > 1 else str(exc)
+        return StorageConfigurationError(f"{where}: {reason}")
+    return StorageUnavailable(f"mysql: {exc}", unreachable=code in _UNREACHABLE)
 
 
 @contextmanager

@@ -297,3 +297,42 @@ UPDATE activejob_jobs
 SET state = 'ready', worker_id = NULL, heartbeat_at = NULL
 WHERE state = 'running' AND worker_id = %(worker_id)s
 RETURNING state;
+
+
+-- name: declare_recurring_task
+INSERT INTO activejob_recurring_tasks
+    (task_key, job_class, schedule, timezone, queue_name, priority, payload, created_at, declared_at)
+VALUES (
+    %(task_key)s, %(job_class)s, %(schedule)s, %(timezone)s, %(queue_name)s, %(priority)s,
+    %(payload)s, %(now)s, %(now)s
+)
+ON CONFLICT (task_key) DO UPDATE SET
+    job_class = excluded.job_class, schedule = excluded.schedule, timezone = excluded.timezone,
+    queue_name = excluded.queue_name, priority = excluded.priority, payload = excluded.payload,
+    declared_at = excluded.declared_at;
+
+-- name: list_recurring_tasks
+SELECT task_key, job_class, schedule, timezone, queue_name, priority, payload, paused,
+       created_at, declared_at, last_run_at, resumed_at
+FROM activejob_recurring_tasks ORDER BY task_key;
+
+-- name: set_recurring_paused
+UPDATE activejob_recurring_tasks
+SET paused = %(paused)s,
+    resumed_at = CASE WHEN %(paused)s THEN resumed_at ELSE %(now)s::float8 END
+WHERE task_key = %(task_key)s;
+
+-- name: recurring_task_exists
+SELECT count(*) FROM activejob_recurring_tasks WHERE task_key = %(task_key)s;
+
+-- name: insert_recurring_execution
+INSERT INTO activejob_recurring_executions (task_key, run_at, job_id, created_at)
+VALUES (%(task_key)s, %(run_at)s, %(job_id)s, %(now)s)
+ON CONFLICT (task_key, run_at) DO NOTHING;
+
+-- name: record_recurring_run
+UPDATE activejob_recurring_tasks SET last_run_at = %(run_at)s
+WHERE task_key = %(task_key)s AND (last_run_at IS NULL OR last_run_at < %(run_at)s);
+
+-- name: prune_recurring_executions
+DELETE FROM activejob_recurring_executions WHERE run_at < %(cutoff)s;

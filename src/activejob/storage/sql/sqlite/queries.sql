@@ -244,3 +244,38 @@ UPDATE activejob_jobs
 SET state = 'ready', worker_id = NULL, heartbeat_at = NULL
 WHERE state = 'running' AND worker_id = :worker_id
 RETURNING state;
+
+
+-- name: declare_recurring_task
+INSERT INTO activejob_recurring_tasks
+    (task_key, job_class, schedule, timezone, queue_name, priority, payload, created_at, declared_at)
+VALUES (:task_key, :job_class, :schedule, :timezone, :queue_name, :priority, :payload, :now, :now)
+ON CONFLICT (task_key) DO UPDATE SET
+    job_class = excluded.job_class, schedule = excluded.schedule, timezone = excluded.timezone,
+    queue_name = excluded.queue_name, priority = excluded.priority, payload = excluded.payload,
+    declared_at = excluded.declared_at;
+
+-- name: list_recurring_tasks
+SELECT task_key, job_class, schedule, timezone, queue_name, priority, payload, paused,
+       created_at, declared_at, last_run_at, resumed_at
+FROM activejob_recurring_tasks ORDER BY task_key;
+
+-- name: set_recurring_paused
+UPDATE activejob_recurring_tasks
+SET paused = :paused, resumed_at = CASE WHEN :paused THEN resumed_at ELSE :now END
+WHERE task_key = :task_key;
+
+-- name: recurring_task_exists
+SELECT count(*) FROM activejob_recurring_tasks WHERE task_key = :task_key;
+
+-- name: insert_recurring_execution
+INSERT INTO activejob_recurring_executions (task_key, run_at, job_id, created_at)
+VALUES (:task_key, :run_at, :job_id, :now)
+ON CONFLICT (task_key, run_at) DO NOTHING;
+
+-- name: record_recurring_run
+UPDATE activejob_recurring_tasks SET last_run_at = :run_at
+WHERE task_key = :task_key AND (last_run_at IS NULL OR last_run_at < :run_at);
+
+-- name: prune_recurring_executions
+DELETE FROM activejob_recurring_executions WHERE run_at < :cutoff;

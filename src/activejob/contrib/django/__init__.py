@@ -1,0 +1,2 @@
+"""Django integration: ``activejob.contrib.django.mail.EmailBackend`` sends every
+Django email through a delivery job."""
