@@ -1,5 +1,6 @@
 """Fuzz the stores with rows written raw (as the contract's hostile rows are, see
-``activejob.testing.contract.hostile``): any text or bytes as the payload, any
+``activejob.testing.contract.hostile``) in SQLite, PostgreSQL, MariaDB and Redis:
+any text or bytes as the payload, any
 value as the priority or the attempts. A real worker then drains the queue: it
 stays alive, the good job beside the bad one succeeds, and the bad one ends as a
 finished job (failed, or succeeded when the value was harmless), never stuck,
@@ -138,5 +139,20 @@ def test_redis_rows(redis_server_url: str, prefix: str, row: tuple[str, Any]) ->
     holder = redis_contract.TestRedisContract()
     try:
         drain_one_bad_row(url, holder.corrupt, *row)
+    finally:
+        reset_adapters(wait=True)
+
+
+@pytest.mark.mysql
+@FUZZ
+@given(row=rows)
+def test_mysql_rows(mysql_url: str, row: tuple[str, Any]) -> None:
+    from tests.backends.conftest import mysql_corrupt
+
+    def corrupt(storage: Storage, job_id: str, column: str, value: object) -> bool:
+        return mysql_corrupt(mysql_url, job_id, column, value)
+
+    try:
+        drain_one_bad_row(mysql_url, corrupt, *row)
     finally:
         reset_adapters(wait=True)
