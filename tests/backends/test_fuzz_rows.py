@@ -1,7 +1,7 @@
 """Fuzz the stores with rows written raw (as the contract's hostile rows are, see
 ``activejob.testing.contract.hostile``) in SQLite, PostgreSQL, MariaDB and Redis:
-any text or bytes as the payload, any
-value as the priority or the attempts. A real worker then drains the queue: it
+any text or bytes as the payload, any value as the priority or the attempts (as far
+as the store and its driver accept it). A real worker then drains the queue: it
 stays alive, the good job beside the bad one succeeds, and the bad one ends as a
 finished job (failed, or succeeded when the value was harmless), never stuck,
 and listing or showing it never raises."""
@@ -100,7 +100,10 @@ def test_sqlite_rows(tmp_path: Path, row: tuple[str, Any]) -> None:
     storage_of(url).migrate()
 
     def corrupt(storage: Storage, job_id: str, column: str, value: object) -> bool:
-        return sql_contract.TestSQLiteContract.corrupt(None, storage, job_id, column, value)  # type: ignore[arg-type]
+        try:
+            return sql_contract.TestSQLiteContract.corrupt(None, storage, job_id, column, value)  # type: ignore[arg-type]
+        except OverflowError:  # past SQLite's 64-bit integers: the driver refuses it
+            return False
 
     try:
         drain_one_bad_row(url, corrupt, *row)
@@ -147,12 +150,71 @@ def test_redis_rows(redis_server_url: str, prefix: str, row: tuple[str, Any]) ->
 @FUZZ
 @given(row=rows)
 def test_mysql_rows(mysql_url: str, row: tuple[str, Any]) -> None:
+    import MySQLdb
+
+    from tests.backends.conftest import mysql_corrupt
+
+    def corrupt(storage: Storage, job_id: str, column: str, value: object) -> bool:
+        try:
+            return mysql_corrupt(mysql_url, job_id, column, value)
+        except MySQLdb.DataError as exc:
+            if exc.args[0] == 1264:  # out of range for the column: refused
+                return False
+            raise
+
+    try:
+        drain_one_bad_row(mysql_url, corrupt, *row)
+    finally:
+        reset_adapters(wait=True)
+
+
+# Found by the fuzz above: a job at the column's largest attempts made every claim
+# of its queue fail (``attempts + 1`` out of range), so the worker retried forever
+# and no job of that queue ran again.
+INT_MAX = 2**31 - 1
+
+
+@pytest.mark.postgresql
+def test_the_largest_attempts_do_not_block_postgresql_claims(pg_url: str) -> None:
+    holder = sql_contract.TestPostgreSQLContract()
+    holder.url = pg_url
+    try:
+        drain_one_bad_row(pg_url, holder.corrupt, "attempts", INT_MAX)
+    finally:
+        reset_adapters(wait=True)
+
+
+@pytest.mark.mysql
+def test_the_largest_attempts_do_not_block_mysql_claims(mysql_url: str) -> None:
     from tests.backends.conftest import mysql_corrupt
 
     def corrupt(storage: Storage, job_id: str, column: str, value: object) -> bool:
         return mysql_corrupt(mysql_url, job_id, column, value)
 
     try:
-        drain_one_bad_row(mysql_url, corrupt, *row)
+        drain_one_bad_row(mysql_url, corrupt, "attempts", INT_MAX)
+    finally:
+        reset_adapters(wait=True)
+
+
+def test_the_largest_attempts_do_not_block_sqlite_claims(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
+    storage_of(url).migrate()
+
+    def corrupt(storage: Storage, job_id: str, column: str, value: object) -> bool:
+        return sql_contract.TestSQLiteContract.corrupt(None, storage, job_id, column, value)  # type: ignore[arg-type]
+
+    try:
+        drain_one_bad_row(url, corrupt, "attempts", 2**63 - 1)
+    finally:
+        reset_adapters(wait=True)
+
+
+@pytest.mark.redis
+def test_the_largest_attempts_do_not_block_redis_claims(redis_server_url: str, prefix: str) -> None:
+    url = redis_support.with_params(redis_server_url, prefix=prefix)
+    storage_of(url).migrate()
+    try:
+        drain_one_bad_row(url, redis_contract.TestRedisContract().corrupt, "attempts", 2**63 - 1)
     finally:
         reset_adapters(wait=True)
