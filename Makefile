@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck unit tools bench bench-bridges clean
+.PHONY: demo test lint typecheck unit tools bench chaos soak clean
 
 $(STAMP): pyproject.toml
 	bash scripts/test-tools.sh  # C headers the dev extras build against (mysqlclient)
@@ -35,6 +36,13 @@ bench: $(STAMP)
 
 bench-bridges: $(STAMP)
 	$(BIN)/python bench/bridges.py
+# Not part of `make test` (a small size of it is): kill -9 and server restarts.
+chaos: $(STAMP)
+	$(BIN)/python bench/chaos.py $(CHAOS_ARGS)
+
+# 1,000,000 no-op jobs through one worker per backend: RSS, fds, speed, store size.
+soak: $(STAMP)
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -9,6 +9,12 @@ worker process does this; the storage makes each call atomic, so many
 recovering at once is safe. A supervised process first recovers, precisely, the
 processes that died before it (:meth:`Heartbeat.recover_worker`).
 
+A worker that could not beat for a while (the server was down, or unreachable)
+does not recover for ``recover_after`` seconds after it gets through again: the
+other live workers were cut off too, and their heartbeats look as stale as a dead
+worker's until each has beaten again. Recovering at once would release the jobs
+they are still running, which would then run twice at the same time.
+
 Emits ``worker_recover`` (``released``, ``failed``) when recovery did something.
 """
 
@@ -55,6 +61,10 @@ class Heartbeat:
         self._info = info
         self._stop = threading.Event()
         self._next_prune = time.monotonic()
+        self._last_beat: float | None = None
+        """When the last heartbeat went through (monotonic)."""
+        self._recover_from = 0.0
+        """Recovery waits until then (monotonic): after this worker was cut off."""
         self._thread = threading.Thread(target=self._loop, name="activejob-heartbeat", daemon=True)
 
     def start(self) -> None:
@@ -70,9 +80,26 @@ class Heartbeat:
     def beat(self) -> None:
         """Heartbeat once; raises what the storage raises."""
         self.storage.heartbeat(self.worker_id, self._info())
+        now = time.monotonic()
+        if (
+            self._last_beat is not None
+            and now - self._last_beat > 2 * self.options.heartbeat_interval
+        ):
+            # Cut off (or stalled) for a tick or more: so, maybe, was every other worker.
+            self._recover_from = now + self.options.recover_after
+        self._last_beat = now
+
+    @property
+    def recovery_paused(self) -> bool:
+        """Whether recovery waits because this worker was cut off from the storage
+        until recently (see the module's docstring)."""
+        return time.monotonic() < self._recover_from
 
     def recover(self) -> tuple[int, int]:
-        """Release dead workers' jobs, fail poison jobs; raises what the storage raises."""
+        """Release dead workers' jobs, fail poison jobs; raises what the storage raises.
+        Does nothing while :attr:`recovery_paused`."""
+        if self.recovery_paused:
+            return 0, 0
         released, failed = self.storage.recover(
             self.options.recover_after, self.options.max_crashes
         )

@@ -72,7 +72,13 @@ for _, sid in ipairs(taken) do
       h[2] = from[sid]
       redis.call('HSET', key, 'queue', h[2])
     end
-    local attempts = (tonumber(h[4]) or 0) + 1
+    -- A count Lua cannot add one to exactly (edited by hand: past 2^53, not whole,
+    -- not a number) starts again from 0, so the reply and the hash agree.
+    local count = tonumber(h[4]) or 0
+    if count ~= count or count % 1 ~= 0 or math.abs(count) > 9007199254740990 then
+      count = 0
+    end
+    local attempts = count + 1
     redis.call('HSET', key, 'attempts', attempts, 'state', 'running', 'started_at', NOW,
       'worker', wid)
     defer(d, 'ZREM', idx_key('ready', h[2]), sid)

@@ -61,7 +61,7 @@ FROM JSON_TABLE(%(jobs)s, '$[*]' COLUMNS (
 ORDER BY r.ord;
 
 -- name: pick_any
-SELECT id, job_id, queue_name, payload, attempts + 1, priority, run_at, job_class
+SELECT id, job_id, queue_name, payload, LEAST(attempts, 2147483646) + 1, priority, run_at, job_class
 FROM activejob_jobs
 WHERE pending = 1 AND run_at <= %(now)s
   AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
@@ -70,7 +70,7 @@ LIMIT %(limit)s
 FOR UPDATE SKIP LOCKED;
 
 -- name: pick_exact
-SELECT id, job_id, queue_name, payload, attempts + 1, priority, run_at, job_class
+SELECT id, job_id, queue_name, payload, LEAST(attempts, 2147483646) + 1, priority, run_at, job_class
 FROM activejob_jobs
 WHERE pending = 1 AND queue_name = %(queue)s AND run_at <= %(now)s
   AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
@@ -79,7 +79,7 @@ LIMIT %(limit)s
 FOR UPDATE SKIP LOCKED;
 
 -- name: pick_prefix
-SELECT id, job_id, queue_name, payload, attempts + 1, priority, run_at, job_class
+SELECT id, job_id, queue_name, payload, LEAST(attempts, 2147483646) + 1, priority, run_at, job_class
 FROM activejob_jobs
 WHERE pending = 1 AND run_at <= %(now)s
   AND left(queue_name, char_length(%(queue)s)) = %(queue)s
@@ -92,7 +92,7 @@ FOR UPDATE SKIP LOCKED;
 -- The rows pick_* locked in this transaction (ids in a JSON array).
 UPDATE JSON_TABLE(%(ids)s, '$[*]' COLUMNS (id BIGINT PATH '$')) AS picked
 STRAIGHT_JOIN activejob_jobs AS j FORCE INDEX (PRIMARY) ON j.id = picked.id
-SET j.state = 'running', j.attempts = j.attempts + 1, j.worker_id = %(worker_id)s,
+SET j.state = 'running', j.attempts = LEAST(j.attempts, 2147483646) + 1, j.worker_id = %(worker_id)s,
     j.started_at = %(now)s, j.heartbeat_at = %(now)s;
 
 -- name: next_due_any

@@ -79,7 +79,7 @@ WITH picked AS (
     FOR UPDATE SKIP LOCKED
 )
 UPDATE activejob_jobs AS j
-SET state = 'running', attempts = j.attempts + 1, worker_id = %(worker_id)s,
+SET state = 'running', attempts = LEAST(j.attempts, 2147483646) + 1, worker_id = %(worker_id)s,
     started_at = to_timestamp(%(now)s::float8), heartbeat_at = to_timestamp(%(now)s::float8)
 FROM picked WHERE j.id = picked.id AND (SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL
 RETURNING j.id, j.job_id, j.queue_name, j.payload, j.attempts, j.priority,
@@ -96,7 +96,7 @@ WITH picked AS (
     FOR UPDATE SKIP LOCKED
 )
 UPDATE activejob_jobs AS j
-SET state = 'running', attempts = j.attempts + 1, worker_id = %(worker_id)s,
+SET state = 'running', attempts = LEAST(j.attempts, 2147483646) + 1, worker_id = %(worker_id)s,
     started_at = to_timestamp(%(now)s::float8), heartbeat_at = to_timestamp(%(now)s::float8)
 FROM picked WHERE j.id = picked.id AND (SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL
 RETURNING j.id, j.job_id, j.queue_name, j.payload, j.attempts, j.priority,
@@ -113,7 +113,7 @@ WITH picked AS (
     FOR UPDATE SKIP LOCKED
 )
 UPDATE activejob_jobs AS j
-SET state = 'running', attempts = j.attempts + 1, worker_id = %(worker_id)s,
+SET state = 'running', attempts = LEAST(j.attempts, 2147483646) + 1, worker_id = %(worker_id)s,
     started_at = to_timestamp(%(now)s::float8), heartbeat_at = to_timestamp(%(now)s::float8)
 FROM picked WHERE j.id = picked.id AND (SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL
 RETURNING j.id, j.job_id, j.queue_name, j.payload, j.attempts, j.priority,

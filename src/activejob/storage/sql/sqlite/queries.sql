@@ -40,7 +40,7 @@ RETURNING id;
 
 -- name: claim_any
 UPDATE activejob_jobs
-SET state = 'running', attempts = attempts + 1, worker_id = :worker_id,
+SET state = 'running', attempts = min(attempts, 9223372036854775806) + 1, worker_id = :worker_id,
     started_at = :now, heartbeat_at = :now
 WHERE id IN (
     SELECT id FROM activejob_jobs
@@ -53,7 +53,7 @@ RETURNING id, job_id, queue_name, payload, attempts, priority, run_at, job_class
 
 -- name: claim_exact
 UPDATE activejob_jobs
-SET state = 'running', attempts = attempts + 1, worker_id = :worker_id,
+SET state = 'running', attempts = min(attempts, 9223372036854775806) + 1, worker_id = :worker_id,
     started_at = :now, heartbeat_at = :now
 WHERE id IN (
     SELECT id FROM activejob_jobs
@@ -66,7 +66,7 @@ RETURNING id, job_id, queue_name, payload, attempts, priority, run_at, job_class
 
 -- name: claim_prefix
 UPDATE activejob_jobs
-SET state = 'running', attempts = attempts + 1, worker_id = :worker_id,
+SET state = 'running', attempts = min(attempts, 9223372036854775806) + 1, worker_id = :worker_id,
     started_at = :now, heartbeat_at = :now
 WHERE id IN (
     SELECT id FROM activejob_jobs
