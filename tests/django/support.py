@@ -77,3 +77,22 @@ def postgresql_project() -> Iterator[Project]:
                 AJ_DJANGO_USER=server.username or "postgres",
             )
         )
+
+
+@contextmanager
+def mysql_project() -> Iterator[Project]:
+    from tests.backends.conftest import mysql_private_database
+
+    server = service_url("mysql")
+    parts = urlsplit(server)
+    name = f"aj_django_app_{os.getpid()}"
+    with mysql_private_database(server, name, migrate=False):
+        yield Project(
+            _env(
+                AJ_DJANGO_ENGINE="mysql",
+                AJ_DJANGO_NAME=name,
+                AJ_DJANGO_HOST=parts.hostname or "127.0.0.1",
+                AJ_DJANGO_PORT=str(parts.port or 3306),
+                AJ_DJANGO_USER=parts.username or "root",
+            )
+        )

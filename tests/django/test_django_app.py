@@ -1,5 +1,5 @@
 """``activejob.contrib.django`` in a real Django project (tests/django/project) on
-SQLite and PostgreSQL: ``manage.py migrate`` makes our tables, jobs enqueued inside
+SQLite, PostgreSQL and MariaDB: ``manage.py migrate`` makes our tables, jobs enqueued inside
 ``transaction.atomic()`` join or wait for the transaction, and ``manage.py activejob
 worker --burst`` runs them, Django models travelling as GlobalIDs."""
 
@@ -10,15 +10,17 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.django.support import Project, postgresql_project, sqlite_project
+from tests.django.support import Project, mysql_project, postgresql_project, sqlite_project
 
 pytest.importorskip("django")
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+MAKERS = {"sqlite": sqlite_project, "postgresql": postgresql_project, "mysql": mysql_project}
+
+
+@pytest.fixture(scope="module", params=list(MAKERS))
 def project(request: pytest.FixtureRequest) -> Iterator[Project]:
-    make = sqlite_project if request.param == "sqlite" else postgresql_project
-    with make() as built:
+    with MAKERS[request.param]() as built:
         built.manage("migrate", "--no-input")
         yield built
 
