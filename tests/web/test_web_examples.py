@@ -111,3 +111,10 @@ def test_flask_views_enqueue_sync_and_async(
     assert info is not None and info.priority == 10 and info.payload["arguments"] == [3, 800]
     out = run_worker(adapter_url)
     assert "welcome, grace@example.com" in out and "resizing image 3 to 800px" in out
+
+
+@pytest.mark.parametrize("name", ["jobs.py", "fastapi_app.py", "flask_app.py"])
+def test_docs_web_frameworks_shows_the_example_files_as_they_are(name: str) -> None:
+    text = (ROOT / "docs" / "web-frameworks.md").read_text()
+    shown = f"# examples/web/{name}\n{(EXAMPLES / name).read_text()}"
+    assert shown in text, f"docs/web-frameworks.md is out of date for examples/web/{name}"
