@@ -29,8 +29,6 @@ def apply_schema(connection: Any) -> list[str]:
         if connection.vendor == "mysql":
             return storage.apply_migrations()
         connection.ensure_connection()
-        raw = connection.connection
-        storage._lock_schema(raw)
-        return storage._migrate_inside(raw)
+        return storage.migrate_in_transaction(connection.connection)
     finally:
         storage.close()

@@ -1,4 +1,4 @@
-"""``activejob.contrib.django`` in a real Django project (tests/django/project) on
+"""``activejob.contrib.django`` in a real Django project (tests/django_app/project) on
 SQLite, PostgreSQL and MariaDB: ``manage.py migrate`` makes our tables, jobs enqueued inside
 ``transaction.atomic()`` join or wait for the transaction, and ``manage.py activejob
 worker --burst`` runs them, Django models travelling as GlobalIDs."""
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.django.support import Project, mysql_project, postgresql_project, sqlite_project
+from tests.django_app.support import Project, mysql_project, postgresql_project, sqlite_project
 
 pytest.importorskip("django")
 

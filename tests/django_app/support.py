@@ -1,4 +1,4 @@
-"""The test Django project (tests/django/project), run as a user runs it: ``python
+"""The test Django project (tests/django_app/project), run as a user runs it: ``python
 manage.py ...`` in a subprocess, on a database of its own per test module."""
 
 from __future__ import annotations
