@@ -84,3 +84,20 @@ def test_queues_jobs_and_recurring_commands_use_the_settings_adapter(project: Pr
     listed = json.loads(project.manage("activejob", "jobs", "list", "--json"))
     assert "shop.jobs.ShipOrderJob" in {j["job_class"] for j in listed}
     assert json.loads(project.manage("activejob", "recurring", "list", "--json")) == []
+
+
+def test_imports_setting_loads_modules_in_every_worker(project: Project) -> None:
+    project.scenario("enqueue-extra", "extra-1")
+    project.manage("activejob", "worker", "--burst")
+    orders = {o["number"]: o for o in project.scenario("orders")}
+    assert orders["extra-1"]["note"] == "extra"
+
+
+def test_bad_urls_and_settings_are_configuration_errors(project: Project) -> None:
+    refused = project.scenario("refused", "django://nope", "django://memory", "django://?bogus=1")
+    assert "no database 'nope' in settings.DATABASES" in refused[0]
+    assert "in-memory SQLite database" in refused[1]
+    assert "bogus" in refused[2]
+    bad = Project({**project.env, "AJ_DJANGO_BAD_SETTING": "1"})
+    with pytest.raises(AssertionError, match="unknown key\\(s\\) QUEUE_PREFIX"):
+        bad.manage("scenario", "adapter")

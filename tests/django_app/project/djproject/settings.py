@@ -36,5 +36,10 @@ if _ENGINE == "sqlite3":
 ACTIVEJOB = {
     "ADAPTER": os.environ.get("AJ_DJANGO_ADAPTER", "django"),
     "QUEUE_NAME_PREFIX": "shop",
+    "IMPORTS": ["shop.extra_jobs"],
 }
+if os.environ.get("AJ_DJANGO_BAD_SETTING"):
+    ACTIVEJOB["QUEUE_PREFIX"] = "typo"
+# An alias a worker could never share: the django adapter refuses it.
+DATABASES["memory"] = {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"

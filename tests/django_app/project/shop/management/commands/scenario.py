@@ -95,6 +95,21 @@ class Command(BaseCommand):
                 job = job_class.perform_later(order)
                 Order.objects.filter(pk=order.pk).update(note="edited")
                 result.append({"order": order.pk, "job_id": job.job_id})
+        elif name == "enqueue-extra":
+            # ExtraNoteJob is only importable in the worker through IMPORTS.
+            from shop.extra_jobs import ExtraNoteJob
+
+            order = Order.objects.create(number=rest[0])
+            result = ExtraNoteJob.perform_later(order).job_id
+        elif name == "refused":
+            from activejob.contrib.django.adapter import DjangoAdapter
+
+            result = []
+            for url in rest:
+                try:
+                    DjangoAdapter.from_url(url)
+                except activejob.ConfigurationError as exc:
+                    result.append(str(exc))
         elif name == "delete":
             result = Order.objects.filter(number__in=rest).delete()[0]
         elif name == "orders":
