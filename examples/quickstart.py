@@ -6,7 +6,7 @@ import activejob
 from activejob import Job, job, retry_on
 from activejob.adapters.asyncpool import AsyncAdapter
 
-pool = AsyncAdapter(threads=4)  # in-process threads; durable backends are in the README
+pool = AsyncAdapter(threads=1)  # an in-process thread; durable backends are in the README
 activejob.configure(adapter=pool)
 
 
