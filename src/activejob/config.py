@@ -47,6 +47,11 @@ class Config:
     """The application name written into GlobalIDs (``gid://<app>/...``)."""
     secret: str | bytes | None = None
     """The key that signs ``SignedGlobalID`` values."""
+    enqueue_after_transaction_commit: bool = True
+    """Inside a framework's open transaction (Django's ``transaction.atomic()``), hold
+    an enqueue until the transaction commits and drop it on rollback; a job class
+    overrides it with its own ``enqueue_after_transaction_commit``. An adapter that
+    joins the transaction (``django``) writes the job in it instead."""
     options: dict[str, Any] = field(default_factory=dict)
     """Settings for extensions, keyed by their name."""
 

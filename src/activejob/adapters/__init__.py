@@ -35,6 +35,7 @@ BUILTIN: dict[str, str] = {
     "dramatiq": "activejob.adapters.dramatiq:DramatiqAdapter",
     "rq": "activejob.adapters.rq:RQAdapter",
     "huey": "activejob.adapters.huey:HueyAdapter",
+    "django": "activejob.contrib.django.adapter:DjangoAdapter",
 }
 """Built-in schemes and the ``module:Class`` that implements each."""
 
@@ -49,6 +50,7 @@ EXTRAS: dict[str, str] = {
     "dramatiq": "dramatiq",
     "rq": "rq",
     "huey": "huey",
+    "django": "django",
 }
 """The ``pip install 'activejob[extra]'`` that brings a built-in scheme's driver."""
 

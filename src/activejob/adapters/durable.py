@@ -21,7 +21,7 @@ import json
 import logging
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from activejob.adapters.base import Adapter
 from activejob.adapters.cache import resolve_adapter
@@ -106,9 +106,15 @@ class StorageAdapter(Adapter):
             job.successfully_enqueued = True
         return len(jobs)
 
+    def transaction_connection(self) -> Any:
+        """The caller's connection to write the jobs on (its open transaction), or
+        ``None`` for the storage's own: the :func:`activejob.in_transaction` one when
+        :attr:`supports_transactions`."""
+        return current_connection() if self.supports_transactions else None
+
     def _push(self, jobs: Sequence[Job], run_at: Sequence[float | None]) -> None:
         rows = [new_job(job, at) for job, at in zip(jobs, run_at, strict=True)]
-        connection = current_connection() if self.supports_transactions else None
+        connection = self.transaction_connection()
         try:
             ids = self._storage.push(rows, connection=connection)
         except StorageError as exc:

@@ -9,6 +9,7 @@ raises ``Abort`` leaves the job unenqueued; an adapter that fails raises
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, overload
 
@@ -18,6 +19,7 @@ from activejob.errors import Abort, ActiveJobError, EnqueueError
 from activejob.job import callbacks
 from activejob.job.options import ConfiguredJob, EnqueueKeywords, EnqueueOptions, HasPerform, P, R
 from activejob.job.queueing import Queueing, queue_name_from_part
+from activejob.transaction import AfterCommit, after_commit_for
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -72,6 +74,10 @@ class Enqueuing(Queueing):
 
     queue_adapter: ClassVar[str | Adapter | None] = None
     """This class's adapter (URL or instance); ``None`` uses the configured one."""
+    enqueue_after_transaction_commit: ClassVar[bool | None] = None
+    """Inside a framework's open transaction, wait for its commit (``True``) or
+    enqueue at once (``False``); ``None`` follows
+    :attr:`activejob.Config.enqueue_after_transaction_commit`."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -126,6 +132,13 @@ class Enqueuing(Queueing):
         adapter = self.adapter()
         self.successfully_enqueued = False
         self.enqueue_error = None
+        later = after_commit_for(self, adapter)  # type: ignore[arg-type]
+        if later is not None:
+            later(functools.partial(self._enqueue_now, adapter))
+            return self
+        return self._enqueue_now(adapter)
+
+    def _enqueue_now(self: J, adapter: Adapter) -> J:
         name = "enqueue" if self.scheduled_at is None else "enqueue_at"
         # The event wraps the callbacks (as in Active Job) so that an abort is reported
         # too; the adapter's scope wraps the event, so a job it starts on another
@@ -230,6 +243,10 @@ def perform_all_later(jobs: Iterable[Job]) -> int:
     adapter is called, so a job its adapter refuses or whose arguments cannot
     be serialised leaves all of them unenqueued.
 
+    Jobs that wait for an open transaction's commit (see
+    :attr:`Enqueuing.enqueue_after_transaction_commit`) are enqueued together at the
+    commit and are not counted here.
+
     Example::
 
         activejob.perform_all_later([GuestsCleanupJob(g) for g in guests])
@@ -244,21 +261,38 @@ def perform_all_later(jobs: Iterable[Job]) -> int:
             job.serialized_arguments()  # SerializationError here, before anything is enqueued
     total = 0
     for adapter, group in by_adapter.values():
-        with (
-            adapter.enqueue_scope(),
-            events.instrument("enqueue_all", None, adapter, jobs=group) as info,
-        ):
-            now = _time.utcnow()
-            for job in group:
-                job.enqueued_at = now
-                job.successfully_enqueued = False
-            try:
-                count = adapter.enqueue_all(group)
-            except Exception as exc:
-                # As in enqueue(): an inline adapter raised the job's own exception.
-                if isinstance(exc, ActiveJobError) or adapter.performs_inline:
-                    raise
-                raise EnqueueError(f"{adapter} could not enqueue {len(group)} jobs: {exc}") from exc
-            info["enqueued_count"] = count
-        total += count
+        now_jobs: list[Job] = []
+        held: list[Job] = []
+        later: AfterCommit | None = None
+        for job in group:
+            wait = after_commit_for(job, adapter)
+            if wait is None:
+                now_jobs.append(job)
+            else:
+                later = wait
+                held.append(job)
+        if held and later is not None:
+            later(functools.partial(_enqueue_group, adapter, held))
+        if now_jobs:
+            total += _enqueue_group(adapter, now_jobs)
     return total
+
+
+def _enqueue_group(adapter: Adapter, group: list[Job]) -> int:
+    with (
+        adapter.enqueue_scope(),
+        events.instrument("enqueue_all", None, adapter, jobs=group) as info,
+    ):
+        now = _time.utcnow()
+        for job in group:
+            job.enqueued_at = now
+            job.successfully_enqueued = False
+        try:
+            count = adapter.enqueue_all(group)
+        except Exception as exc:
+            # As in enqueue(): an inline adapter raised the job's own exception.
+            if isinstance(exc, ActiveJobError) or adapter.performs_inline:
+                raise
+            raise EnqueueError(f"{adapter} could not enqueue {len(group)} jobs: {exc}") from exc
+        info["enqueued_count"] = count
+    return count

@@ -177,6 +177,14 @@ class SQLStorage(Storage):
             self._lock_schema(conn)
             return self._migrate_inside(conn)
 
+    def migrate_in_transaction(self, conn: Any) -> builtins.list[str]:
+        """Apply pending migrations on ``conn``, inside the transaction its caller has
+        open (a framework's own migration, such as Django's ``manage.py migrate``), so
+        they commit or roll back with it; returns the names applied. Not for MySQL,
+        where DDL commits by itself: use :meth:`apply_migrations` there."""
+        self._lock_schema(conn)
+        return self._migrate_inside(conn)
+
     def _migrate_inside(self, conn: Any) -> builtins.list[str]:
         """Apply pending migrations in the transaction open on ``conn``."""
         applied: builtins.list[str] = []

@@ -1,0 +1,45 @@
+"""Settings of the test project; the database comes from the environment, so one
+project runs on SQLite, PostgreSQL and MariaDB:
+
+* ``AJ_DJANGO_ENGINE``: ``sqlite3`` (default), ``postgresql`` or ``mysql``
+* ``AJ_DJANGO_NAME``: the SQLite file, or the server database's name
+* ``AJ_DJANGO_HOST`` / ``AJ_DJANGO_PORT`` / ``AJ_DJANGO_USER``
+"""
+
+import os
+
+SECRET_KEY = "test-only"
+DEBUG = False
+USE_TZ = True
+ALLOWED_HOSTS = ["*"]
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "activejob.contrib.django",
+    "shop",
+]
+
+_ENGINE = os.environ.get("AJ_DJANGO_ENGINE", "sqlite3")
+DATABASES = {
+    "default": {
+        "ENGINE": f"django.db.backends.{_ENGINE}",
+        "NAME": os.environ["AJ_DJANGO_NAME"],
+        "HOST": os.environ.get("AJ_DJANGO_HOST", ""),
+        "PORT": os.environ.get("AJ_DJANGO_PORT", ""),
+        "USER": os.environ.get("AJ_DJANGO_USER", ""),
+    }
+}
+if _ENGINE == "sqlite3":
+    # WAL from the first connection: readers (the worker) never wait for writers.
+    DATABASES["default"]["OPTIONS"] = {"init_command": "PRAGMA journal_mode=WAL"}
+
+ACTIVEJOB = {
+    "ADAPTER": os.environ.get("AJ_DJANGO_ADAPTER", "django"),
+    "QUEUE_NAME_PREFIX": "shop",
+    "IMPORTS": ["shop.extra_jobs"],
+}
+if os.environ.get("AJ_DJANGO_BAD_SETTING"):
+    ACTIVEJOB["QUEUE_PREFIX"] = "typo"
+# An alias a worker could never share: the django adapter refuses it.
+DATABASES["memory"] = {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
