@@ -37,6 +37,12 @@ def test_the_doc_shows_each_example_as_it_is() -> None:
         assert code == (ROOT / path).read_text(), path
 
 
+def test_the_doc_shows_every_screenshot_the_browser_test_takes() -> None:
+    shown = set(re.findall(r"\]\((dashboard/[^)]+\.png)\)", DOC.read_text()))
+    taken = {f"dashboard/{path.name}" for path in (ROOT / "docs" / "dashboard").glob("*.png")}
+    assert shown == taken and len(shown) == 8
+
+
 def test_mounted_in_fastapi_with_basic_auth(
     sqlite_storage: SQLiteStorage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
