@@ -84,6 +84,7 @@ def test_mounted_in_starlette_behind_the_hosts_login(
     # The CSRF cookie is scoped to the mount point, and the form posts under it.
     assert "path=/admin/jobs" in page.headers["set-cookie"].lower()
     assert 'action="/admin/jobs/queues/mailers/pause"' in page.text
+    assert 'name="next" value="/admin/jobs/queues"' in page.text
     after = staff.post(
         "/admin/jobs/queues/mailers/pause",
         data={"csrf_token": csrf_token(page.text), "next": "/admin/jobs/queues"},

@@ -159,3 +159,10 @@ def test_a_next_url_outside_the_dashboard_is_not_followed(sqlite_storage: SQLite
         )
         assert response.status_code == 303
         assert response.headers["location"].startswith(f"/jobs/{ids.failed}?"), target
+
+
+def test_a_store_that_cannot_be_reached_answers_503_with_the_reason() -> None:
+    app = create_app("postgresql://postgres@127.0.0.1:9/activejob_nowhere", auth=False)
+    response = TestClient(app).get("/queues")
+    assert response.status_code == 503
+    assert response.text.startswith("the job store failed: ")

@@ -10,7 +10,7 @@ from the request's ``root_path``, so the app works mounted under any prefix.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -48,8 +48,6 @@ FORM_LIMIT = 64 * 1024
 SHOWN_STATES = (JobState.READY, JobState.SCHEDULED, JobState.RUNNING, JobState.FAILED)
 """The counts the overview and queues pages show first."""
 
-Handler = Callable[[Request], Awaitable[Response]]
-
 
 class Dashboard:
     """The pages and actions, around one storage (resolved on first use)."""
@@ -57,6 +55,7 @@ class Dashboard:
     def __init__(self, adapter: Any, csrf: CsrfTokens) -> None:
         self._adapter = adapter
         self._storage: Storage | None = None
+        self._lock = threading.Lock()
         self.csrf = csrf
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -70,10 +69,11 @@ class Dashboard:
     @property
     def storage(self) -> Storage:
         """The storage behind the adapter given to :func:`create_app`."""
-        if self._storage is None:
-            adapter = self._adapter
-            self._storage = adapter if isinstance(adapter, Storage) else storage_of(adapter)
-        return self._storage
+        with self._lock:  # requests run in a thread pool: build one storage, not several
+            if self._storage is None:
+                adapter = self._adapter
+                self._storage = adapter if isinstance(adapter, Storage) else storage_of(adapter)
+            return self._storage
 
     # -- pages -------------------------------------------------------------------------
 
