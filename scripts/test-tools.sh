@@ -7,12 +7,15 @@
 # client library: libmariadb-dev and pkg-config. As root with apt-get (CI, a fresh
 # machine) they are installed here; elsewhere the tests that need them skip with
 # the reason (under CI they fail), and `pip install` says what is missing.
+# The dashboard's browser tests drive Debian's chromium (Playwright's own browser
+# download does not work here): /usr/bin/chromium.
 set -u
 missing=()
 command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 { pkg-config --exists libmariadb 2>/dev/null || pkg-config --exists mysqlclient 2>/dev/null; } \
   || missing+=(libmariadb-dev)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "test-tools: ${missing[*]} not installed and cannot install here (needs root and apt-get); their tests skip" >&2

@@ -12,6 +12,7 @@ Example::
     activejob recurring list
     activejob workers --json
     activejob migrate --adapter postgresql://localhost/app
+    activejob dashboard --adapter sqlite:///jobs.sqlite3
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 
 __all__ = ["COMMANDS", "main"]
 
-COMMANDS = ("worker", "workers", "jobs", "queues", "recurring", "migrate")
+COMMANDS = ("worker", "workers", "jobs", "queues", "recurring", "migrate", "dashboard")
 """Subcommands, each the module ``activejob.cli.<name>``."""
 
 

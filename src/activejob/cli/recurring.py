@@ -15,12 +15,9 @@ Example::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import uuid
 from typing import Any
 
-from activejob import _time
 from activejob.cli.common import (
     FAILED,
     OK,
@@ -31,10 +28,8 @@ from activejob.cli.common import (
     print_json,
     storage_from_args,
 )
-from activejob.errors import ConfigurationError
-from activejob.recurring.schedule import parse_schedule
-from activejob.storage.base import NewJob, Storage
-from activejob.storage.recurring import RecurringTaskInfo
+from activejob.recurring.operate import next_run, run_now, task_state
+from activejob.storage.base import Storage
 
 __all__ = ["register"]
 
@@ -64,7 +59,7 @@ def list_tasks(args: argparse.Namespace) -> int:
     """Print every stored task with its schedule, state, last and next run."""
     tasks = storage_from_args(args).recurring_tasks()
     if args.json:
-        print_json([{**task.to_dict(), "next_run_at": _next_run(task)} for task in tasks])
+        print_json([{**task.to_dict(), "next_run_at": next_run(task)} for task in tasks])
         return OK
     headers = ["KEY", "SCHEDULE", "TIMEZONE", "JOB", "QUEUE", "STATE", "LAST RUN", "NEXT RUN"]
     rows = [
@@ -74,9 +69,9 @@ def list_tasks(args: argparse.Namespace) -> int:
             task.timezone,
             task.job_class,
             task.queue_name,
-            _state(task),
+            task_state(task),
             format_time(task.last_run_at),
-            "" if task.paused or task.orphaned else format_time(_next_run(task)),
+            "" if task.paused or task.orphaned else format_time(next_run(task)),
         ]
         for task in tasks
     ]
@@ -88,23 +83,13 @@ def list_tasks(args: argparse.Namespace) -> int:
 def run_task(args: argparse.Namespace) -> int:
     """Enqueue one job of the task now, from its stored definition."""
     storage = storage_from_args(args)
-    task = _find(storage, args.key)
-    if task is None:
+    run = run_now(storage, args.key)
+    if run is None:
         return _unknown(args, storage)
-    payload = dict(task.payload)
-    job_id = str(uuid.uuid4())
-    payload["job_id"] = job_id
-    payload["enqueued_at"] = _time.utcnow().isoformat()
-    payload["metadata"] = {
-        **(payload.get("metadata") or {}),
-        "recurring": {"key": task.key, "run_at": None},
-    }
-    new = NewJob(job_id, task.job_class, task.queue_name, task.priority, json.dumps(payload))
-    [storage_id] = storage.push([new])
     if args.json:
-        print_json({"key": task.key, "job_id": job_id, "provider_job_id": str(storage_id)})
+        print_json({"key": run.key, "job_id": run.job_id, "provider_job_id": str(run.storage_id)})
     else:
-        print(f"enqueued {job_id} ({task.job_class} on {task.queue_name}) for task {task.key}")
+        print(f"enqueued {run.job_id} ({run.job_class} on {run.queue_name}) for task {run.key}")
     return OK
 
 
@@ -128,10 +113,6 @@ def resume_task(args: argparse.Namespace) -> int:
     return OK
 
 
-def _find(storage: Storage, key: str) -> RecurringTaskInfo | None:
-    return next((task for task in storage.recurring_tasks() if task.key == key), None)
-
-
 def _unknown(args: argparse.Namespace, storage: Storage) -> int:
     known = ", ".join(task.key for task in storage.recurring_tasks()) or "none stored yet"
     sys.stderr.write(
@@ -139,20 +120,6 @@ def _unknown(args: argparse.Namespace, storage: Storage) -> int:
         f"(known: {known})\n"
     )
     return FAILED
-
-
-def _state(task: RecurringTaskInfo) -> str:
-    if task.orphaned:
-        return "orphaned"
-    return "paused" if task.paused else "active"
-
-
-def _next_run(task: RecurringTaskInfo) -> Any:
-    try:
-        schedule = parse_schedule(task.schedule, task.timezone)
-    except ConfigurationError:
-        return None
-    return schedule.next_after(_time.from_timestamp(_time.now()))
 
 
 def _report(args: argparse.Namespace, done: str) -> None:
