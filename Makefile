@@ -4,8 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit tools bench bench-bridges clean
-.PHONY: demo test lint typecheck unit tools bench chaos soak clean
+.PHONY: demo test lint typecheck unit tools bench bench-bridges chaos soak clean
 
 $(STAMP): pyproject.toml
 	bash scripts/test-tools.sh  # C headers the dev extras build against (mysqlclient)
