@@ -133,7 +133,9 @@ def test_unknown_class_is_a_recorded_failure_and_the_worker_lives(bridge: Bridge
         app = bridge.adapter.app  # type: ignore[attr-defined]
         wait_for(lambda: app.AsyncResult(job.provider_job_id).state == "FAILURE", timeout=TIMEOUT)
     assert bridge.worker.alive
-    assert "unknown job class" in bridge.worker.text()
+    # Dramatiq's worker processes log through a pipe to its main process, which may
+    # write the line after the dead letter is stored: wait for it, don't race it.
+    wait_for(lambda: "unknown job class" in bridge.worker.text(), timeout=TIMEOUT)
     t = tag()
     jobs.RecordJob.perform_later(t)
     wait_for(lambda: bridge.ledger.lines(t), timeout=TIMEOUT)

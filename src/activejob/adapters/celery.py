@@ -34,7 +34,6 @@ Example::
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -43,6 +42,7 @@ from urllib.parse import parse_qs, urlsplit
 from celery import Celery, shared_task
 
 from activejob.adapters.base import Adapter
+from activejob.adapters.bridge import load_object
 from activejob.config import get_config
 from activejob.errors import ConfigurationError, EnqueueError
 from activejob.job.execution import execute
@@ -95,20 +95,6 @@ def register_task(app: Celery) -> Any:
     return task
 
 
-def _load(spec: str) -> object:
-    """``"module:attr"``: the object a URL option names."""
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
-        raise ConfigurationError(f"expected 'module:attribute', got {spec!r}")
-    try:
-        found: object = importlib.import_module(module_name)
-        for name in attr.split("."):
-            found = getattr(found, name)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigurationError(f"cannot load {spec!r}: {exc}") from exc
-    return found
-
-
 class CeleryAdapter(Adapter):
     """Enqueues jobs as messages for the ``activejob.execute`` task of a Celery app.
 
@@ -137,7 +123,7 @@ class CeleryAdapter(Adapter):
             )
         if "app" not in query:
             raise ConfigurationError(f"{url!r} does not name the app: use celery:?app=module:app")
-        app = _load(query["app"][-1])
+        app = load_object(query["app"][-1])
         if not isinstance(app, Celery):
             raise ConfigurationError(f"{query['app'][-1]!r} is not a Celery app")
         return cls(app)

@@ -35,7 +35,6 @@ Example::
 
 from __future__ import annotations
 
-import importlib
 import logging
 import time
 from collections.abc import Iterable, Sequence
@@ -46,6 +45,7 @@ import dramatiq
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
 from activejob.adapters.base import Adapter
+from activejob.adapters.bridge import load_object
 from activejob.config import get_config
 from activejob.errors import ConfigurationError, EnqueueError
 from activejob.job.execution import execute
@@ -101,20 +101,6 @@ def declare_actor(broker: dramatiq.Broker, queue_name: str) -> dramatiq.Actor[An
     )
 
 
-def _load(spec: str) -> object:
-    """``"module:attr"``: the object a URL option names."""
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
-        raise ConfigurationError(f"expected 'module:attribute', got {spec!r}")
-    try:
-        found: object = importlib.import_module(module_name)
-        for name in attr.split("."):
-            found = getattr(found, name)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigurationError(f"cannot load {spec!r}: {exc}") from exc
-    return found
-
-
 class DramatiqAdapter(Adapter):
     """Enqueues jobs as messages for the ``activejob.execute`` actor of a Dramatiq broker.
 
@@ -159,7 +145,7 @@ class DramatiqAdapter(Adapter):
             raise ConfigurationError(
                 f"{url!r} does not name the broker: use dramatiq:?broker=module:broker"
             )
-        broker = _load(query["broker"][-1])
+        broker = load_object(query["broker"][-1])
         if not isinstance(broker, dramatiq.Broker):
             raise ConfigurationError(f"{query['broker'][-1]!r} is not a Dramatiq broker")
         queues = [q for value in query.get("queues", ()) for q in value.split(",") if q]

@@ -31,10 +31,7 @@ Importing this module imports ``huey``.
 from __future__ import annotations
 
 import datetime
-import importlib
 import json
-import logging
-import os
 import threading
 import weakref
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -46,22 +43,16 @@ from huey.serializer import Serializer
 from huey.utils import Error, normalize_time
 
 from activejob.adapters.base import Adapter
-from activejob.config import get_config
-from activejob.errors import ConfigurationError, UnknownJobClassError
-from activejob.job.execution import execute
-from activejob.job.registry import import_modules
+from activejob.adapters.bridge import WorkerPreparation, load_object, run_in_worker
+from activejob.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from activejob.job.base import Job
 
 __all__ = ["HueyAdapter", "JSONSerializer", "bridge_task", "perform"]
 
-logger = logging.getLogger("activejob")
-
 _tasks: weakref.WeakKeyDictionary[Huey, Any] = weakref.WeakKeyDictionary()
 _tasks_lock = threading.Lock()
-_prepared = False
-_prepared_lock = threading.Lock()
 
 
 def perform(payload: dict[str, Any]) -> None:
@@ -73,40 +64,19 @@ def perform(payload: dict[str, Any]) -> None:
     Huey records it (an error result under the task id, the ``error`` signal).
     Returns ``None``, so Huey stores no result.
     """
-    _prepare_worker()
-    try:
-        execute(payload)
-    except UnknownJobClassError as exc:
-        # The registry's advice names activejob's own worker: say how this one imports.
-        raise UnknownJobClassError(
-            f"{exc}; for huey_consumer, import the module from the module that defines "
-            "the Huey instance, or name it in ACTIVEJOB_IMPORTS"
-        ) from exc
+    run_in_worker(
+        payload,
+        _prepare,
+        "for huey_consumer, import the module from the module that defines the Huey "
+        "instance, or name it in ACTIVEJOB_IMPORTS",
+    )
 
 
-def _prepare_worker() -> None:
-    """Once per process: import ``ACTIVEJOB_IMPORTS`` and check where retries go."""
-    global _prepared
-    if _prepared:
-        return
-    with _prepared_lock:
-        if _prepared:
-            return
-        names = os.environ.get("ACTIVEJOB_IMPORTS", "").split(",")
-        import_modules([name.strip() for name in names if name.strip()])
-        setting = get_config().adapter_url()
-        if not isinstance(setting, HueyAdapter) and not (
-            isinstance(setting, str) and setting.startswith("huey:")
-        ):
-            # Said once: a retry enqueued elsewhere would wait for a worker nobody runs.
-            logger.warning(
-                "activejob in this huey consumer is configured with adapter %r, so "
-                "retries of bridged jobs go there, not back to Huey: call "
-                "activejob.configure(adapter=HueyAdapter(huey)) in the module that "
-                "defines the Huey instance",
-                setting,
-            )
-        _prepared = True
+_prepare = WorkerPreparation(
+    "huey",
+    "call activejob.configure(adapter=HueyAdapter(huey)) in the module that defines "
+    "the Huey instance",
+)
 
 
 def bridge_task(huey: Huey) -> Any:
@@ -155,12 +125,7 @@ class HueyAdapter(Adapter):
                 f"the huey adapter takes the Huey instance's import path, such as "
                 f"'huey:?huey=proj.tasks:huey'; got {url!r}"
             )
-        try:
-            found: object = importlib.import_module(module_name)
-            for name in attribute.split("."):
-                found = getattr(found, name)
-        except (ImportError, AttributeError) as exc:
-            raise ConfigurationError(f"cannot load {target!r} for {url!r}: {exc}") from exc
+        found = load_object(target)
         if not isinstance(found, Huey):
             raise ConfigurationError(f"{target!r} in {url!r} is {found!r}, not a huey.Huey")
         return cls(found)

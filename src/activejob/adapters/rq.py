@@ -28,9 +28,7 @@ Example::
 
 from __future__ import annotations
 
-import logging
 import math
-import os
 import threading
 import time
 from collections.abc import Sequence
@@ -44,10 +42,8 @@ from rq.job import JobStatus
 from rq.serializers import JSONSerializer
 
 from activejob.adapters.base import Adapter
-from activejob.config import get_config
-from activejob.errors import ConfigurationError, UnknownJobClassError
-from activejob.job.execution import execute
-from activejob.job.registry import import_modules
+from activejob.adapters.bridge import WorkerPreparation, run_in_worker
+from activejob.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from rq.job import Job as RQJob
@@ -59,11 +55,6 @@ __all__ = ["PERFORM", "RQAdapter", "perform"]
 PERFORM = "activejob.adapters.rq.perform"
 """The dotted path every bridged RQ job calls: the one function RQ ever imports for us."""
 
-logger = logging.getLogger("activejob")
-
-_prepared = False
-_prepared_lock = threading.Lock()
-
 
 def perform(payload: dict[str, Any]) -> None:
     """Run one of our payloads in an RQ worker, with all our rules.
@@ -74,39 +65,17 @@ def perform(payload: dict[str, Any]) -> None:
     RQ records the job in its ``FailedJobRegistry``. Returns ``None``, so RQ
     stores no result it would have to serialise.
     """
-    _prepare_worker()
-    try:
-        execute(payload)
-    except UnknownJobClassError as exc:
-        # The registry's advice names activejob's own worker: say how this one imports.
-        raise UnknownJobClassError(
-            f"{exc}; for rq worker, import the module from its -c settings module or "
-            "name it in ACTIVEJOB_IMPORTS"
-        ) from exc
+    run_in_worker(
+        payload,
+        _prepare,
+        "for rq worker, import the module from its -c settings module or name it in "
+        "ACTIVEJOB_IMPORTS",
+    )
 
 
-def _prepare_worker() -> None:
-    """Once per process: import ``ACTIVEJOB_IMPORTS`` and check where retries go."""
-    global _prepared
-    if _prepared:
-        return
-    with _prepared_lock:
-        if _prepared:
-            return
-        names = os.environ.get("ACTIVEJOB_IMPORTS", "").split(",")
-        import_modules([name.strip() for name in names if name.strip()])
-        setting = get_config().adapter_url()
-        if not isinstance(setting, RQAdapter) and not (
-            isinstance(setting, str) and setting.startswith("rq:")
-        ):
-            # Said once: a retry enqueued elsewhere would wait for a worker nobody runs.
-            logger.warning(
-                "activejob in this rq worker is configured with adapter %r, so retries "
-                "of bridged jobs go there, not back to RQ: start the worker with "
-                "ACTIVEJOB_ADAPTER=rq:redis://... (the Redis it reads)",
-                setting,
-            )
-        _prepared = True
+_prepare = WorkerPreparation(
+    "rq", "start the worker with ACTIVEJOB_ADAPTER=rq:redis://... (the Redis it reads)"
+)
 
 
 def _at(timestamp: float) -> datetime:
