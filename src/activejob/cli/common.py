@@ -31,6 +31,8 @@ from activejob.job.registry import import_modules
 from activejob.storage.base import Storage, StorageError, StorageUnavailable
 
 __all__ = [
+    "Action",
+    "add_actions",
     "add_common_options",
     "check_adapter_url",
     "command",
@@ -39,6 +41,8 @@ __all__ = [
     "import_job_modules",
     "job_modules",
     "print_json",
+    "print_listing",
+    "report_done",
     "storage_from_args",
 ]
 
@@ -154,6 +158,54 @@ def command(name: str) -> Callable[[Callable[[argparse.Namespace], int]], Callab
         return run
 
     return decorate
+
+
+Action = tuple[str, Callable[[argparse.Namespace], int], str]
+"""A subcommand: its name, the function that runs it and its help text."""
+
+
+def add_actions(actions: Any, specs: Iterable[Action], argument: str) -> None:
+    """Subcommands that each take the common options and one positional ``argument``
+    (``queues pause QUEUE``, ``recurring run KEY``).
+
+    Example::
+
+        add_actions(actions, [("pause", pause_queue, "stop claiming")], "queue")
+    """
+    for name, func, help_text in specs:
+        action = actions.add_parser(name, help=help_text)
+        add_common_options(action)
+        action.add_argument(argument)
+        action.set_defaults(func=func)
+
+
+def print_listing(
+    args: argparse.Namespace,
+    records: Any,
+    headers: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+) -> int:
+    """Print a listing as ``records`` in JSON under ``--json``, else as a table.
+
+    Example::
+
+        return print_listing(args, [q.to_dict() for q in queues], ["QUEUE"], [[q.name]])
+    """
+    if args.json:
+        print_json(records)
+    else:
+        print(format_table(headers, rows))
+    return OK
+
+
+def report_done(args: argparse.Namespace, done: str, field: str, noun: str) -> None:
+    """Say an action was done to ``args.<field>``: ``{field: value, done: true}`` under
+    ``--json``, else one line such as ``paused queue mailers``."""
+    value = getattr(args, field)
+    if args.json:
+        print_json({field: value, done: True})
+    else:
+        print(f"{done} {noun} {value}")
 
 
 def _error(name: str, exc: BaseException, *, hint: str = "") -> None:

@@ -18,10 +18,11 @@ from typing import Any
 
 from activejob.cli.common import (
     OK,
+    add_actions,
     add_common_options,
     command,
-    format_table,
-    print_json,
+    print_listing,
+    report_done,
     storage_from_args,
 )
 from activejob.storage.base import JobState
@@ -38,39 +39,34 @@ def register(subparsers: Any) -> None:
     add_common_options(listing)
     listing.set_defaults(func=list_queues)
 
-    for name, func, help_text in (
-        ("pause", pause_queue, "stop workers claiming from a queue"),
-        ("resume", resume_queue, "let workers claim from a paused queue again"),
-    ):
-        action = actions.add_parser(name, help=help_text)
-        add_common_options(action)
-        action.add_argument("queue")
-        action.set_defaults(func=func)
+    add_actions(
+        actions,
+        [
+            ("pause", pause_queue, "stop workers claiming from a queue"),
+            ("resume", resume_queue, "let workers claim from a paused queue again"),
+        ],
+        "queue",
+    )
 
 
 @command("queues list")
 def list_queues(args: argparse.Namespace) -> int:
     """Print every queue, paused or not, with its counts by state."""
     queues = storage_from_args(args).queues()
-    if args.json:
-        print_json(
-            [
-                {
-                    "name": q.name,
-                    "paused": q.paused,
-                    "counts": {state.value: q.counts.get(state, 0) for state in JobState},
-                }
-                for q in queues
-            ]
-        )
-        return OK
+    records = [
+        {
+            "name": q.name,
+            "paused": q.paused,
+            "counts": {state.value: q.counts.get(state, 0) for state in JobState},
+        }
+        for q in queues
+    ]
     headers = ["QUEUE", "PAUSED", *(state.value.upper() for state in JobState)]
     rows = [
         [q.name, "yes" if q.paused else "no", *(q.counts.get(state, 0) for state in JobState)]
         for q in queues
     ]
-    print(format_table(headers, rows))
-    return OK
+    return print_listing(args, records, headers, rows)
 
 
 @command("queues pause")
@@ -83,7 +79,7 @@ def pause_queue(args: argparse.Namespace) -> int:
             "pausing it anyway\n"
         )
     storage.pause(args.queue)
-    _report(args, "paused")
+    report_done(args, "paused", "queue", "queue")
     return OK
 
 
@@ -91,12 +87,5 @@ def pause_queue(args: argparse.Namespace) -> int:
 def resume_queue(args: argparse.Namespace) -> int:
     """Resume one queue."""
     storage_from_args(args).resume(args.queue)
-    _report(args, "resumed")
+    report_done(args, "resumed", "queue", "queue")
     return OK
-
-
-def _report(args: argparse.Namespace, done: str) -> None:
-    if args.json:
-        print_json({"queue": args.queue, done: True})
-    else:
-        print(f"{done} queue {args.queue}")

@@ -21,11 +21,13 @@ from typing import Any
 from activejob.cli.common import (
     FAILED,
     OK,
+    add_actions,
     add_common_options,
     command,
-    format_table,
     format_time,
     print_json,
+    print_listing,
+    report_done,
     storage_from_args,
 )
 from activejob.recurring.operate import next_run, run_now, task_state
@@ -43,24 +45,22 @@ def register(subparsers: Any) -> None:
     add_common_options(listing)
     listing.set_defaults(func=list_tasks)
 
-    for name, func, help_text in (
-        ("run", run_task, "enqueue one job of a task now"),
-        ("pause", pause_task, "stop every scheduler enqueueing a task"),
-        ("resume", resume_task, "let the schedulers enqueue a paused task again"),
-    ):
-        action = actions.add_parser(name, help=help_text)
-        add_common_options(action)
-        action.add_argument("key")
-        action.set_defaults(func=func)
+    add_actions(
+        actions,
+        [
+            ("run", run_task, "enqueue one job of a task now"),
+            ("pause", pause_task, "stop every scheduler enqueueing a task"),
+            ("resume", resume_task, "let the schedulers enqueue a paused task again"),
+        ],
+        "key",
+    )
 
 
 @command("recurring list")
 def list_tasks(args: argparse.Namespace) -> int:
     """Print every stored task with its schedule, state, last and next run."""
     tasks = storage_from_args(args).recurring_tasks()
-    if args.json:
-        print_json([{**task.to_dict(), "next_run_at": next_run(task)} for task in tasks])
-        return OK
+    records = [{**task.to_dict(), "next_run_at": next_run(task)} for task in tasks]
     headers = ["KEY", "SCHEDULE", "TIMEZONE", "JOB", "QUEUE", "STATE", "LAST RUN", "NEXT RUN"]
     rows = [
         [
@@ -75,8 +75,7 @@ def list_tasks(args: argparse.Namespace) -> int:
         ]
         for task in tasks
     ]
-    print(format_table(headers, rows))
-    return OK
+    return print_listing(args, records, headers, rows)
 
 
 @command("recurring run")
@@ -99,7 +98,7 @@ def pause_task(args: argparse.Namespace) -> int:
     storage = storage_from_args(args)
     if not storage.pause_recurring(args.key):
         return _unknown(args, storage)
-    _report(args, "paused")
+    report_done(args, "paused", "key", "recurring task")
     return OK
 
 
@@ -109,7 +108,7 @@ def resume_task(args: argparse.Namespace) -> int:
     storage = storage_from_args(args)
     if not storage.resume_recurring(args.key):
         return _unknown(args, storage)
-    _report(args, "resumed")
+    report_done(args, "resumed", "key", "recurring task")
     return OK
 
 
@@ -120,10 +119,3 @@ def _unknown(args: argparse.Namespace, storage: Storage) -> int:
         f"(known: {known})\n"
     )
     return FAILED
-
-
-def _report(args: argparse.Namespace, done: str) -> None:
-    if args.json:
-        print_json({"key": args.key, done: True})
-    else:
-        print(f"{done} recurring task {args.key}")
