@@ -39,4 +39,7 @@ def status(job: str | JobCore, *, adapter: str | Adapter | None = None) -> JobIn
             adapter = getattr(type(job), "queue_adapter", None)
     else:
         job_id = job
-    return storage_of(adapter).get(job_id)
+    storage = storage_of(adapter)
+    if not storage.exists():  # a SQLite file not made yet holds no job: don't create it
+        return None
+    return storage.get(job_id)

@@ -447,3 +447,10 @@ def _prioritised(value: Any) -> Job:
     job = EchoJob(value)
     job.priority = 1
     return job
+
+
+def test_status_of_a_missing_sqlite_file_is_none_and_creates_nothing(tmp_path: Path) -> None:
+    """A typo in the path must not leave an empty database behind."""
+    missing = tmp_path / "typo.sqlite3"
+    assert activejob.status("no-such-job", adapter=f"sqlite:///{missing}") is None
+    assert not missing.exists()

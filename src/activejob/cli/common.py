@@ -129,10 +129,9 @@ def storage_from_args(args: argparse.Namespace, *, create: bool = False) -> Stor
 def _refuse_missing_database(storage: Storage) -> None:
     # Opening a SQLite file creates it: a typo in the path, or the default
     # sqlite:///activejob.sqlite3 run in the wrong folder, would show an empty store.
-    from activejob.storage.sql.sqlite import SQLiteStorage
-
-    if isinstance(storage, SQLiteStorage) and not os.path.exists(storage.path):
-        raise StorageError(f"no such database: {storage.path} (`activejob migrate` creates it)")
+    if not storage.exists():
+        where = getattr(storage, "path", None) or storage.describe()
+        raise StorageError(f"no such database: {where} (`activejob migrate` creates it)")
 
 
 def command(name: str) -> Callable[[Callable[[argparse.Namespace], int]], Callable[..., int]]:

@@ -497,6 +497,11 @@ class Storage(RecurringStorage, ABC):
         file as an absolute path."""
         return repr(self)
 
+    def exists(self) -> bool:
+        """Whether the store is there to read without creating it: ``False`` only for a
+        SQLite file not made yet, which opening would create (a typo in the path)."""
+        return True
+
     def close(self) -> None:
         """Release connections and threads."""
 

@@ -141,6 +141,10 @@ class SQLiteStorage(SQLStorage):
         """``sqlite:///`` and the file's absolute path."""
         return f"sqlite:///{self.path}"
 
+    def exists(self) -> bool:
+        """Whether the database file is there (opening it would create it)."""
+        return os.path.exists(self.path)
+
     # -- connections ----------------------------------------------------------------
 
     def _open(self) -> sqlite3.Connection:
