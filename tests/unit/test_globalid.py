@@ -36,13 +36,19 @@ from tests.globalid.support import Account, Ticket, Unregistered
 
 @pytest.fixture(autouse=True)
 def models() -> Iterator[None]:
+    # Models other test modules registered at import (the mail tests' user) stay:
+    # forget only what these tests added, and put back what they removed.
+    before = registered_models()
     register_model(Account, name="Account")
     register_model(Ticket)
     Account.store.reset()
     Ticket.store.reset()
     yield
-    for name in set(registered_models()):
+    for name in set(registered_models()) - set(before):
         unregister_model(name)
+    for name, cls in before.items():
+        if registered_models().get(name) is not cls:
+            register_model(cls, name=name)
     for app in ("billing", "legacy"):
         unregister_locator(app)
 
