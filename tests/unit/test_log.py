@@ -567,3 +567,70 @@ def test_the_job_lines_at_example_in_the_docs_runs(
     payload = Report(5).serialize()
     exec(block, {"activejob": activejob, "logging": logging, "payload": payload})
     assert not lines(logs, "perform_start") and not lines(logs, "perform")
+
+
+# -- how records are made -----------------------------------------------------------------
+
+
+def test_our_quick_records_carry_what_make_record_would() -> None:
+    """The per-process template must not freeze what changes per line (thread, time,
+    level, message, fields), and must leave nothing out that handlers read."""
+    from activejob import log
+
+    fields = {"job_id": "j1", "activejob_event": "perform"}
+    made = log.logger.makeRecord(
+        log.logger.name, logging.INFO, log.__file__, 0, "%s", ("hello",), None, "_log", fields
+    )
+    seen: list[logging.LogRecord] = []
+
+    def other_thread() -> None:
+        seen.append(log._quick_record(logging.WARNING, "bye", None, {"job_id": "j2"}))
+
+    quick = log._quick_record(logging.INFO, "hello", None, fields)
+    thread = threading.Thread(target=other_thread, name="elsewhere")
+    thread.start()
+    thread.join()
+    assert set(quick.__dict__) == set(made.__dict__)
+    for key in ("name", "pathname", "filename", "module", "funcName", "process", "processName",
+                "levelname", "levelno", "job_id", "threadName", "thread"):  # fmt: skip
+        assert getattr(quick, key) == getattr(made, key), key
+    assert quick.getMessage() == "hello" and abs(quick.created - made.created) < 5
+    later = seen[0]
+    assert (later.threadName, later.levelname, later.getMessage(), later.job_id) == (
+        "elsewhere", "WARNING", "bye", "j2"
+    )  # fmt: skip
+    assert not hasattr(later, "activejob_event")  # no field leaks from the line before
+
+
+def test_an_application_record_factory_makes_every_record(caplog: pytest.LogCaptureFixture) -> None:
+    """A factory adding trace ids (OpenTelemetry's logging instrumentation does) must
+    see our lines too: the quick path steps aside for it."""
+    default = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = default(*args, **kwargs)
+        record.trace_id = "abc123"
+        return record
+
+    logging.setLogRecordFactory(factory)
+    try:
+        with caplog.at_level(logging.INFO, logger="activejob"):
+            activejob.configure(adapter="inline:")
+            Report.perform_later(42)
+    finally:
+        logging.setLogRecordFactory(default)
+    lines = [r for r in caplog.records if r.name == "activejob"]
+    assert lines and all(getattr(r, "trace_id", None) == "abc123" for r in lines)
+
+
+def test_the_sinks_formatter_writes_the_time_as_logging_does() -> None:
+    from activejob.worker.logsink import SecondsFormatter
+
+    fmt = "%(asctime)s %(levelname)s %(message)s"
+    ours, theirs = SecondsFormatter(fmt), logging.Formatter(fmt)
+    for created in (1_700_000_000.0015, 1_700_000_000.999, 1_700_000_001.25, 1_700_000_000.5):
+        msecs = int((created - int(created)) * 1000) + 0.0
+        record = logging.makeLogRecord(
+            {"msg": "x", "levelname": "INFO", "created": created, "msecs": msecs}
+        )
+        assert ours.format(record) == theirs.format(record)

@@ -23,16 +23,30 @@ Example::
 from __future__ import annotations
 
 import atexit
+import collections
 import logging
 import logging.handlers
-import queue
 import sys
 import threading
+import time
 from typing import IO
 
-__all__ = ["LogSink", "start", "stop"]
+__all__ = ["LogSink", "SecondsFormatter", "start", "stop"]
 
 _sink: LogSink | None = None
+
+
+class _Records:
+    """What the job threads hand over: appending to a deque takes no lock and wakes
+    nobody (a blocking queue's ``put`` wakes the writer per record, and with it a
+    switch of the GIL between threads that cost more than the line itself)."""
+
+    def __init__(self) -> None:
+        self.pending: collections.deque[logging.LogRecord] = collections.deque()
+        self.closed = threading.Event()
+
+    def put_nowait(self, record: logging.LogRecord) -> None:
+        self.pending.append(record)
 
 
 class _Handoff(logging.handlers.QueueHandler):
@@ -43,37 +57,58 @@ class _Handoff(logging.handlers.QueueHandler):
 
 
 class _Writer(threading.Thread):
-    def __init__(self, records: queue.SimpleQueue[logging.LogRecord | None], stream: IO[str],
-                 formatter: logging.Formatter) -> None:  # fmt: skip
+    def __init__(self, records: _Records, stream: IO[str], formatter: logging.Formatter,
+                 interval: float) -> None:  # fmt: skip
         super().__init__(name="activejob-log-writer", daemon=True)
         self.records = records
         self.stream = stream
         self.formatter = formatter
+        self.interval = interval
 
     def run(self) -> None:
-        done = False
-        while not done:
-            batch = [self.records.get()]
-            while True:
-                try:
-                    batch.append(self.records.get_nowait())
-                except queue.Empty:
-                    break
-            lines = []
-            for record in batch:
-                if record is None:
-                    done = True
-                    continue
-                try:
-                    lines.append(self.formatter.format(record) + "\n")
-                except Exception:  # a record that cannot be formatted costs its line only
-                    lines.append(f"(unformattable log record from {record.name})\n")
-            if lines:
-                try:
-                    self.stream.write("".join(lines))
-                    self.stream.flush()
-                except (OSError, ValueError):
-                    pass  # the stream is gone: nothing is left to tell
+        closed = self.records.closed
+        while not closed.wait(self.interval):
+            self._write_pending()
+        self._write_pending()
+
+    def _write_pending(self) -> None:
+        pending = self.records.pending
+        lines = []
+        while pending:
+            record = pending.popleft()
+            try:
+                lines.append(self.formatter.format(record) + "\n")
+            except Exception:  # a record that cannot be formatted costs its line only
+                lines.append(f"(unformattable log record from {record.name})\n")
+        if lines:
+            try:
+                self.stream.write("".join(lines))
+                self.stream.flush()
+            except (OSError, ValueError):
+                pass  # the stream is gone: nothing is left to tell
+
+
+class SecondsFormatter(logging.Formatter):
+    """A ``logging.Formatter`` that works out the date and time of ``%(asctime)s`` once
+    a second, not once a line (the default ``datefmt`` only: ``2026-12-03 08:40:01,123``).
+
+    Example::
+
+        SecondsFormatter("%(asctime)s %(levelname)s %(message)s")
+    """
+
+    _second = -1
+    _text = ""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        if datefmt is not None:
+            return super().formatTime(record, datefmt)
+        second = int(record.created)
+        if second != self._second:  # only the writer thread formats: no lock needed
+            self._text = time.strftime(self.default_time_format, self.converter(second))
+            self._second = second
+        msec_format = self.default_msec_format or "%s,%03d"
+        return msec_format % (self._text, record.msecs)
 
 
 class LogSink:
@@ -87,17 +122,19 @@ class LogSink:
         sink.close()  # writes what is still waiting
     """
 
-    def __init__(self, stream: IO[str], formatter: logging.Formatter) -> None:
-        records: queue.SimpleQueue[logging.LogRecord | None] = queue.SimpleQueue()
-        self.handler: logging.Handler = _Handoff(records)
-        self._writer = _Writer(records, stream, formatter)
+    def __init__(
+        self, stream: IO[str], formatter: logging.Formatter, *, interval: float = 0.02
+    ) -> None:
+        records = _Records()
+        self.handler: logging.Handler = _Handoff(records)  # type: ignore[arg-type]
+        self._writer = _Writer(records, stream, formatter, interval)
         self._writer.start()
 
     def close(self, timeout: float = 5.0) -> None:
         """Write what is still waiting and end the thread; the handler drops what
         comes after."""
         self.handler.close()
-        self._writer.records.put(None)
+        self._writer.records.closed.set()
         self._writer.join(timeout)
 
 
@@ -109,7 +146,7 @@ def start(level: int, fmt: str, stream: IO[str] | None = None) -> None:
     root = logging.getLogger()
     if root.handlers or _sink is not None:
         return
-    _sink = LogSink(stream or sys.stderr, logging.Formatter(fmt))
+    _sink = LogSink(stream or sys.stderr, SecondsFormatter(fmt))
     root.addHandler(_sink.handler)
     root.setLevel(level)
     atexit.register(stop)
