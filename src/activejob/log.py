@@ -334,6 +334,7 @@ def _log(
 
 _template: dict[str, Any] = {}
 """The attributes of a record of ours that stay the same within a process."""
+os.register_at_fork(after_in_child=_template.clear)  # a child has its own pid
 
 
 def _quick_record(level: int, text: str, error: Any, extra: dict[str, Any]) -> logging.LogRecord:
@@ -345,8 +346,7 @@ def _quick_record(level: int, text: str, error: Any, extra: dict[str, Any]) -> l
     are set per line. Used only while the record factory is logging's own.
     """
     template = _template
-    if template.get("process") != os.getpid():  # the first line, or the first after a fork
-        template.clear()
+    if not template:  # the first line of this process (emptied in a forked child)
         made = logger.makeRecord(logger.name, level, __file__, 0, "%s", ("",), None, "_log")
         template.update(made.__dict__)
     record = logging.LogRecord.__new__(logging.LogRecord)
