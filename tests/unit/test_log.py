@@ -634,3 +634,22 @@ def test_the_sinks_formatter_writes_the_time_as_logging_does() -> None:
             {"msg": "x", "levelname": "INFO", "created": created, "msecs": msecs}
         )
         assert ours.format(record) == theirs.format(record)
+
+
+def test_a_forked_child_logs_with_its_own_pid() -> None:
+    import os
+
+    from activejob import log
+
+    assert log._quick_record(logging.INFO, "parent", None, {}).process == os.getpid()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report the pid its record carries, then leave at once
+        record = log._quick_record(logging.INFO, "child", None, {})
+        os.write(write, f"{record.process} {os.getpid()}".encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    carried, actual = os.read(read, 100).decode().split()
+    os.close(read)
+    assert carried == actual == str(pid)
