@@ -505,6 +505,23 @@ class ActiveJobWorkerTestCase(BackendCase):
         self.assertEqual(result.errors[0].exception_class, SystemExit)
         self.assertEqual(after.status, TaskResultStatus.SUCCESSFUL)
 
+    def test_retry_makes_a_failed_task_ready_again(self) -> None:
+        """Ours: Django's API has no retries; an operator's retry (``manage.py
+        activejob jobs retry ID``) makes the failed task READY again, same id."""
+        from activejob.storage.base import JobFilter
+
+        result = test_tasks.failing_task_value_error.enqueue()
+        run_worker()
+        result.refresh()
+        self.assertEqual(result.status, TaskResultStatus.FAILED)
+        storage = storage_of(default_task_backend.adapter())
+        self.assertEqual(storage.retry(JobFilter(job_ids=[result.id])), 1)
+        result.refresh()
+        self.assertEqual(result.status, TaskResultStatus.READY)
+        run_worker()
+        result.refresh()
+        self.assertEqual((result.status, result.attempts), (TaskResultStatus.FAILED, 2))
+
     def test_takes_context(self) -> None:
         result = test_tasks.get_task_id.enqueue()
         run_worker()
