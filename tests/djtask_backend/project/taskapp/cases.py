@@ -495,6 +495,20 @@ class ActiveJobWorkerTestCase(BackendCase):
         self.assertFalse(Path(marker).exists())
         self.assertIn("unknown Django task", stored(job.job_id).error.message)
 
+    def test_a_malformed_task_payload_fails_alone(self) -> None:
+        """Ours: a payload whose task part is not what the backend writes."""
+        bad = DjangoTaskJob("subprocess.check_output", [["true"]], {})
+        bad._activejob_adapter_setting = default_task_backend.adapter_setting
+        bad.enqueue()
+        after = test_tasks.noop_task.enqueue()
+        run_worker()
+        info = stored(bad.job_id)
+        self.assertEqual(info.state.value, "failed")
+        self.assertEqual(info.error.exception_class, "activejob.errors.DeserializationError")
+        self.assertIn("not a Django task", info.error.message)
+        after.refresh()
+        self.assertEqual(after.status, TaskResultStatus.SUCCESSFUL)
+
     def test_worker_doesnt_exit(self) -> None:
         result = test_tasks.exit_task.enqueue()
         after = test_tasks.noop_task.enqueue()

@@ -106,10 +106,20 @@ def task_spec(task: Any) -> dict[str, Any]:
     }
 
 
-def task_of(spec: dict[str, Any]) -> Any:
-    """The task ``spec`` describes: the registered one, with the options it carries."""
-    task = find_task(spec.get("task"))
+_SPEC = {"task": str, "priority": int, "queue_name": str, "backend": str}
+
+
+def task_of(spec: object) -> Any:
+    """The task ``spec`` describes: the registered one, with the options it carries;
+    ``DeserializationError`` for a spec that is not one :func:`task_spec` wrote."""
+    if not isinstance(spec, dict) or any(
+        type(spec.get(key)) is not kind for key, kind in _SPEC.items()
+    ):
+        raise DeserializationError(f"not a Django task in this job's payload: {spec!r:.200}")
     run_after = spec.get("run_after")
+    if run_after is not None and not isinstance(run_after, str):
+        raise DeserializationError(f"a Django task's run_after must be ISO text: {run_after!r:.80}")
+    task = find_task(spec["task"])
     return dataclasses.replace(
         task,
         priority=spec["priority"],
@@ -129,7 +139,7 @@ class DjangoTaskJob(Job):
     def adapter(self) -> Adapter:
         return resolve_adapter(self._activejob_adapter_setting or type(self).queue_adapter)
 
-    def perform(self, spec: dict[str, Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
+    def perform(self, spec: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
         run = _TaskRun(self, spec, args, kwargs)
         try:
             value = run.task.call(*run.call_args, **kwargs)
@@ -159,10 +169,10 @@ class AsyncDjangoTaskJob(DjangoTaskJob):
 class _TaskRun:
     """One run of a task: its ``TaskResult`` as the signals and the context see it."""
 
-    def __init__(
-        self, job: DjangoTaskJob, spec: dict[str, Any], args: list[Any], kwargs: dict[str, Any]
-    ) -> None:
+    def __init__(self, job: DjangoTaskJob, spec: Any, args: Any, kwargs: Any) -> None:
         self.task = task_of(spec)
+        if not isinstance(args, list) or not isinstance(kwargs, dict):
+            raise DeserializationError("a Django task's arguments must be a list and an object")
         now = _time.utcnow()
         attempts = max(job.executions, 1)
         self.result = compat.TaskResult(
