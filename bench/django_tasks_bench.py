@@ -6,7 +6,8 @@ through django-tasks-db's DatabaseBackend and its ``db_worker``, on the same Pos
 
 A fresh database (``aj_bench_djtasks``) is made and migrated by ``manage.py migrate``
 (both apps' tables). Each round, in one process: ``--tasks`` enqueues of the task
-one at a time through each backend (``task.enqueue()``, autocommit, timed), then
+one at a time through each backend (``task.enqueue()``, autocommit, timed; the two
+take turns of 50, so a moment of load on the shared machine falls on both), then
 each worker drains what its backend holds, started as an operator starts it
 (``django-admin activejob worker --burst``, ``django-admin db_worker --batch``), both
 at log level WARNING. A worker's throughput is the tasks over the span from its first
@@ -106,6 +107,24 @@ def enqueue_rate(task: Any, n: int) -> float:
     return n / (time.perf_counter() - started)
 
 
+CHUNK = 50
+"""Enqueues per turn: within a round the two sides take turns of this many, so a
+moment of load on the shared machine falls on both."""
+
+
+def enqueue_rates(first: Any, second: Any, n: int) -> tuple[float, float]:
+    """Tasks/s of ``n`` enqueues through each task, taking turns of :data:`CHUNK`."""
+    spent = [0.0, 0.0]
+    for done in range(0, n, CHUNK):
+        size = min(CHUNK, n - done)
+        for side, task in enumerate((first, second)):
+            started = time.perf_counter()
+            for _ in range(size):
+                task.enqueue()
+            spent[side] += time.perf_counter() - started
+    return n / spent[0], n / spent[1]
+
+
 def span(sql: str) -> tuple[int, float]:
     """(finished tasks, seconds from the first start to the last finish) from ``sql``."""
     from django.db import connection
@@ -155,11 +174,12 @@ def measure(rounds: int, n: int) -> tuple[list[Row], list[float], list[float]]:
     enqueue_rate(peer_task, 20)
     clear()
     for index in range(rounds):
-        for side in ("ours", "peer") if index % 2 == 0 else ("peer", "ours"):
-            if side == "ours":
-                enqueue.ours.append(enqueue_rate(ours_task, n))
-            else:
-                enqueue.peer.append(enqueue_rate(peer_task, n))
+        if index % 2 == 0:
+            ours, peer = enqueue_rates(ours_task, peer_task, n)
+        else:
+            peer, ours = enqueue_rates(peer_task, ours_task, n)
+        enqueue.ours.append(ours)
+        enqueue.peer.append(peer)
         for side in ("ours", "peer") if index % 2 == 0 else ("peer", "ours"):
             if side == "ours":
                 rate, wall = drain(OURS_WORKER, OURS_SPAN, n)
