@@ -20,6 +20,7 @@ __all__ = [
     "EnqueueError",
     "RecordNotFound",
     "ResumptionLimitError",
+    "ReturnValueError",
     "SerializationError",
     "UnknownJobClassError",
     "shorten",
@@ -110,6 +111,14 @@ class Abort(Exception):
     (``successfully_enqueued is False``); a before-perform callback that raises
     it skips ``perform``.
     """
+
+
+# -- results: return values (django.tasks) ----------------------------------------------
+class ReturnValueError(ActiveJobError):
+    """A job that keeps its return value returned one that cannot be kept: not JSON,
+    or more than :data:`~activejob.storage.return_value.RETURN_VALUE_LIMIT` bytes of
+    it. The job is recorded as failed with this error (its work is not lost: the
+    row stays, with the reason)."""
 
 
 def _shortened(args: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -147,6 +147,10 @@ class Execution(JobCore):
     """``perform`` and ``perform_now``."""
 
     _activejob_is_async: ClassVar[tuple[Callable[..., Any], bool] | None] = None
+    keep_return_value: ClassVar[bool] = False
+    """Whether a worker stores what ``perform`` returns with the succeeded job, as JSON
+    (``JobInfo.return_value``; at most ``RETURN_VALUE_LIMIT`` bytes, else the job
+    fails with ``ReturnValueError``). The ``django.tasks`` bridge sets it."""
     _activejob_stopping: StopCheck | None = None
     """Set by :func:`wrapped` for the run in progress (``None``: nobody will ask it to stop)."""
 

@@ -34,7 +34,9 @@ def register(cls: type[JobCore]) -> None:
         _classes[cls.job_class_name] = cls
 
 
-BUILTIN_JOB_MODULES = frozenset({"activejob.mail.delivery"})
+BUILTIN_JOB_MODULES = frozenset(
+    {"activejob.mail.delivery", "activejob.contrib.django.tasks.bridge"}
+)
 """activejob's own modules that define jobs: a worker loads one the first time a
 payload names a job in it (a fixed list, never a name taken from a payload)."""
 

@@ -49,6 +49,7 @@ from typing import Any
 from activejob import events
 from activejob.errors import MESSAGE_LIMIT, ActiveJobError, ConfigurationError, shorten
 from activejob.storage.recurring import RecurringStorage, _check_name
+from activejob.storage.return_value import check_return_value
 from activejob.storage.selector import QueueSelector
 
 __all__ = [
@@ -243,6 +244,10 @@ class Result:
     queue_name: str | None = None
     priority: int | None = None
     attempts: int | None = None
+    # -- results: return values (django.tasks) ------------------------------------------
+    return_value: str | None = None
+    """The JSON text of what a succeeded job returned, kept with it (at most
+    :data:`~activejob.storage.return_value.RETURN_VALUE_LIMIT` bytes); ``None`` keeps none."""
 
 
 @dataclass
@@ -265,6 +270,9 @@ class JobInfo:
     heartbeat_at: datetime | None = None
     error: ErrorInfo | None = None
     crashes: int = 0
+    # -- results: return values (django.tasks) ------------------------------------------
+    return_value: str | None = None
+    """The JSON text a succeeded job's :class:`Result` kept, or ``None``."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: times in ISO 8601, the state and error as plain values.
@@ -589,6 +597,8 @@ def _check_result(result: Result) -> None:
         )
     if state is JobState.SCHEDULED and (result.payload is None or result.run_at is None):
         raise ValueError(f"a scheduled result for job {result.id!r} needs payload and run_at")
+    if result.return_value is not None:
+        check_return_value(result.id, state, result.return_value)
 
 
 def _check_filter(where: JobFilter) -> None:

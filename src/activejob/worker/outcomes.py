@@ -20,10 +20,16 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from activejob import _time, events
-from activejob.errors import DeserializationError, UnknownJobClassError, shorten
+from activejob.errors import (
+    DeserializationError,
+    ReturnValueError,
+    UnknownJobClassError,
+    shorten,
+)
 from activejob.job.core import JobCore
 from activejob.storage.base import ClaimedJob, ErrorInfo, JobState, Result
 from activejob.storage.decode import load_object
+from activejob.storage.return_value import encode_return_value
 
 if TYPE_CHECKING:
     from activejob.adapters.base import Adapter
@@ -91,7 +97,7 @@ def result_for(claimed: ClaimedJob, outcome: Outcome, adapter: Adapter | None = 
     (``adapter``, the worker's, is named in the retry event)."""
     job = outcome.job
     if outcome.kind == "succeeded":
-        return Result(claimed.id, JobState.SUCCEEDED, attempts=claimed.attempts)
+        return _succeeded(claimed, job, outcome)
     if outcome.kind == "retry" and job is not None and outcome.retry is not None:
         return _retry(claimed, job, outcome, adapter)
     if outcome.kind == "resumed" and job is not None:
@@ -101,6 +107,18 @@ def result_for(claimed: ClaimedJob, outcome: Outcome, adapter: Adapter | None = 
         info = error_info(error)
         return Result(claimed.id, JobState.DISCARDED, error=info, attempts=claimed.attempts)
     return _failed(claimed, job, error)
+
+
+def _succeeded(claimed: ClaimedJob, job: Job | None, outcome: Outcome) -> Result:
+    """A success; with what ``perform`` returned, as JSON text, for a job class that
+    keeps its return value (a value that cannot be kept fails the job, saying why)."""
+    if job is None or outcome.value is None or not type(job).keep_return_value:
+        return Result(claimed.id, JobState.SUCCEEDED, attempts=claimed.attempts)
+    try:
+        kept = encode_return_value(outcome.value)
+    except ReturnValueError as exc:
+        return _failed(claimed, job, exc)
+    return Result(claimed.id, JobState.SUCCEEDED, attempts=claimed.attempts, return_value=kept)
 
 
 def crashed(claimed: ClaimedJob, job: Job | None, exc: BaseException) -> Result:

@@ -128,3 +128,16 @@ class ActiveJobConfig(AppConfig):  # type: ignore[misc, unused-ignore]
             autodiscover()
         for name in imports_setting():
             importlib.import_module(name)
+        if _uses_task_backend():
+            # Before any worker starts: the bridge learns the worker's id from its start.
+            importlib.import_module("activejob.contrib.django.tasks.bridge")
+
+
+def _uses_task_backend() -> bool:
+    """Whether ``settings.TASKS`` names the ``django.tasks`` backend of activejob."""
+    backends = getattr(settings, "TASKS", None) or {}
+    return isinstance(backends, dict) and any(
+        isinstance(options, dict)
+        and str(options.get("BACKEND", "")).startswith("activejob.contrib.django.tasks")
+        for options in backends.values()
+    )

@@ -43,6 +43,7 @@ NAMES = (
     "list",
     "queues",
     "recurring_enqueue",
+    "store_return_values",  # results: return values (django.tasks)
 )
 
 Args = Sequence[str | int | float]
@@ -179,6 +180,16 @@ class Scripts:
             connection.disconnect()
             connection.connect()
         return connection
+
+    def run_atomically(self, calls: Sequence[tuple[str, Args]]) -> list[Any]:
+        """Run several scripts as one MULTI/EXEC, so no other client sees one applied
+        without the others; returns their replies. Each script travels as its text
+        (``EVAL``): a script missing from the server's cache could otherwise fail alone
+        inside the transaction while the others ran."""
+        pipe = self._client.pipeline(transaction=True)
+        for name, args in calls:
+            pipe.eval(self._text[name], 0, *args)
+        return list(pipe.execute())
 
     def run_many(self, name: str, calls: Sequence[Args]) -> list[Any]:
         """Run script ``name`` once per argument list, all in one pipelined round trip."""

@@ -238,7 +238,24 @@ class RedisStorage(Storage):
             others.append("" if result.run_at is None else records.stamp(result.run_at))
             others.append(result.queue_name or "")
             others.append("" if result.priority is None else str(result.priority))
-        self._script("complete", len(succeeded) // 2, *succeeded, *others)
+        values = [  # results: return values (django.tasks), kept in the same MULTI/EXEC
+            (records.sid(r.id), "" if r.attempts is None else str(r.attempts), str(r.return_value))
+            for r in results
+            if r.return_value is not None
+        ]
+        if not values:
+            self._script("complete", len(succeeded) // 2, *succeeded, *others)
+            return
+        now = records.stamp(_time.now())
+        stored: builtins.list[str | int] = [self._p, now]
+        stored += [field for value in values for field in value]
+        completed: builtins.list[str | int] = [self._p, now, len(succeeded) // 2]
+        completed += [*succeeded, *others]
+        self._call(
+            lambda: self._scripts.run_atomically(
+                [("store_return_values", stored), ("complete", completed)]
+            )
+        )
 
     def _heartbeat(self, worker_id: str, info: dict[str, Any] | None) -> None:
         now = records.stamp(_time.now())

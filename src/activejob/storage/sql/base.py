@@ -307,7 +307,15 @@ class SQLStorage(Storage):
 
     def _complete(self, results: Sequence[Result]) -> None:
         rows = [_result_row(result) for result in results]
-        with self._connection() as conn:
+        # results: return values (django.tasks) go first, in the same transaction.
+        values = [
+            {"id": r.id, "attempts": r.attempts, "return_value": r.return_value}
+            for r in results
+            if r.return_value is not None
+        ]
+        with self._transaction() if values else self._connection() as conn:
+            if values:
+                self._run(conn, "store_return_values", {"results": json.dumps(values)})
             self._run(conn, "complete_jobs", {"results": json.dumps(rows), "now": _time.now()})
         for result in results:
             if result.state in (JobState.READY, JobState.SCHEDULED):
@@ -599,6 +607,7 @@ def _job_info(row: Sequence[Any], now: float) -> JobInfo:
     (id_, job_id, job_class, queue_name, priority, state, attempts, payload) = row[:8]
     created_at, run_at, started_at, finished_at, worker_id, heartbeat_at = row[8:14]
     error_class, error_message, error_traceback, crashes = row[14:18]
+    return_value = row[18]  # results: return values (django.tasks)
     d = Defects()
     job_state = d.state(state)
     run_at_s = d.seconds("run_at", run_at, now)
@@ -623,6 +632,7 @@ def _job_info(row: Sequence[Any], now: float) -> JobInfo:
         worker_id=worker_id,
         heartbeat_at=d.maybe_time("heartbeat_at", heartbeat_at),
         crashes=d.integer("crashes", crashes),
+        return_value=return_value if isinstance(return_value, str) else None,
     )
     info.error = d.error(error)
     return info

@@ -33,6 +33,7 @@ from activejob.testing.contract.jobs import PushingAndClaiming
 from activejob.testing.contract.operating import Operating
 from activejob.testing.contract.recurring import RecurringRuns
 from activejob.testing.contract.results import ResultsAndRecovery
+from activejob.testing.contract.return_values import ReturnValues
 from activejob.testing.contract.waiting import WaitingAndSchema
 
 __all__ = ["FakeClock", "StorageContract", "new_job"]
@@ -44,6 +45,7 @@ class StorageContract(
     WorkerCrashes,
     Operating,
     RecurringRuns,
+    ReturnValues,
     WaitingAndSchema,
     HostileRows,
 ):

@@ -201,14 +201,16 @@ LIMIT %(batch)s;
 -- name: get_job
 SELECT id, job_id, job_class, queue_name, priority, state, attempts, payload,
        created_at, run_at, started_at, finished_at, worker_id, heartbeat_at,
-       error_class, error_message, error_traceback, crashes
+       error_class, error_message, error_traceback, crashes,
+       return_value
 FROM activejob_jobs WHERE job_id = %(job_id)s ORDER BY id DESC LIMIT 1;
 
 -- name: list_jobs
 -- A scheduled job whose run_at has come is listed (and filtered) as ready.
 SELECT id, job_id, job_class, queue_name, priority, state, attempts, payload,
        created_at, run_at, started_at, finished_at, worker_id, heartbeat_at,
-       error_class, error_message, error_traceback, crashes
+       error_class, error_message, error_traceback, crashes,
+       return_value
 FROM activejob_jobs
 WHERE (%(states)s IS NULL
        OR JSON_CONTAINS(%(states)s, JSON_QUOTE(CASE WHEN state = 'scheduled' AND run_at <= %(now)s
@@ -306,3 +308,16 @@ WHERE task_key = %(task_key)s AND (last_run_at IS NULL OR last_run_at < %(run_at
 
 -- name: prune_recurring_executions
 DELETE FROM activejob_recurring_executions WHERE run_at < %(cutoff)s;
+
+-- name: store_return_values
+-- results: return values (django.tasks). The JSON text each succeeded job returned,
+-- written just before complete_jobs in the same transaction, on rows still running
+-- under the claim the result answers (so a stale result writes nothing).
+UPDATE JSON_TABLE(%(results)s, '$[*]' COLUMNS (
+    id           BIGINT   PATH '$.id',
+    attempts     INT      PATH '$.attempts',
+    return_value LONGTEXT PATH '$.return_value'
+)) AS r
+STRAIGHT_JOIN activejob_jobs AS j FORCE INDEX (PRIMARY) ON j.id = r.id
+SET j.return_value = r.return_value
+WHERE j.state = 'running' AND (r.attempts IS NULL OR j.attempts = r.attempts);

@@ -201,7 +201,8 @@ SELECT id, job_id, job_class, queue_name, priority, state, attempts, payload,
        extract(epoch FROM created_at)::float8, extract(epoch FROM run_at)::float8,
        extract(epoch FROM started_at)::float8, extract(epoch FROM finished_at)::float8,
        worker_id, extract(epoch FROM heartbeat_at)::float8,
-       error_class, error_message, error_traceback, crashes
+       error_class, error_message, error_traceback, crashes,
+       return_value
 FROM activejob_jobs WHERE job_id = %(job_id)s ORDER BY id DESC LIMIT 1;
 
 -- name: list_jobs
@@ -210,7 +211,8 @@ SELECT id, job_id, job_class, queue_name, priority, state, attempts, payload,
        extract(epoch FROM created_at)::float8, extract(epoch FROM run_at)::float8,
        extract(epoch FROM started_at)::float8, extract(epoch FROM finished_at)::float8,
        worker_id, extract(epoch FROM heartbeat_at)::float8,
-       error_class, error_message, error_traceback, crashes
+       error_class, error_message, error_traceback, crashes,
+       return_value
 FROM activejob_jobs
 WHERE (%(states)s::text[] IS NULL
        OR (CASE WHEN state = 'scheduled' AND run_at <= to_timestamp(%(now)s::float8)
@@ -336,3 +338,12 @@ WHERE task_key = %(task_key)s AND (last_run_at IS NULL OR last_run_at < %(run_at
 
 -- name: prune_recurring_executions
 DELETE FROM activejob_recurring_executions WHERE run_at < %(cutoff)s;
+
+-- name: store_return_values
+-- results: return values (django.tasks). The JSON text each succeeded job returned,
+-- written just before complete_jobs in the same transaction, on rows still running
+-- under the claim the result answers (so a stale result writes nothing).
+UPDATE activejob_jobs AS j
+SET return_value = r.return_value
+FROM json_to_recordset(%(results)s::json) AS r(id bigint, attempts integer, return_value text)
+WHERE j.id = r.id AND j.state = 'running' AND (r.attempts IS NULL OR j.attempts = r.attempts);

@@ -161,14 +161,16 @@ DELETE FROM activejob_jobs WHERE id IN (
 -- name: get_job
 SELECT id, job_id, job_class, queue_name, priority, state, attempts, payload,
        created_at, run_at, started_at, finished_at, worker_id, heartbeat_at,
-       error_class, error_message, error_traceback, crashes
+       error_class, error_message, error_traceback, crashes,
+       return_value
 FROM activejob_jobs WHERE job_id = :job_id ORDER BY id DESC LIMIT 1;
 
 -- name: list_jobs
 -- A scheduled job whose run_at has come is listed (and filtered) as ready.
 SELECT id, job_id, job_class, queue_name, priority, state, attempts, payload,
        created_at, run_at, started_at, finished_at, worker_id, heartbeat_at,
-       error_class, error_message, error_traceback, crashes
+       error_class, error_message, error_traceback, crashes,
+       return_value
 FROM activejob_jobs
 WHERE (:states IS NULL OR (CASE WHEN state = 'scheduled' AND run_at <= :now THEN 'ready' ELSE state END)
                           IN (SELECT value FROM json_each(:states)))
@@ -279,3 +281,16 @@ WHERE task_key = :task_key AND (last_run_at IS NULL OR last_run_at < :run_at);
 
 -- name: prune_recurring_executions
 DELETE FROM activejob_recurring_executions WHERE run_at < :cutoff;
+
+-- name: store_return_values
+-- results: return values (django.tasks). The JSON text each succeeded job returned,
+-- written just before complete_jobs in the same transaction, on rows still running
+-- under the claim the result answers (so a stale result writes nothing).
+UPDATE activejob_jobs AS j
+SET return_value = r.return_value
+FROM (
+    SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.attempts') AS attempts,
+           json_extract(value, '$.return_value') AS return_value
+    FROM json_each(:results)
+) AS r
+WHERE j.id = r.id AND j.state = 'running' AND (r.attempts IS NULL OR j.attempts = r.attempts);
