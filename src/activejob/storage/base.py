@@ -44,18 +44,27 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from activejob import events
-from activejob.errors import MESSAGE_LIMIT, ActiveJobError, ConfigurationError, shorten
+from activejob.errors import (
+    MESSAGE_LIMIT,
+    ActiveJobError,
+    ConfigurationError,
+    JobCancelled,
+    JobNotFound,
+    shorten,
+)
 from activejob.storage.recurring import RecurringStorage, _check_name
 from activejob.storage.selector import QueueSelector
 
 __all__ = [
+    "CANCEL_NOTICE",
     "CLAIMABLE_STATES",
     "DEFAULT_KEEP_FINISHED",
     "FINISHED_STATES",
     "RESULT_STATES",
+    "Cancellation",
     "ClaimedJob",
     "ErrorInfo",
     "JobFilter",
@@ -265,6 +274,9 @@ class JobInfo:
     heartbeat_at: datetime | None = None
     error: ErrorInfo | None = None
     crashes: int = 0
+    # flow: cancellation
+    cancel_requested: bool = False
+    """A running job asked to stop (``activejob.cancel``) that has not ended yet."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: times in ISO 8601, the state and error as plain values.
@@ -288,6 +300,42 @@ class JobInfo:
                 }
             data[name] = value
         return data
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    """What :meth:`Storage.cancel` did (flow: cancellation).
+
+    ``outcome`` is ``"discarded"`` (the job waited: it is discarded now),
+    ``"requested"`` (it runs: its worker is asked to stop it) or ``"finished"``
+    (it had ended already: nothing changed). ``state`` is the state the job was in.
+
+    Example::
+
+        storage.cancel(job_id)   # Cancellation(job_id='0b6c…', outcome='requested', state=…)
+    """
+
+    job_id: str
+    outcome: Literal["discarded", "requested", "finished"]
+    state: JobState
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {"job_id": self.job_id, "outcome": self.outcome, "state": self.state.value}
+
+
+def cancel_error(running: bool) -> ErrorInfo:
+    """The error recorded on a job cancelled while it waited (``running`` false) or
+    whose cancel outlived its worker (released by recovery: it never runs again)."""
+    cls = f"{JobCancelled.__module__}.{JobCancelled.__qualname__}"
+    if running:
+        return ErrorInfo(cls, "cancelled while it ran; its worker stopped before it ended", "")
+    return ErrorInfo(cls, "cancelled before it ran (activejob.cancel)", "")
+
+
+CANCEL_NOTICE = "\x01cancel"
+"""What a backend's wake-up channel carries for a cancel request (never a queue name
+anyone uses; a worker that hears it as one only claims once more)."""
 
 
 @dataclass
@@ -468,6 +516,49 @@ class Storage(RecurringStorage, ABC):
         count = self._discard(where)
         events.emit("jobs_discarded", count=count, where=where)
         return count
+
+    # -- flow: cancellation -------------------------------------------------------------
+
+    def cancel(self, job_id: str) -> Cancellation:
+        """Cancel the newest job with this ``job_id``, atomically: a waiting one
+        (scheduled, ready, blocked) is discarded at once, with a
+        :class:`~activejob.JobCancelled` error; a running one is marked, and its
+        worker, told through the backend's wake-up channel (or at its next look,
+        within a heartbeat interval), stops it; a finished one is left alone.
+        Raises :class:`~activejob.JobNotFound` for an unknown id. Emits ``cancel``.
+
+        Example::
+
+            storage.cancel("0b6c2f1e-...").outcome   # 'discarded', 'requested' or 'finished'
+        """
+        _check_name("job_id", job_id)
+        found = self._cancel(job_id)
+        if found is None:
+            raise JobNotFound(f"no job with id {shorten(job_id)!r}")
+        events.emit("cancel", job_id=job_id, outcome=found.outcome, state=found.state.value)
+        return found
+
+    def cancel_requests(self, worker_id: str) -> builtins.list[Any]:
+        """The storage ids of ``worker_id``'s running jobs that were asked to stop
+        during their current claim (what a worker's overseer delivers)."""
+        _check_name("worker_id", worker_id)
+        return self._cancel_requests(worker_id)
+
+    def wait_cancel(self, timeout: float) -> bool:
+        """Block until a cancel request may have been made, or ``timeout`` passes;
+        whether one was signalled (``False`` on timeout; a ``True`` may be spurious).
+        Backends without a wake-up channel just wait."""
+        return self._wait_cancel(max(float(timeout), 0.0))
+
+    @abstractmethod
+    def _cancel(self, job_id: str) -> Cancellation | None:
+        """Cancel the newest job with ``job_id`` atomically; ``None`` if none."""
+
+    @abstractmethod
+    def _cancel_requests(self, worker_id: str) -> builtins.list[Any]: ...
+
+    @abstractmethod
+    def _wait_cancel(self, timeout: float) -> bool: ...
 
     def pause(self, queue_name: str) -> None:
         """Stop claiming from ``queue_name`` (enqueueing goes on)."""

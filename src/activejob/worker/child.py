@@ -40,6 +40,7 @@ from activejob.worker import logsink
 from activejob.worker.board import LostWorker, StartedBoard
 from activejob.worker.options import WorkerOptions
 from activejob.worker.outcomes import Tally
+from activejob.worker.overseer import REPLACE
 from activejob.worker.process import WorkerProcess
 from activejob.worker.supervisor import CONFIG_ERROR
 
@@ -93,6 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             scheduler.stop()
         reset_adapters(wait=False)  # close pools, so no driver thread holds the exit
     report.send(worker.tally)
+    if worker.replace_needed:  # flow: timeouts. A thread outran its job's timeout.
+        return REPLACE
     return 0
 
 

@@ -12,7 +12,9 @@ exits unexpectedly is restarted after a growing delay; more than
 everything with status 1. A death while jobs had started is charged to those
 jobs instead (each fails after ``--max-crashes``), so poison jobs cannot stop
 it. A child that reports a configuration error (status 2) is not restarted: the
-supervisor logs its reason once and exits 2.
+supervisor logs its reason once and exits 2. A child that exits with
+:data:`~.overseer.REPLACE` (a job outran its timeout and kept its thread; the
+child finished its other jobs first) is replaced at once, no crash counted.
 
 Each child also holds the write end of a report pipe: it says there, as it exits,
 how its jobs ended and why it could not run, so the supervisor logs one start
@@ -52,6 +54,7 @@ from activejob.storage.options import UrlOptions, mask_password
 from activejob.worker.board import LostWorker, StartedBoard
 from activejob.worker.options import WorkerOptions
 from activejob.worker.outcomes import Tally, plural
+from activejob.worker.overseer import REPLACE
 from activejob.worker.signals import SignalRouter
 
 __all__ = ["CONFIG_ERROR", "ChildSpec", "Supervisor"]
@@ -320,6 +323,14 @@ class Supervisor:
                 logger.error("worker process %s cannot run: %s; stopping", pid, self.config_error)
             self.status = CONFIG_ERROR
             self.stop()
+            return
+        if status == REPLACE:  # flow: timeouts. Not a crash: it asked to be replaced.
+            logger.warning(
+                "worker process %s exited to be replaced (a job outran its timeout and kept "
+                "its thread): starting a fresh one",
+                pid,
+            )
+            child.restart_at = time.monotonic()
             return
         self._restart_later(child, pid, status, charged=charged)
 

@@ -89,5 +89,9 @@ def job_info(flat: Sequence[str]) -> JobInfo:
         heartbeat_at=d.maybe_time("heartbeat_at", h.get("heartbeat_at")),
         crashes=d.integer("crashes", h.get("crashes", "0")),
     )
+    # flow: cancellation. Asked to stop during the claim it runs under.
+    info.cancel_requested = info.state.value == "running" and h.get("cancel_attempts") == h.get(
+        "attempts", "0"
+    )
     info.error = d.error(error)
     return info

@@ -43,6 +43,8 @@ NAMES = (
     "list",
     "queues",
     "recurring_enqueue",
+    "cancel",  # flow: cancellation
+    "cancel_requests",
 )
 
 Args = Sequence[str | int | float]
