@@ -18,15 +18,15 @@ __all__ = [
     "ContinuationError",
     "DeserializationError",
     "EnqueueError",
+    # flow: timeouts and cancellation
+    "JobCancelled",
+    "JobNotFound",
+    "JobTimeout",
     "RecordNotFound",
     "ResumptionLimitError",
     "SerializationError",
     "UnknownJobClassError",
     "shorten",
-    # flow: timeouts and cancellation
-    "JobCancelled",
-    "JobNotFound",
-    "JobTimeout",
 ]
 
 QUOTE_LIMIT = 200

@@ -171,9 +171,8 @@ class RunControl:
             return False
         task = asyncio.current_task()
         uncancel = getattr(task, "uncancel", None)  # Python 3.11+
-        if uncancel is not None and uncancel() > 0:
-            return False  # cancelled by someone else too (a worker's drain): let it go
-        return True
+        # Cancelled by someone else too (a worker's drain): let that cancellation go on.
+        return uncancel is None or uncancel() == 0
 
 
 def control_of(job: Any) -> RunControl:

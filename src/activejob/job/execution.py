@@ -459,7 +459,9 @@ def _failed(
     if isinstance(exc, Abort):
         return Outcome("succeeded", job, halted=True)
     if isinstance(exc, JobTimeout):  # flow: timeouts; then the rules decide, as for any error
-        events.emit("timeout", job, adapter, exception=exc, timeout=exc.seconds, abandoned=abandoned)
+        events.emit(
+            "timeout", job, adapter, exception=exc, timeout=exc.seconds, abandoned=abandoned
+        )
     elif isinstance(exc, JobCancelled):  # flow: cancellation ends the job, whatever its rules
         events.emit("discard", job, adapter, exception=exc, reason="cancel")
         return _after_discard(job, Outcome("discarded", job, exception=exc))

@@ -96,7 +96,9 @@ class Overseer:
                     next_poll = time.monotonic() + self.options.heartbeat_interval
                     self._deliver(self.storage.cancel_requests(self.worker_id))
             except Exception as exc:
-                logger.warning("looking for cancel requests failed (%s: %s)", type(exc).__name__, exc)
+                logger.warning(
+                    "looking for cancel requests failed (%s: %s)", type(exc).__name__, exc
+                )
                 self._stop.wait(IDLE_WAIT)
             self._abandon_runaways()
 

@@ -299,13 +299,11 @@ class RedisStorage(Storage):
 
     def _cancel(self, job_id: str) -> Cancellation | None:
         error = cancel_error(running=False)
-        reply = self._script(
-            "cancel", job_id, CANCEL_NOTICE, error.exception_class, error.message
-        )
+        reply = self._script("cancel", job_id, CANCEL_NOTICE, error.exception_class, error.message)
         if not reply:
             return None
         outcome, state = (part.decode() if isinstance(part, bytes) else part for part in reply)
-        return Cancellation(job_id, outcome, JobState(state))
+        return Cancellation(job_id, cast("Any", outcome), JobState(state))
 
     def _cancel_requests(self, worker_id: str) -> builtins.list[Any]:
         return [int(sid) for sid in self._script("cancel_requests", worker_id)]
