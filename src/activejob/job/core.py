@@ -28,6 +28,7 @@ from typing import Any, ClassVar, TypeVar
 
 from activejob import arguments as _arguments
 from activejob.errors import DeserializationError, shorten
+from activejob.flow.timeouts import timeout_seconds
 from activejob.job import callbacks, registry
 
 __all__ = ["PAYLOAD_VERSION", "JobCore"]
@@ -208,11 +209,9 @@ class JobCore:
         self.metadata = dict(_expect(p, "metadata", dict, optional=True) or {})
         if "timeout" in p:  # flow: timeouts (absent: the class's)
             timeout = p["timeout"]
-            if timeout is not None and (
-                not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0
-            ):
-                raise TypeError(f"'timeout' must be positive seconds or null, got {timeout!r}")
-            self.timeout = None if timeout is None else float(timeout)
+            if isinstance(timeout, timedelta):  # JSON has none: only seconds travel
+                raise TypeError("'timeout' must be seconds")
+            self.timeout = timeout_seconds(timeout, "'timeout'")
         self.successfully_enqueued = True
         self.enqueue_error = None
 
