@@ -30,9 +30,9 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from datetime import timedelta
+from types import TracebackType
 from typing import Any
 
 from activejob.errors import JobCancelled, JobTimeout
@@ -75,30 +75,33 @@ class RunControl:
 
     __slots__ = (
         "_cancelled_task",
-        "_lock",
+        "_job",
         "_loop",
         "_task",
         "_timer",
         "cancel_requested",
         "deadline",
         "expired",
-        "job_name",
         "timeout",
     )
 
-    def __init__(self, job_name: str) -> None:
-        self.job_name = job_name
+    def __init__(self, job: Any) -> None:
+        self._job = job
         self.timeout: float | None = None
         self.deadline: float | None = None
         """When the run in progress times out (``time.monotonic()``), or ``None``."""
         self.cancel_requested = False
         self.expired = False
         """Whether the deadline passed while the run was in progress."""
-        self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[Any] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._cancelled_task = False
+
+    @property
+    def job_name(self) -> str:
+        """The job's class and id, for messages."""
+        return f"{self._job.job_class_name} {self._job.job_id}"
 
     # -- asked from anywhere --------------------------------------------------------
 
@@ -106,9 +109,8 @@ class RunControl:
         """Ask the run to stop: an async task is cancelled on its loop; a sync job
         raises :class:`~activejob.JobCancelled` at its next checkpoint (or at once,
         if it has not started)."""
-        with self._lock:
-            self.cancel_requested = True
-            loop, task = self._loop, self._task
+        self.cancel_requested = True
+        loop, task = self._loop, self._task
         if loop is not None and task is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self._cancel_task, task)
 
@@ -136,17 +138,20 @@ class RunControl:
         self.timeout, self.expired, self._cancelled_task = timeout, False, False
         self.deadline = None if timeout is None else time.monotonic() + timeout
         if on_loop:
-            loop = asyncio.get_running_loop()
-            with self._lock:
-                self._loop, self._task = loop, asyncio.current_task()
+            # No lock: request_cancel() sets the flag, then reads the task; this sets
+            # the task, then reads the flag (below). Under the GIL one of the two sees
+            # the other's write, so a request is never lost.
+            task = asyncio.current_task()
+            assert task is not None, "an async job runs in a task"
+            self._loop, self._task = task.get_loop(), task
             if timeout is not None:
-                self._timer = loop.call_later(timeout, self._expire)
-        self.check()  # a cancel asked before the run started
+                self._timer = self._loop.call_later(timeout, self._expire)
+        if self.cancel_requested:
+            self.check()  # a cancel asked before the run started
 
     def end(self) -> None:
         """The run is over (its deadline no longer applies)."""
-        with self._lock:
-            self._loop = self._task = None
+        self._loop = self._task = None
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -182,46 +187,74 @@ def control_of(job: Any) -> RunControl:
         with _CREATE:
             control = job._activejob_control
             if control is None:
-                control = RunControl(f"{job.job_class_name} {job.job_id}")
+                control = RunControl(job)
                 job._activejob_control = control
     return control
 
 
-@contextmanager
-def guarded(
-    control: RunControl,
-    timeout: float | None,
-    own: AbstractContextManager[None],
-    on_loop: bool,
-) -> Iterator[None]:
+class guarded:
     """Hold ``own`` (the job's own wrapper) inside a run with a deadline and a
     cancel request: a cancelled async task, or a run that ends in any error while a
     cancel is pending, leaves as :class:`~activejob.JobCancelled` or
-    :class:`~activejob.JobTimeout`, which the job's rules then see."""
-    control.begin(timeout, on_loop)
-    try:
-        with own:
-            yield
-        if control._cancelled_task:
-            # The task swallowed its CancelledError: the run still timed out.
-            error = control.error()
-            if error is not None:
-                raise error
-    except asyncio.CancelledError as exc:
-        if not control.took_back():
+    :class:`~activejob.JobTimeout`, which the job's rules then see.
+
+    A class rather than a generator: every ``async def`` job's run enters one.
+    """
+
+    __slots__ = ("_control", "_on_loop", "_own", "_timeout")
+
+    def __init__(
+        self,
+        control: RunControl,
+        timeout: float | None,
+        own: AbstractContextManager[None],
+        on_loop: bool,
+    ) -> None:
+        self._control, self._timeout, self._own, self._on_loop = control, timeout, own, on_loop
+
+    def __enter__(self) -> None:
+        self._control.begin(self._timeout, self._on_loop)
+        try:
+            self._own.__enter__()
+        except BaseException:
+            self._control.end()
             raise
-        error = control.error()
-        assert error is not None  # the control cancels only for one of the two
-        raise error from exc
-    except (JobCancelled, JobTimeout):
-        raise
-    except Exception as exc:
-        cancelled = control.error() if control.cancel_requested else None
-        if cancelled is not None:
-            raise cancelled from exc  # a cancel wins over the job's own error (and a retry)
-        raise
-    finally:
-        control.end()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        control = self._control
+        current = exc
+        try:
+            try:
+                if self._own.__exit__(kind, exc, tb):
+                    current = None  # the job's own wrapper swallowed it
+            except BaseException as raised:  # it raised instead (a Resumption, ...)
+                current = raised
+            error = _leaving_as(control, current)
+        finally:
+            control.end()
+        if error is not None:
+            raise error from current
+        if current is not None and current is not exc:
+            raise current
+        return current is None
+
+
+def _leaving_as(control: RunControl, exc: BaseException | None) -> BaseException | None:
+    """What the run leaves with instead of ``exc`` (``None``: ``exc`` itself)."""
+    if exc is None:
+        # An async task that swallowed the CancelledError this control caused.
+        return control.error() if control._cancelled_task else None
+    if isinstance(exc, asyncio.CancelledError):
+        return control.error() if control.took_back() else None
+    if isinstance(exc, (JobCancelled, JobTimeout)) or not isinstance(exc, Exception):
+        return None
+    # A cancel wins over the job's own error (and so over a retry).
+    return control.error() if control.cancel_requested else None
 
 
 def overdue(control: RunControl | None, grace: float, now: float | None = None) -> bool:
