@@ -44,7 +44,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from activejob import events
 from activejob.errors import (
@@ -52,9 +52,9 @@ from activejob.errors import (
     ActiveJobError,
     ConfigurationError,
     JobCancelled,
-    JobNotFound,
     shorten,
 )
+from activejob.storage.cancel import CANCEL_NOTICE, Cancellation, CancelStorage
 from activejob.storage.recurring import RecurringStorage, _check_name
 from activejob.storage.selector import QueueSelector
 
@@ -302,28 +302,6 @@ class JobInfo:
         return data
 
 
-@dataclass(frozen=True)
-class Cancellation:
-    """What :meth:`Storage.cancel` did (flow: cancellation).
-
-    ``outcome`` is ``"discarded"`` (the job waited: it is discarded now),
-    ``"requested"`` (it runs: its worker is asked to stop it) or ``"finished"``
-    (it had ended already: nothing changed). ``state`` is the state the job was in.
-
-    Example::
-
-        storage.cancel(job_id)   # Cancellation(job_id='0b6c…', outcome='requested', state=…)
-    """
-
-    job_id: str
-    outcome: Literal["discarded", "requested", "finished"]
-    state: JobState
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return {"job_id": self.job_id, "outcome": self.outcome, "state": self.state.value}
-
-
 def cancel_error(running: bool) -> ErrorInfo:
     """The error recorded on a job cancelled while it waited (``running`` false) or
     whose cancel outlived its worker (released by recovery: it never runs again)."""
@@ -331,11 +309,6 @@ def cancel_error(running: bool) -> ErrorInfo:
     if running:
         return ErrorInfo(cls, "cancelled while it ran; its worker stopped before it ended", "")
     return ErrorInfo(cls, "cancelled before it ran (activejob.cancel)", "")
-
-
-CANCEL_NOTICE = "\x01cancel"
-"""What a backend's wake-up channel carries for a cancel request (never a queue name
-anyone uses; a worker that hears it as one only claims once more)."""
 
 
 @dataclass
@@ -371,7 +344,7 @@ class JobFilter:
     offset: int = 0
 
 
-class Storage(RecurringStorage, ABC):
+class Storage(RecurringStorage, CancelStorage, ABC):
     """The worker side of a durable backend. See the module docstring for states.
 
     Thread-safe: a worker process shares one storage between its threads, and a
@@ -516,49 +489,6 @@ class Storage(RecurringStorage, ABC):
         count = self._discard(where)
         events.emit("jobs_discarded", count=count, where=where)
         return count
-
-    # -- flow: cancellation -------------------------------------------------------------
-
-    def cancel(self, job_id: str) -> Cancellation:
-        """Cancel the newest job with this ``job_id``, atomically: a waiting one
-        (scheduled, ready, blocked) is discarded at once, with a
-        :class:`~activejob.JobCancelled` error; a running one is marked, and its
-        worker, told through the backend's wake-up channel (or at its next look,
-        within a heartbeat interval), stops it; a finished one is left alone.
-        Raises :class:`~activejob.JobNotFound` for an unknown id. Emits ``cancel``.
-
-        Example::
-
-            storage.cancel("0b6c2f1e-...").outcome   # 'discarded', 'requested' or 'finished'
-        """
-        _check_name("job_id", job_id)
-        found = self._cancel(job_id)
-        if found is None:
-            raise JobNotFound(f"no job with id {shorten(job_id)!r}")
-        events.emit("cancel", job_id=job_id, outcome=found.outcome, state=found.state.value)
-        return found
-
-    def cancel_requests(self, worker_id: str) -> builtins.list[Any]:
-        """The storage ids of ``worker_id``'s running jobs that were asked to stop
-        during their current claim (what a worker's overseer delivers)."""
-        _check_name("worker_id", worker_id)
-        return self._cancel_requests(worker_id)
-
-    def wait_cancel(self, timeout: float) -> bool:
-        """Block until a cancel request may have been made, or ``timeout`` passes;
-        whether one was signalled (``False`` on timeout; a ``True`` may be spurious).
-        Backends without a wake-up channel just wait."""
-        return self._wait_cancel(max(float(timeout), 0.0))
-
-    @abstractmethod
-    def _cancel(self, job_id: str) -> Cancellation | None:
-        """Cancel the newest job with ``job_id`` atomically; ``None`` if none."""
-
-    @abstractmethod
-    def _cancel_requests(self, worker_id: str) -> builtins.list[Any]: ...
-
-    @abstractmethod
-    def _wait_cancel(self, timeout: float) -> bool: ...
 
     def pause(self, queue_name: str) -> None:
         """Stop claiming from ``queue_name`` (enqueueing goes on)."""
