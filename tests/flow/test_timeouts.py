@@ -24,7 +24,7 @@ from activejob.job.execution import run
 from activejob.storage.base import JobState
 from activejob.worker.options import WorkerOptions
 from activejob.worker.process import WorkerProcess
-from tests.flow.timeout_jobs import NeverChecks, Work
+from tests.flow.timeout_jobs import Hold, NeverChecks, Work
 from tests.flow.timeout_jobs import events as noted
 from tests.support import wait_for
 
@@ -263,3 +263,33 @@ def test_a_worker_abandons_a_runaway_thread_and_drops_its_late_return(tmp_path: 
     assert info.error is not None and info.error.exception_class == "activejob.errors.JobTimeout"
     other_info = storage.get(other.job_id)
     assert other_info is not None and other_info.state is JobState.SUCCEEDED
+
+
+def test_a_cancel_reaches_a_job_the_worker_holds_but_has_not_started(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
+    activejob.configure(adapter=url)
+    storage = storage_of(url)
+    storage.migrate()
+    ledger, release = str(tmp_path / "ledger"), str(tmp_path / "release")
+    Hold.perform_later(ledger, "first", release)
+    queued = Work.perform_later(ledger, "queued")
+    options = WorkerOptions(threads=1, prefetch=1, heartbeat_interval=0.1, recover_after=5)
+    worker = WorkerProcess(storage, options)
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    try:
+        wait_for(lambda: noted(ledger, "first") == ["start"], 10)
+        wait_for(
+            lambda: (i := storage.get(queued.job_id)) is not None and i.state.value == "running"
+        )
+        assert storage.cancel(queued.job_id).outcome == "requested"
+        wait_for(lambda: any(t.job.job_id == queued.job_id and t.job._activejob_control
+                             for t in worker.executor.held_tasks()), 10)  # fmt: skip
+    finally:
+        Path(release).touch()
+    wait_for(lambda: (i := storage.get(queued.job_id)) is not None and i.state.finished, 10)
+    info = storage.get(queued.job_id)
+    assert info is not None and info.state is JobState.DISCARDED
+    assert noted(ledger, "queued") == []  # stopped as it started, before perform
+    worker.stop()
+    thread.join(10)

@@ -184,6 +184,12 @@ class Executor:
         with self._lock:
             return [t for slot, t in self._current.items() if slot not in self._lost]
 
+    def held_tasks(self) -> list[Task]:
+        """The tasks running or queued here (a cancel reaches a queued one too: it
+        stops as it starts)."""
+        with self._lock:
+            return [*self._current.values(), *self._sync, *self._async]
+
     def abandon(self, task: Task) -> bool:
         """Give up on a running task that never returns: its slot counts as lost and
         its eventual result is dropped by the caller. ``False`` if it ended already."""

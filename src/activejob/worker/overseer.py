@@ -115,7 +115,7 @@ class Overseer:
         if not storage_ids:
             return
         wanted = set(storage_ids)
-        for task in self.executor.running_tasks():
+        for task in self.executor.held_tasks():
             if task.claimed.id in wanted:
                 control = control_of(task.job)
                 if not control.cancel_requested:
