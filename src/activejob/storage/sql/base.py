@@ -351,9 +351,11 @@ class SQLStorage(Storage):
     def _complete(self, results: Sequence[Result]) -> None:
         rows = [_result_row(result) for result in results]
         requeued = any(r.state in (JobState.READY, JobState.SCHEDULED) for r in results)
-        with self._connection() as conn:
+        # flow: cancellation. A released or retried job asked to stop is discarded in
+        # the same transaction, before any claim can see it ready.
+        with self._transaction() if requeued else self._connection() as conn:
             self._run(conn, "complete_jobs", {"results": json.dumps(rows), "now": _time.now()})
-            if requeued:  # flow: cancellation (a released or retried job asked to stop)
+            if requeued:
                 self._discard_cancelled(conn)
         for result in results:
             if result.state in (JobState.READY, JobState.SCHEDULED):
