@@ -246,6 +246,8 @@ def test_a_worker_abandons_a_runaway_thread_and_drops_its_late_return(tmp_path: 
     other = Work.perform_later(ledger, "other", 1.0)
     options = WorkerOptions(threads=2, timeout_grace=0.2, heartbeat_interval=0.2, recover_after=5)
     worker = WorkerProcess(storage, options)
+    seen: list[events.Event] = []
+    events.subscribe("*", seen.append)
     thread = threading.Thread(target=worker.run)
     thread.start()
     try:
@@ -258,6 +260,15 @@ def test_a_worker_abandons_a_runaway_thread_and_drops_its_late_return(tmp_path: 
     finally:
         Path(release).touch()
     wait_for(lambda: noted(ledger, "stuck") == ["start", "end"], 10)
+    wait_for(lambda: not any(t.name.startswith("activejob-thread") for t in threading.enumerate()))
+    events.unsubscribe("*", seen.append)
+    mine = [e for e in seen if e.job is not None and e.job.job_id == stuck.job_id]
+    assert [e.name for e in mine if e.name in ("perform_start", "timeout", "perform")] == [
+        "perform_start",
+        "timeout",
+        "perform",  # once: the thread's late end reports nothing
+    ]
+    assert mine[1].extra["abandoned"] is True
     info = storage.get(stuck.job_id)
     assert info is not None and info.state is JobState.FAILED
     assert info.error is not None and info.error.exception_class == "activejob.errors.JobTimeout"

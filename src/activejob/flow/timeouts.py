@@ -79,6 +79,7 @@ class RunControl:
         "_loop",
         "_task",
         "_timer",
+        "abandoned",
         "cancel_requested",
         "deadline",
         "expired",
@@ -93,6 +94,8 @@ class RunControl:
         self.cancel_requested = False
         self.expired = False
         """Whether the deadline passed while the run was in progress."""
+        self.abandoned = False
+        """Whether a worker recorded the run as timed out while its thread ran on."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[Any] | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -136,6 +139,7 @@ class RunControl:
     def begin(self, timeout: float | None, on_loop: bool) -> None:
         """A run starts (``on_loop``: an async job, in the current task)."""
         self.timeout, self.expired, self._cancelled_task = timeout, False, False
+        self.abandoned = False
         self.deadline = None if timeout is None else time.monotonic() + timeout
         if on_loop:
             # No lock: request_cancel() sets the flag, then reads the task; this sets

@@ -485,16 +485,17 @@ def abandoned(job: Job, adapter: Adapter | None) -> Outcome:
     decided while its thread still runs (a worker records it and never waits for
     the thread): a :class:`~activejob.JobTimeout` judged by the job's rules, so
     ``retry_on(JobTimeout)`` applies. Emits ``timeout`` (``abandoned: True``)."""
-    control = job._activejob_control
-    error = control.error() if control is not None else None
+    control = control_of(job)
+    error = control.error()
     if not isinstance(error, JobTimeout):
         error = JobTimeout.after(job, timeout_seconds(job.timeout))
+    control.abandoned = True  # the thread's own end, if it comes, reports nothing
     outcome = _failed(job, error, adapter, abandoned=True)
     events.emit(
         "perform",
         job,
         adapter,
-        duration=None if control is None or control.timeout is None else control.timeout,
+        duration=control.timeout,
         exception=outcome.exception,
         outcome=outcome.kind,
         halted=False,
@@ -513,6 +514,9 @@ def _after_discard(job: Job, outcome: Outcome) -> Outcome:
 
 
 def _finish(job: Job, adapter: Adapter | None, started: float, outcome: Outcome) -> Outcome:
+    control = job._activejob_control
+    if control is not None and control.abandoned:
+        return outcome  # flow: timeouts. Its worker reported this run's end already.
     events.emit(
         "perform",
         job,
