@@ -13,8 +13,9 @@ everything with status 1. A death while jobs had started is charged to those
 jobs instead (each fails after ``--max-crashes``), so poison jobs cannot stop
 it. A child that reports a configuration error (status 2) is not restarted: the
 supervisor logs its reason once and exits 2. A child that exits with
-:data:`~.overseer.REPLACE` (a job outran its timeout and kept its thread; the
-child finished its other jobs first) is replaced at once, no crash counted.
+:data:`~.overseer.REPLACE` and says so in its report (a job outran its timeout
+and kept its thread; the child finished its other jobs first) is replaced at
+once, no crash counted; the status alone (any process may exit 3) is a death.
 
 Each child also holds the write end of a report pipe: it says there, as it exits,
 how its jobs ended and why it could not run, so the supervisor logs one start
@@ -290,12 +291,15 @@ class Supervisor:
                 self._router.pause(max(0.0, min(pending) - time.monotonic()) if pending else None)
             else:
                 self.tally.add(Tally.from_dict(report.get("tally") or {}))
-                self._exited(self.children[slot], status, report.get("error"))
+                replace = bool(report.get("replace"))  # flow: timeouts
+                self._exited(self.children[slot], status, report.get("error"), replace=replace)
             for child in self.children:
                 if child.restart_at is not None and child.restart_at <= time.monotonic():
                     self._start(child)
 
-    def _exited(self, child: _Child, status: int, error: str | None = None) -> None:
+    def _exited(
+        self, child: _Child, status: int, error: str | None = None, *, replace: bool = False
+    ) -> None:
         with self._lock:
             pid = child.proc.pid if child.proc else "?"
             child.proc = None
@@ -324,7 +328,7 @@ class Supervisor:
             self.status = CONFIG_ERROR
             self.stop()
             return
-        if status == REPLACE:  # flow: timeouts. Not a crash: it asked to be replaced.
+        if status == REPLACE and replace:  # flow: timeouts. Not a crash: it asked for it.
             logger.warning(
                 "worker process %s exited to be replaced (a job outran its timeout and kept "
                 "its thread): starting a fresh one",
