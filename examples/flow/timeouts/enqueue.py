@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import activejob
 from jobs import ExportJob, NightlyReport, resize
+
+import activejob
 
 activejob.configure(adapter="sqlite:///timeouts.sqlite3")
 
