@@ -22,16 +22,20 @@ from __future__ import annotations
 from activejob import serializers  # `import activejob` is enough for serializers.register
 from activejob.config import Config, configure, get_config
 from activejob.continuation import Continuable, Step
-from activejob.errors import (
+from activejob.errors import (  # flow: timeouts, cancel
     Abort,
     ActiveJobError,
     ConfigurationError,
     DeserializationError,
     EnqueueError,
+    JobCancelled,
+    JobNotFound,
+    JobTimeout,
     RecordNotFound,
     SerializationError,
     UnknownJobClassError,
 )
+from activejob.flow.cancel import cancel
 from activejob.job.base import Job
 from activejob.job.callbacks import (
     after_discard,
@@ -82,7 +86,11 @@ __all__ = [
     "DeserializationError",
     "EnqueueError",
     "Job",
+    # flow: timeouts and cancellation
+    "JobCancelled",
     "JobFunction",
+    "JobNotFound",
+    "JobTimeout",
     "Outcome",
     "RecordNotFound",
     "RetryDecision",
@@ -98,6 +106,7 @@ __all__ = [
     "around_perform",
     "before_enqueue",
     "before_perform",
+    "cancel",
     "configure",
     "discard_on",
     "execute",

@@ -43,7 +43,13 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, overload
 
 from activejob import arguments, events
-from activejob.errors import ContinuationError, ResumptionLimitError, SerializationError
+from activejob.errors import (
+    ContinuationError,
+    JobCancelled,
+    JobTimeout,
+    ResumptionLimitError,
+    SerializationError,
+)
 from activejob.job.core import JobCore
 from activejob.job.execution import Resumption
 
@@ -462,6 +468,7 @@ class Continuable(_Base):
         )
 
     def _activejob_checkpoint(self, step: Step | None, *, before: str | None = None) -> None:
+        self.checkpoint()  # flow: timeouts and cancellation (JobTimeout, JobCancelled)
         if not self.stop_requested():
             return
         where = (
@@ -492,6 +499,10 @@ class Continuable(_Base):
             raise self._activejob_resumption("stopping", exc) from None
         except ContinuationError:
             raise  # steps used wrongly: resuming would only meet it again
+        except (JobTimeout, JobCancelled):
+            # flow: the run's limits are for the rules to judge (the cursor is kept:
+            # a retry_on(JobTimeout) resumes from it), never a resume of their own.
+            raise
         except Exception as exc:
             if not progress.advanced or self._activejob_limit_reached():
                 raise

@@ -18,6 +18,10 @@ __all__ = [
     "ContinuationError",
     "DeserializationError",
     "EnqueueError",
+    # flow: timeouts and cancellation
+    "JobCancelled",
+    "JobNotFound",
+    "JobTimeout",
     "RecordNotFound",
     "ResumptionLimitError",
     "ReturnValueError",
@@ -102,6 +106,37 @@ class ContinuationError(ActiveJobError):
 class ResumptionLimitError(ContinuationError):
     """A continuation was interrupted once more after ``max_resumptions`` resumes:
     the job fails with this error instead of being enqueued again."""
+
+
+# -- flow: timeouts and cancellation ---------------------------------------------------
+
+
+class JobTimeout(ActiveJobError):
+    """A run went past the job's ``timeout``: an ``async def`` job's task was
+    cancelled, a sync job met it at ``self.checkpoint()``, or the worker recorded
+    it for a sync job that never checked. The job's rules see it like any error,
+    so ``retry_on(JobTimeout)`` retries a job that timed out."""
+
+    seconds: float | None = None
+    """The timeout that was exceeded."""
+
+    @classmethod
+    def after(cls, job: Any, seconds: float | None) -> JobTimeout:
+        """The error of ``job`` (its class name and id in the message) after ``seconds``."""
+        limit = "its timeout" if seconds is None else f"its timeout of {seconds:g}s"
+        error = cls(f"{job.job_class_name} {job.job_id} ran longer than {limit}")
+        error.seconds = seconds
+        return error
+
+
+class JobCancelled(ActiveJobError):
+    """The job was cancelled (``activejob.cancel(job_id)``): raised at a running
+    sync job's next ``self.checkpoint()`` (an ``async def`` job's task is
+    cancelled). The job ends ``discarded`` with this error; no rule retries it."""
+
+
+class JobNotFound(ActiveJobError, LookupError):
+    """No stored job has this ``job_id`` (``activejob.cancel``, ``activejob jobs cancel``)."""
 
 
 class Abort(Exception):

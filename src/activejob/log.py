@@ -291,6 +291,34 @@ def _discard(event: events.Event) -> None:
     _log(logging.WARNING, event, f"Discarded {_job(job)} due to {_error(event.exception)}.")
 
 
+# -- flow: timeouts and cancellation ------------------------------------------------------
+
+
+def _timeout(event: events.Event) -> None:
+    if not logger.isEnabledFor(logging.WARNING):
+        return
+    job = _job_of(event)
+    seconds = event.extra.get("timeout")
+    text = f"Timed out {_job(job)} after {_seconds(seconds)}"
+    if event.extra.get("abandoned"):
+        text += (
+            " without reaching a checkpoint: recorded by its worker, whose process is "
+            "replaced once its other jobs finish"
+        )
+    _log(logging.WARNING, event, text + ".", timeout=seconds)
+
+
+def _cancel(event: events.Event) -> None:
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    job_id, outcome, state = (event.extra.get(k) for k in ("job_id", "outcome", "state"))
+    text = {
+        "discarded": f"Cancelled job {job_id}: discarded (it was {state}).",
+        "requested": f"Cancel requested for running job {job_id}: its worker stops it.",
+    }.get(str(outcome), f"Did not cancel job {job_id}: it had finished ({state}).")
+    _log(logging.INFO, event, text, job_id=job_id, state=state)
+
+
 _HANDLERS: dict[str, Callable[[events.Event], None]] = {
     "enqueue": _enqueue,
     "enqueue_at": _enqueue,
@@ -304,6 +332,8 @@ _HANDLERS: dict[str, Callable[[events.Event], None]] = {
     "resume": _resume,
     "step_started": _step_started,
     "step": _step,
+    "timeout": _timeout,  # flow: timeouts and cancellation
+    "cancel": _cancel,
 }
 
 
@@ -406,7 +436,7 @@ def _fields(event: events.Event, wire: _Wire | None, more: dict[str, Any]) -> di
         fields["duration_ms"] = round(event.duration * 1000, 3)
     if event.exception is not None:
         fields["exception_class"] = _class_name(event.exception)
-    for key in ("outcome", "wait", "reason"):
+    for key in ("outcome", "wait", "reason"):  # a cancel event's outcome too
         if key in event.extra:
             fields[key] = event.extra[key]
     fields.update(more)

@@ -56,7 +56,7 @@ def seam(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[BaseException]]:
     raising: list[BaseException] = []
 
     @contextmanager
-    def wrapped(job: Job, adapter: object, stopping: object = None) -> Iterator[None]:
+    def wrapped(job: Job, adapter: object, stopping: object = None, **_: object) -> Iterator[None]:
         trace.append(f"enter {job.executions}")
         yield
         trace.append("exit")

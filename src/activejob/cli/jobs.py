@@ -1,4 +1,4 @@
-"""``activejob jobs list|show|retry|discard``: look at stored jobs and act on them.
+"""``activejob jobs list|show|retry|discard|cancel``: look at stored jobs and act on them.
 
 Jobs are named by their ``job_id``, or by a unique prefix of it of at least
 :data:`PREFIX_MIN` characters (as git takes short hashes); ``--all`` acts on
@@ -11,6 +11,7 @@ Example::
     activejob jobs show 0b6c2f9e
     activejob jobs retry --all --state failed --class myapp.jobs.SyncJob
     activejob jobs discard 0b6c2f9e 51d1
+    activejob jobs cancel 0b6c2f9e
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from activejob.cli.common import (
     print_json,
     storage_from_args,
 )
+from activejob.errors import JobNotFound
 from activejob.storage.base import JobFilter, JobInfo, JobState, Storage
 
 __all__ = ["PREFIX_MIN", "register"]
@@ -83,6 +85,16 @@ def register(subparsers: Any) -> None:
         )
         _add_filters(action)
         action.set_defaults(func=func)
+
+    # flow: cancellation
+    cancelling = actions.add_parser(
+        "cancel", help="discard a waiting job, or ask a running one to stop"
+    )
+    add_common_options(cancelling)
+    cancelling.add_argument(
+        "job_id", help=f"a job id, or a unique prefix of >= {PREFIX_MIN} characters"
+    )
+    cancelling.set_defaults(func=cancel_job)
 
 
 def _add_filters(parser: argparse.ArgumentParser) -> None:
@@ -146,9 +158,12 @@ def show_job(args: argparse.Namespace) -> int:
     data = job.to_dict()
     error = data.pop("error")
     payload = data.pop("payload")
+    cancel_pending = data.pop("cancel_requested", False)  # flow: cancellation
     data.update({key: format_time(getattr(job, key)) for key in data if key.endswith("_at")})
     for key, value in data.items():
         print(f"{key + ':':<14}{'' if value is None else value}")
+    if cancel_pending:
+        print(f"{'cancel:':<14}pending: asked to stop; its worker stops it at its next checkpoint")
     if "unreadable_payload" in payload:
         print(f"{'payload:':<14}unreadable: {payload.get('reason', '')}")
     else:
@@ -159,6 +174,34 @@ def show_job(args: argparse.Namespace) -> int:
         if error["traceback"]:
             print(error["traceback"].rstrip())
     return OK
+
+
+@command("jobs cancel")
+def cancel_job(args: argparse.Namespace) -> int:
+    """Cancel one job (flow: cancellation): exit 0 when it is discarded or asked to
+    stop, 1 when it had finished, 2 when no job has that id."""
+    storage = storage_from_args(args)
+    matches = _matches(storage, args.job_id)
+    if len(matches) != 1:
+        _refuse(args, args.job_id, matches)
+        return USAGE if not matches else FAILED
+    try:
+        done = storage.cancel(matches[0].job_id)
+    except JobNotFound as exc:  # pruned since it was found
+        _warn(args, str(exc))
+        return USAGE
+    if args.json:
+        print_json(done.to_dict())
+    elif done.outcome == "discarded":
+        print(f"cancelled {done.job_id}: discarded (it was {done.state.value})")
+    elif done.outcome == "requested":
+        print(
+            f"cancel requested for {done.job_id} (running): its worker stops it at its next "
+            "checkpoint and it ends discarded"
+        )
+    else:
+        _warn(args, f"{done.job_id} not cancelled: it had finished ({done.state.value})")
+    return FAILED if done.outcome == "finished" else OK
 
 
 @command("jobs retry")

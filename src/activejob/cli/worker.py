@@ -140,6 +140,16 @@ def _add_safety_flags(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help=_d("on SIGTERM, how long running jobs may take before they are released"),
     )
+    add(  # flow: timeouts
+        "--timeout-grace",
+        type=float,
+        default=DEFAULTS.timeout_grace,
+        metavar="SECONDS",
+        help=_d(
+            "a job this long past its timeout that has not returned (a sync job that "
+            "never calls checkpoint()) is recorded as timed out and its process replaced"
+        ),
+    )
     add(
         "--retention",
         type=float,
@@ -208,6 +218,7 @@ def options_from(args: argparse.Namespace) -> WorkerOptions:
         recover_after=args.recover_after,
         max_crashes=args.max_crashes,
         shutdown_timeout=args.shutdown_timeout,
+        timeout_grace=args.timeout_grace,
         retention=args.retention,
         burst_horizon=args.burst_horizon,
         imports=tuple(job_modules(args.imports)),

@@ -11,7 +11,8 @@ Every key of the payload is named here, in one place::
       "executions": 0, "exception_executions": {"[builtins.TimeoutError]": 1},
       "locale": null, "timezone": null,
       "enqueued_at": "2026-11-28T14:00:00.000000+00:00", "scheduled_at": null,
-      "metadata": {}
+      "metadata": {},
+      "timeout": 30.0                      (only when the job has a timeout)
     }
 
 Arguments stay in their JSON form until the job is performed, so a record that
@@ -22,11 +23,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
 from activejob import arguments as _arguments
 from activejob.errors import DeserializationError, shorten
+from activejob.flow.timeouts import timeout_seconds
 from activejob.job import callbacks, registry
 
 __all__ = ["PAYLOAD_VERSION", "JobCore"]
@@ -57,6 +59,10 @@ class JobCore:
     enqueued_at: datetime | None
     scheduled_at: datetime | None
     metadata: dict[str, Any]
+    timeout: float | timedelta | None = None
+    """How long one run may take (seconds or a ``timedelta``); ``None``: no limit.
+    Set it on the class, with ``@job(timeout=...)`` or ``set(timeout=...)``; it
+    travels in the payload (``"timeout"``, seconds, when set)."""
     successfully_enqueued: bool
     enqueue_error: BaseException | None
 
@@ -129,7 +135,7 @@ class JobCore:
     def serialize(self) -> dict[str, Any]:
         """The JSON-ready payload of this job; :meth:`deserialize` is its mirror."""
         args, kwargs = self.serialized_arguments()
-        return {
+        payload = {
             "version": PAYLOAD_VERSION,
             "job_class": self.job_class_name,
             "job_id": self.job_id,
@@ -146,6 +152,12 @@ class JobCore:
             "scheduled_at": _format_time(self.scheduled_at),
             "metadata": dict(self.metadata),
         }
+        timeout = self.timeout
+        if timeout is not None:  # flow: timeouts; only when set, other payloads unchanged
+            payload["timeout"] = (
+                timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
+            )
+        return payload
 
     @staticmethod
     def deserialize(payload: Mapping[str, Any]) -> JobCore:
@@ -195,6 +207,11 @@ class JobCore:
         self.enqueued_at = _parse_time(_expect(p, "enqueued_at", str, optional=True))
         self.scheduled_at = _parse_time(_expect(p, "scheduled_at", str, optional=True))
         self.metadata = dict(_expect(p, "metadata", dict, optional=True) or {})
+        if "timeout" in p:  # flow: timeouts (absent: the class's)
+            timeout = p["timeout"]
+            if isinstance(timeout, timedelta):  # JSON has none: only seconds travel
+                raise TypeError("'timeout' must be seconds")
+            self.timeout = timeout_seconds(timeout, "'timeout'")
         self.successfully_enqueued = True
         self.enqueue_error = None
 

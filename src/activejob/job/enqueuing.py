@@ -86,7 +86,7 @@ class Enqueuing(Queueing):
             check_adapter_setting(own, f"{cls.__qualname__}.queue_adapter")
 
     set = _SetDescriptor()
-    """``MyJob.set(wait=, wait_until=, queue=, priority=)`` returns a frozen
+    """``MyJob.set(wait=, wait_until=, queue=, priority=, timeout=)`` returns a frozen
     :class:`ConfiguredJob`; on an instance it sets those options on the job."""
 
     @classmethod
@@ -117,6 +117,8 @@ class Enqueuing(Queueing):
             self.queue_name = queue_name_from_part(options.queue)
         if options.priority is not None:
             self.priority = options.priority
+        if options.timeout is not None:  # flow: timeouts
+            self.timeout = options.timeout
         scheduled = options.scheduled_at()
         if scheduled is not None:
             self.scheduled_at = scheduled

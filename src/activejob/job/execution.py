@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, cast, overload
 
 from activejob import events
-from activejob.errors import Abort, DeserializationError
+from activejob.errors import Abort, DeserializationError, JobCancelled, JobTimeout
+from activejob.flow.timeouts import RunControl, control_of, guarded, timeout_seconds
 from activejob.job import rules
 from activejob.job.callbacks import CallbackRun
 from activejob.job.core import JobCore
@@ -33,7 +34,17 @@ if TYPE_CHECKING:
     from activejob.adapters.base import Adapter
     from activejob.job.base import Job
 
-__all__ = ["Outcome", "Resumption", "StopCheck", "arun", "execute", "run", "settle", "wrapped"]
+__all__ = [
+    "Outcome",
+    "Resumption",
+    "StopCheck",
+    "abandoned",
+    "arun",
+    "execute",
+    "run",
+    "settle",
+    "wrapped",
+]
 
 OutcomeKind = Literal["succeeded", "retry", "discarded", "failed", "resumed"]
 
@@ -153,6 +164,13 @@ class Execution(JobCore):
     fails with ``ReturnValueError``). The ``django.tasks`` bridge sets it."""
     _activejob_stopping: StopCheck | None = None
     """Set by :func:`wrapped` for the run in progress (``None``: nobody will ask it to stop)."""
+    _activejob_control: RunControl | None = None
+    """The deadline and cancel request of the run (flow: timeouts), made when needed."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "timeout" in cls.__dict__:  # flow: timeouts, checked where it is declared
+            timeout_seconds(cls.__dict__["timeout"], f"{cls.__qualname__}.timeout")
 
     def perform(self, *args: Any, **kwargs: Any) -> Any:
         """The job's work. Override it (``def`` or ``async def``)."""
@@ -187,6 +205,26 @@ class Execution(JobCore):
         """
         stopping = self._activejob_stopping
         return stopping is not None and stopping()
+
+    def checkpoint(self) -> None:
+        """A place where this job may be stopped: raises
+        :class:`~activejob.JobTimeout` once the run has gone past the job's
+        ``timeout``, or :class:`~activejob.JobCancelled` once
+        ``activejob.cancel(job_id)`` asked it to stop; otherwise returns at once.
+
+        A sync job cannot be interrupted from outside: call this in its loops. An
+        ``async def`` job is cancelled at its next ``await`` anyway. The steps of a
+        :class:`~activejob.Continuable` job check too (``step.set``, ...).
+
+        Example::
+
+            for row in rows:
+                self.checkpoint()
+                export(row)
+        """
+        control = self._activejob_control
+        if control is not None:
+            control.check()
 
     def _activejob_around_run(self, adapter: Adapter | None) -> AbstractContextManager[None]:
         """What this job wraps around its own code in one execution (see
@@ -333,7 +371,7 @@ async def _execution(
     """
     started = _start(job, adapter)
     try:
-        with wrapped(job, adapter, stopping):
+        with wrapped(job, adapter, stopping, on_loop=calling.on_loop):
             if calling.on_loop and job.arguments_need_loading():
                 # Loading may hit a database through a sync-only ORM (Django): not on the loop.
                 await asyncio.to_thread(lambda: job.arguments)
@@ -363,7 +401,7 @@ async def _execution(
 
 
 def wrapped(
-    job: Job, adapter: Adapter | None, stopping: StopCheck | None = None
+    job: Job, adapter: Adapter | None, stopping: StopCheck | None = None, *, on_loop: bool = False
 ) -> AbstractContextManager[None]:
     """The one place a run is wrapped: held around everything the job's own code
     does in one execution (argument loading, perform callbacks, ``perform``), for
@@ -378,9 +416,21 @@ def wrapped(
     failure and goes through its rules like one raised by ``perform``, except a
     :class:`Resumption`, which ends the run as ``resumed``. See
     ``docs/execution.md``.
+
+    A job with a ``timeout``, an ``async def`` job (``on_loop``: its task is the
+    current task) and a job with a cancel request run inside
+    :func:`activejob.flow.timeouts.guarded`: an async task is cancelled at the
+    deadline or on ``activejob.cancel``, and leaves as ``JobTimeout`` /
+    ``JobCancelled``; a sync job meets them at ``checkpoint()``. A plain sync job
+    pays nothing for it.
     """
     job._activejob_stopping = stopping
-    return job._activejob_around_run(adapter)
+    own = job._activejob_around_run(adapter)
+    timeout = job.timeout
+    if timeout is None and not on_loop and job._activejob_control is None:
+        return own
+    seconds = timeout if type(timeout) is float else timeout_seconds(timeout)
+    return guarded(control_of(job), seconds, own, on_loop)
 
 
 _NOTHING = contextlib.nullcontext()
@@ -407,9 +457,18 @@ def _start(job: Job, adapter: Adapter | None) -> float:
     return time.perf_counter()
 
 
-def _failed(job: Job, exc: Exception, adapter: Adapter | None) -> Outcome:
+def _failed(
+    job: Job, exc: Exception, adapter: Adapter | None, *, abandoned: bool = False
+) -> Outcome:
     if isinstance(exc, Abort):
         return Outcome("succeeded", job, halted=True)
+    if isinstance(exc, JobTimeout):  # flow: timeouts; then the rules decide, as for any error
+        events.emit(
+            "timeout", job, adapter, exception=exc, timeout=exc.seconds, abandoned=abandoned
+        )
+    elif isinstance(exc, JobCancelled):  # flow: cancellation ends the job, whatever its rules
+        events.emit("discard", job, adapter, exception=exc, reason="cancel")
+        return _after_discard(job, Outcome("discarded", job, exception=exc))
     try:
         decision = rules.decide(job, exc)
     except Exception as handler_error:
@@ -425,6 +484,29 @@ def _failed(job: Job, exc: Exception, adapter: Adapter | None) -> Outcome:
     return _after_discard(job, outcome)
 
 
+def abandoned(job: Job, adapter: Adapter | None) -> Outcome:
+    """How a run ends that went past its timeout and never reached a checkpoint,
+    decided while its thread still runs (a worker records it and never waits for
+    the thread): a :class:`~activejob.JobTimeout` judged by the job's rules, so
+    ``retry_on(JobTimeout)`` applies. Emits ``timeout`` (``abandoned: True``)."""
+    control = control_of(job)
+    error = control.error()
+    if not isinstance(error, JobTimeout):
+        error = JobTimeout.after(job, timeout_seconds(job.timeout))
+    control.abandoned = True  # the thread's own end, if it comes, reports nothing
+    outcome = _failed(job, error, adapter, abandoned=True)
+    events.emit(
+        "perform",
+        job,
+        adapter,
+        duration=control.timeout,
+        exception=outcome.exception,
+        outcome=outcome.kind,
+        halted=False,
+    )
+    return outcome
+
+
 def _after_discard(job: Job, outcome: Outcome) -> Outcome:
     chain = job._activejob_callbacks.get("discard", ())
     for _, callback in reversed(chain):
@@ -436,6 +518,9 @@ def _after_discard(job: Job, outcome: Outcome) -> Outcome:
 
 
 def _finish(job: Job, adapter: Adapter | None, started: float, outcome: Outcome) -> Outcome:
+    control = job._activejob_control
+    if control is not None and control.abandoned:
+        return outcome  # flow: timeouts. Its worker reported this run's end already.
     events.emit(
         "perform",
         job,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Generic, overload
 
 from activejob.job.base import Job
@@ -103,6 +104,7 @@ def job(
     queue_as: str | None = None,
     priority: int | None = None,
     queue_adapter: str | Adapter | None = None,
+    timeout: float | timedelta | None = None,
     **attributes: Any,
 ) -> Callable[[Callable[P, R]], JobFunction[P, R]]: ...
 
@@ -114,6 +116,7 @@ def job(
     queue_as: str | None = None,
     priority: int | None = None,
     queue_adapter: str | Adapter | None = None,
+    timeout: float | timedelta | None = None,
     **attributes: Any,
 ) -> Any:
     """Turn a function (sync or ``async def``) into a job.
@@ -121,9 +124,12 @@ def job(
     The job class is named after the function (``module.function``), so the
     function must be defined at module level to be found by a worker. Extra
     keyword arguments become class attributes of the generated job class
-    (``log_arguments=False``, ...).
+    (``log_arguments=False``, ...). ``timeout`` bounds one run (seconds or a
+    ``timedelta``; see ``Job.timeout``).
     """
-    attributes.update(queue_as=queue_as, priority=priority, queue_adapter=queue_adapter)
+    attributes.update(
+        queue_as=queue_as, priority=priority, queue_adapter=queue_adapter, timeout=timeout
+    )
 
     def decorate(fn: Callable[P, R]) -> JobFunction[P, R]:
         return JobFunction(fn, _make_job_class(fn, attributes))

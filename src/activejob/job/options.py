@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, TypedDict, TypeVar, overload
 
 from activejob import _time
+from activejob.flow.timeouts import timeout_seconds
 
 if TYPE_CHECKING:
     # typing.Unpack is 3.11+; typing_extensions comes with mypy, and is never
@@ -50,6 +51,8 @@ class EnqueueKeywords(TypedDict, total=False):
     wait_until: datetime | None
     queue: str | None
     priority: int | None
+    timeout: float | timedelta | None
+    """flow: timeouts. How long one run may take (seconds or a ``timedelta``)."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ class EnqueueOptions:
     wait_until: datetime | None = None
     queue: str | None = None
     priority: int | None = None
+    timeout: float | timedelta | None = None
+    """How long one run may take; ``None`` keeps the class's ``timeout``."""
 
     def __post_init__(self) -> None:
         if self.wait is not None and self.wait_until is not None:
@@ -76,6 +81,8 @@ class EnqueueOptions:
             not isinstance(self.priority, int) or isinstance(self.priority, bool)
         ):
             raise TypeError(f"priority must be an int, got {type(self.priority).__name__}")
+        if self.timeout is not None:  # flow: timeouts
+            timeout_seconds(self.timeout, "set(timeout=...)")
 
     def merged(self, other: EnqueueOptions) -> EnqueueOptions:
         """These options with those set in ``other`` taking precedence."""

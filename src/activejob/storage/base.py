@@ -47,16 +47,25 @@ from datetime import datetime
 from typing import Any
 
 from activejob import events
-from activejob.errors import MESSAGE_LIMIT, ActiveJobError, ConfigurationError, shorten
+from activejob.errors import (
+    MESSAGE_LIMIT,
+    ActiveJobError,
+    ConfigurationError,
+    JobCancelled,
+    shorten,
+)
+from activejob.storage.cancel import CANCEL_NOTICE, Cancellation, CancelStorage
 from activejob.storage.recurring import RecurringStorage, _check_name
 from activejob.storage.return_value import check_return_value
 from activejob.storage.selector import QueueSelector
 
 __all__ = [
+    "CANCEL_NOTICE",
     "CLAIMABLE_STATES",
     "DEFAULT_KEEP_FINISHED",
     "FINISHED_STATES",
     "RESULT_STATES",
+    "Cancellation",
     "ClaimedJob",
     "ErrorInfo",
     "JobFilter",
@@ -273,6 +282,9 @@ class JobInfo:
     # -- results: return values (django.tasks) ------------------------------------------
     return_value: str | None = None
     """The JSON text a succeeded job's :class:`Result` kept, or ``None``."""
+    # flow: cancellation
+    cancel_requested: bool = False
+    """A running job asked to stop (``activejob.cancel``) that has not ended yet."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: times in ISO 8601, the state and error as plain values.
@@ -296,6 +308,15 @@ class JobInfo:
                 }
             data[name] = value
         return data
+
+
+def cancel_error(running: bool) -> ErrorInfo:
+    """The error recorded on a job cancelled while it waited (``running`` false) or
+    whose cancel outlived its worker (released by recovery: it never runs again)."""
+    cls = f"{JobCancelled.__module__}.{JobCancelled.__qualname__}"
+    if running:
+        return ErrorInfo(cls, "cancelled while it ran; its worker stopped before it ended", "")
+    return ErrorInfo(cls, "cancelled before it ran (activejob.cancel)", "")
 
 
 @dataclass
@@ -331,7 +352,7 @@ class JobFilter:
     offset: int = 0
 
 
-class Storage(RecurringStorage, ABC):
+class Storage(RecurringStorage, CancelStorage, ABC):
     """The worker side of a durable backend. See the module docstring for states.
 
     Thread-safe: a worker process shares one storage between its threads, and a

@@ -40,6 +40,7 @@ from activejob.worker import logsink
 from activejob.worker.board import LostWorker, StartedBoard
 from activejob.worker.options import WorkerOptions
 from activejob.worker.outcomes import Tally
+from activejob.worker.overseer import REPLACE
 from activejob.worker.process import WorkerProcess
 from activejob.worker.supervisor import CONFIG_ERROR
 
@@ -92,8 +93,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if scheduler is not None:
             scheduler.stop()
         reset_adapters(wait=False)  # close pools, so no driver thread holds the exit
-    report.send(worker.tally)
-    return 0
+    # flow: timeouts. A thread outran its job's timeout: ask to be replaced.
+    report.send(worker.tally, replace=worker.replace_needed)
+    return REPLACE if worker.replace_needed else 0
 
 
 def _start_scheduler(spec: dict[str, Any], worker: WorkerProcess) -> Scheduler | None:
@@ -135,11 +137,13 @@ class _Report:
         self.send(tally or Tally(), error=str(exc))
         return CONFIG_ERROR
 
-    def send(self, tally: Tally, error: str | None = None) -> None:
-        """Write the report (the supervisor reads it as it comes)."""
+    def send(self, tally: Tally, error: str | None = None, *, replace: bool = False) -> None:
+        """Write the report (the supervisor reads it as it comes); ``replace``: this
+        process exits to be replaced (flow: timeouts)."""
         if self.fd is None:
             return
-        data = json.dumps({"tally": tally.to_dict(), "error": error and error[:4000]}).encode()
+        report = {"tally": tally.to_dict(), "error": error and error[:4000], "replace": replace}
+        data = json.dumps(report).encode()
         with contextlib.suppress(OSError):
             os.write(self.fd, data)
             os.close(self.fd)

@@ -95,6 +95,10 @@ class Executor:
         """Whether an async job has come this way (its slots then count as capacity)."""
         self._board = board
         self._free_async_slots = list(range(threads + async_concurrency - 1, threads - 1, -1))
+        # flow: timeouts and cancellation. What runs in each slot, for the overseer.
+        self._current: dict[int, Task] = {}
+        self._lost: set[int] = set()
+        """Slots whose job went past its timeout and never returned (abandoned)."""
 
     def start(self) -> None:
         """Start the sync threads (the loop starts with the first async job)."""
@@ -124,8 +128,9 @@ class Executor:
 
     @property
     def capacity(self) -> int:
-        """How many tasks can run at once (async slots once an async job was seen)."""
-        return self.threads + (self.async_concurrency if self.async_seen else 0)
+        """How many tasks can run at once (async slots once an async job was seen),
+        less the slots lost to abandoned jobs."""
+        return self.threads + (self.async_concurrency if self.async_seen else 0) - len(self._lost)
 
     def wait_changed(self, condition: Callable[[], bool], timeout: float | None) -> bool:
         """Block until ``condition()`` holds, rechecked when a task finishes or on
@@ -142,7 +147,7 @@ class Executor:
         """Block until nothing is queued or running; ``False`` if ``timeout`` passed."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._changed:
-            while self._running or self._sync or self._async:
+            while self._running - len(self._lost) or self._sync or self._async:
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return False
@@ -171,6 +176,45 @@ class Executor:
             self._async.clear()
             self._changed.notify_all()
         return tasks
+
+    # -- flow: timeouts and cancellation ------------------------------------------------
+
+    def running_tasks(self) -> list[Task]:
+        """The tasks running now, abandoned ones left out."""
+        with self._lock:
+            return [t for slot, t in self._current.items() if slot not in self._lost]
+
+    def held_tasks(self) -> list[Task]:
+        """The tasks running or queued here (a cancel reaches a queued one too: it
+        stops as it starts)."""
+        with self._lock:
+            return [*self._current.values(), *self._sync, *self._async]
+
+    def abandon(self, task: Task) -> bool:
+        """Give up on a running task that never returns: its slot counts as lost and
+        its eventual result is dropped by the caller. ``False`` if it ended already."""
+        with self._changed:
+            for slot, running in self._current.items():
+                if running is task and slot not in self._lost:
+                    self._lost.add(slot)
+                    self._changed.notify_all()
+                    return True
+        return False
+
+    @property
+    def lost_slots(self) -> int:
+        """How many slots abandoned jobs still hold."""
+        with self._lock:
+            return len(self._lost)
+
+    def _occupy(self, slot: int, task: Task) -> None:
+        with self._lock:
+            self._current[slot] = task
+
+    def _vacate(self, slot: int) -> None:
+        with self._lock:
+            self._current.pop(slot, None)
+            self._lost.discard(slot)
 
     def cancel_async(self) -> None:
         """Cancel the async jobs still running (the drain timed out)."""
@@ -211,6 +255,7 @@ class Executor:
             try:
                 if board is not None:
                     board.start(slot, task.claimed.id, task.claimed.job_id)
+                self._occupy(slot, task)
                 try:
                     outcome = run(task.job, adapter=self.adapter, stopping=self.stopping)
                     result = result_for(task.claimed, outcome, self.adapter)
@@ -220,6 +265,7 @@ class Executor:
                 finally:
                     if board is not None:
                         board.clear(slot)
+                    self._vacate(slot)
                 self._done(task, result)
             finally:
                 self._finished()
@@ -263,6 +309,7 @@ class Executor:
         try:
             if board is not None:
                 board.start(slot, task.claimed.id, task.claimed.job_id)
+            self._occupy(slot, task)
             try:
                 outcome = await arun(task.job, adapter=self.adapter, stopping=self.stopping)
                 result = result_for(task.claimed, outcome, self.adapter)
@@ -274,6 +321,7 @@ class Executor:
             finally:
                 if board is not None:
                     board.clear(slot)
+                self._vacate(slot)
             self._done(task, result)
         finally:
             with self._lock:

@@ -65,6 +65,10 @@ class WorkerOptions:
     """In burst mode, wait for scheduled jobs due within this many seconds."""
     imports: tuple[str, ...] = field(default=())
     """Modules to import before working: the modules that define the jobs."""
+    timeout_grace: float = 5.0
+    """flow: timeouts. Seconds past its ``timeout`` after which a job that has not
+    returned (a sync job that never calls ``checkpoint()``) is recorded as timed
+    out; its process, which cannot stop the thread, is then replaced."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "queues", parse_queues(self.queues))
@@ -77,7 +81,13 @@ class WorkerOptions:
             raise ConfigurationError("worker max_prefetch must be at least prefetch")
         if self.max_crashes < 0:
             raise ConfigurationError("worker max_crashes must not be negative")
-        for name in ("poll_interval", "heartbeat_interval", "recover_after", "prune_interval"):
+        for name in (
+            "poll_interval",
+            "heartbeat_interval",
+            "recover_after",
+            "prune_interval",
+            "timeout_grace",
+        ):
             if getattr(self, name) <= 0:
                 raise ConfigurationError(f"worker {name} must be positive")
         if self.recover_after <= self.heartbeat_interval:

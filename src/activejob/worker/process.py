@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from activejob import _time, events
+from activejob.job.execution import abandoned
 from activejob.storage.base import ClaimedJob, JobFilter, JobState, Result, Storage
 from activejob.storage.selector import QueueSelector
 from activejob.worker.acker import Acker
@@ -39,7 +40,8 @@ from activejob.worker.board import LostWorker, StartedBoard
 from activejob.worker.executor import Executor, Task
 from activejob.worker.heartbeat import Heartbeat
 from activejob.worker.options import WorkerOptions
-from activejob.worker.outcomes import Tally, load_job, plural, released
+from activejob.worker.outcomes import Tally, load_job, plural, released, result_for
+from activejob.worker.overseer import Overseer
 from activejob.worker.retrying import GaveUp, persist
 from activejob.worker.signals import SignalRouter
 
@@ -109,6 +111,12 @@ class WorkerProcess:
             board.publish(self.worker_id)
         self.heartbeat = Heartbeat(storage, self.worker_id, options, self._heartbeat_info)
         self._prefetch = options.prefetch_count
+        # flow: timeouts and cancellation. Cancel requests reach running jobs, and a
+        # job that outran its timeout is recorded while its thread runs on.
+        self.overseer = Overseer(storage, self.worker_id, self.executor, options, self._runaway)
+        self.replace_needed = False
+        """Set when a job outran its timeout and kept its thread: this process stops
+        claiming and exits (with :data:`~.overseer.REPLACE` under a supervisor)."""
 
     # -- public ----------------------------------------------------------------------
 
@@ -201,6 +209,7 @@ class WorkerProcess:
         self.executor.start()
         self.acker.start()
         self.heartbeat.start()
+        self.overseer.start()
         logger.info(
             "worker %s started: backend %s, queues %s, imports %s, %s, %s, %d async slots",
             self.worker_id,
@@ -323,6 +332,30 @@ class WorkerProcess:
             else:
                 self.executor.submit(Task(job, loaded))
 
+    def _runaway(self, task: Task) -> None:
+        """A job went ``timeout_grace`` past its timeout and has not returned: record
+        it as timed out now (its rules decide: failed, or a retry); its late return
+        is dropped by :meth:`_record`. The thread cannot be stopped, so this process
+        stops claiming, finishes its other jobs and exits, to be replaced."""
+        outcome = abandoned(task.job, self.adapter)
+        result = result_for(task.claimed, outcome, self.adapter)
+        control = task.job._activejob_control
+        timeout = None if control is None else control.timeout
+        logger.error(
+            "job %s (%s) ran %gs past its timeout of %gs without reaching a checkpoint: "
+            "recorded as %s; its thread cannot be stopped, so worker %s stops claiming, "
+            "finishes its other jobs and exits to be replaced",
+            task.claimed.job_id,
+            task.job.job_class_name,
+            self.options.timeout_grace,
+            timeout or 0.0,
+            result.state.value,
+            self.worker_id,
+        )
+        self.replace_needed = True
+        self._record(task.claimed, result)
+        self.stop()
+
     def _finished(self, task: Task, result: Result) -> None:
         self._record(task.claimed, result, resumed=task.resumed)
 
@@ -436,6 +469,7 @@ class WorkerProcess:
             )
         elif running:
             logger.info("worker %s drained: %s finished", self.worker_id, plural(running, "job"))
+        self.overseer.stop()
         recorded = self.acker.close(timeout=max(options.shutdown_timeout, 5.0))
         self.heartbeat.stop()
         self.executor.close()

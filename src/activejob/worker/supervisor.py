@@ -12,7 +12,10 @@ exits unexpectedly is restarted after a growing delay; more than
 everything with status 1. A death while jobs had started is charged to those
 jobs instead (each fails after ``--max-crashes``), so poison jobs cannot stop
 it. A child that reports a configuration error (status 2) is not restarted: the
-supervisor logs its reason once and exits 2.
+supervisor logs its reason once and exits 2. A child that exits with
+:data:`~.overseer.REPLACE` and says so in its report (a job outran its timeout
+and kept its thread; the child finished its other jobs first) is replaced at
+once, no crash counted; the status alone (any process may exit 3) is a death.
 
 Each child also holds the write end of a report pipe: it says there, as it exits,
 how its jobs ended and why it could not run, so the supervisor logs one start
@@ -52,6 +55,7 @@ from activejob.storage.options import UrlOptions, mask_password
 from activejob.worker.board import LostWorker, StartedBoard
 from activejob.worker.options import WorkerOptions
 from activejob.worker.outcomes import Tally, plural
+from activejob.worker.overseer import REPLACE
 from activejob.worker.signals import SignalRouter
 
 __all__ = ["CONFIG_ERROR", "ChildSpec", "Supervisor"]
@@ -287,12 +291,15 @@ class Supervisor:
                 self._router.pause(max(0.0, min(pending) - time.monotonic()) if pending else None)
             else:
                 self.tally.add(Tally.from_dict(report.get("tally") or {}))
-                self._exited(self.children[slot], status, report.get("error"))
+                replace = bool(report.get("replace"))  # flow: timeouts
+                self._exited(self.children[slot], status, report.get("error"), replace=replace)
             for child in self.children:
                 if child.restart_at is not None and child.restart_at <= time.monotonic():
                     self._start(child)
 
-    def _exited(self, child: _Child, status: int, error: str | None = None) -> None:
+    def _exited(
+        self, child: _Child, status: int, error: str | None = None, *, replace: bool = False
+    ) -> None:
         with self._lock:
             pid = child.proc.pid if child.proc else "?"
             child.proc = None
@@ -320,6 +327,14 @@ class Supervisor:
                 logger.error("worker process %s cannot run: %s; stopping", pid, self.config_error)
             self.status = CONFIG_ERROR
             self.stop()
+            return
+        if status == REPLACE and replace:  # flow: timeouts. Not a crash: it asked for it.
+            logger.warning(
+                "worker process %s exited to be replaced (a job outran its timeout and kept "
+                "its thread): starting a fresh one",
+                pid,
+            )
+            child.restart_at = time.monotonic()
             return
         self._restart_later(child, pid, status, charged=charged)
 

@@ -140,8 +140,24 @@ local function set_error(sid, class, message, traceback)
   end
 end
 
+-- flow: cancellation. Whether a running job was asked to stop during its current
+-- claim; if so, its error says it was cancelled (the caller then discards it).
+local function cancelled(sid)
+  local c = redis.call('HMGET', job_key(sid), 'cancel_attempts', 'attempts')
+  if not c[1] or c[1] ~= (c[2] or '0') then return false end
+  redis.call('HDEL', job_key(sid), 'worker')
+  redis.call('HSET', job_key(sid), 'error_class', 'activejob.errors.JobCancelled',
+    'error_message', 'cancelled while it ran; its worker stopped before it ended',
+    'error_traceback', '')
+  return true
+end
+
 -- Hand a running job back to its queue unrun (release, recovery, reconcile).
 local function requeue(sid, h_queue, h_prio, h_run_at)
+  if cancelled(sid) then  -- flow: cancellation. It never runs again.
+    finish(sid, 'running', h_queue, 'discarded')
+    return
+  end
   redis.call('HSET', job_key(sid), 'state', 'ready')
   redis.call('HDEL', job_key(sid), 'worker')
   reindex(sid, 'running', h_queue, 'ready', h_queue)

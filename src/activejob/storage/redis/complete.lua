@@ -43,6 +43,9 @@ for r = 4 + 2 * n_ok, #ARGV, FIELDS do
     set_error(sid, ARGV[r + 3], ARGV[r + 4], ARGV[r + 5])
     if state == 'ready' then
       requeue(sid, h[2], h[4], h[5])
+    elseif state == 'scheduled' and cancelled(sid) then
+      -- flow: cancellation. A retry of a job asked to stop during this claim: discarded.
+      finish(sid, 'running', h[2], 'discarded')
     elseif state == 'scheduled' then
       local queue = ARGV[r + 8] ~= '' and ARGV[r + 8] or h[2]
       local prio = ARGV[r + 9] ~= '' and ARGV[r + 9] or h[4]

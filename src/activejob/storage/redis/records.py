@@ -90,5 +90,9 @@ def job_info(flat: Sequence[str]) -> JobInfo:
         crashes=d.integer("crashes", h.get("crashes", "0")),
         return_value=h.get("return_value"),  # results: return values (django.tasks)
     )
+    # flow: cancellation. Asked to stop during the claim it runs under.
+    info.cancel_requested = info.state.value == "running" and h.get("cancel_attempts") == h.get(
+        "attempts", "0"
+    )
     info.error = d.error(error)
     return info

@@ -44,6 +44,8 @@ NAMES = (
     "queues",
     "recurring_enqueue",
     "store_return_values",  # results: return values (django.tasks)
+    "cancel",  # flow: cancellation
+    "cancel_requests",
 )
 
 Args = Sequence[str | int | float]

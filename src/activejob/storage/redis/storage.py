@@ -37,6 +37,8 @@ from redis.exceptions import RedisError
 from activejob import _time
 from activejob.errors import ConfigurationError
 from activejob.storage.base import (
+    CANCEL_NOTICE,
+    Cancellation,
     ClaimedJob,
     JobFilter,
     JobInfo,
@@ -48,6 +50,7 @@ from activejob.storage.base import (
     StorageConfigurationError,
     StorageError,
     StorageUnavailable,
+    cancel_error,
     crash_error,
 )
 from activejob.storage.options import mask_password
@@ -61,7 +64,7 @@ from activejob.storage.redis.connection import (
 )
 from activejob.storage.redis.notifier import Notifier
 from activejob.storage.redis.scripts import Scripts
-from activejob.storage.selector import QueueSelector
+from activejob.storage.selector import QueuePattern, QueueSelector
 
 T = TypeVar("T")
 
@@ -75,6 +78,7 @@ PAGE = 500
 _RETRYABLE = (JobState.FAILED, JobState.DISCARDED)
 _DISCARDABLE = (JobState.SCHEDULED, JobState.READY, JobState.FAILED)
 _COUNT_MARK = 987654321
+_CANCEL_SELECTOR = QueueSelector((QueuePattern("exact", CANCEL_NOTICE),))
 
 
 class RedisStorage(Storage):
@@ -307,6 +311,23 @@ class RedisStorage(Storage):
                 self._notifier.wait(selector, max(0.0, due_in) + 0.0005)
                 return True
         return self._notifier.wait(selector, timeout)
+
+    # -- flow: cancellation -------------------------------------------------------------
+
+    def _cancel(self, job_id: str) -> Cancellation | None:
+        error = cancel_error(running=False)
+        reply = self._script("cancel", job_id, CANCEL_NOTICE, error.exception_class, error.message)
+        if not reply:
+            return None
+        outcome, state = (part.decode() if isinstance(part, bytes) else part for part in reply)
+        return Cancellation(job_id, cast("Any", outcome), JobState(state))
+
+    def _cancel_requests(self, worker_id: str) -> builtins.list[Any]:
+        return [int(sid) for sid in self._script("cancel_requests", worker_id)]
+
+    def _wait_cancel(self, timeout: float) -> bool:
+        self._notifier.listen(keep=True)
+        return self._notifier.wait(_CANCEL_SELECTOR, timeout)
 
     def notify_stop(self) -> None:
         """Wake every thread blocked in ``wait`` (those of other workers sharing this

@@ -27,7 +27,9 @@ from typing import Any, ClassVar
 from activejob import _time
 from activejob.errors import DeserializationError, shorten
 from activejob.storage.base import (
+    CANCEL_NOTICE,
     DEFAULT_KEEP_FINISHED,
+    Cancellation,
     ClaimedJob,
     ErrorInfo,
     JobFilter,
@@ -39,15 +41,19 @@ from activejob.storage.base import (
     SchemaError,
     Storage,
     StorageError,
+    cancel_error,
     crash_error,
 )
 from activejob.storage.decode import Defects, load_object, payload_dict, sound_text
 from activejob.storage.recurring import RecurringTaskInfo, RecurringTaskSpec
-from activejob.storage.selector import QueueSelector
+from activejob.storage.selector import QueuePattern, QueueSelector
 from activejob.storage.signal import WakeSignal
 from activejob.storage.sql.queries import Dialect, load_dialect
 
 __all__ = ["SQLStorage"]
+
+CANCEL_SELECTOR = QueueSelector((QueuePattern("exact", CANCEL_NOTICE),))
+"""What a worker's overseer waits for on the wake signal (flow: cancellation)."""
 
 
 class SQLStorage(Storage):
@@ -303,6 +309,43 @@ class SQLStorage(Storage):
     def notify_stop(self) -> None:
         self._signal.notify(None)
 
+    # -- flow: cancellation ---------------------------------------------------------
+
+    def _cancel(self, job_id: str) -> Cancellation | None:
+        now = _time.now()
+        with self._transaction() as conn:
+            row = self._run(conn, "cancel_find", {"job_id": job_id}).fetchone()
+            if row is None:
+                return None
+            state = JobState(row[1])
+            params = {"id": row[0], "now": now, **_error_params(cancel_error(running=False))}
+            if state is JobState.RUNNING:
+                self._run(conn, "cancel_request", params)
+                if "announce_cancel" in self.sql.queries:
+                    self._run(conn, "announce_cancel", {"notice": CANCEL_NOTICE})
+                outcome: Any = "requested"
+            elif state.finished:
+                outcome = "finished"
+            else:
+                self._run(conn, "cancel_discard", params)
+                outcome = "discarded"
+        if outcome == "requested":
+            self._signal.notify(CANCEL_NOTICE)  # a worker in this process hears it at once
+        return Cancellation(job_id, outcome, state)
+
+    def _cancel_requests(self, worker_id: str) -> builtins.list[Any]:
+        with self._connection() as conn:
+            rows = self._run(conn, "cancel_requests", {"worker_id": worker_id}).fetchall()
+        return [row[0] for row in rows]
+
+    def _wait_cancel(self, timeout: float) -> bool:
+        return self._signal.wait(CANCEL_SELECTOR, timeout)
+
+    def _discard_cancelled(self, conn: Any) -> None:
+        """Discard the jobs released unrun during the claim a cancel was asked in."""
+        params = {"now": _time.now(), **_error_params(cancel_error(running=True))}
+        self._run(conn, "discard_cancelled", params)
+
     # -- results, heartbeats, recovery ---------------------------------------------
 
     def _complete(self, results: Sequence[Result]) -> None:
@@ -313,10 +356,15 @@ class SQLStorage(Storage):
             for r in results
             if r.return_value is not None
         ]
-        with self._transaction() if values else self._connection() as conn:
+        requeued = any(r.state in (JobState.READY, JobState.SCHEDULED) for r in results)
+        # flow: cancellation. A released or retried job asked to stop is discarded in
+        # the same transaction, before any claim can see it ready.
+        with self._transaction() if values or requeued else self._connection() as conn:
             if values:
                 self._run(conn, "store_return_values", {"results": json.dumps(values)})
             self._run(conn, "complete_jobs", {"results": json.dumps(rows), "now": _time.now()})
+            if requeued:
+                self._discard_cancelled(conn)
         for result in results:
             if result.state in (JobState.READY, JobState.SCHEDULED):
                 self._signal.notify(result.queue_name)
@@ -349,6 +397,7 @@ class SQLStorage(Storage):
         with self._transaction() as conn:
             states = [row[0] for row in self._run(conn, "recover_jobs", params).fetchall()]
             self._run(conn, "delete_stale_workers", params)
+            self._discard_cancelled(conn)  # flow: cancellation
         released = states.count(JobState.READY.value)
         if released:
             self._signal.notify(None)
@@ -372,6 +421,7 @@ class SQLStorage(Storage):
             states = [row[0] for row in self._run(conn, "recover_started_jobs", params).fetchall()]
             states += [row[0] for row in self._run(conn, "release_worker_jobs", params).fetchall()]
             self._run(conn, "delete_worker", params)
+            self._discard_cancelled(conn)  # flow: cancellation
         released = states.count(JobState.READY.value)
         if released:
             self._signal.notify(None)
@@ -396,7 +446,13 @@ class SQLStorage(Storage):
         now = _time.now()
         with self._connection() as conn:
             row = self._run(conn, "get_job", {"job_id": job_id}).fetchone()
-        return None if row is None else _job_info(row, now)
+            if row is None:
+                return None
+            info = _job_info(row, now)
+            if info.state is JobState.RUNNING:  # flow: cancellation
+                pending = self._run(conn, "cancel_pending", {"id": info.id}).fetchone()[0]
+                info.cancel_requested = bool(pending)
+        return info
 
     def _list(self, where: JobFilter) -> builtins.list[JobInfo]:
         now = _time.now()
@@ -546,6 +602,14 @@ def _task_info(row: Sequence[Any], orphan_before: float) -> RecurringTaskInfo:
         resumed_at=None if resumed_at is None else _time.from_timestamp(float(resumed_at)),
         orphaned=float(declared_at) < orphan_before,
     )
+
+
+def _error_params(error: ErrorInfo) -> dict[str, Any]:
+    return {
+        "error_class": error.exception_class,
+        "error_message": error.message,
+        "error_traceback": error.traceback,
+    }
 
 
 def _result_row(result: Result) -> dict[str, Any]:

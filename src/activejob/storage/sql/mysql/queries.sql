@@ -321,3 +321,37 @@ UPDATE JSON_TABLE(%(results)s, '$[*]' COLUMNS (
 STRAIGHT_JOIN activejob_jobs AS j FORCE INDEX (PRIMARY) ON j.id = r.id
 SET j.return_value = r.return_value
 WHERE j.state = 'running' AND (r.attempts IS NULL OR j.attempts = r.attempts);
+-- flow: cancellation ---------------------------------------------------------------
+
+-- name: cancel_find
+-- Locked, so a claim (SKIP LOCKED) cannot take the job between this look and the change.
+SELECT id, state, attempts FROM activejob_jobs WHERE job_id = %(job_id)s
+ORDER BY id DESC LIMIT 1 FOR UPDATE;
+
+-- name: cancel_discard
+-- A waiting job is discarded at once ('blocked' is a waiting state of flow control).
+UPDATE activejob_jobs
+SET state = 'discarded', finished_at = %(now)s, error_class = %(error_class)s,
+    error_message = %(error_message)s, error_traceback = %(error_traceback)s
+WHERE id = %(id)s AND state IN ('scheduled', 'ready', 'blocked');
+
+-- name: cancel_request
+UPDATE activejob_jobs SET cancel_attempts = attempts WHERE id = %(id)s AND state = 'running';
+
+-- name: cancel_requests
+SELECT id FROM activejob_jobs
+WHERE state = 'running' AND worker_id = %(worker_id)s AND cancel_attempts = attempts;
+
+-- name: cancel_pending
+SELECT count(*) FROM activejob_jobs
+WHERE id = %(id)s AND state = 'running' AND cancel_attempts = attempts;
+
+-- name: discard_cancelled
+-- Jobs handed back unrun (recovery, a drain, a retry) during the claim a cancel was
+-- asked in: discarded, never run again.
+UPDATE activejob_jobs
+SET state = 'discarded', finished_at = %(now)s, worker_id = NULL, heartbeat_at = NULL,
+    error_class = %(error_class)s, error_message = %(error_message)s,
+    error_traceback = %(error_traceback)s
+WHERE cancel_attempts IS NOT NULL AND cancel_attempts = attempts
+  AND state IN ('ready', 'scheduled');

@@ -348,6 +348,7 @@ class MySQLStorage(SQLStorage):
             failed = int(self._run(conn, "fail_stale_jobs", params).rowcount)
             released = int(self._run(conn, "release_stale_jobs", params).rowcount)
             self._run(conn, "delete_stale_workers", params)
+            self._discard_cancelled(conn)  # flow: cancellation
         if released:
             self._signal.notify(None)
         return released, failed
@@ -364,6 +365,7 @@ class MySQLStorage(SQLStorage):
             released = int(self._run(conn, "release_started_jobs", params).rowcount)
             released += int(self._run(conn, "release_worker_jobs", params).rowcount)
             self._run(conn, "delete_worker", params)
+            self._discard_cancelled(conn)  # flow: cancellation
         if released:
             self._signal.notify(None)
         return released, failed

@@ -347,3 +347,42 @@ UPDATE activejob_jobs AS j
 SET return_value = r.return_value
 FROM json_to_recordset(%(results)s::json) AS r(id bigint, attempts integer, return_value text)
 WHERE j.id = r.id AND j.state = 'running' AND (r.attempts IS NULL OR j.attempts = r.attempts);
+-- flow: cancellation ---------------------------------------------------------------
+
+-- name: cancel_find
+-- Locked, so a claim (SKIP LOCKED) cannot take the job between this look and the change.
+SELECT id, state, attempts FROM activejob_jobs WHERE job_id = %(job_id)s
+ORDER BY id DESC LIMIT 1 FOR UPDATE;
+
+-- name: cancel_discard
+-- A waiting job is discarded at once ('blocked' is a waiting state of flow control).
+UPDATE activejob_jobs
+SET state = 'discarded', finished_at = to_timestamp(%(now)s::float8),
+    error_class = %(error_class)s, error_message = %(error_message)s,
+    error_traceback = %(error_traceback)s
+WHERE id = %(id)s AND state IN ('scheduled', 'ready', 'blocked');
+
+-- name: cancel_request
+UPDATE activejob_jobs SET cancel_attempts = attempts WHERE id = %(id)s AND state = 'running';
+
+-- name: announce_cancel
+-- Sent on commit: the workers' LISTEN connections hear it and look at once.
+SELECT pg_notify('activejob', %(notice)s);
+
+-- name: cancel_requests
+SELECT id FROM activejob_jobs
+WHERE state = 'running' AND worker_id = %(worker_id)s AND cancel_attempts = attempts;
+
+-- name: cancel_pending
+SELECT count(*) FROM activejob_jobs
+WHERE id = %(id)s AND state = 'running' AND cancel_attempts = attempts;
+
+-- name: discard_cancelled
+-- Jobs handed back unrun (recovery, a drain, a retry) during the claim a cancel was
+-- asked in: discarded, never run again.
+UPDATE activejob_jobs
+SET state = 'discarded', finished_at = to_timestamp(%(now)s::float8), worker_id = NULL,
+    heartbeat_at = NULL, error_class = %(error_class)s, error_message = %(error_message)s,
+    error_traceback = %(error_traceback)s
+WHERE cancel_attempts IS NOT NULL AND cancel_attempts = attempts
+  AND state IN ('ready', 'scheduled');

@@ -223,6 +223,12 @@ class PostgreSQLStorage(SQLStorage):
             if self._signal.wait(selector, pause):
                 return True
 
+    def _wait_cancel(self, timeout: float) -> bool:
+        # flow: cancellation. A cancel's NOTIFY comes over the LISTEN connection.
+        if self.listener is not None:
+            self.listener.start()
+        return super()._wait_cancel(timeout)
+
     def _poll_interval(self) -> float:
         """How long to trust the LISTEN connection, or to wait between polls without it."""
         if self.listener is not None and self.listener.listening:

@@ -294,3 +294,34 @@ FROM (
     FROM json_each(:results)
 ) AS r
 WHERE j.id = r.id AND j.state = 'running' AND (r.attempts IS NULL OR j.attempts = r.attempts);
+-- flow: cancellation ---------------------------------------------------------------
+
+-- name: cancel_find
+SELECT id, state, attempts FROM activejob_jobs WHERE job_id = :job_id ORDER BY id DESC LIMIT 1;
+
+-- name: cancel_discard
+-- A waiting job is discarded at once ('blocked' is a waiting state of flow control).
+UPDATE activejob_jobs
+SET state = 'discarded', finished_at = :now, error_class = :error_class,
+    error_message = :error_message, error_traceback = :error_traceback
+WHERE id = :id AND state IN ('scheduled', 'ready', 'blocked');
+
+-- name: cancel_request
+UPDATE activejob_jobs SET cancel_attempts = attempts WHERE id = :id AND state = 'running';
+
+-- name: cancel_requests
+SELECT id FROM activejob_jobs
+WHERE state = 'running' AND worker_id = :worker_id AND cancel_attempts = attempts;
+
+-- name: cancel_pending
+SELECT count(*) FROM activejob_jobs
+WHERE id = :id AND state = 'running' AND cancel_attempts = attempts;
+
+-- name: discard_cancelled
+-- Jobs handed back unrun (recovery, a drain, a retry) during the claim a cancel was
+-- asked in: discarded, never run again.
+UPDATE activejob_jobs
+SET state = 'discarded', finished_at = :now, worker_id = NULL, heartbeat_at = NULL,
+    error_class = :error_class, error_message = :error_message, error_traceback = :error_traceback
+WHERE id IN (SELECT id FROM activejob_jobs WHERE cancel_attempts IS NOT NULL)
+  AND cancel_attempts = attempts AND state IN ('ready', 'scheduled');
