@@ -27,11 +27,13 @@ from activejob.errors import (
     ActiveJobError,
     ConfigurationError,
     DeserializationError,
+    DuplicateJobError,
     EnqueueError,
     RecordNotFound,
     SerializationError,
     UnknownJobClassError,
 )
+from activejob.flow.unique import unique
 from activejob.job.base import Job
 from activejob.job.callbacks import (
     after_discard,
@@ -80,6 +82,7 @@ __all__ = [
     "ConfiguredJob",
     "Continuable",
     "DeserializationError",
+    "DuplicateJobError",
     "EnqueueError",
     "Job",
     "JobFunction",
@@ -110,4 +113,5 @@ __all__ = [
     "retry_on",
     "serializers",
     "status",
+    "unique",
 ]

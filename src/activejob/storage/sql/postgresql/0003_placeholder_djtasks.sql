@@ -1,0 +1,1 @@
+-- Placeholder for the djtasks branch's migration 0003 (dropped at merge).

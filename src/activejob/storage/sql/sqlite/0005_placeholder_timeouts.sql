@@ -1,0 +1,1 @@
+-- Placeholder for the timeouts branch's migration 0005 (dropped at merge).
