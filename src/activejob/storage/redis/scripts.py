@@ -43,6 +43,7 @@ NAMES = (
     "list",
     "queues",
     "recurring_enqueue",
+    "push_unique",  # flow: unique
 )
 
 Args = Sequence[str | int | float]
