@@ -251,27 +251,43 @@ class InMemoryKeys:
         self._held: dict[str, _Held] = {}
         self._lock = threading.Lock()
 
-    def claim(self, job: JobCore, adapter: Adapter | None = None) -> bool:
-        """Take ``job``'s key; returns whether the job is to be enqueued. On a
-        conflict calls :func:`mark_duplicate` (which may raise). ``replace`` is
-        left to the adapter: :meth:`replaceable` names the waiting holder."""
+    def claim(
+        self,
+        job: JobCore,
+        adapter: Adapter | None = None,
+        replace: Callable[[str], bool] | None = None,
+    ) -> bool:
+        """Take ``job``'s key; returns whether the adapter is to enqueue the job.
+
+        On a conflict, ``on_conflict="replace"`` calls ``replace(holder_job_id)`` for
+        a holder that waits and never ran (it returns whether it moved the new job's
+        arguments and run time into that holder); then :func:`mark_duplicate` is
+        called, which raises for ``on_conflict="raise"``. The job enqueued again for
+        a retry (the same ``job_id``) keeps its key.
+        """
         spec = spec_of(job)
         if spec is None:
             return True
         lock = lock_of(key_of(job, spec))
         now = _time.now()
+        state = "ready" if getattr(job, "scheduled_at", None) is None else "scheduled"
         with self._lock:
             held = self._held.get(lock)
-            if (
-                held is None
-                or held.job is job
-                or not holds_key(held.state, held.attempts, held.until, held.expires_at, now)
+            if held is not None and held.job.job_id == job.job_id:
+                held.job, held.state = job, state  # a retry: same job, attempts kept
+                return True
+            if held is None or not holds_key(
+                held.state, held.attempts, held.until, held.expires_at, now
             ):
                 expires = None if spec.within is None else now + spec.within
-                self._held[lock] = _Held(job, "ready", 0, spec.until, expires)
+                self._held[lock] = _Held(job, state, 0, spec.until, expires)
                 return True
-            holder = held.job
-        mark_duplicate(job, adapter, holder.job_id, replaced=False)
+            holder_id = held.job.job_id
+            waiting = held.state in WAITING_STATES and held.attempts == 0
+        replaced = (
+            spec.on_conflict == "replace" and waiting and replace is not None and replace(holder_id)
+        )
+        mark_duplicate(job, adapter, holder_id, replaced=replaced)
         return False
 
     def started(self, job_id: str) -> None:
