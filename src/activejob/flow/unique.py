@@ -21,6 +21,7 @@ Example::
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import threading
 from collections.abc import Callable
@@ -83,7 +84,7 @@ def unique(
     """Allow one job per key: a second one conflicts while the first holds the key.
 
     ``key`` is ``None`` (the serialised arguments), a string, or a callable given
-    ``perform``'s arguments; the key is always scoped by the job's class name. The
+    ``perform``'s arguments by name; the key is always scoped by the job's class name. The
     first job holds the key while it is scheduled, ready or blocked
     (``until="started"``), or also while it runs or waits for a retry
     (``until="finished"``); with ``within``, for that long after it was enqueued,
@@ -157,9 +158,33 @@ def key_of(job: JobCore, spec: UniqueSpec) -> str:
     elif isinstance(spec.key, str):
         part = spec.key
     else:
-        value = spec.key(*job.arguments, **job.kwargs)
+        value = _call_key(job, spec.key)
         part = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
     return f"{job.job_class_name}:{part}"
+
+
+def _call_key(job: JobCore, key: Callable[..., Any]) -> Any:
+    """``key`` called with ``perform``'s arguments by name (as ``limits_concurrency``'s
+    key is), so ``lambda account_id, **_: account_id`` picks one of them."""
+    perform = getattr(type(job), "perform", None)
+    try:
+        signature = inspect.signature(perform)  # type: ignore[arg-type]
+        bound = signature.bind(job, *job.arguments, **job.kwargs)
+    except (TypeError, ValueError):
+        return key(*job.arguments, **job.kwargs)
+    named: dict[str, Any] = {}
+    for index, (name, value) in enumerate(bound.arguments.items()):
+        kind = signature.parameters[name].kind
+        if index == 0:
+            continue  # self
+        if kind is inspect.Parameter.VAR_KEYWORD:
+            named.update(value)
+        elif kind is inspect.Parameter.VAR_POSITIONAL:
+            # perform(*args) (an @job function's): its names are the function's own
+            return key(*job.arguments, **job.kwargs)
+        else:
+            named[name] = value
+    return key(**named)
 
 
 def lock_of(key: str) -> str:
