@@ -79,14 +79,15 @@ def new_job(job: Job, run_at: float | None) -> NewJob:
             json.dumps(job.serialize()),
             run_at,
         )
+    payload = job.serialize()
     return NewJob(
         job.job_id,
         job.job_class_name,
         job.queue_name,
         job.priority or 0,
-        json.dumps(job.serialize()),
+        json.dumps(payload),
         run_at,
-        unique_key=unique.key_of(job, spec),
+        unique_key=unique.key_of(job, spec, (payload["arguments"], payload["kwargs"])),
         unique_until=spec.until,
         unique_within=spec.within,
         unique_on_conflict=spec.on_conflict,

@@ -143,16 +143,21 @@ def spec_of(job: JobCore) -> UniqueSpec | None:
     return spec
 
 
-def key_of(job: JobCore, spec: UniqueSpec) -> str:
+def key_of(
+    job: JobCore, spec: UniqueSpec, serialized: tuple[Any, Any] | None = None
+) -> str:
     """``job``'s unique key: its class name, then the declared key, or a stable hash of
     its serialised arguments (the same arguments give the same key in every process).
 
     Example::
 
         key_of(RefreshFeedJob(7), spec)   # 'app.jobs.RefreshFeedJob:5d41402abc4b2a76...'
+
+    ``serialized`` is ``(arguments, kwargs)`` as the payload has them, when the
+    caller has serialised them already.
     """
     if spec.key is None:
-        args, kwargs = job.serialized_arguments()
+        args, kwargs = serialized or job.serialized_arguments()
         text = json.dumps([args, kwargs], sort_keys=True, separators=(",", ":"))
         part = hashlib.sha256(text.encode()).hexdigest()[:32]
     elif isinstance(spec.key, str):

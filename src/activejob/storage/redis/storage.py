@@ -213,6 +213,8 @@ class RedisStorage(Storage):
         ]
 
         def attempt() -> builtins.list[Any]:
+            if len(calls) == 1:
+                return [self._scripts.run("push_unique", calls[0])]
             return self._scripts.run_many("push_unique", calls)
 
         def dedupe_from_now_on(_: BaseException) -> None:
