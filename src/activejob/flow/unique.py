@@ -143,9 +143,7 @@ def spec_of(job: JobCore) -> UniqueSpec | None:
     return spec
 
 
-def key_of(
-    job: JobCore, spec: UniqueSpec, serialized: tuple[Any, Any] | None = None
-) -> str:
+def key_of(job: JobCore, spec: UniqueSpec, serialized: tuple[Any, Any] | None = None) -> str:
     """``job``'s unique key: its class name, then the declared key, or a stable hash of
     its serialised arguments (the same arguments give the same key in every process).
 
