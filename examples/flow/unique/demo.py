@@ -1,8 +1,9 @@
 """Run from this folder: python demo.py (a SQLite file, unique.sqlite3, appears)."""
 
+from jobs import DailyDigestJob, IndexDocumentJob, RefreshFeedJob
+
 import activejob
 from activejob import DuplicateJobError
-from jobs import DailyDigestJob, IndexDocumentJob, RefreshFeedJob
 
 activejob.configure(adapter="sqlite:///unique.sqlite3?auto_migrate=1")
 
