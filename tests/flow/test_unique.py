@@ -281,3 +281,21 @@ def test_jobs_show_names_the_key(sqlite: str, tmp_path: Path) -> None:
     assert lines["unique_key"].strip() == key_of(first, spec_of(first))  # type: ignore[arg-type]
     assert lines["unique_until"].strip() == "finished"
     assert lines["unique_held"].strip() == "True"
+
+
+def test_a_duplicate_is_a_log_line_naming_the_holder(caplog: pytest.LogCaptureFixture) -> None:
+    adapter = TestAdapter()
+    Refresh.queue_adapter = adapter
+    Sync.queue_adapter = adapter
+    try:
+        with caplog.at_level("INFO", logger="activejob"):
+            first = Refresh.perform_later(3)
+            Refresh.perform_later(3)
+            waiting = Sync.set(wait=30).perform_later(1, "a")
+            Sync.set(wait=30).perform_later(1, "b")
+        text = caplog.text
+        assert f"its unique key is held by {first.job_id}" in text
+        assert f"Replaced the arguments and run time of waiting job {waiting.job_id}" in text
+    finally:
+        Refresh.queue_adapter = None
+        Sync.queue_adapter = None
