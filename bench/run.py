@@ -46,6 +46,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCH.parent / "src"), str(BENCH)]
 
 import core  # noqa: E402
+import flow_unique  # noqa: E402
 import raw  # noqa: E402
 import storage_loops  # noqa: E402
 import workers  # noqa: E402
@@ -184,6 +185,7 @@ def backend_rows(
         rows.append(Row(f"{name} enqueue (perform_later)", ours, raw_insert, "jobs/s",
                         target["enqueue"]))  # fmt: skip
         rows.append(Row("  storage.push alone", push, raw_insert, "jobs/s"))
+        rows.extend(Row(*r) for r in flow_unique.rows(name, url, sizes.single))
         raw_bulk, ours = paired(raw_rates["bulk"], bulk)
         rows.append(Row(f"{name} bulk enqueue (perform_all_later)", ours, raw_bulk, "jobs/s",
                         target["bulk"]))  # fmt: skip

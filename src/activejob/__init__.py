@@ -27,6 +27,7 @@ from activejob.errors import (  # flow: timeouts, cancel
     ActiveJobError,
     ConfigurationError,
     DeserializationError,
+    DuplicateJobError,
     EnqueueError,
     JobCancelled,
     JobNotFound,
@@ -36,6 +37,7 @@ from activejob.errors import (  # flow: timeouts, cancel
     UnknownJobClassError,
 )
 from activejob.flow.cancel import cancel
+from activejob.flow.unique import unique
 from activejob.job.base import Job
 from activejob.job.callbacks import (
     after_discard,
@@ -84,6 +86,7 @@ __all__ = [
     "ConfiguredJob",
     "Continuable",
     "DeserializationError",
+    "DuplicateJobError",
     "EnqueueError",
     "Job",
     # flow: timeouts and cancellation
@@ -119,4 +122,5 @@ __all__ = [
     "retry_on",
     "serializers",
     "status",
+    "unique",
 ]

@@ -17,6 +17,7 @@ __all__ = [
     "ConfigurationError",
     "ContinuationError",
     "DeserializationError",
+    "DuplicateJobError",
     "EnqueueError",
     # flow: timeouts and cancellation
     "JobCancelled",
@@ -95,6 +96,20 @@ class RecordNotFound(DeserializationError):
 
 class EnqueueError(ActiveJobError):
     """The backend refused the job; the cause is chained as ``__cause__``."""
+
+
+# flow: unique
+class DuplicateJobError(EnqueueError):
+    """A ``@unique(on_conflict="raise")`` job's key is held by another stored job.
+
+    ``duplicate_of`` is that job's ``job_id``; ``key`` the unique key. Nothing was
+    enqueued for the new job.
+    """
+
+    def __init__(self, message: str, *, duplicate_of: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.duplicate_of = duplicate_of
+        self.key = key
 
 
 class ContinuationError(ActiveJobError):

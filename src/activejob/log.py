@@ -122,6 +122,12 @@ def _enqueue(event: events.Event) -> None:
             f"Failed enqueuing {job.job_class_name} to {where}, "
             "a before_enqueue callback halted the enqueuing execution."
         )
+    elif getattr(job, "duplicate_of", None) is not None:  # flow: unique
+        holder = getattr(job, "duplicate_of", None)
+        if job.successfully_enqueued:
+            text = f"Replaced the arguments and run time of waiting job {holder} by {_job(job)}'s"
+        else:
+            text = f"Skipped enqueuing {_job(job)} to {where}: its unique key is held by {holder}"
     else:
         at = f" at {job.scheduled_at.isoformat()}" if job.scheduled_at is not None else ""
         wire = _wire_arguments(job)

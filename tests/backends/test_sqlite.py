@@ -409,3 +409,18 @@ def test_status_needs_a_backend_that_stores_jobs() -> None:
 
     with pytest.raises(ConfigurationError, match="keeps no"):
         status("some-id", adapter="inline:")
+
+
+def test_a_query_ends_at_its_semicolon_not_at_the_comments_after_it() -> None:
+    """Comment lines that introduce the next query are not part of this one: MySQL
+    would run text after a ';' as a second statement and fall out of sync."""
+    from activejob.storage.sql.queries import parse_queries
+
+    text = (
+        "-- name: one\nUPDATE t SET a = 1\nWHERE b = 2;\n-- the next section --\n\n"
+        "-- name: two\n-- Its own comment stays.\nSELECT 1;\n"
+    )
+    assert parse_queries(text) == {
+        "one": "UPDATE t SET a = 1\nWHERE b = 2",
+        "two": "-- Its own comment stays.\nSELECT 1",
+    }

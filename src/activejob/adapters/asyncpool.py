@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 from activejob import _time, log
 from activejob.adapters.base import Adapter, payload_copy
 from activejob.errors import ActiveJobError, ConfigurationError, EnqueueError
+from activejob.flow.unique import InMemoryKeys
 from activejob.job import registry
 from activejob.job.execution import Outcome, arun, run, settle
 
@@ -55,6 +56,7 @@ class AsyncAdapter(Adapter):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
         self._held = threading.local()
+        self._keys = InMemoryKeys()  # flow: unique
 
     @classmethod
     def from_url(cls, url: str) -> AsyncAdapter:
@@ -68,6 +70,8 @@ class AsyncAdapter(Adapter):
     # -- enqueue side ---------------------------------------------------------------
 
     def enqueue(self, job: Job) -> None:
+        if not self._keys.claim(job, self):  # flow: unique (no replace: it starts at once)
+            return
         payload = payload_copy(job)
         # Submitting under the lock: shutdown() cannot close the pool between the
         # open check and the submit (the condition's lock is reentrant).
@@ -77,6 +81,8 @@ class AsyncAdapter(Adapter):
             self._submit(payload)
 
     def enqueue_at(self, job: Job, timestamp: float) -> None:
+        if not self._keys.claim(job, self):  # flow: unique
+            return
         payload = payload_copy(job)
         with self._cond:
             self._check_open()
@@ -146,6 +152,7 @@ class AsyncAdapter(Adapter):
             self._dropped_at_shutdown()
             return
         try:
+            self._keys.started(str(payload.get("job_id")))  # flow: unique
             future = asyncio.run_coroutine_threadsafe(arun(payload, adapter=self), loop)
         except Exception:
             self._uncount()
@@ -159,6 +166,7 @@ class AsyncAdapter(Adapter):
     def _run_after(self, gate: threading.Event | None, payload: dict[str, Any]) -> Outcome:
         if gate is not None:
             gate.wait()  # set when the enqueue that submitted this job has been reported
+        self._keys.started(str(payload.get("job_id")))  # flow: unique
         return run(payload, adapter=self)
 
     @staticmethod
@@ -181,6 +189,8 @@ class AsyncAdapter(Adapter):
             self._uncount()
 
     def _apply(self, outcome: Outcome) -> None:
+        if outcome.job is not None:  # flow: unique
+            self._keys.finished(outcome.job.job_id, again=outcome.retry is not None)
         try:
             settle(outcome)
         except Exception as exc:

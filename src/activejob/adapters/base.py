@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from activejob.config import get_config
 from activejob.errors import EnqueueError
+from activejob.flow import unique
 
 if TYPE_CHECKING:
     from activejob.job.base import Job
@@ -83,13 +84,17 @@ class Adapter(ABC):
     def enqueue_all(self, jobs: Sequence[Job]) -> int:
         """Take many jobs; returns how many were taken and sets their
         ``successfully_enqueued``. The default calls ``enqueue``/``enqueue_at``."""
+        count = 0
         for job in jobs:
+            unique.reset(job)
             if job.scheduled_at is None:
                 self.enqueue(job)
             else:
                 self.enqueue_at(job, job.scheduled_at.timestamp())
-            job.successfully_enqueued = True
-        return len(jobs)
+            # flow: unique: a duplicate was not taken
+            job.successfully_enqueued = not unique.was_skipped(job)
+            count += job.successfully_enqueued
+        return count
 
     def enqueue_scope(self) -> AbstractContextManager[None]:
         """Held around an enqueue together with its ``enqueue`` event (and around a

@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from activejob.adapters.base import Adapter
 from activejob.adapters.cache import resolve_adapter
-from activejob.errors import ConfigurationError, EnqueueError
-from activejob.storage.base import NewJob, Storage, StorageError
+from activejob.errors import ConfigurationError, DuplicateJobError, EnqueueError
+from activejob.flow import unique
+from activejob.storage.base import Duplicate, NewJob, Storage, StorageError
 from activejob.transaction import current_connection
 
 if TYPE_CHECKING:
@@ -68,13 +69,28 @@ def storage_of(adapter: str | Adapter | None = None) -> Storage:
 
 def new_job(job: Job, run_at: float | None) -> NewJob:
     """What a storage keeps of ``job``: its routing fields and its JSON payload."""
+    spec = unique.spec_of(job)  # flow: unique
+    if spec is None:
+        return NewJob(
+            job.job_id,
+            job.job_class_name,
+            job.queue_name,
+            job.priority or 0,
+            json.dumps(job.serialize()),
+            run_at,
+        )
+    payload = job.serialize()
     return NewJob(
         job.job_id,
         job.job_class_name,
         job.queue_name,
         job.priority or 0,
-        json.dumps(job.serialize()),
+        json.dumps(payload),
         run_at,
+        unique_key=unique.key_of(job, spec, (payload["arguments"], payload["kwargs"])),
+        unique_until=spec.until,
+        unique_within=spec.within,
+        unique_on_conflict=spec.on_conflict,
     )
 
 
@@ -103,8 +119,8 @@ class StorageAdapter(Adapter):
         run_at = [None if j.scheduled_at is None else j.scheduled_at.timestamp() for j in jobs]
         self._push(jobs, run_at)
         for job in jobs:
-            job.successfully_enqueued = True
-        return len(jobs)
+            job.successfully_enqueued = not unique.was_skipped(job)
+        return sum(1 for job in jobs if job.successfully_enqueued)
 
     def transaction_connection(self) -> Any:
         """The caller's connection to write the jobs on (its open transaction), or
@@ -119,9 +135,21 @@ class StorageAdapter(Adapter):
             ids = self._storage.push(rows, connection=connection)
         except StorageError as exc:
             raise EnqueueError(f"{self} could not enqueue {len(rows)} job(s): {exc}") from exc
+        refused: DuplicateJobError | None = None
         for job, storage_id in zip(jobs, ids, strict=True):
+            unique.reset(job)
+            if isinstance(storage_id, Duplicate):  # flow: unique
+                try:
+                    unique.mark_duplicate(
+                        job, self, storage_id.job_id, replaced=storage_id.replaced
+                    )
+                except DuplicateJobError as exc:
+                    refused = refused or exc  # the other jobs of a batch are stored
+                continue
             job.provider_job_id = str(storage_id)
         self._warn_about_main(jobs)
+        if refused is not None:
+            raise refused
 
     def _warn_about_main(self, jobs: Sequence[Job]) -> None:
         # A worker is another process: it can never import the script that enqueued,

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from activejob import _time
 from activejob.adapters.base import Adapter, payload_copy
 from activejob.errors import DeserializationError
+from activejob.flow.unique import InMemoryKeys
 from activejob.job.core import JobCore
 from activejob.job.execution import Outcome, run, settle
 
@@ -156,6 +157,7 @@ class TestAdapter(Adapter):
         self._enqueued_total = 0
         self._performed_total = 0
         self._lock = threading.RLock()
+        self._keys = InMemoryKeys()  # flow: unique
         self.stop_rule: Callable[[JobCore], bool] | None = None
         """Asked, with the running job, at each checkpoint of a job performed here
         (``None``: nothing ever stops one); set by
@@ -176,10 +178,27 @@ class TestAdapter(Adapter):
     # -- enqueue side --------------------------------------------------------------------
 
     def enqueue(self, job: Job) -> None:
-        self._record(RecordedJob(payload_copy(job)))
+        if self._keys.claim(job, self, self._replacer(job, None)):  # flow: unique
+            self._record(RecordedJob(payload_copy(job)))
 
     def enqueue_at(self, job: Job, timestamp: float) -> None:
-        self._record(RecordedJob(payload_copy(job), at=timestamp))
+        if self._keys.claim(job, self, self._replacer(job, timestamp)):  # flow: unique
+            self._record(RecordedJob(payload_copy(job), at=timestamp))
+
+    def _replacer(self, job: Job, at: float | None) -> Callable[[str], bool]:
+        """``replace`` for the unique keys: the waiting holder takes ``job``'s payload
+        (keeping its own ``job_id``) and run time."""
+
+        def replace(holder_id: str) -> bool:
+            with self._lock:
+                for recorded in self.enqueued_jobs:
+                    if recorded.job_id == holder_id and not recorded.performed:
+                        recorded.payload = {**payload_copy(job), "job_id": holder_id}
+                        recorded.at = at
+                        return True
+            return False
+
+        return replace
 
     def _record(self, recorded: RecordedJob) -> None:
         with self._lock:
@@ -207,8 +226,10 @@ class TestAdapter(Adapter):
             recorded.performed_index = self._performed_total
             self._performed_total += 1
             self.performed_jobs.append(recorded)
+        self._keys.started(recorded.job_id)  # flow: unique
         outcome = self._run(recorded.payload)
         recorded.outcome = outcome
+        self._keys.finished(recorded.job_id, again=outcome.retry is not None)
         settle(outcome)
         return outcome
 
@@ -267,6 +288,7 @@ class TestAdapter(Adapter):
         """Forget every enqueued job (those not yet performed will not be)."""
         with self._lock:
             self.enqueued_jobs.clear()
+            self._keys.clear()
 
     def clear_performed_jobs(self) -> None:
         """Forget every performed job."""
@@ -278,3 +300,4 @@ class TestAdapter(Adapter):
         with self._lock:
             self.enqueued_jobs.clear()
             self.performed_jobs.clear()
+            self._keys.clear()

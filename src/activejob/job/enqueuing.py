@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, overload
 from activejob import _time, events
 from activejob.adapters.cache import check_adapter_setting, resolve_adapter
 from activejob.errors import Abort, ActiveJobError, EnqueueError
+from activejob.flow import unique
 from activejob.job import callbacks
 from activejob.job.options import ConfiguredJob, EnqueueKeywords, EnqueueOptions, HasPerform, P, R
 from activejob.job.queueing import Queueing, queue_name_from_part
@@ -84,6 +85,10 @@ class Enqueuing(Queueing):
         own = cls.__dict__.get("queue_adapter")
         if own is not None:
             check_adapter_setting(own, f"{cls.__qualname__}.queue_adapter")
+
+    duplicate_of: str | None = None
+    """The ``job_id`` of the stored job that holds this ``@unique`` job's key, when
+    the last enqueue found it held (flow: unique); ``None`` otherwise."""
 
     set = _SetDescriptor()
     """``MyJob.set(wait=, wait_until=, queue=, priority=, timeout=)`` returns a frozen
@@ -167,6 +172,7 @@ class Enqueuing(Queueing):
 
     def _hand_to(self, adapter: Adapter) -> None:
         scheduled = self.scheduled_at
+        unique.reset(self)
         adapter.validate(self)  # type: ignore[arg-type]
         self.enqueued_at = _time.utcnow()
         try:
@@ -179,7 +185,7 @@ class Enqueuing(Queueing):
             if isinstance(exc, ActiveJobError) or adapter.performs_inline:
                 raise
             raise EnqueueError(f"{adapter} could not enqueue {self!r}: {exc}") from exc
-        self.successfully_enqueued = True
+        self.successfully_enqueued = not unique.was_skipped(self)  # flow: unique
 
     def apply_retry(self, decision: RetryDecision) -> None:
         """Set the time, queue and priority a retry decision asks for (no enqueue).

@@ -67,6 +67,7 @@ __all__ = [
     "RESULT_STATES",
     "Cancellation",
     "ClaimedJob",
+    "Duplicate",
     "ErrorInfo",
     "JobFilter",
     "JobInfo",
@@ -170,6 +171,30 @@ class NewJob:
     """The job's JSON payload, already encoded."""
     run_at: float | None = None
     """Epoch seconds; ``None`` means ready now."""
+    # flow: unique (activejob.flow.unique) -----------------------------------------
+    unique_key: str | None = None
+    """The job's unique key; ``None`` for a job that is not unique."""
+    unique_until: str = "finished"
+    """``"started"`` or ``"finished"``: the states the key is held in
+    (:func:`activejob.flow.unique.holds_key`)."""
+    unique_within: float | None = None
+    """Seconds from now the key is held whatever the job's state (``until`` unused)."""
+    unique_on_conflict: str = "skip"
+    """``"replace"`` moves this job's payload and run time into a waiting holder;
+    anything else stores nothing on a conflict."""
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """What :meth:`Storage.push` returns, in place of a storage id, for a unique job
+    whose key another stored job holds (flow: unique)."""
+
+    job_id: str
+    """The ``job_id`` of the job holding the key."""
+    id: Any
+    """Its storage id."""
+    replaced: bool = False
+    """Whether that waiting job took this job's payload and run time (``replace``)."""
 
 
 @dataclass
@@ -285,6 +310,14 @@ class JobInfo:
     # flow: cancellation
     cancel_requested: bool = False
     """A running job asked to stop (``activejob.cancel``) that has not ended yet."""
+    # flow: unique -------------------------------------------------------------------
+    unique_key: str | None = None
+    """The job's unique key (``None``: not a unique job)."""
+    unique_until: str | None = None
+    unique_expires_at: datetime | None = None
+    """When a ``within`` key stops being held."""
+    unique_held: bool | None = None
+    """Whether the job holds its key now (``None``: not a unique job)."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: times in ISO 8601, the state and error as plain values.
@@ -369,6 +402,9 @@ class Storage(RecurringStorage, CancelStorage, ABC):
 
     def push(self, jobs: Sequence[NewJob], *, connection: Any = None) -> builtins.list[Any]:
         """Store jobs in one round trip; returns their storage ids, in order.
+
+        A unique job (``unique_key`` set) whose key another stored job holds is not
+        stored: its entry is a :class:`Duplicate` naming that job instead of an id.
 
         ``connection`` is the caller's own database connection (SQL backends):
         the jobs then exist if and only if the caller's transaction commits.
@@ -607,6 +643,13 @@ def _check_new_job(job: NewJob) -> None:
         raise ValueError(f"job {job.job_id}: payload must be a JSON object, encoded")
     if job.run_at is not None and not isinstance(job.run_at, (int, float)):
         raise ValueError(f"job {job.job_id}: run_at must be epoch seconds, got {job.run_at!r}")
+    # flow: unique
+    if job.unique_key is not None:
+        _check_name("unique_key", job.unique_key)
+        if job.unique_until not in ("started", "finished"):
+            raise ValueError(f"job {job.job_id}: unique_until must be 'started' or 'finished'")
+        if job.unique_within is not None and not job.unique_within > 0:
+            raise ValueError(f"job {job.job_id}: unique_within must be > 0 seconds")
 
 
 def _check_result(result: Result) -> None:

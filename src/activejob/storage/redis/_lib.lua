@@ -24,6 +24,7 @@
 --   P..'recurring:last'         hash: task key -> its latest run time enqueued
 --   P..'recurring:paused'       set of paused task keys
 --   P..'recurring:run:'..key..':'..run_at  string: one run of a task, stored once
+--   P..'unique:'..lock          string: the sid of the job that took a unique key
 --   channel P..'notify:'..queue published when a queue may have claimable work
 --
 -- A sid is the zero-padded storage id, so that sids sort as numbers would.

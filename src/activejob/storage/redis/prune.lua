@@ -3,8 +3,12 @@
 local due = redis.call('ZRANGEBYSCORE', P .. 'finished', '-inf', ARGV[3], 'LIMIT', 0, ARGV[4])
 for _, sid in ipairs(due) do
   local key = job_key(sid)
-  local h = redis.call('HMGET', key, 'state', 'queue', 'job_id')
+  local h = redis.call('HMGET', key, 'state', 'queue', 'job_id', 'unique_lock')
   redis.call('ZREM', P .. 'finished', sid)
+  -- flow: unique: a pruned job's key, if it still names this job, goes with it.
+  if h[4] and redis.call('GET', P .. 'unique:' .. h[4]) == sid then
+    redis.call('DEL', P .. 'unique:' .. h[4])
+  end
   if h[1] then
     redis.call('ZREM', idx_key(h[1], h[2]), sid)
     redis.call('DEL', key)

@@ -16,6 +16,7 @@ from typing import Any
 
 from activejob import _time
 from activejob.errors import DeserializationError, shorten
+from activejob.flow.unique import holds_key
 from activejob.storage.base import ClaimedJob, ErrorInfo, JobInfo
 from activejob.storage.decode import Defects, load_object, payload_dict, sound_text
 
@@ -95,4 +96,14 @@ def job_info(flat: Sequence[str]) -> JobInfo:
         "attempts", "0"
     )
     info.error = d.error(error)
+    if "unique_key" in h:  # flow: unique
+        _unique_info(info, h, now)
     return info
+
+
+def _unique_info(info: JobInfo, h: dict[str, str], now: float) -> None:
+    expires = float(h["unique_expires"]) if "unique_expires" in h else None
+    info.unique_key = h["unique_key"]
+    info.unique_until = h.get("unique_until")
+    info.unique_expires_at = None if expires is None else _time.from_timestamp(expires)
+    info.unique_held = holds_key(info.state.value, info.attempts, info.unique_until, expires, now)

@@ -46,6 +46,7 @@ NAMES = (
     "store_return_values",  # results: return values (django.tasks)
     "cancel",  # flow: cancellation
     "cancel_requests",
+    "push_unique",  # flow: unique
 )
 
 Args = Sequence[str | int | float]

@@ -64,6 +64,7 @@ from activejob.storage.redis.connection import (
 )
 from activejob.storage.redis.notifier import Notifier
 from activejob.storage.redis.scripts import Scripts
+from activejob.storage.redis.unique import unique_push_args, unique_push_reply
 from activejob.storage.selector import QueuePattern, QueueSelector
 
 T = TypeVar("T")
@@ -186,6 +187,8 @@ class RedisStorage(Storage):
         does not store a job twice."""
         if connection is not None:
             raise TypeError("the Redis storage cannot join a caller's transaction")
+        if any(job.unique_key is not None for job in jobs):  # flow: unique
+            return self._push_unique(jobs)
         now = records.stamp(_time.now())
         calls = [
             self._push_args(jobs[i : i + PUSH_CHUNK], now) for i in range(0, len(jobs), PUSH_CHUNK)
@@ -202,6 +205,28 @@ class RedisStorage(Storage):
 
         replies = self._call(attempt, on_error=dedupe_from_now_on)
         return [int(s) for reply in replies for s in reply]
+
+    # flow: unique
+    def _push_unique(self, jobs: Sequence[NewJob]) -> builtins.list[Any]:
+        """Store a batch holding unique jobs with ``push_unique`` (one script call per
+        chunk): ids, or a ``Duplicate`` per job whose key another job holds."""
+        now = records.stamp(_time.now())
+        calls = [
+            unique_push_args(self._p, jobs[i : i + PUSH_CHUNK], now)
+            for i in range(0, len(jobs), PUSH_CHUNK)
+        ]
+
+        def attempt() -> builtins.list[Any]:
+            if len(calls) == 1:
+                return [self._scripts.run("push_unique", calls[0])]
+            return self._scripts.run_many("push_unique", calls)
+
+        def dedupe_from_now_on(_: BaseException) -> None:
+            for args in calls:
+                args[2] = "1"
+
+        replies = self._call(attempt, on_error=dedupe_from_now_on)
+        return [entry for reply in replies for entry in unique_push_reply(reply)]
 
     def _push_args(self, jobs: Sequence[NewJob], now: str) -> builtins.list[str]:
         args = [self._p, now, "0"]

@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 
 from activejob import _time
 from activejob.errors import DeserializationError, shorten
+from activejob.flow.unique import holds_key
 from activejob.storage.base import (
     CANCEL_NOTICE,
     DEFAULT_KEEP_FINISHED,
@@ -49,6 +50,7 @@ from activejob.storage.recurring import RecurringTaskInfo, RecurringTaskSpec
 from activejob.storage.selector import QueuePattern, QueueSelector
 from activejob.storage.signal import WakeSignal
 from activejob.storage.sql.queries import Dialect, load_dialect
+from activejob.storage.sql.unique import push_jobs_with_unique, unique_params
 
 __all__ = ["SQLStorage"]
 
@@ -256,7 +258,9 @@ class SQLStorage(Storage):
         now = _time.now()
         scope = self._connection() if connection is None else self._foreign(connection)
         with scope as conn:
-            if len(jobs) == 1:
+            if any(job.unique_key is not None for job in jobs):  # flow: unique
+                ids = self._push_unique(conn, jobs, now, own=connection is None)
+            elif len(jobs) == 1:
                 ids = [self._insert_one(conn, jobs[0], now)]
             else:
                 cursor = self._run(
@@ -273,6 +277,29 @@ class SQLStorage(Storage):
     def _insert_one(self, conn: Any, job: NewJob, now: float) -> Any:
         """Insert one job on ``conn``; returns its storage id."""
         return self._run(conn, "insert_job", {**_job_row(job), "now": now}).fetchone()[0]
+
+    # flow: unique
+    def _push_unique(
+        self, conn: Any, jobs: Sequence[NewJob], now: float, *, own: bool
+    ) -> builtins.list[Any]:
+        """Push a batch holding unique jobs: ids, or a ``Duplicate`` per refused job."""
+
+        def params(job: NewJob) -> dict[str, Any]:
+            return {**_job_row(job), **unique_params(job, now), "now": now}
+
+        def inserted(cursor: Any) -> Any | None:
+            row = cursor.fetchone()
+            return None if row is None else row[0]
+
+        def push() -> builtins.list[Any]:
+            return push_jobs_with_unique(
+                self, conn, jobs, params, lambda job: self._insert_one(conn, job, now), inserted
+            )
+
+        if len(jobs) == 1 or not own:
+            return push()
+        with self._begin(conn):
+            return push()
 
     def _claim(
         self, worker_id: str, selector: QueueSelector, limit: int
@@ -699,7 +726,23 @@ def _job_info(row: Sequence[Any], now: float) -> JobInfo:
         return_value=return_value if isinstance(return_value, str) else None,
     )
     info.error = d.error(error)
+    if len(row) > 19:  # flow: unique
+        _unique_info(info, row[19:23], now)
     return info
+
+
+def _unique_info(info: JobInfo, row: Sequence[Any], now: float) -> None:
+    """Fill ``info``'s unique fields from the key, until, expiry and lock columns."""
+    key, until, expires_at, lock = row
+    if key is None:
+        return
+    expires = None if expires_at is None else float(expires_at)
+    info.unique_key = str(key)
+    info.unique_until = None if until is None else str(until)
+    info.unique_expires_at = None if expires is None else _time.from_timestamp(expires)
+    info.unique_held = lock is not None and holds_key(
+        info.state.value, info.attempts, info.unique_until, expires, now
+    )
 
 
 def _json_object(text: Any) -> dict[str, Any]:

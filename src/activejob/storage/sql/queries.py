@@ -81,8 +81,18 @@ def parse_queries(text: str) -> dict[str, str]:
     for name, body in zip(parts[1::2], parts[2::2], strict=True):
         if name in queries:
             raise ValueError(f"query {name!r} is defined twice")
-        queries[name] = body.strip().rstrip(";").strip()
+        queries[name] = _statement(body)
     return queries
+
+
+def _statement(body: str) -> str:
+    """A query's text without the comment lines after it (they introduce the next
+    query), and without its final ``;``: MySQL would take text after it for a second
+    statement."""
+    lines = body.strip().splitlines()
+    while lines and (not lines[-1].strip() or lines[-1].lstrip().startswith("--")):
+        lines.pop()
+    return "\n".join(lines).strip().rstrip(";").strip()
 
 
 @cache

@@ -17,7 +17,7 @@ The suite covers states and transitions, priority and queue order with
 wildcards, scheduled jobs, concurrent claims, attempts, every result state in
 one batch, heartbeats and recovery (also of one known dead worker), paused
 queues, retry/discard filters, listing, pruning and ``wait``, recurring tasks
-(each run stored once however many schedulers race for it), and rows written
+(each run stored once however many schedulers race for it), unique keys, and rows written
 straight into the store by an attacker or a buggy writer (for a backend that
 implements ``corrupt``). Time is driven by a fake clock replacing
 :func:`activejob._time.now`, so a backend must take every timestamp from it.
@@ -35,6 +35,7 @@ from activejob.testing.contract.operating import Operating
 from activejob.testing.contract.recurring import RecurringRuns
 from activejob.testing.contract.results import ResultsAndRecovery
 from activejob.testing.contract.return_values import ReturnValues
+from activejob.testing.contract.unique import UniqueKeys
 from activejob.testing.contract.waiting import WaitingAndSchema
 
 __all__ = ["FakeClock", "StorageContract", "new_job"]
@@ -50,6 +51,7 @@ class StorageContract(
     WaitingAndSchema,
     HostileRows,
     Cancelling,  # flow: cancellation
+    UniqueKeys,  # flow: unique
 ):
     """The shared tests. Subclasses implement :meth:`make_storage`, and may implement
     :meth:`~HostileRows.corrupt` to run the hostile-row tests."""

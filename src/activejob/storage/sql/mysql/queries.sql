@@ -202,7 +202,8 @@ LIMIT %(batch)s;
 SELECT id, job_id, job_class, queue_name, priority, state, attempts, payload,
        created_at, run_at, started_at, finished_at, worker_id, heartbeat_at,
        error_class, error_message, error_traceback, crashes,
-       return_value
+       return_value,
+       unique_key, unique_until, unique_expires_at, unique_lock -- flow: unique
 FROM activejob_jobs WHERE job_id = %(job_id)s ORDER BY id DESC LIMIT 1;
 
 -- name: list_jobs
@@ -210,7 +211,8 @@ FROM activejob_jobs WHERE job_id = %(job_id)s ORDER BY id DESC LIMIT 1;
 SELECT id, job_id, job_class, queue_name, priority, state, attempts, payload,
        created_at, run_at, started_at, finished_at, worker_id, heartbeat_at,
        error_class, error_message, error_traceback, crashes,
-       return_value
+       return_value,
+       unique_key, unique_until, unique_expires_at, unique_lock -- flow: unique
 FROM activejob_jobs
 WHERE (%(states)s IS NULL
        OR JSON_CONTAINS(%(states)s, JSON_QUOTE(CASE WHEN state = 'scheduled' AND run_at <= %(now)s
@@ -355,3 +357,38 @@ SET state = 'discarded', finished_at = %(now)s, worker_id = NULL, heartbeat_at =
     error_traceback = %(error_traceback)s
 WHERE cancel_attempts IS NOT NULL AND cancel_attempts = attempts
   AND state IN ('ready', 'scheduled');
+-- flow: unique ------------------------------------------------------------------
+-- A job holds its unique key (activejob.flow.unique.holds_key): until a `within`
+-- key expires; else, for until = 'finished', while it waits, runs or waits for a
+-- retry; for until = 'started', while it waits and was never claimed.
+
+-- name: insert_unique_job
+-- No row stored (rowcount 0) when another job's unique_lock has this key.
+INSERT INTO activejob_jobs (job_id, job_class, queue_name, priority, state, payload, run_at, created_at,
+                            unique_key, unique_lock, unique_until, unique_expires_at)
+VALUES (%(job_id)s, %(job_class)s, %(queue_name)s, %(priority)s, %(state)s, %(payload)s,
+        %(run_at)s, %(now)s, %(unique_key)s, %(unique_lock)s, %(unique_until)s,
+        %(unique_expires_at)s)
+ON DUPLICATE KEY UPDATE id = id;
+
+-- name: release_unique_lock
+UPDATE activejob_jobs SET unique_lock = NULL
+WHERE unique_lock = %(unique_lock)s
+  AND NOT CASE
+      WHEN unique_expires_at IS NOT NULL THEN unique_expires_at > %(now)s
+      WHEN unique_until = 'finished' THEN state IN ('scheduled', 'ready', 'blocked', 'running')
+      ELSE state IN ('scheduled', 'ready', 'blocked') AND attempts = 0
+  END;
+
+-- name: unique_holder
+SELECT id, job_id, state, attempts FROM activejob_jobs WHERE unique_lock = %(unique_lock)s;
+
+-- name: replace_unique_job
+-- The waiting holder takes the new job's payload (with its own job_id), run time,
+-- queue and priority; a blocked one stays blocked.
+UPDATE activejob_jobs
+SET payload = %(payload)s, queue_name = %(queue_name)s, priority = %(priority)s,
+    state = CASE WHEN state = 'blocked' THEN state ELSE %(state)s END,
+    run_at = %(run_at)s
+WHERE id = %(id)s AND unique_lock = %(unique_lock)s
+  AND state IN ('scheduled', 'ready', 'blocked') AND attempts = 0;

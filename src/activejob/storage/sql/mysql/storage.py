@@ -48,6 +48,7 @@ from activejob.storage.options import UrlOptions, mask_password
 from activejob.storage.selector import QueueSelector
 from activejob.storage.sql.base import SQLStorage, _claim_order, _claimed_job
 from activejob.storage.sql.mysql.pool import ConnectionPool
+from activejob.storage.sql.unique import push_jobs_with_unique, unique_params
 
 __all__ = ["MIN_MARIADB", "MIN_MYSQL", "URL_SETTINGS", "MySQLStorage", "check_server_version"]
 
@@ -283,7 +284,9 @@ class MySQLStorage(SQLStorage):
         now = _time.now()
         own = connection is None
         with self._connection() if own else self._foreign(connection) as conn:
-            if len(jobs) == 1:
+            if any(job.unique_key is not None for job in jobs):  # flow: unique
+                ids = self._push_unique_rows(conn, jobs, now, own=own)
+            elif len(jobs) == 1:
                 ids = [self._insert_one(conn, jobs[0], now)]
             elif self._id_step is not None:
                 cursor = self._run(
@@ -305,6 +308,24 @@ class MySQLStorage(SQLStorage):
 
     def _insert_one(self, conn: Any, job: NewJob, now: float) -> Any:
         return self._run(conn, "insert_job", _insert_params(job, now)).lastrowid
+
+    # flow: unique
+    def _push_unique_rows(
+        self, conn: Any, jobs: Sequence[NewJob], now: float, *, own: bool
+    ) -> builtins.list[Any]:
+        """Push a batch holding unique jobs: ids, or a ``Duplicate`` per refused job."""
+
+        def params(job: NewJob) -> dict[str, Any]:
+            return {**_insert_params(job, now), **unique_params(job, now)}
+
+        def inserted(cursor: Any) -> Any | None:
+            # ON DUPLICATE KEY UPDATE id = id: 1 row for an insert, 0 for a conflict.
+            return cursor.lastrowid if cursor.rowcount == 1 else None
+
+        with self._begin(conn) if own and len(jobs) > 1 else nullcontext():
+            return push_jobs_with_unique(
+                self, conn, jobs, params, lambda job: self._insert_one(conn, job, now), inserted
+            )
 
     def _claim(
         self, worker_id: str, selector: QueueSelector, limit: int

@@ -202,7 +202,8 @@ SELECT id, job_id, job_class, queue_name, priority, state, attempts, payload,
        extract(epoch FROM started_at)::float8, extract(epoch FROM finished_at)::float8,
        worker_id, extract(epoch FROM heartbeat_at)::float8,
        error_class, error_message, error_traceback, crashes,
-       return_value
+       return_value,
+       unique_key, unique_until, unique_expires_at, unique_lock -- flow: unique
 FROM activejob_jobs WHERE job_id = %(job_id)s ORDER BY id DESC LIMIT 1;
 
 -- name: list_jobs
@@ -212,7 +213,8 @@ SELECT id, job_id, job_class, queue_name, priority, state, attempts, payload,
        extract(epoch FROM started_at)::float8, extract(epoch FROM finished_at)::float8,
        worker_id, extract(epoch FROM heartbeat_at)::float8,
        error_class, error_message, error_traceback, crashes,
-       return_value
+       return_value,
+       unique_key, unique_until, unique_expires_at, unique_lock -- flow: unique
 FROM activejob_jobs
 WHERE (%(states)s::text[] IS NULL
        OR (CASE WHEN state = 'scheduled' AND run_at <= to_timestamp(%(now)s::float8)
@@ -386,3 +388,52 @@ SET state = 'discarded', finished_at = to_timestamp(%(now)s::float8), worker_id 
     error_traceback = %(error_traceback)s
 WHERE cancel_attempts IS NOT NULL AND cancel_attempts = attempts
   AND state IN ('ready', 'scheduled');
+-- flow: unique ------------------------------------------------------------------
+-- A job holds its unique key (activejob.flow.unique.holds_key): until a `within`
+-- key expires; else, for until = 'finished', while it waits, runs or waits for a
+-- retry; for until = 'started', while it waits and was never claimed.
+
+-- name: insert_unique_job
+-- No row back when another job's unique_lock has this key (a concurrent insert of
+-- the same key waits for the other transaction, then inserts nothing).
+WITH job AS (
+    INSERT INTO activejob_jobs (job_id, job_class, queue_name, priority, state, payload, run_at,
+                                created_at, unique_key, unique_lock, unique_until, unique_expires_at)
+    VALUES (
+        %(job_id)s, %(job_class)s, %(queue_name)s, %(priority)s,
+        CASE WHEN %(run_at)s::float8 > %(now)s::float8 THEN 'scheduled' ELSE 'ready' END,
+        %(payload)s, to_timestamp(coalesce(%(run_at)s::float8, %(now)s::float8)),
+        to_timestamp(%(now)s::float8),
+        %(unique_key)s, %(unique_lock)s, %(unique_until)s, %(unique_expires_at)s::float8
+    )
+    ON CONFLICT (unique_lock) WHERE unique_lock IS NOT NULL DO NOTHING
+    RETURNING id, queue_name
+)
+SELECT job.id FROM job, pg_notify('activejob', job.queue_name);
+
+-- name: release_unique_lock
+UPDATE activejob_jobs SET unique_lock = NULL
+WHERE unique_lock = %(unique_lock)s
+  AND NOT CASE
+      WHEN unique_expires_at IS NOT NULL THEN unique_expires_at > %(now)s::float8
+      WHEN unique_until = 'finished' THEN state IN ('scheduled', 'ready', 'blocked', 'running')
+      ELSE state IN ('scheduled', 'ready', 'blocked') AND attempts = 0
+  END;
+
+-- name: unique_holder
+SELECT id, job_id, state, attempts FROM activejob_jobs WHERE unique_lock = %(unique_lock)s;
+
+-- name: replace_unique_job
+-- The waiting holder takes the new job's payload (with its own job_id), run time,
+-- queue and priority; a blocked one stays blocked.
+WITH job AS (
+    UPDATE activejob_jobs
+    SET payload = %(payload)s, queue_name = %(queue_name)s, priority = %(priority)s,
+        run_at = to_timestamp(coalesce(%(run_at)s::float8, %(now)s::float8)),
+        state = CASE WHEN state = 'blocked' THEN state
+                     WHEN %(run_at)s::float8 > %(now)s::float8 THEN 'scheduled' ELSE 'ready' END
+    WHERE id = %(id)s AND unique_lock = %(unique_lock)s
+      AND state IN ('scheduled', 'ready', 'blocked') AND attempts = 0
+    RETURNING id, queue_name
+)
+SELECT job.id FROM job, pg_notify('activejob', job.queue_name);

@@ -162,7 +162,8 @@ DELETE FROM activejob_jobs WHERE id IN (
 SELECT id, job_id, job_class, queue_name, priority, state, attempts, payload,
        created_at, run_at, started_at, finished_at, worker_id, heartbeat_at,
        error_class, error_message, error_traceback, crashes,
-       return_value
+       return_value,
+       unique_key, unique_until, unique_expires_at, unique_lock -- flow: unique
 FROM activejob_jobs WHERE job_id = :job_id ORDER BY id DESC LIMIT 1;
 
 -- name: list_jobs
@@ -170,7 +171,8 @@ FROM activejob_jobs WHERE job_id = :job_id ORDER BY id DESC LIMIT 1;
 SELECT id, job_id, job_class, queue_name, priority, state, attempts, payload,
        created_at, run_at, started_at, finished_at, worker_id, heartbeat_at,
        error_class, error_message, error_traceback, crashes,
-       return_value
+       return_value,
+       unique_key, unique_until, unique_expires_at, unique_lock -- flow: unique
 FROM activejob_jobs
 WHERE (:states IS NULL OR (CASE WHEN state = 'scheduled' AND run_at <= :now THEN 'ready' ELSE state END)
                           IN (SELECT value FROM json_each(:states)))
@@ -325,3 +327,43 @@ SET state = 'discarded', finished_at = :now, worker_id = NULL, heartbeat_at = NU
     error_class = :error_class, error_message = :error_message, error_traceback = :error_traceback
 WHERE id IN (SELECT id FROM activejob_jobs WHERE cancel_attempts IS NOT NULL)
   AND cancel_attempts = attempts AND state IN ('ready', 'scheduled');
+-- flow: unique ------------------------------------------------------------------
+-- A job holds its unique key (activejob.flow.unique.holds_key): until a `within`
+-- key expires; else, for until = 'finished', while it waits, runs or waits for a
+-- retry; for until = 'started', while it waits and was never claimed.
+
+-- name: insert_unique_job
+-- No row back when another job's unique_lock has this key.
+INSERT INTO activejob_jobs (job_id, job_class, queue_name, priority, state, payload, run_at, created_at,
+                            unique_key, unique_lock, unique_until, unique_expires_at)
+VALUES (
+    :job_id, :job_class, :queue_name, :priority,
+    CASE WHEN coalesce(:run_at, :now) > :now THEN 'scheduled' ELSE 'ready' END,
+    :payload, coalesce(:run_at, :now), :now,
+    :unique_key, :unique_lock, :unique_until, :unique_expires_at
+)
+ON CONFLICT (unique_lock) WHERE unique_lock IS NOT NULL DO NOTHING
+RETURNING id;
+
+-- name: release_unique_lock
+UPDATE activejob_jobs SET unique_lock = NULL
+WHERE unique_lock = :unique_lock
+  AND NOT CASE
+      WHEN unique_expires_at IS NOT NULL THEN unique_expires_at > :now
+      WHEN unique_until = 'finished' THEN state IN ('scheduled', 'ready', 'blocked', 'running')
+      ELSE state IN ('scheduled', 'ready', 'blocked') AND attempts = 0
+  END;
+
+-- name: unique_holder
+SELECT id, job_id, state, attempts FROM activejob_jobs WHERE unique_lock = :unique_lock;
+
+-- name: replace_unique_job
+-- The waiting holder takes the new job's payload (with its own job_id), run time,
+-- queue and priority; a blocked one stays blocked.
+UPDATE activejob_jobs
+SET payload = :payload, queue_name = :queue_name, priority = :priority,
+    run_at = coalesce(:run_at, :now),
+    state = CASE WHEN state = 'blocked' THEN state
+                 WHEN coalesce(:run_at, :now) > :now THEN 'scheduled' ELSE 'ready' END
+WHERE id = :id AND unique_lock = :unique_lock
+  AND state IN ('scheduled', 'ready', 'blocked') AND attempts = 0;
