@@ -151,7 +151,7 @@ def store_size(server: chaos.Server, storage: Storage) -> tuple[str, tuple[int, 
     if isinstance(server, chaos.PrivatePostgres):
         import psycopg
 
-        with psycopg.connect(server.url, autocommit=True) as conn:
+        with psycopg.connect(server.url.split("?")[0], autocommit=True) as conn:
             conn.execute("VACUUM activejob_jobs")
             rows = conn.execute("SELECT count(*) FROM activejob_jobs").fetchone()
             size = conn.execute("SELECT pg_total_relation_size('activejob_jobs')").fetchone()
@@ -198,11 +198,19 @@ def sample(pid: int, succeeded: int) -> Sample:
     return Sample(time.monotonic(), succeeded, rss, len(os.listdir(f"/proc/{pid}/fd")))
 
 
-def soak_backend(backend: str, jobs: int, threads: int) -> Soak:
+def with_options(url: str, options: Sequence[str]) -> str:
+    """``url`` with ``key=value`` settings added to its query."""
+    for option in options:
+        url += ("&" if "?" in url else "?") + option
+    return url
+
+
+def soak_backend(backend: str, jobs: int, threads: int, options: Sequence[str] = ()) -> Soak:
     with tempfile.TemporaryDirectory(prefix=f"activejob-soak-{backend}-") as tmp:
         home = Path(tmp)
         os.chmod(home, 0o755)
         server = chaos.server_for(backend, home)
+        server.url = with_options(server.url, options)
         server.start()
         try:
             return _soak(server, home, jobs, threads)
@@ -267,11 +275,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--backends", default=",".join(chaos.BACKENDS))
     parser.add_argument("--threads", type=int, default=5)
     parser.add_argument("--samples", metavar="DIR", help="write each backend's samples as CSV")
+    parser.add_argument(
+        "--url-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting added to each backend's URL (e.g. vacuum_dead_rows=0); repeatable",
+    )
     args = parser.parse_args(argv)
     failed = False
     for backend in args.backends.split(","):
         try:
-            result = soak_backend(backend, args.jobs, args.threads)
+            result = soak_backend(backend, args.jobs, args.threads, args.url_option)
         except chaos.Unavailable as exc:
             print(f"{backend:<11} skipped: {exc}", flush=True)
             continue
