@@ -5,8 +5,9 @@
 
 For each backend (SQLite in a temporary file; a PRIVATE PostgreSQL made with
 ``initdb`` on a free port; a PRIVATE ``redis-server`` with ``appendonly yes``,
-``appendfsync always``), N jobs are enqueued into one queue; each job's body
-appends ``job_id pid executions started_at`` to a ledger file outside the store
+``appendfsync always``; a PRIVATE MariaDB made with ``mariadb-install-db``), N jobs
+are enqueued into one queue; each job's body appends ``job_id pid executions
+started_at`` to a ledger file outside the store
 (see ``chaos_jobs.py``). Then 2-4 ``activejob worker`` processes (the real CLI)
 work the queue while, every ~``--kill-every`` seconds, one of them is killed with
 SIGKILL: either its worker child alone (its supervisor restarts it and hands it
@@ -14,8 +15,9 @@ the dead one's jobs) or the whole process group, supervisor and child (replaced
 by a new ``activejob worker``; the dead one's jobs come back through heartbeat
 recovery, ``--recover-after``). Once, when half the jobs are done, the server
 restarts: PostgreSQL by ``pg_ctl restart -m immediate`` (a crash and recovery),
-Redis by SIGKILL and a new ``redis-server`` on the same AOF, and SQLite, which has
-no server, by a SIGKILL of every process that has the file open.
+Redis by SIGKILL and a new ``redis-server`` on the same AOF, MariaDB by SIGKILL and
+a new ``mariadbd`` on the same data folder (InnoDB's crash recovery), and SQLite,
+which has no server, by a SIGKILL of every process that has the file open.
 
 It then compares the ledger with the store and prints, per backend:
 
@@ -65,7 +67,7 @@ from activejob.adapters.cache import reset_adapters  # noqa: E402
 from activejob.adapters.durable import storage_of  # noqa: E402
 from activejob.storage.base import JobFilter, JobState, Storage  # noqa: E402
 
-BACKENDS = ("sqlite", "postgresql", "redis")
+BACKENDS = ("sqlite", "postgresql", "redis", "mariadb")
 """The default backends; ``pgbouncer`` (PostgreSQL behind PgBouncer) may be asked for."""
 
 
@@ -279,6 +281,73 @@ class PrivateRedis(Server):
             self.process = None
 
 
+class PrivateMariaDB(Server):
+    """A MariaDB server of our own (``mariadb-install-db`` into a temporary folder,
+    ``mariadbd`` on a free port). Its restart is a crash: SIGKILL, then a new
+    ``mariadbd`` on the same data folder, where InnoDB recovers from its redo log.
+    ``innodb_flush_log_at_trx_commit=2`` writes the log at every commit without an
+    fsync: a process crash (what the run does) loses nothing committed, as
+    PostgreSQL's ``fsync=off`` here; only an OS crash could."""
+
+    name = "mariadb"
+
+    def __init__(self, home: Path) -> None:
+        install = shutil.which("mariadb-install-db") or shutil.which("mysql_install_db")
+        server = shutil.which("mariadbd") or shutil.which("mariadbd", path="/usr/sbin")
+        if install is None or server is None:
+            raise Unavailable("mariadb-install-db/mariadbd not found (MariaDB server binaries)")
+        self.server = server
+        self.home = home / "mariadb"
+        self.home.mkdir()
+        self.user = ["--user=mysql"] if os.geteuid() == 0 else []
+        if os.geteuid() == 0:  # mariadbd refuses to run as root
+            shutil.chown(self.home, "mysql")
+        self.port = free_port()
+        subprocess.run(
+            [install, "--no-defaults", *self.user, f"--datadir={self.home / 'data'}",
+             "--auth-root-authentication-method=normal", "--skip-test-db"],
+            check=True, capture_output=True, timeout=180,
+        )  # fmt: skip
+        self.process: subprocess.Popen[bytes] | None = None
+        self.url = f"mysql://root@127.0.0.1:{self.port}/chaos"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [self.server, "--no-defaults", *self.user, f"--datadir={self.home / 'data'}",
+             f"--socket={self.home / 'sock'}", f"--pid-file={self.home / 'pid'}",
+             f"--port={self.port}", "--bind-address=127.0.0.1", "--skip-networking=0",
+             "--skip-name-resolve", f"--log-error={self.home / 'error.log'}",
+             "--max-connections=300", "--innodb-flush-log-at-trx-commit=2"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        until(lambda: self._answers() or self.process.poll() is not None, 120, "mariadbd")
+        if self.process.poll() is not None:
+            raise RuntimeError(f"mariadbd did not start; see {self.home / 'error.log'}")
+
+    def _answers(self) -> bool:
+        import MySQLdb
+
+        try:
+            conn = MySQLdb.connect(host="127.0.0.1", port=self.port, user="root")
+        except MySQLdb.Error:
+            return False
+        try:
+            conn.cursor().execute("CREATE DATABASE IF NOT EXISTS chaos")
+        finally:
+            conn.close()
+        return True
+
+    def restart(self, fleet: Fleet) -> None:
+        self.close()  # SIGKILL: no shutdown, InnoDB's crash recovery on the start
+        self.start()
+
+    def close(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=60)
+            self.process = None
+
+
 class SqliteFile(Server):
     """SQLite has no server: its "restart" is a SIGKILL of every worker process
     that has the file open, all at once."""
@@ -297,7 +366,7 @@ class SqliteFile(Server):
 
 
 def _sockets(folder: str, names: list[str]) -> list[str]:
-    return [n for n in names if n.startswith(".s.PGSQL") or n == "data"]
+    return [n for n in names if n.startswith(".s.PGSQL") or n in ("data", "sock")]
 
 
 def _holds(pid: int, path: Path) -> bool:
@@ -317,6 +386,7 @@ def server_for(backend: str, home: Path) -> Server:
         "postgresql": PrivatePostgres,
         "pgbouncer": BouncedPostgres,
         "redis": PrivateRedis,
+        "mariadb": PrivateMariaDB,
     }
     return kinds[backend](home)
 

@@ -5,7 +5,8 @@ watched from outside for leaks and slowdowns.
     .venv/bin/python bench/soak.py --jobs 100000 --backends sqlite
 
 Each backend is private to the run (an SQLite file; a PostgreSQL cluster made with
-``initdb``; a ``redis-server`` with AOF, ``appendfsync always``: see ``chaos.py``).
+``initdb``; a ``redis-server`` with AOF, ``appendfsync always``; a MariaDB server
+made with ``mariadb-install-db``: see ``chaos.py``).
 All N jobs are enqueued first (``perform_all_later``, 5,000 a call), then one
 worker command (one process, ``--threads 5``) runs them: the store goes from N
 ready jobs to N finished ones. Each job appends one byte to a counter file, so
@@ -23,7 +24,8 @@ counter. It prints:
   finished jobs are pruned (``storage.prune(0)``): SQLite's used pages
   (``page_count - freelist_count``), PostgreSQL's job rows and the relation's
   size after a plain ``VACUUM`` (space is reused, not returned to the OS),
-  Redis's ``used_memory`` and key count.
+  MariaDB's job rows and InnoDB's data and index length, Redis's ``used_memory``
+  and key count.
 
 It exits 1 if the median RSS grows more than 10 % or fds grow at all, the
 last tenth is more than 10 % slower than the second, or the store is not back to
@@ -98,11 +100,12 @@ class Soak:
         return (hi - lo) / max(self._when(hi) - self._when(lo), 1e-9)
 
     def by_tenth(self) -> str:
-        """The median RSS (MiB) and fds of each tenth of the run."""
+        """The median RSS (MiB) and fds of each tenth of the run, and its jobs per second."""
         tenths = [self._between(k / 10, (k + 1) / 10) for k in range(10)]
         rss = " ".join(f"{_median([s.rss_kb for s in t]) / 1024:.1f}" if t else "-" for t in tenths)
         fds = " ".join(f"{_median([s.fds for s in t]):g}" if t else "-" for t in tenths)
-        return f"medians by tenth: rss MiB {rss}; fds {fds}"
+        rates = " ".join(f"{self._tenth_rate(k):.0f}" for k in range(10))
+        return f"medians by tenth: rss MiB {rss}; fds {fds}; jobs/s {rates}"
 
     def verdict(self) -> tuple[str, bool]:
         # Warm-up: the first 20 % (connection pools and page caches fill). Medians,
@@ -148,12 +151,14 @@ def store_size(server: chaos.Server, storage: Storage) -> tuple[str, tuple[int, 
     if isinstance(server, chaos.PrivatePostgres):
         import psycopg
 
-        with psycopg.connect(server.url, autocommit=True) as conn:
+        with psycopg.connect(server.url.split("?")[0], autocommit=True) as conn:
             conn.execute("VACUUM activejob_jobs")
             rows = conn.execute("SELECT count(*) FROM activejob_jobs").fetchone()
             size = conn.execute("SELECT pg_total_relation_size('activejob_jobs')").fetchone()
         assert rows is not None and size is not None
         return f"{rows[0]} rows, {size[0] / 1024:.0f} KiB", (rows[0],)
+    if isinstance(server, chaos.PrivateMariaDB):
+        return _mariadb_size(server)
     import redis
 
     client = redis.Redis(port=server.port)  # type: ignore[attr-defined]
@@ -165,6 +170,26 @@ def store_size(server: chaos.Server, storage: Storage) -> tuple[str, tuple[int, 
     return f"{memory / 1024:.0f} KiB, {keys} job keys", (keys,)
 
 
+def _mariadb_size(server: chaos.PrivateMariaDB) -> tuple[str, tuple[int, ...]]:
+    import MySQLdb
+
+    conn = MySQLdb.connect(host="127.0.0.1", port=server.port, user="root", db="chaos")
+    try:
+        cursor = conn.cursor()
+        cursor.execute("SELECT count(*) FROM activejob_jobs")
+        (rows,) = cursor.fetchone()
+        cursor.execute("ANALYZE TABLE activejob_jobs")
+        cursor.fetchall()
+        cursor.execute(
+            "SELECT data_length + index_length FROM information_schema.tables"
+            " WHERE table_schema = 'chaos' AND table_name = 'activejob_jobs'"
+        )
+        (size,) = cursor.fetchone()
+    finally:
+        conn.close()
+    return f"{rows} rows, {int(size) / 1024:.0f} KiB", (int(rows),)
+
+
 def sample(pid: int, succeeded: int) -> Sample:
     rss = 0
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -173,11 +198,19 @@ def sample(pid: int, succeeded: int) -> Sample:
     return Sample(time.monotonic(), succeeded, rss, len(os.listdir(f"/proc/{pid}/fd")))
 
 
-def soak_backend(backend: str, jobs: int, threads: int) -> Soak:
+def with_options(url: str, options: Sequence[str]) -> str:
+    """``url`` with ``key=value`` settings added to its query."""
+    for option in options:
+        url += ("&" if "?" in url else "?") + option
+    return url
+
+
+def soak_backend(backend: str, jobs: int, threads: int, options: Sequence[str] = ()) -> Soak:
     with tempfile.TemporaryDirectory(prefix=f"activejob-soak-{backend}-") as tmp:
         home = Path(tmp)
         os.chmod(home, 0o755)
         server = chaos.server_for(backend, home)
+        server.url = with_options(server.url, options)
         server.start()
         try:
             return _soak(server, home, jobs, threads)
@@ -242,11 +275,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--backends", default=",".join(chaos.BACKENDS))
     parser.add_argument("--threads", type=int, default=5)
     parser.add_argument("--samples", metavar="DIR", help="write each backend's samples as CSV")
+    parser.add_argument(
+        "--url-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting added to each backend's URL (e.g. vacuum_dead_rows=0); repeatable",
+    )
     args = parser.parse_args(argv)
     failed = False
     for backend in args.backends.split(","):
         try:
-            result = soak_backend(backend, args.jobs, args.threads)
+            result = soak_backend(backend, args.jobs, args.threads, args.url_option)
         except chaos.Unavailable as exc:
             print(f"{backend:<11} skipped: {exc}", flush=True)
             continue

@@ -2,7 +2,8 @@
 worker`` commands, SIGKILLed at random every ~0.7 s and replaced, the server
 restarted once half-way (see ``bench/chaos.py``). Nothing lost, nothing stuck,
 every duplicate a run that was in flight in a killed process (or a claim the
-PostgreSQL crash forgot)."""
+PostgreSQL crash forgot). MariaDB's run is a private ``mariadbd``, SIGKILLed and
+started again on its data folder."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ SMALL = chaos.Chaos(
         "sqlite",
         pytest.param("postgresql", marks=pytest.mark.postgresql),
         pytest.param("redis", marks=pytest.mark.redis),
+        # A private MariaDB, SIGKILLed once: InnoDB's crash recovery on the restart.
+        pytest.param("mariadb", marks=pytest.mark.mysql),
         # Jobs in flight through PgBouncer (transaction mode) while PostgreSQL restarts.
         pytest.param("pgbouncer", marks=pytest.mark.postgresql),
     ],

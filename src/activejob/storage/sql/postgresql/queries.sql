@@ -437,3 +437,18 @@ WITH job AS (
     RETURNING id, queue_name
 )
 SELECT job.id FROM job, pg_notify('activejob', job.queue_name);
+-- name: vacuum_due
+-- The jobs table's dead row versions (the statistics' estimate, over every
+-- process), and whether this role may VACUUM it (its owner's or the database
+-- owner's privileges; a superuser has both). See vacuum.py.
+SELECT s.n_dead_tup,
+       pg_has_role(c.relowner, 'USAGE')
+       OR pg_has_role((SELECT datdba FROM pg_database WHERE datname = current_database()), 'USAGE')
+FROM pg_stat_user_tables AS s JOIN pg_class AS c ON c.oid = s.relid
+WHERE s.relid = 'activejob_jobs'::regclass;
+
+-- name: vacuum_jobs
+-- The claims' dead entries at the start of the claim indexes go only with the
+-- index pass, which INDEX_CLEANUP ON never skips; SKIP_LOCKED: another vacuum of
+-- the table is at work already.
+VACUUM (SKIP_LOCKED, INDEX_CLEANUP ON) activejob_jobs;

@@ -18,6 +18,7 @@ Example::
 
 from __future__ import annotations
 
+import builtins
 import json
 import re
 import time
@@ -32,6 +33,7 @@ from psycopg import errors
 from activejob import _time
 from activejob.storage.base import (
     DEFAULT_KEEP_FINISHED,
+    ClaimedJob,
     NewJob,
     SchemaError,
     StorageConfigurationError,
@@ -43,6 +45,7 @@ from activejob.storage.selector import QueueSelector
 from activejob.storage.sql.base import SQLStorage
 from activejob.storage.sql.postgresql.listener import Listener
 from activejob.storage.sql.postgresql.pool import ConnectionPool
+from activejob.storage.sql.postgresql.vacuum import DEFAULT_DEAD_ROWS, Vacuum
 
 __all__ = ["PostgreSQLStorage"]
 
@@ -70,6 +73,7 @@ class PostgreSQLStorage(SQLStorage):
         listen_conninfo: str | None = None,
         prepare_threshold: int | None = 5,
         connect_timeout: float = 10.0,
+        vacuum_dead_rows: int = DEFAULT_DEAD_ROWS,
     ) -> None:
         super().__init__(
             keep_finished=keep_finished, auto_migrate=auto_migrate, poll_interval=poll_interval
@@ -85,13 +89,16 @@ class PostgreSQLStorage(SQLStorage):
             Listener(self._open_listen, self._signal.notify) if listen else None
         )
         self._idle_polls = 0
+        self.vacuum = Vacuum(self._open, self._run_unprepared, dead_rows=vacuum_dead_rows)
+        """VACUUMs the jobs table as claims leave dead rows (see :mod:`.vacuum`)."""
 
     @classmethod
     def from_url(cls, url: str) -> PostgreSQLStorage:
         """``postgresql://user:pass@host:port/db`` (also ``postgres://``). Our settings in
         the query: ``pool_size``, ``pool_timeout``, ``max_idle``, ``keep_finished``,
         ``poll_interval``, ``auto_migrate``, ``listen``, ``listen_url``,
-        ``prepare_threshold`` (``none`` disables prepared statements); the rest
+        ``prepare_threshold`` (``none`` disables prepared statements),
+        ``vacuum_dead_rows`` (``0``: never VACUUM, leave it to autovacuum); the rest
         (``sslmode``, ``connect_timeout``, ``application_name``, ...) go to libpq."""
         options = UrlOptions.parse(url)
         settings: dict[str, Any] = {
@@ -105,6 +112,7 @@ class PostgreSQLStorage(SQLStorage):
             "listen_conninfo": options.take("listen_url", str, None),
             "prepare_threshold": options.take("prepare_threshold", _threshold, _DEFAULT_PREPARE),
             "connect_timeout": options.duration("connect_timeout", 10.0),
+            "vacuum_dead_rows": options.integer("vacuum_dead_rows", DEFAULT_DEAD_ROWS, minimum=0),
         }
         parts = urlsplit(url)
         conninfo = urlunsplit(
@@ -200,6 +208,17 @@ class PostgreSQLStorage(SQLStorage):
         if found:
             self._idle_polls = 0
 
+    def _claim(
+        self, worker_id: str, selector: QueueSelector, limit: int
+    ) -> builtins.list[ClaimedJob]:
+        claimed = super()._claim(worker_id, selector, limit)
+        self.vacuum.claimed(len(claimed))
+        return claimed
+
+    def _run_unprepared(self, conn: psycopg.Connection, name: str) -> Any:
+        # VACUUM is a utility statement: never a prepared one.
+        return conn.execute(self.sql.queries[name], prepare=False)
+
     # -- waiting ----------------------------------------------------------------------
 
     def _wait(self, selector: QueueSelector, timeout: float) -> bool:
@@ -238,6 +257,7 @@ class PostgreSQLStorage(SQLStorage):
         return interval
 
     def close(self) -> None:
+        self.vacuum.close()
         if self.listener is not None:
             self.listener.stop()
         self._pool.close()
