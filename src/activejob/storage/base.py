@@ -160,6 +160,9 @@ class NewJob:
     """The job's JSON payload, already encoded."""
     run_at: float | None = None
     """Epoch seconds; ``None`` means ready now."""
+    # -- flow: rate limits
+    rate_limits: str | None = None
+    """The job's rate limits, resolved (``flow.rate.encode_limits``); ``None``: none."""
 
 
 @dataclass
@@ -265,6 +268,9 @@ class JobInfo:
     heartbeat_at: datetime | None = None
     error: ErrorInfo | None = None
     crashes: int = 0
+    # -- flow: rate limits
+    rate_limited_until: datetime | None = None
+    """For a ready job held back by a full rate-limit window: when it frees."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: times in ISO 8601, the state and error as plain values.

@@ -31,6 +31,7 @@ from activejob.testing.contract.crashes import WorkerCrashes
 from activejob.testing.contract.hostile import HostileRows
 from activejob.testing.contract.jobs import PushingAndClaiming
 from activejob.testing.contract.operating import Operating
+from activejob.testing.contract.rate import RateLimits
 from activejob.testing.contract.recurring import RecurringRuns
 from activejob.testing.contract.results import ResultsAndRecovery
 from activejob.testing.contract.waiting import WaitingAndSchema
@@ -44,6 +45,7 @@ class StorageContract(
     WorkerCrashes,
     Operating,
     RecurringRuns,
+    RateLimits,
     WaitingAndSchema,
     HostileRows,
 ):

@@ -183,7 +183,8 @@ class PostgreSQLStorage(SQLStorage):
                 f'{{"job_id":{dumps(j.job_id)},"job_class":{dumps(j.job_class)},'
                 f'"queue_name":{dumps(j.queue_name)},"priority":{int(j.priority)},'
                 f'"run_at":{dumps(None if j.run_at is None else float(j.run_at))},'
-                f'"payload":{j.payload}}}'
+                f'"payload":{j.payload},'
+                f'"rate_limits":{j.rate_limits or "null"}}}'  # flow: rate limits
                 for j in jobs
             )
             + "]"
@@ -199,6 +200,14 @@ class PostgreSQLStorage(SQLStorage):
     def _claimed(self, found: bool) -> None:
         if found:
             self._idle_polls = 0
+
+    # flow: rate limits -- the claim is autocommit; its rate-limited part is a
+    # transaction, opened only when a rate-limited job is due.
+    def _rate_probe(self, conn: Any, selector: QueueSelector, now: float) -> bool:
+        return bool(self._run(conn, "rate_probe", {"now": now}).fetchone()[0])
+
+    def _rate_scope(self, conn: Any) -> Any:
+        return conn.transaction()
 
     # -- waiting ----------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+-- Placeholder for the concurrency branch's migration (issue 13 numbering); the lead drops it at merge.
