@@ -32,6 +32,7 @@ from activejob.errors import (
     SerializationError,
     UnknownJobClassError,
 )
+from activejob.flow.rate import rate_limit  # flow: rate limits
 from activejob.job.base import Job
 from activejob.job.callbacks import (
     after_discard,
@@ -106,6 +107,7 @@ __all__ = [
     "job",
     "perform_all_later",
     "polynomially_longer",
+    "rate_limit",  # flow: rate limits
     "rescue_from",
     "retry_on",
     "serializers",

@@ -149,6 +149,8 @@ def show_job(args: argparse.Namespace) -> int:
     data.update({key: format_time(getattr(job, key)) for key in data if key.endswith("_at")})
     for key, value in data.items():
         print(f"{key + ':':<14}{'' if value is None else value}")
+    if job.rate_limited_until is not None:  # flow: rate limits
+        print(f"{'waiting:':<14}rate limited until {format_time(job.rate_limited_until)}")
     if "unreadable_payload" in payload:
         print(f"{'payload:':<14}unreadable: {payload.get('reason', '')}")
     else:

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from activejob import _time, events
 from activejob.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ __all__ = [
     "encode_limits",
     "rate_limit",
     "rate_limits_of",
+    "report_held",
 ]
 
 J = TypeVar("J", bound=type)
@@ -177,6 +179,19 @@ def decode_limits(text: str | None) -> list[StoredLimit]:
         return [StoredLimit(str(r["key"]), int(r["limit"]), float(r["per"])) for r in rows]
     except (ValueError, TypeError, KeyError):
         return []
+
+
+def report_held(
+    job_id: str, limits: Sequence[StoredLimit], until: float | None, worker_id: str
+) -> None:
+    """Emit ``rate_limited`` for a ready job a claim held back (the one emitter)."""
+    events.emit(
+        "rate_limited",
+        job_id=job_id,
+        keys=[s.key for s in limits],
+        until=None if until is None else _time.from_timestamp(until),
+        worker_id=worker_id,
+    )
 
 
 @dataclass

@@ -90,4 +90,15 @@ def job_info(flat: Sequence[str]) -> JobInfo:
         crashes=d.integer("crashes", h.get("crashes", "0")),
     )
     info.error = d.error(error)
+    # flow: rate limits -- a ready job held back by a full window says until when.
+    until = _number(h.get("rate_until"))
+    if until is not None and until > now and h.get("state") == "ready":
+        info.rate_limited_until = _time.from_timestamp(until)
     return info
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        return None if text is None else float(text)
+    except ValueError:
+        return None

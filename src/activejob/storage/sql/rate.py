@@ -17,8 +17,8 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from activejob import _time, events
-from activejob.flow.rate import RateWindow, RateWindows, StoredLimit, decode_limits
+from activejob import _time
+from activejob.flow.rate import RateWindow, RateWindows, StoredLimit, decode_limits, report_held
 from activejob.storage.base import JobInfo, JobState
 from activejob.storage.selector import QueueSelector
 
@@ -53,13 +53,7 @@ def claim_rate_limited(
             if len(held) == before or len(rows) >= limit:
                 break
     for job_id, limits, until in held:
-        events.emit(
-            "rate_limited",
-            job_id=job_id,
-            keys=[s.key for s in limits],
-            until=None if until is None else _time.from_timestamp(until),
-            worker_id=worker_id,
-        )
+        report_held(job_id, limits, until, worker_id)
     return rows
 
 
