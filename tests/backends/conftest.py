@@ -27,6 +27,7 @@ MYSQL_TABLES = (
     "activejob_workers",
     "activejob_recurring_tasks",
     "activejob_recurring_executions",
+    "activejob_rate_windows",  # flow: rate limits
 )
 
 

@@ -140,6 +140,17 @@ class SQLStorage(Storage):
         """The transaction of a claim's rate-limited part, inside ``_claim_scope``."""
         return nullcontext()
 
+    def _rate_lock(self, conn: Any, buckets: str, now: float) -> builtins.list[Any]:
+        """Create and lock the logs of ``buckets`` (JSON ``[[key, per], ...]``, in key
+        order); their ``(rate_key, per, starts)`` rows."""
+        params = {"buckets": buckets, "now": now}
+        return builtins.list(self._run(conn, "rate_windows_lock", params).fetchall())
+
+    def _rate_mark(self, conn: Any, ids: str, worker_id: str, now: float) -> builtins.list[Any]:
+        """Make the admitted jobs ``ids`` (a JSON array) running; their claim rows."""
+        params = {"ids": ids, "now": now, "worker_id": worker_id}
+        return builtins.list(self._run(conn, "rate_claim_jobs", params).fetchall())
+
     # -- connections ----------------------------------------------------------------
 
     def _run(self, conn: Any, name: str, params: dict[str, Any] | None = None) -> Any:

@@ -69,9 +69,7 @@ def _admit(
     """Lock the candidates' logs, claim those with room, save the logs; appends the
     jobs held back to ``held``."""
     buckets = sorted({s.bucket for _, limits, _ in candidates for s in limits})
-    locked = storage._run(
-        conn, "rate_windows_lock", {"buckets": json.dumps(buckets), "now": now}
-    ).fetchall()
+    locked = storage._rate_lock(conn, json.dumps(buckets), now)
     windows = RateWindows(
         {(str(k), float(p)): RateWindow(float(p), _starts(s)) for k, p, s in locked}, now
     )
@@ -86,8 +84,7 @@ def _admit(
             refused.append((job_id, limits))
     rows: list[Sequence[Any]] = []
     if admitted:
-        params = {"ids": json.dumps(admitted), "now": now, "worker_id": worker_id}
-        rows = list(storage._run(conn, "rate_claim_jobs", params).fetchall())
+        rows = list(storage._rate_mark(conn, json.dumps(admitted), worker_id, now))
     storage._run(conn, "rate_windows_save", {"windows": json.dumps(windows.changed()), "now": now})
     held.extend((job_id, limits, windows.held_until(limits)) for job_id, limits in refused)
     return rows
