@@ -89,10 +89,23 @@ def test_the_window_slides() -> None:
     assert windows.admit(limit) and windows.admit(limit)
     assert not windows.admit(limit)
     assert windows.held_until(limit) == 10.0
-    later = RateWindows({("k", 10.0): RateWindow(10.0, [0.0, 6.0])}, now=10.0)
+    later = RateWindows({("k", 10.0): RateWindow(10.0, [[0.0, 1], [6.0, 1]])}, now=10.0)
     assert later.admit(limit)  # the start at 0 left the window at 10
     assert not later.admit(limit)
     assert later.held_until(limit) == 16.0
+
+
+def test_a_log_stays_small_and_rounds_starts_up_never_down() -> None:
+    window = RateWindow(64.0)
+    for i in range(1000):
+        window.record(100.0 + i * 0.01)  # ten seconds of starts
+    assert window.count == 1000
+    assert len(window.slots) <= 11  # one slot per second (64 s / 64)
+    assert all(at >= 100.0 for at, _ in window.slots)
+    window.limit = 1000
+    # Full until the first slot leaves: no sooner than the first start's own time.
+    until = window.full_until()
+    assert until is not None and 164.0 <= until <= 165.0
 
 
 def test_the_test_adapter_records_the_limits() -> None:

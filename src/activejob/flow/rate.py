@@ -13,8 +13,10 @@
 The window is a **sliding log**: a job may start when fewer than ``n`` jobs of the
 same ``(key, per)`` started in the ``per`` seconds before now, so *any* window of
 length ``per`` holds at most ``n`` starts (a fixed window lets ``2n`` through across
-its boundary, a token bucket lets a burst follow a full window). The log keeps at
-most ``n`` start times per key. Every start counts: a retry, and a rerun after a
+its boundary, a token bucket lets a burst follow a full window). The SQL logs round
+start times up to ``per / 64`` (:data:`GRAIN`), so a log is at most 65 slots
+whatever ``n``; a held job may wait up to ``per / 64`` longer than an exact log
+would make it, never less. Every start counts: a retry, and a rerun after a
 worker crash, start again and take a place in the window.
 
 ``key`` is a string, a callable given ``perform``'s arguments (computed once, at
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
     from activejob.job.core import JobCore
 
 __all__ = [
+    "GRAIN",
     "KEY_LIMIT",
     "RateLimit",
     "RateWindow",
@@ -194,35 +197,64 @@ def report_held(
     )
 
 
+GRAIN = 64
+"""Slots per window: a log stores its starts rounded *up* to ``per / GRAIN``, as
+``[time, count]`` pairs, so it never holds more than ``GRAIN + 1`` of them however
+large ``n`` is. Rounding up only makes a start leave the window later: the limit
+still holds exactly, and a held job waits at most ``per / GRAIN`` longer."""
+
+
 @dataclass
 class RateWindow:
-    """The sliding log of one ``(key, per)``: the latest starts, oldest first."""
+    """The sliding log of one ``(key, per)``: ``[time, count]`` slots, oldest first."""
 
     per: float
-    starts: list[float] = field(default_factory=list)
+    slots: list[list[float]] = field(default_factory=list)
     limit: int | None = None
     """The smallest ``n`` a job asked of this window in the current admission."""
+
+    @property
+    def count(self) -> int:
+        """Starts in the log (call :meth:`trim` first for those in the window)."""
+        return int(sum(slot[1] for slot in self.slots))
 
     def trim(self, now: float) -> None:
         """Forget starts that left the window (those at or before ``now - per``)."""
         cutoff = now - self.per
         drop = 0
-        while drop < len(self.starts) and self.starts[drop] <= cutoff:
+        while drop < len(self.slots) and self.slots[drop][0] <= cutoff:
             drop += 1
         if drop:
-            del self.starts[:drop]
+            del self.slots[:drop]
 
     def has_room(self, limit: int) -> bool:
         """Whether one more start fits (call :meth:`trim` first)."""
         self.limit = limit if self.limit is None else min(self.limit, limit)
-        return len(self.starts) < limit
+        return self.count < limit
+
+    def record(self, now: float) -> None:
+        """Log a start at ``now`` (rounded up to its slot)."""
+        grain = self.per / GRAIN
+        at = math.ceil(now / grain) * grain
+        if self.slots and self.slots[-1][0] >= at:
+            self.slots[-1][1] += 1
+        else:
+            self.slots.append([at, 1])
 
     def full_until(self) -> float | None:
-        """When the next start fits, if the window is full now: the ``n``-th latest
-        start plus ``per``."""
-        if self.limit is None or len(self.starts) < self.limit:
+        """When the next start fits, if the window is full now: when enough of the
+        oldest starts have left it."""
+        if self.limit is None:
             return None
-        return self.starts[-self.limit] + self.per
+        excess = self.count - self.limit  # starts that must leave, less one
+        if excess < 0:
+            return None
+        left = 0.0
+        for at, count in self.slots:
+            left += count
+            if left > excess:
+                return at + self.per
+        return None
 
 
 class RateWindows:
@@ -230,7 +262,7 @@ class RateWindows:
 
     Example::
 
-        windows = RateWindows({("smtp", 60.0): RateWindow(60.0, [t1, t2])}, now)
+        windows = RateWindows({("smtp", 60.0): RateWindow(60.0, [[t1, 1], [t2, 3]])}, now)
         if windows.admit(limits):
             ...  # start it; windows.changed() are the logs to save
     """
@@ -257,7 +289,7 @@ class RateWindows:
             fits = self.window(limit.bucket).has_room(limit.limit) and fits
         if fits:
             for limit in limits:
-                self.window(limit.bucket).starts.append(self.now)
+                self.window(limit.bucket).record(self.now)
         return fits
 
     def held_until(self, limits: Sequence[StoredLimit]) -> float | None:
@@ -275,7 +307,7 @@ class RateWindows:
                 {
                     "key": key,
                     "per": per,
-                    "starts": json.dumps(window.starts),
+                    "starts": json.dumps(window.slots),
                     "full_until": window.full_until(),
                 }
             )

@@ -146,10 +146,15 @@ class SQLStorage(Storage):
         params = {"buckets": buckets, "now": now}
         return builtins.list(self._run(conn, "rate_windows_lock", params).fetchall())
 
-    def _rate_mark(self, conn: Any, ids: str, worker_id: str, now: float) -> builtins.list[Any]:
-        """Make the admitted jobs ``ids`` (a JSON array) running; their claim rows."""
-        params = {"ids": ids, "now": now, "worker_id": worker_id}
-        return builtins.list(self._run(conn, "rate_claim_jobs", params).fetchall())
+    def _rate_finish(
+        self, conn: Any, ids: str, windows: str, worker_id: str, now: float
+    ) -> builtins.list[Any]:
+        """Make the admitted jobs ``ids`` (a JSON array) running and save the logs
+        ``windows``; the claimed rows."""
+        params = {"ids": ids, "windows": windows, "now": now, "worker_id": worker_id}
+        rows = builtins.list(self._run(conn, "rate_claim_jobs", params).fetchall())
+        self._run(conn, "rate_windows_save", params)
+        return rows
 
     # -- connections ----------------------------------------------------------------
 

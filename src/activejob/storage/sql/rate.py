@@ -82,10 +82,9 @@ def _admit(
             admitted.append(id_)
         else:
             refused.append((job_id, limits))
-    rows: list[Sequence[Any]] = []
-    if admitted:
-        rows = list(storage._rate_mark(conn, json.dumps(admitted), worker_id, now))
-    storage._run(conn, "rate_windows_save", {"windows": json.dumps(windows.changed()), "now": now})
+    rows = storage._rate_finish(
+        conn, json.dumps(admitted), json.dumps(windows.changed()), worker_id, now
+    )
     held.extend((job_id, limits, windows.held_until(limits)) for job_id, limits in refused)
     return rows
 
@@ -105,10 +104,11 @@ def _candidates(
     return found
 
 
-def _starts(text: Any) -> list[float]:
+def _starts(text: Any) -> list[list[float]]:
+    """A stored log's ``[time, count]`` slots; anything else reads as empty."""
     try:
         value = json.loads(text) if isinstance(text, str) else []
-        return sorted(float(s) for s in value)
+        return sorted([float(at), float(count)] for at, count in value)
     except (ValueError, TypeError):
         return []
 

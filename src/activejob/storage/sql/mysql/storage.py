@@ -340,11 +340,14 @@ class MySQLStorage(SQLStorage):
         self._run(conn, "rate_windows_create", {"buckets": buckets, "now": now})
         return builtins.list(self._run(conn, "rate_windows_lock", {"buckets": buckets}).fetchall())
 
-    def _rate_mark(self, conn: Any, ids: str, worker_id: str, now: float) -> builtins.list[Any]:
+    def _rate_finish(
+        self, conn: Any, ids: str, windows: str, worker_id: str, now: float
+    ) -> builtins.list[Any]:
         rows = builtins.list(self._run(conn, "rate_pick", {"ids": ids}).fetchall())
         if rows:
             ids = json.dumps([row[0] for row in rows])
             self._run(conn, "mark_running", {"ids": ids, "worker_id": worker_id, "now": now})
+        self._run(conn, "rate_windows_save", {"windows": windows, "now": now})
         return rows
 
     # -- recovery -------------------------------------------------------------------

@@ -374,6 +374,8 @@ WHERE j.rate_limits IS NOT NULL AND j.state IN ('ready', 'scheduled')
       SELECT 1 FROM jsonb_array_elements(j.rate_limits) AS l
       JOIN activejob_rate_windows AS w ON w.rate_key = l->>'key' AND w.per = (l->>'per')::float8
       WHERE w.full_until > %(now)s::float8)
+  -- As the claims: this transaction commits without waiting for the WAL flush.
+  AND (SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL
 ORDER BY j.priority, j.run_at, j.id
 LIMIT %(limit)s
 FOR UPDATE OF j SKIP LOCKED;
@@ -394,6 +396,23 @@ SET state = 'running', attempts = LEAST(attempts, 2147483646) + 1, worker_id = %
     started_at = to_timestamp(%(now)s::float8), heartbeat_at = to_timestamp(%(now)s::float8)
 WHERE id IN (SELECT value::bigint FROM jsonb_array_elements_text(%(ids)s::jsonb))
   AND state IN ('ready', 'scheduled')
+RETURNING id, job_id, queue_name, payload, attempts, priority,
+          extract(epoch FROM run_at)::float8, job_class;
+
+-- name: rate_claim_and_save
+-- rate_claim_jobs and rate_windows_save in one round trip.
+WITH saved AS (
+    UPDATE activejob_rate_windows AS w
+    SET starts = r.starts, full_until = r.full_until, touched_at = %(now)s::float8
+    FROM jsonb_to_recordset(%(windows)s::jsonb) AS r(key text, per float8, starts text, full_until float8)
+    WHERE w.rate_key = r.key AND w.per = r.per
+    RETURNING 1
+)
+UPDATE activejob_jobs
+SET state = 'running', attempts = LEAST(attempts, 2147483646) + 1, worker_id = %(worker_id)s,
+    started_at = to_timestamp(%(now)s::float8), heartbeat_at = to_timestamp(%(now)s::float8)
+WHERE id IN (SELECT value::bigint FROM jsonb_array_elements_text(%(ids)s::jsonb))
+  AND state IN ('ready', 'scheduled') AND (SELECT count(*) FROM saved) >= 0
 RETURNING id, job_id, queue_name, payload, attempts, priority,
           extract(epoch FROM run_at)::float8, job_class;
 

@@ -209,6 +209,12 @@ class PostgreSQLStorage(SQLStorage):
     def _rate_scope(self, conn: Any) -> Any:
         return conn.transaction()
 
+    def _rate_finish(
+        self, conn: Any, ids: str, windows: str, worker_id: str, now: float
+    ) -> list[Any]:
+        params = {"ids": ids, "windows": windows, "now": now, "worker_id": worker_id}
+        return list(self._run(conn, "rate_claim_and_save", params).fetchall())
+
     # -- waiting ----------------------------------------------------------------------
 
     def _wait(self, selector: QueueSelector, timeout: float) -> bool:
