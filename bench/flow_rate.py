@@ -139,7 +139,8 @@ def _admin(backend: str, server: str) -> tuple[Callable[[], None], Callable[[], 
 
             return run
 
-        return pg(f"DROP DATABASE IF EXISTS {SCRATCH} WITH (FORCE)"), pg(f"CREATE DATABASE {SCRATCH}")
+        drop = pg(f"DROP DATABASE IF EXISTS {SCRATCH} WITH (FORCE)")
+        return drop, pg(f"CREATE DATABASE {SCRATCH}")
     import MySQLdb
 
     parts = urlsplit(server)
