@@ -1,7 +1,8 @@
-"""Enqueue a burst of work: 12 geocodes and 3 syncs of two accounts."""
+"""Enqueue a burst of work: 12 geocodes and 4 syncs of two accounts."""
+
+from jobs import GeocodeJob, SyncAccountJob
 
 import activejob
-from jobs import GeocodeJob, SyncAccountJob
 
 activejob.configure(adapter="sqlite:///jobs.sqlite3")
 for n in range(12):
