@@ -30,6 +30,7 @@
 local P = ARGV[1]
 local NOW = ARGV[2]
 local IDX_KEYS = {}
+local RATE_LOGS = {}  -- flow: rate limits: per bucket, its log trimmed once per script
 
 local function job_key(sid) return P .. 'job:' .. sid end
 -- Built once per (state, queue) and script: a hot loop names the same few indexes.
@@ -316,9 +317,24 @@ local function rate_free_at(log, card, limit, per)
   return tonumber(s[2]) + per
 end
 
+-- A bucket's log, trimmed to the window (once per script: NOW does not change), with
+-- its count kept as starts are added.
+local function rate_log(l)
+  local b = rate_bucket(l)
+  local st = RATE_LOGS[b]
+  if not st then
+    local log = P .. 'rate:log:' .. b
+    redis.call('ZREMRANGEBYSCORE', log, '-inf', tonumber(NOW) - l.per)
+    st = {bucket = b, key = log, card = redis.call('ZCARD', log), expires = false}
+    RATE_LOGS[b] = st
+  end
+  return st
+end
+
 -- Record a start of job `sid` in every bucket of `rate` if each has room (returns
 -- false); else hold the job in its first full bucket and return when it may start.
-local function rate_held(sid, rate, attempts)
+-- `was_held` is the job's 'rate_until' field, cleared when it starts.
+local function rate_held(sid, rate, attempts, was_held)
   if not rate then return false end
   local ok, limits = pcall(cjson.decode, rate)
   if not ok or type(limits) ~= 'table' then return false end
@@ -331,13 +347,10 @@ local function rate_held(sid, rate, attempts)
   local now = tonumber(NOW)
   local full, full_at, full_limit = nil, 0, 0
   for _, l in ipairs(limits) do
-    local b = rate_bucket(l)
-    local log = P .. 'rate:log:' .. b
-    redis.call('ZREMRANGEBYSCORE', log, '-inf', now - l.per)
-    local card = redis.call('ZCARD', log)
-    if card >= l.limit then
-      local at = rate_free_at(log, card, l.limit, l.per)
-      if full == nil then full, full_limit = b, l.limit end
+    local st = rate_log(l)
+    if st.card >= l.limit then
+      local at = rate_free_at(st.key, st.card, l.limit, l.per)
+      if full == nil then full, full_limit = st.bucket, l.limit end
       if at > full_at then full_at = at end
     end
   end
@@ -353,11 +366,15 @@ local function rate_held(sid, rate, attempts)
     return full_at
   end
   for _, l in ipairs(limits) do
-    local log = P .. 'rate:log:' .. rate_bucket(l)
-    redis.call('ZADD', log, now, NOW .. ':' .. sid .. ':' .. tostring(attempts))
-    redis.call('PEXPIRE', log, math.ceil(l.per * 1000) + 1000)
+    local st = rate_log(l)
+    redis.call('ZADD', st.key, now, NOW .. ':' .. sid .. ':' .. tostring(attempts))
+    st.card = st.card + 1
+    if not st.expires then
+      redis.call('PEXPIRE', st.key, math.ceil(l.per * 1000) + 1000)
+      st.expires = true
+    end
   end
-  redis.call('HDEL', job_key(sid), 'rate_until')
+  if was_held then redis.call('HDEL', job_key(sid), 'rate_until') end
   return false
 end
 

@@ -75,8 +75,8 @@ end
 for _, sid in ipairs(taken) do
   local key = job_key(sid)
   local h = redis.call('HMGET', key, 'job_id', 'queue', 'payload', 'attempts', 'state',
-    'priority', 'class', 'rate')
-  local is_held = h[5] == 'ready' and rate_held(sid, h[8], h[4])  -- flow: rate limits
+    'priority', 'class', 'rate', 'rate_until')
+  local is_held = h[5] == 'ready' and rate_held(sid, h[8], h[4], h[9])  -- flow: rate limits
   if is_held then
     held = held + 1
     held_out[#held_out + 1] = {'', h[1], '', '', string.format('%.17g', is_held), '', h[8]}
