@@ -399,6 +399,23 @@ WHERE id IN (SELECT value::bigint FROM jsonb_array_elements_text(%(ids)s::jsonb)
 RETURNING id, job_id, queue_name, payload, attempts, priority,
           extract(epoch FROM run_at)::float8, job_class;
 
+-- name: rate_windows_create
+-- The logs of the buckets parameter that are new, empty (an existing one is not
+-- written: DO NOTHING takes no lock and makes no row version).
+INSERT INTO activejob_rate_windows (rate_key, per, touched_at)
+SELECT b->>0, (b->>1)::float8, %(now)s::float8
+FROM jsonb_array_elements(%(buckets)s::jsonb) AS b
+ORDER BY 1, 2
+ON CONFLICT (rate_key, per) DO NOTHING;
+
+-- name: rate_windows_select
+-- Those logs, locked in key order (so two claims never deadlock) until the claim commits.
+SELECT w.rate_key, w.per, w.starts FROM activejob_rate_windows AS w
+WHERE (w.rate_key, w.per) IN (
+    SELECT b->>0, (b->>1)::float8 FROM jsonb_array_elements(%(buckets)s::jsonb) AS b)
+ORDER BY w.rate_key, w.per
+FOR UPDATE;
+
 -- name: rate_claim_and_save
 -- rate_claim_jobs and rate_windows_save in one round trip.
 WITH saved AS (

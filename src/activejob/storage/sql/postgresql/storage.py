@@ -203,15 +203,31 @@ class PostgreSQLStorage(SQLStorage):
 
     # flow: rate limits -- the claim is autocommit; its rate-limited part is a
     # transaction, opened only when a rate-limited job is due.
+    # After a claim that found rate-limited jobs, the next one goes straight to its
+    # transaction (a race between threads costs one probe, or one empty transaction).
+    _rate_busy = False
+
     def _rate_probe(self, conn: Any, selector: QueueSelector, now: float) -> bool:
+        if self._rate_busy:
+            self._rate_busy = False
+            return True
         return bool(self._run(conn, "rate_probe", {"now": now}).fetchone()[0])
 
-    def _rate_scope(self, conn: Any) -> Any:
-        return conn.transaction()
+    @contextmanager
+    def _rate_scope(self, conn: Any) -> Iterator[None]:
+        # Pipelined: BEGIN travels with the first query and COMMIT with nothing to wait for.
+        with conn.pipeline(), conn.transaction():
+            yield
+
+    def _rate_lock(self, conn: Any, buckets: str, now: float) -> list[Any]:
+        # Two statements, one round trip (pipelined): only new logs are written.
+        self._run(conn, "rate_windows_create", {"buckets": buckets, "now": now})
+        return list(self._run(conn, "rate_windows_select", {"buckets": buckets}).fetchall())
 
     def _rate_finish(
         self, conn: Any, ids: str, windows: str, worker_id: str, now: float
     ) -> list[Any]:
+        self._rate_busy = True
         params = {"ids": ids, "windows": windows, "now": now, "worker_id": worker_id}
         return list(self._run(conn, "rate_claim_and_save", params).fetchall())
 
