@@ -380,25 +380,6 @@ ORDER BY j.priority, j.run_at, j.id
 LIMIT %(limit)s
 FOR UPDATE OF j SKIP LOCKED;
 
--- name: rate_windows_lock
--- The logs of the buckets parameter (a JSON array of [key, per]), created empty when new, and
--- locked (in key order, so two claims never deadlock) until the claim commits.
-INSERT INTO activejob_rate_windows (rate_key, per, touched_at)
-SELECT b->>0, (b->>1)::float8, %(now)s::float8
-FROM jsonb_array_elements(%(buckets)s::jsonb) AS b
-ORDER BY 1, 2
-ON CONFLICT (rate_key, per) DO UPDATE SET rate_key = EXCLUDED.rate_key
-RETURNING rate_key, per, starts;
-
--- name: rate_claim_jobs
-UPDATE activejob_jobs
-SET state = 'running', attempts = LEAST(attempts, 2147483646) + 1, worker_id = %(worker_id)s,
-    started_at = to_timestamp(%(now)s::float8), heartbeat_at = to_timestamp(%(now)s::float8)
-WHERE id IN (SELECT value::bigint FROM jsonb_array_elements_text(%(ids)s::jsonb))
-  AND state IN ('ready', 'scheduled')
-RETURNING id, job_id, queue_name, payload, attempts, priority,
-          extract(epoch FROM run_at)::float8, job_class;
-
 -- name: rate_windows_create
 -- The logs of the buckets parameter that are new, empty (an existing one is not
 -- written: DO NOTHING takes no lock and makes no row version).
@@ -417,7 +398,8 @@ ORDER BY w.rate_key, w.per
 FOR UPDATE;
 
 -- name: rate_claim_and_save
--- rate_claim_jobs and rate_windows_save in one round trip.
+-- The admitted jobs (ids in a JSON array) made running, and the logs saved, in one
+-- statement.
 WITH saved AS (
     UPDATE activejob_rate_windows AS w
     SET starts = r.starts, full_until = r.full_until, touched_at = %(now)s::float8
@@ -432,12 +414,6 @@ WHERE id IN (SELECT value::bigint FROM jsonb_array_elements_text(%(ids)s::jsonb)
   AND state IN ('ready', 'scheduled') AND (SELECT count(*) FROM saved) >= 0
 RETURNING id, job_id, queue_name, payload, attempts, priority,
           extract(epoch FROM run_at)::float8, job_class;
-
--- name: rate_windows_save
-UPDATE activejob_rate_windows AS w
-SET starts = r.starts, full_until = r.full_until, touched_at = %(now)s::float8
-FROM jsonb_to_recordset(%(windows)s::jsonb) AS r(key text, per float8, starts text, full_until float8)
-WHERE w.rate_key = r.key AND w.per = r.per;
 
 -- name: rate_next_due
 -- The earliest time a rate-limited job of one queue pattern may start: its run_at,
