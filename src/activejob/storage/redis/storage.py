@@ -478,7 +478,9 @@ class RedisStorage(Storage):
         args = (key, run_at, ttl, job.job_id, job.job_class, job.queue_name, job.priority)
         # A retried call after a lost reply finds the run stored and returns None:
         # the job was stored once, by the first call.
-        sid = self._script("recurring_enqueue", *args, job_run_at, job.payload)
+        sid = self._script(
+            "recurring_enqueue", *args, job_run_at, job.payload, job.rate_limits or ""
+        )  # flow: rate limits
         return None if not sid else int(sid)
 
     def queues(self) -> builtins.list[QueueInfo]:

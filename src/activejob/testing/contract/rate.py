@@ -177,3 +177,9 @@ class RateLimits(ContractBase):
         assert storage.wait(["*"], timeout=30) is True
         assert time.monotonic() - started < self.patience
         assert len(storage.claim("w", ["*"], 10)) == 1
+
+    def test_a_recurring_run_keeps_its_limits(self, storage: Storage, clock: FakeClock) -> None:
+        first, second = limited(("cron", 1, 60)), limited(("cron", 1, 60))
+        assert storage.enqueue_recurring("nightly", 1_767_236_400, first) is not None
+        assert storage.enqueue_recurring("nightly", 1_767_236_460, second) is not None
+        assert [c.job_id for c in storage.claim("w", ["*"], 10)] == [first.job_id]
