@@ -33,7 +33,7 @@ IDLE = WorkerOptions(
 )
 """A worker that would poll only every 30 s: anything faster was a wake-up."""
 JITTER = 0.05
-"""Seconds between a claim and its job's first line that may differ from job to job."""
+"""Seconds two clocks of this machine may disagree by, read by two processes."""
 
 
 class CLIWorker:
@@ -115,17 +115,20 @@ def test_two_worker_processes_hold_the_limit_in_every_window(
     wait_for(lambda: all(storage.get(j.job_id).state is JobState.SUCCEEDED for j in jobs))  # type: ignore[union-attr]
     runs = ledger(path)
     assert sorted(label for label, _, _ in runs) == sorted(f"j{i}" for i in range(12))
-    # The store's own start times (the claims) hold the limit exactly. The jobs' own
-    # clocks read a moment after their claim, by a delay that varies (a batch claimed
-    # at a window's end may run sooner after its claim than the batch before it):
-    # within one job per window, less that jitter (50 ms).
-    claimed = [storage.get(j.job_id).started_at.timestamp() for j in jobs]  # type: ignore[union-attr]
-    assert most_in_a_window(claimed, rate_jobs.PER) <= rate_jobs.N
+    # The store's own start times (the claims) hold the limit exactly. Each job's own
+    # clock reads a moment after its claim, by a delay that varies with the machine's
+    # load (a batch claimed at a window's end may run sooner after its claim than the
+    # batch before it): within one job per window, less that measured spread.
+    claimed = {f"j{i}": storage.get(j.job_id).started_at.timestamp() for i, j in enumerate(jobs)}  # type: ignore[union-attr]
+    assert most_in_a_window(list(claimed.values()), rate_jobs.PER) <= rate_jobs.N
+    delays = [at - claimed[label] for label, _, at in runs]
+    spread = max(delays) - min(delays)
+    assert min(delays) > -JITTER and spread < 0.5  # the clocks agree; runs follow claims
     starts = [at for _, _, at in runs]
-    assert most_in_a_window(starts, rate_jobs.PER - JITTER) <= rate_jobs.N + 1
+    assert most_in_a_window(starts, rate_jobs.PER - spread) <= rate_jobs.N + 1
     # 12 jobs at 3 a second take three windows more than the first, and no polling
     # (every 30 s) explains finishing in time: the workers woke as windows freed.
-    assert starts[-1] - starts[0] >= 3 * rate_jobs.PER - 0.05
+    assert starts[-1] - starts[0] >= 3 * rate_jobs.PER - spread
     assert starts[-1] - starts[0] < 10
     assert all(worker.stop() == 0 for worker in workers)
 
