@@ -20,7 +20,7 @@ import builtins
 import json
 import threading
 from abc import abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, ClassVar
 
@@ -148,13 +148,13 @@ class SQLStorage(Storage):
 
     def _rate_finish(
         self, conn: Any, ids: str, windows: str, worker_id: str, now: float
-    ) -> builtins.list[Any]:
+    ) -> Callable[[], builtins.list[Any]]:
         """Make the admitted jobs ``ids`` (a JSON array) running and save the logs
-        ``windows``; the claimed rows."""
+        ``windows``; returns how to read the claimed rows (called after the commit)."""
         params = {"ids": ids, "windows": windows, "now": now, "worker_id": worker_id}
         rows = builtins.list(self._run(conn, "rate_claim_jobs", params).fetchall())
         self._run(conn, "rate_windows_save", params)
-        return rows
+        return lambda: rows
 
     # -- connections ----------------------------------------------------------------
 

@@ -14,7 +14,7 @@ its jobs, and ``wait`` sleeps until that time (``rate_next_due``), not a poll.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from activejob import _time
@@ -40,18 +40,24 @@ def claim_rate_limited(
     returns the claimed rows (as the ``claim_*`` queries return them)."""
     if not storage._rate_probe(conn, selector, now):
         return []
-    rows: list[Sequence[Any]] = []
+    taken = 0
+    fetches: list[Callable[[], list[Any]]] = []
     held: list[tuple[str, list[StoredLimit], float | None]] = []
     with storage._rate_scope(conn):
         for _ in range(ROUNDS):
-            want = limit - len(rows)
+            want = limit - taken
             candidates = _candidates(storage, conn, selector, now, want)
             if not candidates:
                 break
             before = len(held)
-            rows += _admit(storage, conn, worker_id, candidates, now, want, held)
-            if len(held) == before or len(rows) >= limit:
+            admitted, fetch = _admit(storage, conn, worker_id, candidates, now, want, held)
+            taken += admitted
+            fetches.append(fetch)
+            if len(held) == before or taken >= limit:
                 break
+    # Read after the commit: a pipelined dialect then waits for the claim and the
+    # commit together.
+    rows = [row for fetch in fetches for row in fetch()]
     for job_id, limits, until in held:
         report_held(job_id, limits, until, worker_id)
     return rows
@@ -65,9 +71,10 @@ def _admit(
     now: float,
     want: int,
     held: list[tuple[str, list[StoredLimit], float | None]],
-) -> list[Sequence[Any]]:
+) -> tuple[int, Callable[[], list[Any]]]:
     """Lock the candidates' logs, claim those with room, save the logs; appends the
-    jobs held back to ``held``."""
+    jobs held back to ``held``. Returns how many were admitted, and how to read the
+    claimed rows."""
     buckets = sorted({s.bucket for _, limits, _ in candidates for s in limits})
     locked = storage._rate_lock(conn, json.dumps(buckets), now)
     windows = RateWindows(
@@ -82,11 +89,11 @@ def _admit(
             admitted.append(id_)
         else:
             refused.append((job_id, limits))
-    rows = storage._rate_finish(
+    fetch = storage._rate_finish(
         conn, json.dumps(admitted), json.dumps(windows.changed()), worker_id, now
     )
     held.extend((job_id, limits, windows.held_until(limits)) for job_id, limits in refused)
-    return rows
+    return len(admitted), fetch
 
 
 def _candidates(

@@ -25,7 +25,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from typing import Any, ClassVar
 from urllib.parse import quote, unquote, urlsplit
@@ -342,13 +342,13 @@ class MySQLStorage(SQLStorage):
 
     def _rate_finish(
         self, conn: Any, ids: str, windows: str, worker_id: str, now: float
-    ) -> builtins.list[Any]:
+    ) -> Callable[[], builtins.list[Any]]:
         rows = builtins.list(self._run(conn, "rate_pick", {"ids": ids}).fetchall())
         if rows:
             ids = json.dumps([row[0] for row in rows])
             self._run(conn, "mark_running", {"ids": ids, "worker_id": worker_id, "now": now})
         self._run(conn, "rate_windows_save", {"windows": windows, "now": now})
-        return rows
+        return lambda: rows
 
     # -- recovery -------------------------------------------------------------------
 

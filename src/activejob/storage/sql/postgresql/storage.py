@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
@@ -226,10 +226,11 @@ class PostgreSQLStorage(SQLStorage):
 
     def _rate_finish(
         self, conn: Any, ids: str, windows: str, worker_id: str, now: float
-    ) -> list[Any]:
+    ) -> Callable[[], list[Any]]:
         self._rate_busy = True
         params = {"ids": ids, "windows": windows, "now": now, "worker_id": worker_id}
-        return list(self._run(conn, "rate_claim_and_save", params).fetchall())
+        cursor = self._run(conn, "rate_claim_and_save", params)  # read after the COMMIT
+        return lambda: list(cursor.fetchall())
 
     # -- waiting ----------------------------------------------------------------------
 
