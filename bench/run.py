@@ -46,6 +46,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCH.parent / "src"), str(BENCH)]
 
 import core  # noqa: E402
+import flow_rate  # noqa: E402
 import flow_unique  # noqa: E402
 import raw  # noqa: E402
 import storage_loops  # noqa: E402
@@ -468,6 +469,7 @@ def main() -> None:
             rows += redis_rows(args.redis, sizes)
         else:
             parser.error(f"unknown backend {backend!r}")
+    rows += [Row(*r) for r in flow_rate.rows(backends, vars(args), sizes.single)]  # flow: rate
     print(f"load average {os.getloadavg()[0]:.2f} at the end")
     print_table(rows, args.markdown)
 

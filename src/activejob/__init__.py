@@ -37,6 +37,7 @@ from activejob.errors import (  # flow: timeouts, cancel
     UnknownJobClassError,
 )
 from activejob.flow.cancel import cancel
+from activejob.flow.rate import rate_limit  # flow: rate limits
 from activejob.flow.unique import unique
 from activejob.job.base import Job
 from activejob.job.callbacks import (
@@ -118,6 +119,7 @@ __all__ = [
     "job",
     "perform_all_later",
     "polynomially_longer",
+    "rate_limit",  # flow: rate limits
     "rescue_from",
     "retry_on",
     "serializers",

@@ -18,7 +18,8 @@ from tests.services import service_url
 
 PG_TABLES = (
     "activejob_jobs, activejob_paused_queues, activejob_workers, "
-    "activejob_recurring_tasks, activejob_recurring_executions"
+    "activejob_recurring_tasks, activejob_recurring_executions, "
+    "activejob_rate_windows"  # flow: rate limits
 )
 MYSQL_TABLES = (
     "activejob_jobs",
@@ -26,6 +27,7 @@ MYSQL_TABLES = (
     "activejob_workers",
     "activejob_recurring_tasks",
     "activejob_recurring_executions",
+    "activejob_rate_windows",  # flow: rate limits
 )
 
 

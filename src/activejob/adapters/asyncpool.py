@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 from activejob import _time, log
 from activejob.adapters.base import Adapter, payload_copy
 from activejob.errors import ActiveJobError, ConfigurationError, EnqueueError
+from activejob.flow.rate import RateWindow, RateWindows, StoredLimit, rate_limits_of, report_held
 from activejob.flow.unique import InMemoryKeys
 from activejob.job import registry
 from activejob.job.execution import Outcome, arun, run, settle
@@ -57,6 +58,9 @@ class AsyncAdapter(Adapter):
         self._loop_thread: threading.Thread | None = None
         self._held = threading.local()
         self._keys = InMemoryKeys()  # flow: unique
+        # flow: rate limits -- the limits of jobs not yet started, and the logs.
+        self._rate_limits: dict[str, list[StoredLimit]] = {}
+        self._rate_windows: dict[tuple[str, float], RateWindow] = {}
 
     @classmethod
     def from_url(cls, url: str) -> AsyncAdapter:
@@ -73,6 +77,7 @@ class AsyncAdapter(Adapter):
         if not self._keys.claim(job, self):  # flow: unique (no replace: it starts at once)
             return
         payload = payload_copy(job)
+        self._remember_limits(job)
         # Submitting under the lock: shutdown() cannot close the pool between the
         # open check and the submit (the condition's lock is reentrant).
         with self._cond:
@@ -84,6 +89,7 @@ class AsyncAdapter(Adapter):
         if not self._keys.claim(job, self):  # flow: unique
             return
         payload = payload_copy(job)
+        self._remember_limits(job)
         with self._cond:
             self._check_open()
             self._pending += 1
@@ -133,9 +139,35 @@ class AsyncAdapter(Adapter):
 
     # -- running --------------------------------------------------------------------
 
+    # flow: rate limits -- honoured in memory: a start is counted when a job is handed
+    # to the pool; a job over its limit goes back to the schedule until its window frees.
+    def _remember_limits(self, job: Job) -> None:
+        limits = rate_limits_of(job)
+        if limits:
+            with self._cond:
+                self._rate_limits[job.job_id] = limits
+
+    def _rate_held(self, payload: dict[str, Any]) -> bool:
+        """Whether the job must wait for its rate limit (then it is scheduled again)."""
+        limits = self._rate_limits.get(str(payload.get("job_id")))
+        if not limits:
+            return False
+        windows = RateWindows(self._rate_windows, _time.now())
+        if windows.admit(limits):
+            self._rate_limits.pop(str(payload.get("job_id")), None)
+            return False
+        until = windows.held_until(limits) or _time.now()
+        report_held(str(payload.get("job_id")), limits, until, "async")
+        heapq.heappush(self._scheduled, (until, next(self._seq), payload))
+        self._ensure_scheduler()
+        self._cond.notify_all()
+        return True
+
     def _submit(self, payload: dict[str, Any]) -> None:
         """Start a job counted in ``_pending`` (inside an enqueue scope: once it
         ends); if it cannot start, uncount it and raise :class:`EnqueueError`."""
+        if self._rate_held(payload):  # flow: rate limits
+            return
         try:
             if self._is_async(payload):
                 loop = self._event_loop()

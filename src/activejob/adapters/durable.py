@@ -27,6 +27,7 @@ from activejob.adapters.base import Adapter
 from activejob.adapters.cache import resolve_adapter
 from activejob.errors import ConfigurationError, DuplicateJobError, EnqueueError
 from activejob.flow import unique
+from activejob.flow.rate import encode_limits, rate_limits_of
 from activejob.storage.base import Duplicate, NewJob, Storage, StorageError
 from activejob.transaction import current_connection
 
@@ -78,6 +79,7 @@ def new_job(job: Job, run_at: float | None) -> NewJob:
             job.priority or 0,
             json.dumps(job.serialize()),
             run_at,
+            rate_limits=encode_limits(rate_limits_of(job)),  # flow: rate limits
         )
     payload = job.serialize()
     return NewJob(
@@ -91,6 +93,7 @@ def new_job(job: Job, run_at: float | None) -> NewJob:
         unique_until=spec.until,
         unique_within=spec.within,
         unique_on_conflict=spec.on_conflict,
+        rate_limits=encode_limits(rate_limits_of(job)),  # flow: rate limits
     )
 
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from activejob import _time
 from activejob.adapters.base import Adapter, payload_copy
 from activejob.errors import DeserializationError
+from activejob.flow.rate import StoredLimit, rate_limits_of
 from activejob.flow.unique import InMemoryKeys
 from activejob.job.core import JobCore
 from activejob.job.execution import Outcome, run, settle
@@ -60,6 +61,9 @@ class RecordedJob:
     """Its place in the order of enqueues (kept across :meth:`TestAdapter.clear`)."""
     performed_index: int | None = None
     """Its place in the order of performs; ``None`` until it is performed."""
+    # -- flow: rate limits
+    rate_limits: list[StoredLimit] = field(default_factory=list)
+    """The job's rate limits, keys resolved at enqueue (recorded, not enforced)."""
     _decoded: Job | None = field(default=None, init=False, repr=False)
 
     @property
@@ -179,11 +183,13 @@ class TestAdapter(Adapter):
 
     def enqueue(self, job: Job) -> None:
         if self._keys.claim(job, self, self._replacer(job, None)):  # flow: unique
-            self._record(RecordedJob(payload_copy(job)))
+            self._record(RecordedJob(payload_copy(job), rate_limits=rate_limits_of(job)))
 
     def enqueue_at(self, job: Job, timestamp: float) -> None:
         if self._keys.claim(job, self, self._replacer(job, timestamp)):  # flow: unique
-            self._record(RecordedJob(payload_copy(job), at=timestamp))
+            self._record(
+                RecordedJob(payload_copy(job), at=timestamp, rate_limits=rate_limits_of(job))
+            )
 
     def _replacer(self, job: Job, at: float | None) -> Callable[[str], bool]:
         """``replace`` for the unique keys: the waiting holder takes ``job``'s payload

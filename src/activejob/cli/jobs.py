@@ -164,6 +164,8 @@ def show_job(args: argparse.Namespace) -> int:
         print(f"{key + ':':<14}{'' if value is None else value}")
     if cancel_pending:
         print(f"{'cancel:':<14}pending: asked to stop; its worker stops it at its next checkpoint")
+    if job.rate_limited_until is not None:  # flow: rate limits
+        print(f"{'waiting:':<14}rate limited until {format_time(job.rate_limited_until)}")
     if "unreadable_payload" in payload:
         print(f"{'payload:':<14}unreadable: {payload.get('reason', '')}")
     else:

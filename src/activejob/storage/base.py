@@ -182,6 +182,9 @@ class NewJob:
     unique_on_conflict: str = "skip"
     """``"replace"`` moves this job's payload and run time into a waiting holder;
     anything else stores nothing on a conflict."""
+    # -- flow: rate limits
+    rate_limits: str | None = None
+    """The job's rate limits, resolved (``flow.rate.encode_limits``); ``None``: none."""
 
 
 @dataclass(frozen=True)
@@ -318,6 +321,9 @@ class JobInfo:
     """When a ``within`` key stops being held."""
     unique_held: bool | None = None
     """Whether the job holds its key now (``None``: not a unique job)."""
+    # -- flow: rate limits
+    rate_limited_until: datetime | None = None
+    """For a ready job held back by a full rate-limit window: when it frees."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: times in ISO 8601, the state and error as plain values.

@@ -429,10 +429,12 @@ class WorkerProcess:
         ours = [info for info in pending if selector.matches(info.queue_name)]
         if any(info.state is JobState.RUNNING for info in ours):
             return self.options.poll_interval
+        # flow: rate limits -- a ready job held by its rate limit is due when it frees.
+        due = {info.id: (info.rate_limited_until or info.run_at).timestamp() for info in ours}
         upcoming = [
-            info.run_at.timestamp()
+            due[info.id]
             for info in ours
-            if info.queue_name not in paused and claimed_since < info.run_at.timestamp() <= horizon
+            if info.queue_name not in paused and claimed_since < due[info.id] <= horizon
         ]
         return max(0.0, min(upcoming) - _time.now()) if upcoming else None
 

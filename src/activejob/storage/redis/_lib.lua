@@ -31,6 +31,7 @@
 local P = ARGV[1]
 local NOW = ARGV[2]
 local IDX_KEYS = {}
+local RATE_LOGS = {}  -- flow: rate limits: per bucket, its log trimmed once per script
 
 local function job_key(sid) return P .. 'job:' .. sid end
 -- Built once per (state, queue) and script: a hot loop names the same few indexes.
@@ -308,4 +309,127 @@ local function insert_job(sid, job_id, class, queue, prio, run_at, payload, seen
     redis.call('SADD', P .. 'queues', queue)
     notify(queue)
   end
+end
+
+-- flow: rate limits ------------------------------------------------------------------
+-- A rate-limited job's hash has 'rate': a JSON array of {key, limit, per} (flow.rate).
+-- Each (key, per) is a bucket with
+--   P..'rate:log:'..b    zset: its starts in the window (score: when; member: when, sid, attempts)
+--   P..'rate:held:'..b   zset: ready jobs held back while it is full (by sid, FIFO)
+--   P..'rate:spec'       hash: bucket -> its smallest limit seen, for releasing
+--   P..'rate:wake'       zset: buckets with held jobs, by when their window frees
+-- A held job stays 'ready' (and indexed as such) but is out of its ready set, so no
+-- claim pops it again until its window frees; then a claim or peek puts it back.
+-- 'rate_until' on the hash says when, for status.
+
+local function rate_bucket(limit)
+  return limit.key .. '\0' .. string.format('%.17g', limit.per)
+end
+
+-- When the window of a bucket holding `card` starts has room for one more under
+-- `limit`: the limit-th latest start plus per (now if it has room already).
+local function rate_free_at(log, card, limit, per)
+  if card < limit then return tonumber(NOW) end
+  local s = redis.call('ZRANGE', log, card - limit, card - limit, 'WITHSCORES')
+  return tonumber(s[2]) + per
+end
+
+-- A bucket's log, trimmed to the window (once per script: NOW does not change), with
+-- its count kept as starts are added.
+local function rate_log(l)
+  local b = rate_bucket(l)
+  local st = RATE_LOGS[b]
+  if not st then
+    local log = P .. 'rate:log:' .. b
+    redis.call('ZREMRANGEBYSCORE', log, '-inf', tonumber(NOW) - l.per)
+    st = {bucket = b, key = log, card = redis.call('ZCARD', log), expires = false}
+    RATE_LOGS[b] = st
+  end
+  return st
+end
+
+-- Record a start of job `sid` in every bucket of `rate` if each has room (returns
+-- false); else hold the job in its first full bucket and return when it may start.
+-- `was_held` is the job's 'rate_until' field, cleared when it starts.
+local function rate_held(sid, rate, attempts, was_held)
+  if not rate then return false end
+  local ok, limits = pcall(cjson.decode, rate)
+  if not ok or type(limits) ~= 'table' then return false end
+  for _, l in ipairs(limits) do  -- a hash written by hand: treated as unlimited
+    if type(l) ~= 'table' or type(l.key) ~= 'string' or type(l.limit) ~= 'number'
+        or type(l.per) ~= 'number' then
+      return false
+    end
+  end
+  local now = tonumber(NOW)
+  local full, full_at, full_limit = nil, 0, 0
+  for _, l in ipairs(limits) do
+    local st = rate_log(l)
+    if st.card >= l.limit then
+      local at = rate_free_at(st.key, st.card, l.limit, l.per)
+      if full == nil then full, full_limit = st.bucket, l.limit end
+      if at > full_at then full_at = at end
+    end
+  end
+  if full then
+    redis.call('ZADD', P .. 'rate:held:' .. full, tonumber(sid), sid)
+    local known = tonumber(redis.call('HGET', P .. 'rate:spec', full))
+    if not known or full_limit < known then redis.call('HSET', P .. 'rate:spec', full, full_limit) end
+    local wake = tonumber(redis.call('ZSCORE', P .. 'rate:wake', full))
+    if not wake or wake > full_at or wake <= now then
+      redis.call('ZADD', P .. 'rate:wake', full_at, full)
+    end
+    redis.call('HSET', job_key(sid), 'rate_until', string.format('%.17g', full_at))
+    return full_at
+  end
+  for _, l in ipairs(limits) do
+    local st = rate_log(l)
+    redis.call('ZADD', st.key, now, NOW .. ':' .. sid .. ':' .. tostring(attempts))
+    st.card = st.card + 1
+    if not st.expires then
+      redis.call('PEXPIRE', st.key, math.ceil(l.per * 1000) + 1000)
+      st.expires = true
+    end
+  end
+  if was_held then redis.call('HDEL', job_key(sid), 'rate_until') end
+  return false
+end
+
+-- Put back into their ready sets the held jobs of buckets whose window has freed (as
+-- many as each has room for), and wake the claimers of their queues.
+local function release_rate_held()
+  local now = tonumber(NOW)
+  for _, b in ipairs(redis.call('ZRANGEBYSCORE', P .. 'rate:wake', '-inf', now, 'LIMIT', 0, 100)) do
+    local held = P .. 'rate:held:' .. b
+    local log = P .. 'rate:log:' .. b
+    local per = tonumber(string.match(b, '%z(.*)$'))
+    local limit = tonumber(redis.call('HGET', P .. 'rate:spec', b)) or 1
+    redis.call('ZREMRANGEBYSCORE', log, '-inf', now - per)
+    local card = redis.call('ZCARD', log)
+    local free = limit - card
+    if free > 0 then
+      for _, sid in ipairs(redis.call('ZRANGE', held, 0, free - 1)) do
+        redis.call('ZREM', held, sid)
+        local h = redis.call('HMGET', job_key(sid), 'state', 'queue', 'priority', 'run_at')
+        if h[1] == 'ready' then
+          make_ready(sid, h[2], h[3], h[4])
+          notify(h[2])
+        end
+      end
+    end
+    if redis.call('ZCARD', held) > 0 then
+      local oldest = redis.call('ZRANGE', log, 0, 0, 'WITHSCORES')[2]
+      local at = (tonumber(oldest) or now) + per
+      if card >= limit then at = rate_free_at(log, card, limit, per) end
+      redis.call('ZADD', P .. 'rate:wake', at, b)
+    else
+      redis.call('ZREM', P .. 'rate:wake', b)
+      redis.call('HDEL', P .. 'rate:spec', b)
+    end
+  end
+end
+
+-- When the earliest held job may start ('' when none is held).
+local function next_rate_wake()
+  return redis.call('ZRANGE', P .. 'rate:wake', 0, 0, 'WITHSCORES')[2] or ''
 end

@@ -6,10 +6,12 @@
 -- that this order holds across them. Paused queues are skipped. Claiming counts as a
 -- heartbeat of the worker.
 -- Returns, per job: sid, job_id, queue, attempts, payload, priority (as stored, for the
--- caller to check), class. An index entry whose job is no longer ready (a hash changed by
+-- caller to check), class; then, per job held back by its rate limit, seven values
+-- with an empty sid (see the end). An index entry whose job is no longer ready (a hash changed by
 -- hand) is dropped, not claimed.
 local wid, limit = ARGV[3], tonumber(ARGV[4])
 promote_due(tonumber(ARGV[5]))
+release_rate_held()  -- flow: rate limits
 
 local taken, from = {}, {}
 
@@ -50,8 +52,18 @@ local function take_merged(queues, want)
   end
 end
 
-for _, group in ipairs(queue_groups(argv_from(6))) do
-  local want = limit - #taken
+local out, d = {}, {}
+local rkey = running_key(wid)
+local groups = queue_groups(argv_from(6))
+local held_out = {}
+-- flow: rate limits -- a job held back by its rate limit leaves room in the batch:
+-- take again until the batch is full, nothing is left, or a thousand were held.
+local held_total = 0
+while true do
+local held = 0
+taken, from = {}, {}
+for _, group in ipairs(groups) do
+  local want = limit - #out / 7 - #taken
   if want <= 0 then break end
   if #group == 1 then
     take_from_queue(group[1], want)
@@ -60,13 +72,16 @@ for _, group in ipairs(queue_groups(argv_from(6))) do
   end
 end
 
-local out, d = {}, {}
-local rkey = running_key(wid)
 for _, sid in ipairs(taken) do
   local key = job_key(sid)
   local h = redis.call('HMGET', key, 'job_id', 'queue', 'payload', 'attempts', 'state',
-    'priority', 'class')
-  if h[5] == 'ready' then
+    'priority', 'class', 'rate', 'rate_until')
+  local is_held = h[5] == 'ready' and rate_held(sid, h[8], h[4], h[9])  -- flow: rate limits
+  if is_held then
+    held = held + 1
+    held_out[#held_out + 1] = {'', h[1], '', '', string.format('%.17g', is_held), '', h[8]}
+  end
+  if h[5] == 'ready' and not is_held then
     if not h[2] then
       -- A hash that lost its queue (changed by hand): the ready set it was in says it.
       h[2] = from[sid]
@@ -93,7 +108,14 @@ for _, sid in ipairs(taken) do
     out[#out + 1] = h[7] or ''
   end
 end
+held_total = held_total + held
+if held == 0 or #out / 7 >= limit or held_total >= 1000 then break end  -- flow: rate limits
+end
 flush(d)
 redis.call('ZADD', P .. 'workers', NOW, wid)
 redis.call('HSETNX', P .. 'worker:' .. wid, 'started_at', NOW)
+-- flow: rate limits -- then the jobs held back, as ('', job_id, '', '', until, '', rate).
+for _, entry in ipairs(held_out) do
+  for _, v in ipairs(entry) do out[#out + 1] = v end
+end
 return out

@@ -3,6 +3,7 @@
 -- ARGV: prefix, now, promote_limit, then queue entries (as for claim).
 -- Returns {1 or 0, the earliest scheduled run_at or ''}.
 promote_due(tonumber(ARGV[3]))
+release_rate_held()  -- flow: rate limits
 local claimable = 0
 for _, group in ipairs(queue_groups(argv_from(4))) do
   for _, q in ipairs(group) do
@@ -14,4 +15,7 @@ for _, group in ipairs(queue_groups(argv_from(4))) do
   if claimable == 1 then break end
 end
 local next_due = redis.call('ZRANGE', P .. 'scheduled', 0, 0, 'WITHSCORES')[2] or ''
+-- flow: rate limits -- a held job's window freeing is a due time too.
+local wake = next_rate_wake()
+if wake ~= '' and (next_due == '' or tonumber(wake) < tonumber(next_due)) then next_due = wake end
 return {claimable, next_due}

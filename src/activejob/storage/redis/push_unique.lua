@@ -1,13 +1,14 @@
 -- Store new jobs of which some are unique (flow: unique); push.lua stores the rest.
 -- ARGV: prefix, now, dedupe ('1' on a retried call), then per job:
 --   job_id, job_class, queue, priority, run_at ('' = now), payload,
---   lock ('' = not unique), key, until, within (seconds, '' = none), on_conflict
+--   lock ('' = not unique), key, until, within (seconds, '' = none), on_conflict,
+--   rate limits ('' = none)
 -- P..'unique:'..lock is the sid of the job that took the key. Whether that job still
 -- holds it is decided here from its hash (activejob.flow.unique.holds_key), inside
 -- this script, so no other command runs between the look and the write.
 -- Returns, per job, three values: 'stored', its sid, '' / 'duplicate' or 'replaced',
 -- the holder's sid and job_id.
-local FIELDS = 11
+local FIELDS = 12
 local dedupe = ARGV[3] == '1'
 local n = (#ARGV - 3) / FIELDS
 local last = redis.call('INCRBY', P .. 'seq', n)
@@ -50,6 +51,7 @@ for i = 0, n - 1 do
     ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5]
   local lock, ukey, hold_until, within, on_conflict =
     ARGV[b + 6], ARGV[b + 7], ARGV[b + 8], ARGV[b + 9], ARGV[b + 10]
+  local rate = ARGV[b + 11]
   local sid = string.format('%016d', last - n + 1 + i)
   local kind, holder, holder_job = 'stored', sid, ''
   local lkey = P .. 'unique:' .. lock
@@ -76,6 +78,7 @@ for i = 0, n - 1 do
   else
     holder = sid
     insert_job(sid, job_id, class, queue, prio, run_at, payload, seen)
+    if rate ~= '' then redis.call('HSET', job_key(sid), 'rate', rate) end  -- flow: rate limits
     if lock ~= '' then
       redis.call('HSET', job_key(sid), 'unique_key', ukey, 'unique_lock', lock,
         'unique_until', hold_until)

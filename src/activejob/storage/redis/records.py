@@ -98,6 +98,10 @@ def job_info(flat: Sequence[str]) -> JobInfo:
     info.error = d.error(error)
     if "unique_key" in h:  # flow: unique
         _unique_info(info, h, now)
+    # flow: rate limits -- a ready job held back by a full window says until when.
+    until = _number(h.get("rate_until"))
+    if until is not None and until > now and h.get("state") == "ready":
+        info.rate_limited_until = _time.from_timestamp(until)
     return info
 
 
@@ -107,3 +111,10 @@ def _unique_info(info: JobInfo, h: dict[str, str], now: float) -> None:
     info.unique_until = h.get("unique_until")
     info.unique_expires_at = None if expires is None else _time.from_timestamp(expires)
     info.unique_held = holds_key(info.state.value, info.attempts, info.unique_until, expires, now)
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        return None if text is None else float(text)
+    except ValueError:
+        return None

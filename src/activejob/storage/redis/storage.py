@@ -36,6 +36,7 @@ from redis.exceptions import RedisError
 
 from activejob import _time
 from activejob.errors import ConfigurationError
+from activejob.flow.rate import decode_limits, report_held
 from activejob.storage.base import (
     CANCEL_NOTICE,
     Cancellation,
@@ -234,6 +235,7 @@ class RedisStorage(Storage):
             run_at = "" if job.run_at is None else records.stamp(job.run_at)
             args += (job.job_id, job.job_class, job.queue_name, str(job.priority), run_at)
             args.append(job.payload)
+            args.append(job.rate_limits or "")  # flow: rate limits
         return args
 
     # -- worker side -----------------------------------------------------------------
@@ -247,7 +249,11 @@ class RedisStorage(Storage):
         self._notifier.mark()
         # Not retried: a claim whose reply was lost has moved jobs to this worker.
         reply = self._script("claim", worker_id, limit, PROMOTE_LIMIT, *entries, retry=False)
-        return [records.claimed_job(reply[i : i + 7]) for i in range(0, len(reply), 7)]
+        rows = [reply[i : i + 7] for i in range(0, len(reply), 7)]
+        for row in rows:  # flow: rate limits -- the jobs held back come with an empty sid
+            if not row[0]:
+                report_held(row[1], decode_limits(row[6]), float(row[4]), worker_id)
+        return [records.claimed_job(row) for row in rows if row[0]]
 
     def _complete(self, results: Sequence[Result]) -> None:
         succeeded: builtins.list[str] = []
@@ -535,7 +541,9 @@ class RedisStorage(Storage):
         args = (key, run_at, ttl, job.job_id, job.job_class, job.queue_name, job.priority)
         # A retried call after a lost reply finds the run stored and returns None:
         # the job was stored once, by the first call.
-        sid = self._script("recurring_enqueue", *args, job_run_at, job.payload)
+        sid = self._script(
+            "recurring_enqueue", *args, job_run_at, job.payload, job.rate_limits or ""
+        )  # flow: rate limits
         return None if not sid else int(sid)
 
     def queues(self) -> builtins.list[QueueInfo]:

@@ -26,10 +26,11 @@ def unique_push_args(prefix: str, jobs: Sequence[NewJob], now: str) -> list[str]
         args.append(job.payload)
         if job.unique_key is None:
             args += ("", "", "", "", "")
-            continue
-        within = "" if job.unique_within is None else repr(float(job.unique_within))
-        args += (lock_of(job.unique_key), job.unique_key, job.unique_until, within)
-        args.append(job.unique_on_conflict)
+        else:
+            within = "" if job.unique_within is None else repr(float(job.unique_within))
+            args += (lock_of(job.unique_key), job.unique_key, job.unique_until, within)
+            args.append(job.unique_on_conflict)
+        args.append(job.rate_limits or "")  # flow: rate limits
     return args
 
 

@@ -20,8 +20,8 @@ import builtins
 import json
 import threading
 from abc import abstractmethod
-from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, ClassVar
 
 from activejob import _time
@@ -49,6 +49,7 @@ from activejob.storage.decode import Defects, load_object, payload_dict, sound_t
 from activejob.storage.recurring import RecurringTaskInfo, RecurringTaskSpec
 from activejob.storage.selector import QueuePattern, QueueSelector
 from activejob.storage.signal import WakeSignal
+from activejob.storage.sql import rate
 from activejob.storage.sql.queries import Dialect, load_dialect
 from activejob.storage.sql.unique import push_jobs_with_unique, unique_params
 
@@ -136,6 +137,32 @@ class SQLStorage(Storage):
 
     def _claimed(self, found: bool) -> None:
         """Told after each claim whether it found jobs (adaptive polling)."""
+
+    # flow: rate limits
+    def _rate_probe(self, conn: Any, selector: QueueSelector, now: float) -> bool:
+        """Whether a claim should look for rate-limited jobs (a dialect whose claim
+        is not a transaction checks first, so an unlimited claim opens none)."""
+        return True
+
+    def _rate_scope(self, conn: Any) -> AbstractContextManager[Any]:
+        """The transaction of a claim's rate-limited part, inside ``_claim_scope``."""
+        return nullcontext()
+
+    def _rate_lock(self, conn: Any, buckets: str, now: float) -> builtins.list[Any]:
+        """Create and lock the logs of ``buckets`` (JSON ``[[key, per], ...]``, in key
+        order); their ``(rate_key, per, starts)`` rows."""
+        params = {"buckets": buckets, "now": now}
+        return builtins.list(self._run(conn, "rate_windows_lock", params).fetchall())
+
+    def _rate_finish(
+        self, conn: Any, ids: str, windows: str, worker_id: str, now: float
+    ) -> Callable[[], builtins.list[Any]]:
+        """Make the admitted jobs ``ids`` (a JSON array) running and save the logs
+        ``windows``; returns how to read the claimed rows (called after the commit)."""
+        params = {"ids": ids, "windows": windows, "now": now, "worker_id": worker_id}
+        rows = builtins.list(self._run(conn, "rate_claim_jobs", params).fetchall())
+        self._run(conn, "rate_windows_save", params)
+        return lambda: rows
 
     # -- connections ----------------------------------------------------------------
 
@@ -308,7 +335,12 @@ class SQLStorage(Storage):
         now = _time.now()
         claimed: builtins.list[ClaimedJob] = []
         with self._claim_scope() as conn:
+            # flow: rate limits -- the rate-limited jobs their windows admit, first.
+            rows = rate.claim_rate_limited(self, conn, worker_id, selector, now, limit)
+            claimed.extend(_claimed_job(r) for r in rows)
             for pattern in selector.patterns:
+                if len(claimed) >= limit:
+                    break
                 params = {
                     "worker_id": worker_id,
                     "now": now,
@@ -331,6 +363,9 @@ class SQLStorage(Storage):
             value = self._run(conn, f"next_due_{pattern.kind}", {"queue": pattern.value}).fetchone()
             if value[0] is not None and (due is None or value[0] < due):
                 due = float(value[0])
+        rate_due = rate.next_rate_due(self, conn, selector)  # flow: rate limits
+        if rate_due is not None and (due is None or rate_due < due):
+            due = rate_due
         return due
 
     def notify_stop(self) -> None:
@@ -461,6 +496,7 @@ class SQLStorage(Storage):
             # Runs of recurring tasks are kept as long as finished jobs: long past the
             # catch-up window, which starts at the task's last run.
             self._run(conn, "prune_recurring_executions", params)
+            self._run(conn, "rate_windows_prune", {"now": _time.now()})  # flow: rate limits
             while True:
                 deleted = int(self._run(conn, "prune_jobs", params).rowcount)
                 total += max(deleted, 0)
@@ -479,13 +515,16 @@ class SQLStorage(Storage):
             if info.state is JobState.RUNNING:  # flow: cancellation
                 pending = self._run(conn, "cancel_pending", {"id": info.id}).fetchone()[0]
                 info.cancel_requested = bool(pending)
+            rate.held_until(self, conn, [info], now)  # flow: rate limits
         return info
 
     def _list(self, where: JobFilter) -> builtins.list[JobInfo]:
         now = _time.now()
         with self._connection() as conn:
             rows = self._run(conn, "list_jobs", self._filter_params(where, now)).fetchall()
-        return [_job_info(row, now) for row in rows]
+            infos = [_job_info(row, now) for row in rows]
+            rate.held_until(self, conn, infos, now)  # flow: rate limits
+        return infos
 
     def _retry(self, where: JobFilter) -> int:
         with self._connection() as conn:
@@ -596,6 +635,7 @@ def _job_row(job: NewJob) -> dict[str, Any]:
         "priority": job.priority,
         "payload": job.payload,
         "run_at": None if job.run_at is None else float(job.run_at),
+        "rate_limits": job.rate_limits,  # flow: rate limits
     }
 
 

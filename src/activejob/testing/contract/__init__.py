@@ -32,6 +32,7 @@ from activejob.testing.contract.crashes import WorkerCrashes
 from activejob.testing.contract.hostile import HostileRows
 from activejob.testing.contract.jobs import PushingAndClaiming
 from activejob.testing.contract.operating import Operating
+from activejob.testing.contract.rate import RateLimits
 from activejob.testing.contract.recurring import RecurringRuns
 from activejob.testing.contract.results import ResultsAndRecovery
 from activejob.testing.contract.return_values import ReturnValues
@@ -48,6 +49,7 @@ class StorageContract(
     Operating,
     RecurringRuns,
     ReturnValues,
+    RateLimits,
     WaitingAndSchema,
     HostileRows,
     Cancelling,  # flow: cancellation

@@ -38,17 +38,19 @@ SELECT VERSION(), @@innodb_autoinc_lock_mode, @@auto_increment_increment;
 -- name: insert_job
 -- state and run_at come computed: plain values are the cheapest statement for the
 -- server to parse (a single enqueue is one of these, and a commit, per job).
-INSERT INTO activejob_jobs (job_id, job_class, queue_name, priority, state, payload, run_at, created_at)
+INSERT INTO activejob_jobs (job_id, job_class, queue_name, priority, state, payload, run_at, created_at,
+                            rate_limits)
 VALUES (%(job_id)s, %(job_class)s, %(queue_name)s, %(priority)s, %(state)s, %(payload)s,
-        %(run_at)s, %(now)s);
+        %(run_at)s, %(now)s, %(rate_limits)s);
 
 -- name: insert_jobs
 -- One statement: its ids are consecutive (innodb_autoinc_lock_mode 0 or 1 holds
 -- the table's AUTO-INC lock to the statement's end) and follow the array's order.
-INSERT INTO activejob_jobs (job_id, job_class, queue_name, priority, state, payload, run_at, created_at)
+INSERT INTO activejob_jobs (job_id, job_class, queue_name, priority, state, payload, run_at, created_at,
+                            rate_limits)
 SELECT r.job_id, r.job_class, r.queue_name, r.priority,
        CASE WHEN coalesce(r.run_at, %(now)s) > %(now)s THEN 'scheduled' ELSE 'ready' END,
-       r.payload, coalesce(r.run_at, %(now)s), %(now)s
+       r.payload, coalesce(r.run_at, %(now)s), %(now)s, r.rate_limits
 FROM JSON_TABLE(%(jobs)s, '$[*]' COLUMNS (
     ord        FOR ORDINALITY,
     job_id     VARCHAR(255)  PATH '$.job_id',
@@ -56,7 +58,8 @@ FROM JSON_TABLE(%(jobs)s, '$[*]' COLUMNS (
     queue_name VARCHAR(255)  PATH '$.queue_name',
     priority   INT           PATH '$.priority',
     run_at     DOUBLE        PATH '$.run_at',
-    payload    LONGTEXT      PATH '$.payload'
+    payload    LONGTEXT      PATH '$.payload',
+    rate_limits LONGTEXT     PATH '$.rate_limits'
 )) AS r
 ORDER BY r.ord;
 
@@ -65,6 +68,7 @@ SELECT id, job_id, queue_name, payload, LEAST(attempts, 2147483646) + 1, priorit
 FROM activejob_jobs
 WHERE pending = 1 AND run_at <= %(now)s
   AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
+  AND rate_limits IS NULL  -- flow: rate limits (claimed by the rate_* queries)
 ORDER BY priority, run_at, id
 LIMIT %(limit)s
 FOR UPDATE SKIP LOCKED;
@@ -74,6 +78,7 @@ SELECT id, job_id, queue_name, payload, LEAST(attempts, 2147483646) + 1, priorit
 FROM activejob_jobs
 WHERE pending = 1 AND queue_name = %(queue)s AND run_at <= %(now)s
   AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
+  AND rate_limits IS NULL  -- flow: rate limits (claimed by the rate_* queries)
 ORDER BY priority, run_at, id
 LIMIT %(limit)s
 FOR UPDATE SKIP LOCKED;
@@ -84,6 +89,7 @@ FROM activejob_jobs
 WHERE pending = 1 AND run_at <= %(now)s
   AND left(queue_name, char_length(%(queue)s)) = %(queue)s
   AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
+  AND rate_limits IS NULL  -- flow: rate limits (claimed by the rate_* queries)
 ORDER BY priority, run_at, id
 LIMIT %(limit)s
 FOR UPDATE SKIP LOCKED;
@@ -97,17 +103,20 @@ SET j.state = 'running', j.attempts = LEAST(j.attempts, 2147483646) + 1, j.worke
 
 -- name: next_due_any
 SELECT min(run_at) FROM activejob_jobs
-WHERE pending = 1 AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues);
+WHERE pending = 1 AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
+  AND rate_limits IS NULL  -- flow: rate limits (see rate_next_due);
 
 -- name: next_due_exact
 SELECT min(run_at) FROM activejob_jobs
 WHERE pending = 1 AND queue_name = %(queue)s
-  AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues);
+  AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
+  AND rate_limits IS NULL  -- flow: rate limits (see rate_next_due);
 
 -- name: next_due_prefix
 SELECT min(run_at) FROM activejob_jobs
 WHERE pending = 1 AND left(queue_name, char_length(%(queue)s)) = %(queue)s
-  AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues);
+  AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
+  AND rate_limits IS NULL  -- flow: rate limits (see rate_next_due);
 
 -- name: complete_jobs
 -- One statement for a whole batch of results. Only rows still running (and, when
@@ -365,10 +374,11 @@ WHERE cancel_attempts IS NOT NULL AND cancel_attempts = attempts
 -- name: insert_unique_job
 -- No row stored (rowcount 0) when another job's unique_lock has this key.
 INSERT INTO activejob_jobs (job_id, job_class, queue_name, priority, state, payload, run_at, created_at,
-                            unique_key, unique_lock, unique_until, unique_expires_at)
+                            unique_key, unique_lock, unique_until, unique_expires_at,
+                            rate_limits)
 VALUES (%(job_id)s, %(job_class)s, %(queue_name)s, %(priority)s, %(state)s, %(payload)s,
         %(run_at)s, %(now)s, %(unique_key)s, %(unique_lock)s, %(unique_until)s,
-        %(unique_expires_at)s)
+        %(unique_expires_at)s, %(rate_limits)s)
 ON DUPLICATE KEY UPDATE id = id;
 
 -- name: release_unique_lock
@@ -392,3 +402,96 @@ SET payload = %(payload)s, queue_name = %(queue_name)s, priority = %(priority)s,
     run_at = %(run_at)s
 WHERE id = %(id)s AND unique_lock = %(unique_lock)s
   AND state IN ('scheduled', 'ready', 'blocked') AND attempts = 0;
+
+-- flow: rate limits ------------------------------------------------------------------
+-- A job's limits are a JSON array of {"key", "limit", "per"} (flow.rate); the log of
+-- each (key, per) is one activejob_rate_windows row. The kind parameter is 'any',
+-- 'exact' or 'prefix', as the pick_* queries' patterns.
+
+-- name: rate_candidates
+-- Due rate-limited jobs of one queue pattern, in claim order, locked, but none whose
+-- window is known to be full now (so a backlog of one key never hides the others).
+SELECT j.id, j.rate_limits, j.job_id FROM activejob_jobs AS j
+WHERE j.rate_pending = 1 AND j.run_at <= %(now)s
+  AND (%(kind)s = 'any' OR (%(kind)s = 'exact' AND j.queue_name = %(queue)s)
+       OR (%(kind)s = 'prefix' AND left(j.queue_name, char_length(%(queue)s)) = %(queue)s))
+  AND j.queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
+  AND NOT EXISTS (
+      SELECT 1 FROM JSON_TABLE(j.rate_limits, '$[*]' COLUMNS (
+          rate_key VARCHAR(255) PATH '$.key', per DOUBLE PATH '$.per')) AS l
+      JOIN activejob_rate_windows AS w ON w.rate_key = l.rate_key AND w.per = l.per
+      WHERE w.full_until > %(now)s)
+ORDER BY j.priority, j.run_at, j.id
+LIMIT %(limit)s
+FOR UPDATE SKIP LOCKED;
+
+-- name: rate_windows_create
+-- The logs of the buckets parameter (a JSON array of [key, per]), created empty when
+-- new. ON DUPLICATE KEY UPDATE (not INSERT IGNORE) locks an existing row exclusively
+-- at once: a shared lock upgraded by the next query would deadlock two claims.
+INSERT INTO activejob_rate_windows (rate_key, per, starts, touched_at)
+SELECT b.rate_key, b.per, '[]', %(now)s
+FROM JSON_TABLE(%(buckets)s, '$[*]' COLUMNS (
+    rate_key VARCHAR(255) PATH '$[0]', per DOUBLE PATH '$[1]')) AS b
+ORDER BY b.rate_key, b.per
+ON DUPLICATE KEY UPDATE rate_key = activejob_rate_windows.rate_key;
+
+-- name: rate_windows_lock
+-- Those logs, locked (in key order, so two claims never deadlock) until the claim commits.
+SELECT w.rate_key, w.per, w.starts
+FROM JSON_TABLE(%(buckets)s, '$[*]' COLUMNS (
+    rate_key VARCHAR(255) PATH '$[0]', per DOUBLE PATH '$[1]')) AS b
+STRAIGHT_JOIN activejob_rate_windows AS w FORCE INDEX (PRIMARY)
+  ON w.rate_key = b.rate_key AND w.per = b.per
+ORDER BY w.rate_key, w.per
+FOR UPDATE;
+
+-- name: rate_pick
+-- The admitted jobs (ids in a JSON array), as pick_* returns them; rate_candidates
+-- locked them in this transaction.
+SELECT j.id, j.job_id, j.queue_name, j.payload, LEAST(j.attempts, 2147483646) + 1, j.priority,
+       j.run_at, j.job_class
+FROM JSON_TABLE(%(ids)s, '$[*]' COLUMNS (id BIGINT PATH '$')) AS picked
+STRAIGHT_JOIN activejob_jobs AS j FORCE INDEX (PRIMARY) ON j.id = picked.id
+WHERE j.pending = 1;
+
+-- name: rate_windows_save
+UPDATE JSON_TABLE(%(windows)s, '$[*]' COLUMNS (
+    rate_key   VARCHAR(255) PATH '$.key',
+    per        DOUBLE       PATH '$.per',
+    starts     LONGTEXT     PATH '$.starts',
+    full_until DOUBLE       PATH '$.full_until'
+)) AS r
+STRAIGHT_JOIN activejob_rate_windows AS w FORCE INDEX (PRIMARY)
+  ON w.rate_key = r.rate_key AND w.per = r.per
+SET w.starts = r.starts, w.full_until = r.full_until, w.touched_at = %(now)s;
+
+-- name: rate_next_due
+-- The earliest time a rate-limited job of one queue pattern may start: its run_at,
+-- or later, when its fullest window frees.
+SELECT min(GREATEST(j.run_at, coalesce((
+    SELECT max(w.full_until) FROM JSON_TABLE(j.rate_limits, '$[*]' COLUMNS (
+        rate_key VARCHAR(255) PATH '$.key', per DOUBLE PATH '$.per')) AS l
+    JOIN activejob_rate_windows AS w ON w.rate_key = l.rate_key AND w.per = l.per
+), 0)))
+FROM activejob_jobs AS j
+WHERE j.rate_pending = 1
+  AND (%(kind)s = 'any' OR (%(kind)s = 'exact' AND j.queue_name = %(queue)s)
+       OR (%(kind)s = 'prefix' AND left(j.queue_name, char_length(%(queue)s)) = %(queue)s))
+  AND j.queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues);
+
+-- name: rate_held_until
+-- For the jobs of the ids parameter (JSON array of storage ids) still waiting: when
+-- their fullest window frees, if it is full now.
+SELECT j.id, max(w.full_until)
+FROM JSON_TABLE(%(ids)s, '$[*]' COLUMNS (id BIGINT PATH '$')) AS picked
+STRAIGHT_JOIN activejob_jobs AS j FORCE INDEX (PRIMARY) ON j.id = picked.id
+JOIN JSON_TABLE(j.rate_limits, '$[*]' COLUMNS (
+    rate_key VARCHAR(255) PATH '$.key', per DOUBLE PATH '$.per')) AS l
+JOIN activejob_rate_windows AS w ON w.rate_key = l.rate_key AND w.per = l.per
+WHERE j.rate_pending = 1 AND w.full_until > %(now)s
+GROUP BY j.id;
+
+-- name: rate_windows_prune
+-- Logs whose every start left the window hold nothing: forget them.
+DELETE FROM activejob_rate_windows WHERE touched_at + per < %(now)s;

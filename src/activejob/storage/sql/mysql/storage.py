@@ -25,7 +25,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from typing import Any, ClassVar
 from urllib.parse import quote, unquote, urlsplit
@@ -46,6 +46,7 @@ from activejob.storage.base import (
 )
 from activejob.storage.options import UrlOptions, mask_password
 from activejob.storage.selector import QueueSelector
+from activejob.storage.sql import rate
 from activejob.storage.sql.base import SQLStorage, _claim_order, _claimed_job
 from activejob.storage.sql.mysql.pool import ConnectionPool
 from activejob.storage.sql.unique import push_jobs_with_unique, unique_params
@@ -334,7 +335,12 @@ class MySQLStorage(SQLStorage):
         now = _time.now()
         claimed: builtins.list[ClaimedJob] = []
         with self._transaction() as conn:
+            # flow: rate limits -- the rate-limited jobs their windows admit, first.
+            rate_rows = rate.claim_rate_limited(self, conn, worker_id, selector, now, limit)
+            claimed.extend(_claimed_job(row) for row in rate_rows)
             for pattern in selector.patterns:
+                if len(claimed) >= limit:
+                    break
                 params = {"now": now, "limit": limit - len(claimed), "queue": pattern.value}
                 rows = builtins.list(self._run(conn, f"pick_{pattern.kind}", params).fetchall())
                 if not rows:
@@ -348,6 +354,22 @@ class MySQLStorage(SQLStorage):
         if claimed:
             self._idle_polls = 0
         return claimed
+
+    # flow: rate limits -- no RETURNING here: the logs are created, then locked; the
+    # admitted jobs (locked by rate_candidates) are read, then marked running.
+    def _rate_lock(self, conn: Any, buckets: str, now: float) -> builtins.list[Any]:
+        self._run(conn, "rate_windows_create", {"buckets": buckets, "now": now})
+        return builtins.list(self._run(conn, "rate_windows_lock", {"buckets": buckets}).fetchall())
+
+    def _rate_finish(
+        self, conn: Any, ids: str, windows: str, worker_id: str, now: float
+    ) -> Callable[[], builtins.list[Any]]:
+        rows = builtins.list(self._run(conn, "rate_pick", {"ids": ids}).fetchall())
+        if rows:
+            ids = json.dumps([row[0] for row in rows])
+            self._run(conn, "mark_running", {"ids": ids, "worker_id": worker_id, "now": now})
+        self._run(conn, "rate_windows_save", {"windows": windows, "now": now})
+        return lambda: rows
 
     # -- recovery -------------------------------------------------------------------
 
@@ -432,6 +454,7 @@ def _insert_params(job: NewJob, now: float) -> dict[str, Any]:
         "payload": job.payload,
         "run_at": run_at,
         "now": now,
+        "rate_limits": job.rate_limits,  # flow: rate limits
     }
 
 

@@ -27,12 +27,14 @@ VALUES (%(version)s, %(name)s, to_timestamp(%(now)s));
 -- One round trip: the NOTIFY that wakes idle workers rides in the same statement
 -- (and is delivered when the transaction commits).
 WITH job AS (
-    INSERT INTO activejob_jobs (job_id, job_class, queue_name, priority, state, payload, run_at, created_at)
+    INSERT INTO activejob_jobs (job_id, job_class, queue_name, priority, state, payload, run_at, created_at,
+                                rate_limits)
     VALUES (
         %(job_id)s, %(job_class)s, %(queue_name)s, %(priority)s,
         CASE WHEN %(run_at)s::float8 > %(now)s::float8 THEN 'scheduled' ELSE 'ready' END,
         %(payload)s, to_timestamp(coalesce(%(run_at)s::float8, %(now)s::float8)),
-        to_timestamp(%(now)s::float8)
+        to_timestamp(%(now)s::float8),
+        %(rate_limits)s::jsonb
     )
     RETURNING id, queue_name
 )
@@ -43,17 +45,19 @@ SELECT job.id FROM job, pg_notify('activejob', job.queue_name);
 -- their text as is). Ids follow the array's order; one NOTIFY per distinct queue
 -- (the scalar subquery makes the notifying CTE run).
 WITH jobs AS (
-    INSERT INTO activejob_jobs (job_id, job_class, queue_name, priority, state, payload, run_at, created_at)
+    INSERT INTO activejob_jobs (job_id, job_class, queue_name, priority, state, payload, run_at, created_at,
+                                rate_limits)
     SELECT r.job_id, r.job_class, r.queue_name, r.priority,
            CASE WHEN r.run_at > %(now)s::float8 THEN 'scheduled' ELSE 'ready' END,
            r.payload::text, to_timestamp(coalesce(r.run_at, %(now)s::float8)),
-           to_timestamp(%(now)s::float8)
+           to_timestamp(%(now)s::float8),
+           r.rate_limits
     FROM ROWS FROM (
         json_to_recordset(%(jobs)s::json) AS (
             job_id text, job_class text, queue_name text, priority integer, run_at float8,
-            payload json
+            payload json, rate_limits jsonb
         )
-    ) WITH ORDINALITY AS r(job_id, job_class, queue_name, priority, run_at, payload, ord)
+    ) WITH ORDINALITY AS r(job_id, job_class, queue_name, priority, run_at, payload, rate_limits, ord)
     ORDER BY r.ord
     RETURNING id, queue_name
 ),
@@ -74,6 +78,7 @@ WITH picked AS (
     SELECT id FROM activejob_jobs
     WHERE state IN ('ready', 'scheduled') AND run_at <= to_timestamp(%(now)s::float8)
       AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
+      AND rate_limits IS NULL  -- flow: rate limits (claimed by rate_claim_jobs)
     ORDER BY priority, run_at, id
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
@@ -91,6 +96,7 @@ WITH picked AS (
     WHERE state IN ('ready', 'scheduled') AND run_at <= to_timestamp(%(now)s::float8)
       AND queue_name = %(queue)s
       AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
+      AND rate_limits IS NULL  -- flow: rate limits (claimed by rate_claim_jobs)
     ORDER BY priority, run_at, id
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
@@ -108,6 +114,7 @@ WITH picked AS (
     WHERE state IN ('ready', 'scheduled') AND run_at <= to_timestamp(%(now)s::float8)
       AND left(queue_name, length(%(queue)s::text)) = %(queue)s::text
       AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
+      AND rate_limits IS NULL  -- flow: rate limits (claimed by rate_claim_jobs)
     ORDER BY priority, run_at, id
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
@@ -122,17 +129,20 @@ RETURNING j.id, j.job_id, j.queue_name, j.payload, j.attempts, j.priority,
 -- name: next_due_any
 SELECT extract(epoch FROM min(run_at))::float8 FROM activejob_jobs
 WHERE state IN ('ready', 'scheduled')
-  AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues);
+  AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
+  AND rate_limits IS NULL  -- flow: rate limits (see rate_next_due);
 
 -- name: next_due_exact
 SELECT extract(epoch FROM min(run_at))::float8 FROM activejob_jobs
 WHERE state IN ('ready', 'scheduled') AND queue_name = %(queue)s::text
-  AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues);
+  AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
+  AND rate_limits IS NULL  -- flow: rate limits (see rate_next_due);
 
 -- name: next_due_prefix
 SELECT extract(epoch FROM min(run_at))::float8 FROM activejob_jobs
 WHERE state IN ('ready', 'scheduled') AND left(queue_name, length(%(queue)s::text)) = %(queue)s::text
-  AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues);
+  AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
+  AND rate_limits IS NULL  -- flow: rate limits (see rate_next_due);
 
 -- name: complete_jobs
 -- One statement for a whole batch of results. Only rows still running (and, when
@@ -398,13 +408,15 @@ WHERE cancel_attempts IS NOT NULL AND cancel_attempts = attempts
 -- the same key waits for the other transaction, then inserts nothing).
 WITH job AS (
     INSERT INTO activejob_jobs (job_id, job_class, queue_name, priority, state, payload, run_at,
-                                created_at, unique_key, unique_lock, unique_until, unique_expires_at)
+                                created_at, unique_key, unique_lock, unique_until, unique_expires_at,
+                                rate_limits)
     VALUES (
         %(job_id)s, %(job_class)s, %(queue_name)s, %(priority)s,
         CASE WHEN %(run_at)s::float8 > %(now)s::float8 THEN 'scheduled' ELSE 'ready' END,
         %(payload)s, to_timestamp(coalesce(%(run_at)s::float8, %(now)s::float8)),
         to_timestamp(%(now)s::float8),
-        %(unique_key)s, %(unique_lock)s, %(unique_until)s, %(unique_expires_at)s::float8
+        %(unique_key)s, %(unique_lock)s, %(unique_until)s, %(unique_expires_at)s::float8,
+        %(rate_limits)s::jsonb
     )
     ON CONFLICT (unique_lock) WHERE unique_lock IS NOT NULL DO NOTHING
     RETURNING id, queue_name
@@ -452,3 +464,98 @@ WHERE s.relid = 'activejob_jobs'::regclass;
 -- index pass, which INDEX_CLEANUP ON never skips; SKIP_LOCKED: another vacuum of
 -- the table is at work already.
 VACUUM (SKIP_LOCKED, INDEX_CLEANUP ON) activejob_jobs;
+
+-- flow: rate limits ------------------------------------------------------------------
+-- A job's limits are a JSON array of {"key", "limit", "per"} (flow.rate); the log of
+-- each (key, per) is one activejob_rate_windows row. The kind parameter is 'any', 'exact' or
+-- 'prefix', as the claim_* queries' patterns.
+
+-- name: rate_probe
+-- Whether any rate-limited job is due: an unlimited claim then opens no transaction.
+SELECT EXISTS (
+    SELECT 1 FROM activejob_jobs
+    WHERE rate_limits IS NOT NULL AND state IN ('ready', 'scheduled')
+      AND run_at <= to_timestamp(%(now)s::float8)
+);
+
+-- name: rate_candidates
+-- Due rate-limited jobs of one queue pattern, in claim order, locked, but none whose
+-- window is known to be full now (so a backlog of one key never hides the others).
+SELECT j.id, j.rate_limits::text, j.job_id FROM activejob_jobs AS j
+WHERE j.rate_limits IS NOT NULL AND j.state IN ('ready', 'scheduled')
+  AND j.run_at <= to_timestamp(%(now)s::float8)
+  AND (%(kind)s::text = 'any' OR (%(kind)s::text = 'exact' AND j.queue_name = %(queue)s::text)
+       OR (%(kind)s::text = 'prefix' AND left(j.queue_name, length(%(queue)s::text)) = %(queue)s::text))
+  AND j.queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
+  AND NOT EXISTS (
+      SELECT 1 FROM jsonb_array_elements(j.rate_limits) AS l
+      JOIN activejob_rate_windows AS w ON w.rate_key = l->>'key' AND w.per = (l->>'per')::float8
+      WHERE w.full_until > %(now)s::float8)
+  -- As the claims: this transaction commits without waiting for the WAL flush.
+  AND (SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL
+ORDER BY j.priority, j.run_at, j.id
+LIMIT %(limit)s
+FOR UPDATE OF j SKIP LOCKED;
+
+-- name: rate_windows_create
+-- The logs of the buckets parameter that are new, empty (an existing one is not
+-- written: DO NOTHING takes no lock and makes no row version).
+INSERT INTO activejob_rate_windows (rate_key, per, touched_at)
+SELECT b->>0, (b->>1)::float8, %(now)s::float8
+FROM jsonb_array_elements(%(buckets)s::jsonb) AS b
+ORDER BY 1, 2
+ON CONFLICT (rate_key, per) DO NOTHING;
+
+-- name: rate_windows_select
+-- Those logs, locked in key order (so two claims never deadlock) until the claim commits.
+SELECT w.rate_key, w.per, w.starts FROM activejob_rate_windows AS w
+WHERE (w.rate_key, w.per) IN (
+    SELECT b->>0, (b->>1)::float8 FROM jsonb_array_elements(%(buckets)s::jsonb) AS b)
+ORDER BY w.rate_key, w.per
+FOR UPDATE;
+
+-- name: rate_claim_and_save
+-- The admitted jobs (ids in a JSON array) made running, and the logs saved, in one
+-- statement.
+WITH saved AS (
+    UPDATE activejob_rate_windows AS w
+    SET starts = r.starts, full_until = r.full_until, touched_at = %(now)s::float8
+    FROM jsonb_to_recordset(%(windows)s::jsonb) AS r(key text, per float8, starts text, full_until float8)
+    WHERE w.rate_key = r.key AND w.per = r.per
+    RETURNING 1
+)
+UPDATE activejob_jobs
+SET state = 'running', attempts = LEAST(attempts, 2147483646) + 1, worker_id = %(worker_id)s,
+    started_at = to_timestamp(%(now)s::float8), heartbeat_at = to_timestamp(%(now)s::float8)
+WHERE id IN (SELECT value::bigint FROM jsonb_array_elements_text(%(ids)s::jsonb))
+  AND state IN ('ready', 'scheduled') AND (SELECT count(*) FROM saved) >= 0
+RETURNING id, job_id, queue_name, payload, attempts, priority,
+          extract(epoch FROM run_at)::float8, job_class;
+
+-- name: rate_next_due
+-- The earliest time a rate-limited job of one queue pattern may start: its run_at,
+-- or later, when its fullest window frees.
+SELECT min(GREATEST(extract(epoch FROM j.run_at)::float8, coalesce((
+    SELECT max(w.full_until) FROM jsonb_array_elements(j.rate_limits) AS l
+    JOIN activejob_rate_windows AS w ON w.rate_key = l->>'key' AND w.per = (l->>'per')::float8
+), 0)))
+FROM activejob_jobs AS j
+WHERE j.rate_limits IS NOT NULL AND j.state IN ('ready', 'scheduled')
+  AND (%(kind)s::text = 'any' OR (%(kind)s::text = 'exact' AND j.queue_name = %(queue)s::text)
+       OR (%(kind)s::text = 'prefix' AND left(j.queue_name, length(%(queue)s::text)) = %(queue)s::text))
+  AND j.queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues);
+
+-- name: rate_held_until
+-- For the jobs of the ids parameter (JSON array of storage ids) still waiting: when their fullest
+-- window frees, if it is full now.
+SELECT j.id, max(w.full_until)
+FROM activejob_jobs AS j
+CROSS JOIN LATERAL jsonb_array_elements(j.rate_limits) AS l
+JOIN activejob_rate_windows AS w ON w.rate_key = l->>'key' AND w.per = (l->>'per')::float8
+WHERE j.id IN (SELECT value::bigint FROM jsonb_array_elements_text(%(ids)s::jsonb))
+  AND j.state IN ('ready', 'scheduled') AND w.full_until > %(now)s::float8
+GROUP BY j.id;
+
+-- name: rate_windows_prune
+-- Logs whose every start left the window hold nothing: forget them.
+DELETE FROM activejob_rate_windows WHERE touched_at + per < %(now)s::float8;

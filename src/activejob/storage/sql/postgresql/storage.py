@@ -22,7 +22,7 @@ import builtins
 import json
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
@@ -191,7 +191,8 @@ class PostgreSQLStorage(SQLStorage):
                 f'{{"job_id":{dumps(j.job_id)},"job_class":{dumps(j.job_class)},'
                 f'"queue_name":{dumps(j.queue_name)},"priority":{int(j.priority)},'
                 f'"run_at":{dumps(None if j.run_at is None else float(j.run_at))},'
-                f'"payload":{j.payload}}}'
+                f'"payload":{j.payload},'
+                f'"rate_limits":{j.rate_limits or "null"}}}'  # flow: rate limits
                 for j in jobs
             )
             + "]"
@@ -218,6 +219,36 @@ class PostgreSQLStorage(SQLStorage):
     def _run_unprepared(self, conn: psycopg.Connection, name: str) -> Any:
         # VACUUM is a utility statement: never a prepared one.
         return conn.execute(self.sql.queries[name], prepare=False)
+    # flow: rate limits -- the claim is autocommit; its rate-limited part is a
+    # transaction, opened only when a rate-limited job is due.
+    # After a claim that found rate-limited jobs, the next one goes straight to its
+    # transaction (a race between threads costs one probe, or one empty transaction).
+    _rate_busy = False
+
+    def _rate_probe(self, conn: Any, selector: QueueSelector, now: float) -> bool:
+        if self._rate_busy:
+            self._rate_busy = False
+            return True
+        return bool(self._run(conn, "rate_probe", {"now": now}).fetchone()[0])
+
+    @contextmanager
+    def _rate_scope(self, conn: Any) -> Iterator[None]:
+        # Pipelined: BEGIN travels with the first query and COMMIT with nothing to wait for.
+        with conn.pipeline(), conn.transaction():
+            yield
+
+    def _rate_lock(self, conn: Any, buckets: str, now: float) -> list[Any]:
+        # Two statements, one round trip (pipelined): only new logs are written.
+        self._run(conn, "rate_windows_create", {"buckets": buckets, "now": now})
+        return list(self._run(conn, "rate_windows_select", {"buckets": buckets}).fetchall())
+
+    def _rate_finish(
+        self, conn: Any, ids: str, windows: str, worker_id: str, now: float
+    ) -> Callable[[], list[Any]]:
+        self._rate_busy = True
+        params = {"ids": ids, "windows": windows, "now": now, "worker_id": worker_id}
+        cursor = self._run(conn, "rate_claim_and_save", params)  # read after the COMMIT
+        return lambda: list(cursor.fetchall())
 
     # -- waiting ----------------------------------------------------------------------
 

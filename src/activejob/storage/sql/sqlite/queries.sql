@@ -19,21 +19,25 @@ SELECT coalesce(max(version), 0) FROM activejob_migrations;
 INSERT INTO activejob_migrations (version, name, applied_at) VALUES (:version, :name, :now);
 
 -- name: insert_job
-INSERT INTO activejob_jobs (job_id, job_class, queue_name, priority, state, payload, run_at, created_at)
+INSERT INTO activejob_jobs (job_id, job_class, queue_name, priority, state, payload, run_at, created_at,
+                            rate_limits)
 VALUES (
     :job_id, :job_class, :queue_name, :priority,
     CASE WHEN coalesce(:run_at, :now) > :now THEN 'scheduled' ELSE 'ready' END,
-    :payload, coalesce(:run_at, :now), :now
+    :payload, coalesce(:run_at, :now), :now,
+    :rate_limits
 )
 RETURNING id;
 
 -- name: insert_jobs
-INSERT INTO activejob_jobs (job_id, job_class, queue_name, priority, state, payload, run_at, created_at)
+INSERT INTO activejob_jobs (job_id, job_class, queue_name, priority, state, payload, run_at, created_at,
+                            rate_limits)
 SELECT
     json_extract(value, '$.job_id'), json_extract(value, '$.job_class'),
     json_extract(value, '$.queue_name'), json_extract(value, '$.priority'),
     CASE WHEN coalesce(json_extract(value, '$.run_at'), :now) > :now THEN 'scheduled' ELSE 'ready' END,
-    json_extract(value, '$.payload'), coalesce(json_extract(value, '$.run_at'), :now), :now
+    json_extract(value, '$.payload'), coalesce(json_extract(value, '$.run_at'), :now), :now,
+    json_extract(value, '$.rate_limits')
 FROM json_each(:jobs)
 ORDER BY key
 RETURNING id;
@@ -46,6 +50,7 @@ WHERE id IN (
     SELECT id FROM activejob_jobs
     WHERE state IN ('ready', 'scheduled') AND run_at <= :now
       AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
+      AND rate_limits IS NULL  -- flow: rate limits (claimed by rate_claim_jobs)
     ORDER BY priority, run_at, id
     LIMIT :limit
 )
@@ -59,6 +64,7 @@ WHERE id IN (
     SELECT id FROM activejob_jobs
     WHERE state IN ('ready', 'scheduled') AND run_at <= :now AND queue_name = :queue
       AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
+      AND rate_limits IS NULL  -- flow: rate limits (claimed by rate_claim_jobs)
     ORDER BY priority, run_at, id
     LIMIT :limit
 )
@@ -73,6 +79,7 @@ WHERE id IN (
     WHERE state IN ('ready', 'scheduled') AND run_at <= :now
       AND substr(queue_name, 1, length(:queue)) = :queue
       AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
+      AND rate_limits IS NULL  -- flow: rate limits (claimed by rate_claim_jobs)
     ORDER BY priority, run_at, id
     LIMIT :limit
 )
@@ -81,17 +88,20 @@ RETURNING id, job_id, queue_name, payload, attempts, priority, run_at, job_class
 -- name: next_due_any
 SELECT min(run_at) FROM activejob_jobs
 WHERE state IN ('ready', 'scheduled')
-  AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues);
+  AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
+  AND rate_limits IS NULL  -- flow: rate limits (see rate_next_due);
 
 -- name: next_due_exact
 SELECT min(run_at) FROM activejob_jobs
 WHERE state IN ('ready', 'scheduled') AND queue_name = :queue
-  AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues);
+  AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
+  AND rate_limits IS NULL  -- flow: rate limits (see rate_next_due);
 
 -- name: next_due_prefix
 SELECT min(run_at) FROM activejob_jobs
 WHERE state IN ('ready', 'scheduled') AND substr(queue_name, 1, length(:queue)) = :queue
-  AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues);
+  AND queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
+  AND rate_limits IS NULL  -- flow: rate limits (see rate_next_due);
 
 -- name: complete_jobs
 -- One statement for a whole batch of results. Only rows still running (and, when
@@ -335,12 +345,12 @@ WHERE id IN (SELECT id FROM activejob_jobs WHERE cancel_attempts IS NOT NULL)
 -- name: insert_unique_job
 -- No row back when another job's unique_lock has this key.
 INSERT INTO activejob_jobs (job_id, job_class, queue_name, priority, state, payload, run_at, created_at,
-                            unique_key, unique_lock, unique_until, unique_expires_at)
+                            unique_key, unique_lock, unique_until, unique_expires_at, rate_limits)
 VALUES (
     :job_id, :job_class, :queue_name, :priority,
     CASE WHEN coalesce(:run_at, :now) > :now THEN 'scheduled' ELSE 'ready' END,
     :payload, coalesce(:run_at, :now), :now,
-    :unique_key, :unique_lock, :unique_until, :unique_expires_at
+    :unique_key, :unique_lock, :unique_until, :unique_expires_at, :rate_limits
 )
 ON CONFLICT (unique_lock) WHERE unique_lock IS NOT NULL DO NOTHING
 RETURNING id;
@@ -367,3 +377,76 @@ SET payload = :payload, queue_name = :queue_name, priority = :priority,
                  WHEN coalesce(:run_at, :now) > :now THEN 'scheduled' ELSE 'ready' END
 WHERE id = :id AND unique_lock = :unique_lock
   AND state IN ('scheduled', 'ready', 'blocked') AND attempts = 0;
+
+-- flow: rate limits ------------------------------------------------------------------
+-- A job's limits are a JSON array of {"key", "limit", "per"} (flow.rate); the log of
+-- each (key, per) is one activejob_rate_windows row. :kind is 'any', 'exact' or
+-- 'prefix', as the claim_* queries' patterns.
+
+-- name: rate_candidates
+-- Due rate-limited jobs of one queue pattern, in claim order, but none whose window
+-- is known to be full now (so a backlog of one key never hides the others).
+SELECT j.id, j.rate_limits, j.job_id FROM activejob_jobs AS j
+WHERE j.rate_limits IS NOT NULL AND j.state IN ('ready', 'scheduled') AND j.run_at <= :now
+  AND (:kind = 'any' OR (:kind = 'exact' AND j.queue_name = :queue)
+       OR (:kind = 'prefix' AND substr(j.queue_name, 1, length(:queue)) = :queue))
+  AND j.queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues)
+  AND NOT EXISTS (
+      SELECT 1 FROM json_each(j.rate_limits) AS l
+      JOIN activejob_rate_windows AS w
+        ON w.rate_key = json_extract(l.value, '$.key') AND w.per = json_extract(l.value, '$.per')
+      WHERE w.full_until > :now)
+ORDER BY j.priority, j.run_at, j.id
+LIMIT :limit;
+
+-- name: rate_windows_lock
+-- The logs of :buckets (a JSON array of [key, per]), created empty when new, and
+-- locked (in key order, so two claims never deadlock) until the claim commits.
+INSERT INTO activejob_rate_windows (rate_key, per, touched_at)
+SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), :now
+FROM json_each(:buckets) WHERE true
+ORDER BY 1, 2
+ON CONFLICT (rate_key, per) DO UPDATE SET rate_key = excluded.rate_key
+RETURNING rate_key, per, starts;
+
+-- name: rate_claim_jobs
+UPDATE activejob_jobs
+SET state = 'running', attempts = min(attempts, 9223372036854775806) + 1, worker_id = :worker_id,
+    started_at = :now, heartbeat_at = :now
+WHERE id IN (SELECT value FROM json_each(:ids)) AND state IN ('ready', 'scheduled')
+RETURNING id, job_id, queue_name, payload, attempts, priority, run_at, job_class;
+
+-- name: rate_windows_save
+UPDATE activejob_rate_windows AS w
+SET starts = json_extract(r.value, '$.starts'), full_until = json_extract(r.value, '$.full_until'),
+    touched_at = :now
+FROM json_each(:windows) AS r
+WHERE w.rate_key = json_extract(r.value, '$.key') AND w.per = json_extract(r.value, '$.per');
+
+-- name: rate_next_due
+-- The earliest time a rate-limited job of one queue pattern may start: its run_at,
+-- or later, when its fullest window frees.
+SELECT min(max(j.run_at, coalesce((
+    SELECT max(w.full_until) FROM json_each(j.rate_limits) AS l
+    JOIN activejob_rate_windows AS w
+      ON w.rate_key = json_extract(l.value, '$.key') AND w.per = json_extract(l.value, '$.per')
+), 0)))
+FROM activejob_jobs AS j
+WHERE j.rate_limits IS NOT NULL AND j.state IN ('ready', 'scheduled')
+  AND (:kind = 'any' OR (:kind = 'exact' AND j.queue_name = :queue)
+       OR (:kind = 'prefix' AND substr(j.queue_name, 1, length(:queue)) = :queue))
+  AND j.queue_name NOT IN (SELECT queue_name FROM activejob_paused_queues);
+
+-- name: rate_held_until
+-- For the jobs :ids (JSON array of storage ids) still waiting: when their fullest
+-- window frees, if it is full now.
+SELECT j.id, max(w.full_until) FROM activejob_jobs AS j, json_each(j.rate_limits) AS l
+JOIN activejob_rate_windows AS w
+  ON w.rate_key = json_extract(l.value, '$.key') AND w.per = json_extract(l.value, '$.per')
+WHERE j.id IN (SELECT value FROM json_each(:ids)) AND j.state IN ('ready', 'scheduled')
+  AND w.full_until > :now
+GROUP BY j.id;
+
+-- name: rate_windows_prune
+-- Logs whose every start left the window hold nothing: forget them.
+DELETE FROM activejob_rate_windows WHERE touched_at + per < :now;
