@@ -16,6 +16,10 @@ prefix, deleted at the end):
 - processing: the storage's claim-50/complete-50 loop on one thread, and the real
   ``activejob worker`` with 1 and 2 processes, vs a raw claim-and-delete loop
   (``SKIP LOCKED`` on PostgreSQL) / ``BRPOP`` loop taking one job per round trip;
+- real job bodies (``--no-bodies`` skips them): a 1 ms sleep, one Redis ``GET`` and
+  one PostgreSQL ``SELECT 1`` on the job thread's own connection, through the
+  worker at ``WARNING`` and at the default ``INFO``; 1 ms sleeps with
+  ``--threads 20`` against the ideal 20,000 jobs/s;
 - latency: idle enqueue-to-start p50/p99 through the worker, next to a raw
   hand-off between two processes (INSERT + NOTIFY to a LISTENing claimer;
   ``LPUSH`` to a blocked ``BRPOP``); scheduled due-to-start p50;
@@ -51,7 +55,7 @@ import flow_unique  # noqa: E402
 import raw  # noqa: E402
 import storage_loops  # noqa: E402
 import workers  # noqa: E402
-from bench_jobs import NoopJob  # noqa: E402
+from bench_jobs import BODIES, PG_IO, REDIS_IO, NoopJob  # noqa: E402
 
 import activejob  # noqa: E402
 from activejob.adapters.cache import reset_adapters  # noqa: E402
@@ -70,6 +74,9 @@ TARGETS: dict[str, dict[str, float | None]] = {
 
 LOG_COST_TARGET = 0.9
 """Per-job log lines at the default level cost at most 10% of worker throughput."""
+
+WIDE_TARGET = 0.5
+"""``--threads 20`` of 1 ms-sleep jobs reach at least half the ideal 20,000 jobs/s."""
 
 COST = "µs/job"
 """The unit of the core's cost: smaller is better."""
@@ -122,6 +129,8 @@ class Sizes:
     process: int
     samples: int
     finished: int
+    bodies: int = 0
+    """Jobs per run of each real body (0: no such rows)."""
 
 
 def best(fn: Callable[[], float], repeat: int = 2) -> float:
@@ -200,6 +209,8 @@ def backend_rows(
         rows.append(Row("  1 process, default log level (INFO) vs WARNING",
                         measured["worker_1_info"], measured["worker_1"], "jobs/s",
                         LOG_COST_TARGET))  # fmt: skip
+        if sizes.bodies:
+            rows += body_rows(workers.bodies(url, storage, sizes.bodies), measured["worker_1"])
         rows.append(Row(f"{name} worker, 2 processes vs 1", measured["worker_2"],
                         measured["worker_1"], "jobs/s", target["scale"]))  # fmt: skip
         busy, cores = measured["busy_1"], os.cpu_count()
@@ -219,6 +230,28 @@ def backend_rows(
         return rows
     finally:
         reset_adapters(wait=True)
+
+
+def body_rows(found: dict[str, float], noop: float) -> list[Row]:
+    """Rows for real job bodies (``workers.bodies``): each at WARNING beside no-op
+    jobs (1 ms sleeps beside the ideal of 5 threads, 5,000 jobs/s), at INFO beside
+    WARNING; 20 threads of 1 ms sleeps beside the ideal 20,000 jobs/s."""
+    rows = []
+    for body in BODIES:
+        off, info = found[f"{body} WARNING"], found[f"{body} INFO"]
+        if body == "1 ms sleep":
+            rows.append(Row(f"  {body} jobs, 5 threads, vs ideal 5,000/s", off, 5000, "jobs/s"))
+        else:
+            rows.append(Row(f"  {body} jobs vs no-op jobs", off, noop, "jobs/s"))
+        rows.append(Row(f"    {body} jobs, INFO vs WARNING", info, off, "jobs/s",
+                        LOG_COST_TARGET))  # fmt: skip
+    ideal = 1000 * workers.WIDE_THREADS
+    wide = found["wide WARNING"]
+    rows.append(Row(f"  1 ms sleep, --threads {workers.WIDE_THREADS}, vs ideal {ideal:,}/s",
+                    wide, ideal, "jobs/s", WIDE_TARGET))  # fmt: skip
+    rows.append(Row("    the same, INFO vs WARNING", found["wide INFO"], wide, "jobs/s",
+                    LOG_COST_TARGET))  # fmt: skip
+    return rows
 
 
 def sqlite_rows(sizes: Sizes) -> list[Row]:
@@ -438,6 +471,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller counts")
     parser.add_argument("--finished", type=int, default=None, help="finished rows (postgresql)")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    parser.add_argument("--no-bodies", action="store_true", help="no rows for real job bodies")
     args = parser.parse_args()
     sizes = (
         Sizes(single=500, bulk=5000, process=5000, samples=50, finished=100_000)
@@ -446,6 +480,9 @@ def main() -> None:
     )
     if args.finished is not None:
         sizes.finished = args.finished
+    sizes.bodies = 0 if args.no_bodies else sizes.process // 4
+    os.environ[REDIS_IO] = args.redis  # the I/O jobs' servers, for the workers
+    os.environ[PG_IO] = args.postgresql
     print(
         f"activejob {activejob.__version__}, Python {platform.python_version()}, "
         f"{os.cpu_count()} cores, {platform.system()} {platform.machine()}; "

@@ -29,9 +29,10 @@ from pathlib import Path
 from typing import Any
 
 import bench_jobs
-from bench_jobs import QUEUE, LatencyJob, NoopJob
+from bench_jobs import BODIES, QUEUE, LatencyJob, NoopJob, SleepJob
 
 import activejob
+from activejob import Job
 from activejob.storage.base import JobFilter, JobState, Storage
 
 BENCH = Path(__file__).resolve().parent
@@ -86,9 +87,10 @@ def _live_workers(storage: Storage) -> set[str]:
     return {w["id"] for w in storage.workers()}
 
 
-def _started(url: str, processes: int, storage: Storage, log_level: str = "WARNING") -> Workers:
+def _started(url: str, processes: int, storage: Storage, log_level: str = "WARNING",
+             threads: int = 5) -> Workers:  # fmt: skip
     before = _live_workers(storage)
-    workers = Workers(url, processes, log_level=log_level)
+    workers = Workers(url, processes, threads=threads, log_level=log_level)
     until(lambda: len(_live_workers(storage) - before) >= processes, 60, "workers starting")
     return workers
 
@@ -130,16 +132,18 @@ def busy_cores() -> Callable[[], float | None]:
 
 
 def throughput(
-    url: str, storage: Storage, n: int, processes: int, log_level: str = "WARNING"
-) -> tuple[float, float | None]:
-    """No-op jobs per second through ``activejob worker --processes N``, and the
-    machine's busy cores meanwhile (see :func:`busy_cores`). Per-job log lines are
-    off (``WARNING``) unless ``log_level`` says otherwise; they go to a file."""
+    url: str, storage: Storage, n: int, processes: int, log_level: str = "WARNING",
+    job: type[Job] = NoopJob, threads: int = 5,
+) -> tuple[float, float | None]:  # fmt: skip
+    """Jobs of ``job`` (no-op ones by default) per second through ``activejob
+    worker --processes N --threads T``, and the machine's busy cores meanwhile (see
+    :func:`busy_cores`). Per-job log lines are off (``WARNING``) unless
+    ``log_level`` says otherwise; they go to a file."""
     _empty(storage)
     storage.pause(QUEUE)
     for start in range(0, n, 5000):
-        activejob.perform_all_later([NoopJob(i) for i in range(start, min(n, start + 5000))])
-    with _started(url, processes, storage, log_level) as workers:
+        activejob.perform_all_later([job(i) for i in range(start, min(n, start + 5000))])
+    with _started(url, processes, storage, log_level, threads) as workers:
         started = time.perf_counter()
         busy = busy_cores()
         storage.resume(QUEUE)
@@ -208,3 +212,25 @@ def measure(url: str, storage: Storage, n: int, samples: int) -> dict[str, Any]:
         "idle_p99": percentile(idle, 99),
         "due_p50": percentile(due, 50),
     }
+
+
+WIDE_THREADS = 20
+"""``--threads`` of the wide run: 1 ms-sleep jobs, against an ideal of 1,000 jobs/s
+per thread."""
+
+
+def bodies(url: str, storage: Storage, n: int) -> dict[str, float]:
+    """Real job bodies (:data:`bench_jobs.BODIES`) through one worker process with 5
+    threads, at ``WARNING`` and at the default ``INFO``, each pair back to back; and
+    1 ms-sleep jobs with ``--threads 20`` at both levels."""
+    found: dict[str, float] = {}
+    for name, job in BODIES.items():
+        for level in ("WARNING", "INFO"):
+            found[f"{name} {level}"] = max(
+                throughput(url, storage, n, 1, level, job)[0] for _ in range(2)
+            )
+    for level in ("WARNING", "INFO"):
+        found[f"wide {level}"] = max(
+            throughput(url, storage, 2 * n, 1, level, SleepJob, WIDE_THREADS)[0] for _ in range(2)
+        )
+    return found
