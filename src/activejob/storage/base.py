@@ -48,6 +48,7 @@ from typing import Any
 
 from activejob import events
 from activejob.errors import MESSAGE_LIMIT, ActiveJobError, ConfigurationError, shorten
+from activejob.storage.browse import BrowsingStorage
 from activejob.storage.recurring import RecurringStorage, _check_name
 from activejob.storage.selector import QueueSelector
 
@@ -292,11 +293,15 @@ class JobInfo:
 
 @dataclass
 class QueueInfo:
-    """A queue's name, whether it is paused, and its jobs by state."""
+    """A queue's name, whether it is paused, and its jobs by state. A count in
+    ``capped`` is a lower bound (a SQL store counts up to ``COUNT_CAP``);
+    ``oldest_ready_at`` is the ``run_at`` of its oldest ready job, if known."""
 
     name: str
     paused: bool
     counts: dict[JobState, int] = field(default_factory=dict)
+    capped: frozenset[JobState] = frozenset()
+    oldest_ready_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -323,7 +328,7 @@ class JobFilter:
     offset: int = 0
 
 
-class Storage(RecurringStorage, ABC):
+class Storage(RecurringStorage, BrowsingStorage, ABC):
     """The worker side of a durable backend. See the module docstring for states.
 
     Thread-safe: a worker process shares one storage between its threads, and a

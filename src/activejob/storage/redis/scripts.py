@@ -43,6 +43,7 @@ NAMES = (
     "list",
     "queues",
     "recurring_enqueue",
+    "browse",
 )
 
 Args = Sequence[str | int | float]

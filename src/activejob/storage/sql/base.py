@@ -41,6 +41,7 @@ from activejob.storage.base import (
     StorageError,
     crash_error,
 )
+from activejob.storage.browse import Activity, JobPage, JobQuery
 from activejob.storage.decode import Defects, load_object, payload_dict, sound_text
 from activejob.storage.recurring import RecurringTaskInfo, RecurringTaskSpec
 from activejob.storage.selector import QueueSelector
@@ -451,14 +452,20 @@ class SQLStorage(Storage):
         return storage_id
 
     def queues(self) -> builtins.list[QueueInfo]:
-        with self._connection() as conn:
-            counts = self._run(conn, "queue_counts", {"now": _time.now()}).fetchall()
-            paused = {row[0] for row in self._run(conn, "paused_queues").fetchall()}
-        infos = {name: QueueInfo(name, name in paused) for name in paused}
-        for name, state, count in counts:
-            info = infos.setdefault(name, QueueInfo(name, False))
-            info.counts[JobState(state)] = int(count)
-        return [infos[name] for name in sorted(infos)]
+        # Counted on indexes, up to a cap per queue and state (storage/sql/browse.py).
+        from activejob.storage.sql.browse import capped_queues
+
+        return capped_queues(self)
+
+    def _browse(self, query: JobQuery) -> JobPage:
+        from activejob.storage.sql.browse import browse
+
+        return browse(self, query)
+
+    def _activity(self, since: float, minutes: int) -> Activity:
+        from activejob.storage.sql.browse import finished_activity
+
+        return finished_activity(self, since, minutes)
 
     def workers(self) -> builtins.list[dict[str, Any]]:
         with self._connection() as conn:

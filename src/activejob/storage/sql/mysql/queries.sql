@@ -306,3 +306,91 @@ WHERE task_key = %(task_key)s AND (last_run_at IS NULL OR last_run_at < %(run_at
 
 -- name: prune_recurring_executions
 DELETE FROM activejob_recurring_executions WHERE run_at < %(cutoff)s;
+
+
+-- Counts and pages for the dashboard and the CLI, each on an index
+-- (0008_dashboard_indexes.sql), never a scan of the table: see storage/sql/browse.py.
+
+-- name: state_queue_counts
+-- The queues with jobs in one state (a skip scan: one index probe a queue), and
+-- how many each has, counted up to %(cap)s (at most %(cap)s index entries read).
+WITH RECURSIVE names(name) AS (
+    SELECT min(queue_name) FROM activejob_jobs WHERE state = %(state)s
+    UNION ALL
+    SELECT (SELECT min(j.queue_name) FROM activejob_jobs AS j
+            WHERE j.state = %(state)s AND j.queue_name > names.name)
+    FROM names WHERE names.name IS NOT NULL
+)
+SELECT name,
+       coalesce((SELECT %(cap)s FROM activejob_jobs AS j
+                 WHERE j.state = %(state)s AND j.queue_name = names.name
+                 ORDER BY j.id LIMIT %(skip)s, 1),
+                (SELECT count(*) FROM activejob_jobs AS j
+                 WHERE j.state = %(state)s AND j.queue_name = names.name))
+FROM names WHERE name IS NOT NULL;
+
+-- name: queue_pending_details
+-- One queue's scheduled jobs that are due (listed as ready) and not yet due, each
+-- counted up to %(cap)s, and the run_at of its oldest ready job and of its oldest due one.
+SELECT coalesce((SELECT %(cap)s FROM activejob_jobs
+                 WHERE state = 'scheduled' AND queue_name = %(queue_name)s AND run_at <= %(now)s
+                 ORDER BY run_at LIMIT %(skip)s, 1),
+                (SELECT count(*) FROM activejob_jobs
+                 WHERE state = 'scheduled' AND queue_name = %(queue_name)s AND run_at <= %(now)s)),
+       coalesce((SELECT %(cap)s FROM activejob_jobs
+                 WHERE state = 'scheduled' AND queue_name = %(queue_name)s AND run_at > %(now)s
+                 ORDER BY run_at LIMIT %(skip)s, 1),
+                (SELECT count(*) FROM activejob_jobs
+                 WHERE state = 'scheduled' AND queue_name = %(queue_name)s AND run_at > %(now)s)),
+       (SELECT min(run_at) FROM activejob_jobs WHERE state = 'ready' AND queue_name = %(queue_name)s),
+       (SELECT min(run_at) FROM activejob_jobs
+        WHERE state = 'scheduled' AND queue_name = %(queue_name)s AND run_at <= %(now)s);
+
+-- name: browse_jobs
+-- A page of jobs, newest first, older than the cursor %(before)s. The window is the
+-- newest %(scan)s jobs in the state (and queue), read on an index; the other
+-- filters are applied within it, so no page reads more than %(scan)s rows. The
+-- first columns say where the window ended (its lowest id) and how many it held;
+-- a window without a match still answers that one row. A due scheduled job is
+-- listed as ready (%(with_due)s adds them to a ready or unfiltered listing).
+WITH window_ids AS (
+    SELECT id FROM (
+        (SELECT id FROM activejob_jobs
+         WHERE (%(state)s IS NULL OR state = %(state)s)
+           AND NOT (state = 'scheduled' AND run_at <= %(now)s)
+           AND (%(queue_name)s IS NULL OR queue_name = %(queue_name)s)
+           AND (%(before)s IS NULL OR id < %(before)s)
+         ORDER BY id DESC LIMIT %(scan)s)
+        UNION ALL
+        (SELECT id FROM activejob_jobs
+         WHERE %(with_due)s AND state = 'scheduled' AND run_at <= %(now)s
+           AND (%(queue_name)s IS NULL OR queue_name = %(queue_name)s)
+           AND (%(before)s IS NULL OR id < %(before)s)
+         ORDER BY id DESC LIMIT %(scan)s)
+    ) AS both_parts
+    ORDER BY id DESC LIMIT %(scan)s
+),
+matched AS (
+    SELECT j.id FROM activejob_jobs AS j JOIN window_ids AS w ON w.id = j.id
+    WHERE (%(job_class)s IS NULL OR j.job_class = %(job_class)s)
+      AND (%(error_class)s IS NULL OR j.error_class = %(error_class)s)
+      AND (%(created_after)s IS NULL OR j.created_at >= %(created_after)s)
+      AND (%(created_before)s IS NULL OR j.created_at < %(created_before)s)
+      AND (%(text)s IS NULL OR LOCATE(%(text)s, j.payload) > 0)
+    ORDER BY j.id DESC LIMIT %(limit)s
+)
+SELECT w.lowest, w.scanned,
+       j.id, j.job_id, j.job_class, j.queue_name, j.priority, j.state, j.attempts, j.payload,
+       j.created_at, j.run_at, j.started_at, j.finished_at, j.worker_id, j.heartbeat_at,
+       j.error_class, j.error_message, j.error_traceback, j.crashes
+FROM (SELECT min(id) AS lowest, count(*) AS scanned FROM window_ids) AS w
+LEFT JOIN matched AS m ON TRUE
+LEFT JOIN activejob_jobs AS j ON j.id = m.id
+ORDER BY j.id DESC;
+
+-- name: finished_per_minute
+-- Jobs finished since %(since)s, by minute and state (the finished-jobs index).
+SELECT FLOOR((finished_at - %(since)s) / 60), state, count(*)
+FROM activejob_jobs
+WHERE state IN ('succeeded', 'failed', 'discarded') AND finished_at >= %(since)s
+GROUP BY 1, 2;

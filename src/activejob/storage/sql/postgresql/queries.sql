@@ -336,3 +336,102 @@ WHERE task_key = %(task_key)s AND (last_run_at IS NULL OR last_run_at < %(run_at
 
 -- name: prune_recurring_executions
 DELETE FROM activejob_recurring_executions WHERE run_at < %(cutoff)s;
+
+
+-- Counts and pages for the dashboard and the CLI, each on an index
+-- (0008_dashboard_indexes.sql), never a scan of the table: see storage/sql/browse.py.
+
+-- name: state_queue_counts
+-- The queues with jobs in one state (a skip scan: one index probe a queue), and
+-- how many each has, counted up to %(cap)s (at most %(cap)s index entries read).
+WITH RECURSIVE names(name) AS (
+    SELECT min(queue_name) FROM activejob_jobs WHERE state = %(state)s::text
+    UNION ALL
+    SELECT (SELECT min(j.queue_name) FROM activejob_jobs AS j
+            WHERE j.state = %(state)s::text AND j.queue_name > names.name)
+    FROM names WHERE names.name IS NOT NULL
+)
+SELECT name,
+       coalesce((SELECT %(cap)s::bigint FROM activejob_jobs AS j
+                 WHERE j.state = %(state)s::text AND j.queue_name = names.name
+                 ORDER BY j.id OFFSET %(skip)s LIMIT 1),
+                (SELECT count(*) FROM activejob_jobs AS j
+                 WHERE j.state = %(state)s::text AND j.queue_name = names.name))
+FROM names WHERE name IS NOT NULL;
+
+-- name: queue_pending_details
+-- One queue's scheduled jobs that are due (listed as ready) and not yet due, each
+-- counted up to %(cap)s, and the run_at of its oldest ready job and of its oldest due one.
+SELECT coalesce((SELECT %(cap)s::bigint FROM activejob_jobs
+                 WHERE state = 'scheduled' AND queue_name = %(queue_name)s::text
+                   AND run_at <= to_timestamp(%(now)s::float8)
+                 ORDER BY run_at OFFSET %(skip)s LIMIT 1),
+                (SELECT count(*) FROM activejob_jobs
+                 WHERE state = 'scheduled' AND queue_name = %(queue_name)s::text
+                   AND run_at <= to_timestamp(%(now)s::float8))),
+       coalesce((SELECT %(cap)s::bigint FROM activejob_jobs
+                 WHERE state = 'scheduled' AND queue_name = %(queue_name)s::text
+                   AND run_at > to_timestamp(%(now)s::float8)
+                 ORDER BY run_at OFFSET %(skip)s LIMIT 1),
+                (SELECT count(*) FROM activejob_jobs
+                 WHERE state = 'scheduled' AND queue_name = %(queue_name)s::text
+                   AND run_at > to_timestamp(%(now)s::float8))),
+       (SELECT extract(epoch FROM min(run_at))::float8 FROM activejob_jobs
+        WHERE state = 'ready' AND queue_name = %(queue_name)s::text),
+       (SELECT extract(epoch FROM min(run_at))::float8 FROM activejob_jobs
+        WHERE state = 'scheduled' AND queue_name = %(queue_name)s::text
+          AND run_at <= to_timestamp(%(now)s::float8));
+
+-- name: browse_jobs
+-- A page of jobs, newest first, older than the cursor %(before)s. The window is the
+-- newest %(scan)s jobs in the state (and queue), read on an index; the other
+-- filters are applied within it, so no page reads more than %(scan)s rows. The
+-- first columns say where the window ended (its lowest id) and how many it held;
+-- a window without a match still answers that one row. A due scheduled job is
+-- listed as ready (%(with_due)s adds them to a ready or unfiltered listing).
+WITH window_ids AS (
+    SELECT id FROM (
+        (SELECT id FROM activejob_jobs
+         WHERE (%(state)s::text IS NULL OR state = %(state)s::text)
+           AND NOT (state = 'scheduled' AND run_at <= to_timestamp(%(now)s::float8))
+           AND (%(queue_name)s::text IS NULL OR queue_name = %(queue_name)s::text)
+           AND (%(before)s::bigint IS NULL OR id < %(before)s::bigint)
+         ORDER BY id DESC LIMIT %(scan)s)
+        UNION ALL
+        (SELECT id FROM activejob_jobs
+         WHERE %(with_due)s::boolean AND state = 'scheduled'
+           AND run_at <= to_timestamp(%(now)s::float8)
+           AND (%(queue_name)s::text IS NULL OR queue_name = %(queue_name)s::text)
+           AND (%(before)s::bigint IS NULL OR id < %(before)s::bigint)
+         ORDER BY id DESC LIMIT %(scan)s)
+    ) AS both_parts
+    ORDER BY id DESC LIMIT %(scan)s
+),
+matched AS (
+    SELECT j.id FROM activejob_jobs AS j JOIN window_ids AS w ON w.id = j.id
+    WHERE (%(job_class)s::text IS NULL OR j.job_class = %(job_class)s::text)
+      AND (%(error_class)s::text IS NULL OR j.error_class = %(error_class)s::text)
+      AND (%(created_after)s::float8 IS NULL
+           OR j.created_at >= to_timestamp(%(created_after)s::float8))
+      AND (%(created_before)s::float8 IS NULL
+           OR j.created_at < to_timestamp(%(created_before)s::float8))
+      AND (%(text)s::text IS NULL OR strpos(j.payload, %(text)s::text) > 0)
+    ORDER BY j.id DESC LIMIT %(limit)s
+)
+SELECT w.lowest, w.scanned,
+       j.id, j.job_id, j.job_class, j.queue_name, j.priority, j.state, j.attempts, j.payload,
+       extract(epoch FROM j.created_at)::float8, extract(epoch FROM j.run_at)::float8,
+       extract(epoch FROM j.started_at)::float8, extract(epoch FROM j.finished_at)::float8,
+       j.worker_id, extract(epoch FROM j.heartbeat_at)::float8,
+       j.error_class, j.error_message, j.error_traceback, j.crashes
+FROM (SELECT min(id) AS lowest, count(*) AS scanned FROM window_ids) AS w
+LEFT JOIN (matched AS m JOIN activejob_jobs AS j ON j.id = m.id) ON true
+ORDER BY j.id DESC;
+
+-- name: finished_per_minute
+-- Jobs finished since %(since)s, by minute and state (the finished-jobs index).
+SELECT floor((extract(epoch FROM finished_at) - %(since)s::float8) / 60)::integer, state, count(*)
+FROM activejob_jobs
+WHERE state IN ('succeeded', 'failed', 'discarded')
+  AND finished_at >= to_timestamp(%(since)s::float8)
+GROUP BY 1, 2;

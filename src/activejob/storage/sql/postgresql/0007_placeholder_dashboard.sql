@@ -1,0 +1,1 @@
+-- Placeholder: another branch's migration 0007 lands here when the branches merge (the lead renumbers).

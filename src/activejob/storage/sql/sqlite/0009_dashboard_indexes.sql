@@ -1,0 +1,12 @@
+-- Indexes for the dashboard and the operator's CLI, so that no page scans the
+-- jobs table however many rows it holds (see docs/dashboard.md, "Scale"):
+--   listing by state (and queue), newest first, a page at a time by id (keyset);
+--   counting a queue's jobs in one state, up to a cap (exact below it);
+--   finding the queues that have jobs in a state (a skip scan, one probe a queue).
+-- SQLite builds them in the migration, one pass over the table each.
+CREATE INDEX IF NOT EXISTS activejob_jobs_state_queue ON activejob_jobs (state, queue_name, id);
+
+-- Ready and scheduled jobs by queue and run_at: the oldest ready job of a queue
+-- (its latency), and scheduled jobs split into due and not yet due.
+CREATE INDEX IF NOT EXISTS activejob_jobs_pending_run_at ON activejob_jobs (state, queue_name, run_at)
+    WHERE state IN ('ready', 'scheduled');
