@@ -128,6 +128,26 @@ class BrowsingStorage:
         since = (int(now) // 60 + 1 - minutes) * 60  # whole minutes, the current one last
         return self._activity(float(since), minutes)
 
+    def run_now(self, job_id: str) -> bool:
+        """Make the scheduled job ``job_id`` ready now (an operator's "run now");
+        false if no job with that id is scheduled.
+
+        Example::
+
+            storage.run_now("0b6c2f...")
+        """
+        if not isinstance(job_id, str) or not job_id:
+            raise ValueError(f"job_id must be a non-empty string, got {job_id!r}")
+        from activejob import events
+
+        count = self._run_now(job_id)
+        if count:
+            events.emit("jobs_run_now", count=count, job_id=job_id)
+        return bool(count)
+
+    def _run_now(self, job_id: str) -> int:
+        raise NotImplementedError(f"{type(self).__name__} does not implement run_now()")
+
     def _browse(self, query: JobQuery) -> JobPage:
         raise NotImplementedError(f"{type(self).__name__} does not implement browse()")
 

@@ -44,6 +44,7 @@ NAMES = (
     "queues",
     "recurring_enqueue",
     "browse",
+    "run_now",
 )
 
 Args = Sequence[str | int | float]

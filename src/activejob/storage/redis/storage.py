@@ -494,6 +494,9 @@ class RedisStorage(Storage):
     def _browse(self, query: JobQuery) -> JobPage:
         return browse(self, query)
 
+    def _run_now(self, job_id: str) -> int:
+        return self._change(JobFilter(job_ids=[job_id]), (JobState.SCHEDULED,), "run_now")
+
     def _activity(self, since: float, minutes: int) -> Activity:
         return finished_activity(self, since, minutes)
 

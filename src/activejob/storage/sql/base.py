@@ -462,6 +462,14 @@ class SQLStorage(Storage):
 
         return browse(self, query)
 
+    def _run_now(self, job_id: str) -> int:
+        with self._connection() as conn:
+            params = {"job_id": job_id, "now": _time.now()}
+            count = int(self._run(conn, "run_scheduled_now", params).rowcount)
+        if count:
+            self._signal.notify(None)
+        return count
+
     def _activity(self, since: float, minutes: int) -> Activity:
         from activejob.storage.sql.browse import finished_activity
 

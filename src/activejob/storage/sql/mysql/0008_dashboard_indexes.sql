@@ -3,6 +3,8 @@
 --   activejob_jobs_state_queue: listing by state (and queue), newest first, a page
 --     at a time by id (keyset); counting a queue's jobs in one state up to a cap;
 --     finding the queues that have jobs in a state (a skip scan, one probe a queue);
+--   activejob_jobs_state: listing one state across queues, newest first (InnoDB
+--     keeps the primary key in every index: this is (state, id));
 --   activejob_jobs_pending_run_at: ready and scheduled jobs by queue and run_at
 --     (the oldest ready job's latency, scheduled jobs due or not yet due).
 -- MariaDB and MySQL have no partial indexes: both cover every row. One ALTER
@@ -10,4 +12,5 @@
 -- (MySQL 8 has no CREATE INDEX IF NOT EXISTS).
 ALTER TABLE activejob_jobs
     ADD INDEX activejob_jobs_state_queue (state, queue_name, id),
+    ADD INDEX activejob_jobs_state (state),
     ADD INDEX activejob_jobs_pending_run_at (state, queue_name, run_at);

@@ -349,20 +349,28 @@ SELECT coalesce((SELECT %(cap)s FROM activejob_jobs
 -- name: browse_jobs
 -- A page of jobs, newest first, older than the cursor %(before)s. The window is the
 -- newest %(scan)s jobs in the state (and queue), read on an index; the other
--- filters are applied within it, so no page reads more than %(scan)s rows. The
--- first columns say where the window ended (its lowest id) and how many it held;
--- a window without a match still answers that one row. A due scheduled job is
--- listed as ready (%(with_due)s adds them to a ready or unfiltered listing).
-WITH window_ids AS (
-    SELECT id FROM (
-        (SELECT id FROM activejob_jobs
+-- filters are applied within it (as the column hit), so no page reads more than
+-- %(scan)s rows. The first columns say where the window ended (its lowest id)
+-- and how many it held; a window without a match still answers that one row. A
+-- due scheduled job is listed as ready (%(with_due)s adds them to a ready or
+-- unfiltered listing).
+WITH window_rows AS (
+    SELECT id,
+           CASE WHEN (%(job_class)s IS NULL OR job_class = %(job_class)s)
+           AND (%(error_class)s IS NULL OR error_class = %(error_class)s)
+           AND (%(created_after)s IS NULL OR created_at >= %(created_after)s)
+           AND (%(created_before)s IS NULL OR created_at < %(created_before)s)
+           AND (%(text)s IS NULL OR LOCATE(%(text)s, payload) > 0)
+           THEN 1 ELSE 0 END AS hit
+    FROM (
+        (SELECT id, job_class, error_class, created_at, payload FROM activejob_jobs
          WHERE (%(state)s IS NULL OR state = %(state)s)
            AND NOT (state = 'scheduled' AND run_at <= %(now)s)
            AND (%(queue_name)s IS NULL OR queue_name = %(queue_name)s)
            AND (%(before)s IS NULL OR id < %(before)s)
          ORDER BY id DESC LIMIT %(scan)s)
         UNION ALL
-        (SELECT id FROM activejob_jobs
+        (SELECT id, job_class, error_class, created_at, payload FROM activejob_jobs
          WHERE %(with_due)s AND state = 'scheduled' AND run_at <= %(now)s
            AND (%(queue_name)s IS NULL OR queue_name = %(queue_name)s)
            AND (%(before)s IS NULL OR id < %(before)s)
@@ -371,19 +379,13 @@ WITH window_ids AS (
     ORDER BY id DESC LIMIT %(scan)s
 ),
 matched AS (
-    SELECT j.id FROM activejob_jobs AS j JOIN window_ids AS w ON w.id = j.id
-    WHERE (%(job_class)s IS NULL OR j.job_class = %(job_class)s)
-      AND (%(error_class)s IS NULL OR j.error_class = %(error_class)s)
-      AND (%(created_after)s IS NULL OR j.created_at >= %(created_after)s)
-      AND (%(created_before)s IS NULL OR j.created_at < %(created_before)s)
-      AND (%(text)s IS NULL OR LOCATE(%(text)s, j.payload) > 0)
-    ORDER BY j.id DESC LIMIT %(limit)s
+    SELECT id FROM window_rows WHERE hit = 1 ORDER BY id DESC LIMIT %(limit)s
 )
 SELECT w.lowest, w.scanned,
        j.id, j.job_id, j.job_class, j.queue_name, j.priority, j.state, j.attempts, j.payload,
        j.created_at, j.run_at, j.started_at, j.finished_at, j.worker_id, j.heartbeat_at,
        j.error_class, j.error_message, j.error_traceback, j.crashes
-FROM (SELECT min(id) AS lowest, count(*) AS scanned FROM window_ids) AS w
+FROM (SELECT min(id) AS lowest, count(*) AS scanned FROM window_rows) AS w
 LEFT JOIN matched AS m ON TRUE
 LEFT JOIN activejob_jobs AS j ON j.id = m.id
 ORDER BY j.id DESC;
@@ -394,3 +396,8 @@ SELECT FLOOR((finished_at - %(since)s) / 60), state, count(*)
 FROM activejob_jobs
 WHERE state IN ('succeeded', 'failed', 'discarded') AND finished_at >= %(since)s
 GROUP BY 1, 2;
+
+-- name: run_scheduled_now
+-- An operator's "run now": a scheduled job becomes ready at once.
+UPDATE activejob_jobs SET state = 'ready', run_at = %(now)s
+WHERE job_id = %(job_id)s AND state = 'scheduled';

@@ -385,22 +385,29 @@ SELECT coalesce((SELECT %(cap)s::bigint FROM activejob_jobs
 -- name: browse_jobs
 -- A page of jobs, newest first, older than the cursor %(before)s. The window is the
 -- newest %(scan)s jobs in the state (and queue), read on an index; the other
--- filters are applied within it, so no page reads more than %(scan)s rows. The
--- first columns say where the window ended (its lowest id) and how many it held;
--- a window without a match still answers that one row. A due scheduled job is
--- listed as ready (%(with_due)s adds them to a ready or unfiltered listing).
-WITH window_ids AS (
-    SELECT id FROM (
-        (SELECT id FROM activejob_jobs
+-- filters are applied within it (as the column hit), so no page reads more than
+-- %(scan)s rows. The first columns say where the window ended (its lowest id)
+-- and how many it held; a window without a match still answers that one row. A
+-- due scheduled job is listed as ready (%(with_due)s adds them to a ready or
+-- unfiltered listing).
+WITH window_rows AS (
+    SELECT id,
+           CASE WHEN (%(job_class)s::text IS NULL OR job_class = %(job_class)s::text)
+           AND (%(error_class)s::text IS NULL OR error_class = %(error_class)s::text)
+           AND (%(created_after)s::float8 IS NULL OR created_at >= to_timestamp(%(created_after)s::float8))
+           AND (%(created_before)s::float8 IS NULL OR created_at < to_timestamp(%(created_before)s::float8))
+           AND (%(text)s::text IS NULL OR strpos(payload, %(text)s::text) > 0)
+           THEN 1 ELSE 0 END AS hit
+    FROM (
+        (SELECT id, job_class, error_class, created_at, payload FROM activejob_jobs
          WHERE (%(state)s::text IS NULL OR state = %(state)s::text)
            AND NOT (state = 'scheduled' AND run_at <= to_timestamp(%(now)s::float8))
            AND (%(queue_name)s::text IS NULL OR queue_name = %(queue_name)s::text)
            AND (%(before)s::bigint IS NULL OR id < %(before)s::bigint)
          ORDER BY id DESC LIMIT %(scan)s)
         UNION ALL
-        (SELECT id FROM activejob_jobs
-         WHERE %(with_due)s::boolean AND state = 'scheduled'
-           AND run_at <= to_timestamp(%(now)s::float8)
+        (SELECT id, job_class, error_class, created_at, payload FROM activejob_jobs
+         WHERE %(with_due)s::boolean AND state = 'scheduled' AND run_at <= to_timestamp(%(now)s::float8)
            AND (%(queue_name)s::text IS NULL OR queue_name = %(queue_name)s::text)
            AND (%(before)s::bigint IS NULL OR id < %(before)s::bigint)
          ORDER BY id DESC LIMIT %(scan)s)
@@ -408,15 +415,7 @@ WITH window_ids AS (
     ORDER BY id DESC LIMIT %(scan)s
 ),
 matched AS (
-    SELECT j.id FROM activejob_jobs AS j JOIN window_ids AS w ON w.id = j.id
-    WHERE (%(job_class)s::text IS NULL OR j.job_class = %(job_class)s::text)
-      AND (%(error_class)s::text IS NULL OR j.error_class = %(error_class)s::text)
-      AND (%(created_after)s::float8 IS NULL
-           OR j.created_at >= to_timestamp(%(created_after)s::float8))
-      AND (%(created_before)s::float8 IS NULL
-           OR j.created_at < to_timestamp(%(created_before)s::float8))
-      AND (%(text)s::text IS NULL OR strpos(j.payload, %(text)s::text) > 0)
-    ORDER BY j.id DESC LIMIT %(limit)s
+    SELECT id FROM window_rows WHERE hit = 1 ORDER BY id DESC LIMIT %(limit)s
 )
 SELECT w.lowest, w.scanned,
        j.id, j.job_id, j.job_class, j.queue_name, j.priority, j.state, j.attempts, j.payload,
@@ -424,7 +423,7 @@ SELECT w.lowest, w.scanned,
        extract(epoch FROM j.started_at)::float8, extract(epoch FROM j.finished_at)::float8,
        j.worker_id, extract(epoch FROM j.heartbeat_at)::float8,
        j.error_class, j.error_message, j.error_traceback, j.crashes
-FROM (SELECT min(id) AS lowest, count(*) AS scanned FROM window_ids) AS w
+FROM (SELECT min(id) AS lowest, count(*) AS scanned FROM window_rows) AS w
 LEFT JOIN (matched AS m JOIN activejob_jobs AS j ON j.id = m.id) ON true
 ORDER BY j.id DESC;
 
@@ -435,3 +434,9 @@ FROM activejob_jobs
 WHERE state IN ('succeeded', 'failed', 'discarded')
   AND finished_at >= to_timestamp(%(since)s::float8)
 GROUP BY 1, 2;
+
+-- name: run_scheduled_now
+-- An operator's "run now": a scheduled job becomes ready at once (the requeue
+-- trigger wakes the workers).
+UPDATE activejob_jobs SET state = 'ready', run_at = to_timestamp(%(now)s::float8)
+WHERE job_id = %(job_id)s AND state = 'scheduled';

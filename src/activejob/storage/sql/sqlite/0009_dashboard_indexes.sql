@@ -6,6 +6,12 @@
 -- SQLite builds them in the migration, one pass over the table each.
 CREATE INDEX IF NOT EXISTS activejob_jobs_state_queue ON activejob_jobs (state, queue_name, id);
 
+-- Listing one state across queues, newest first. Succeeded jobs are left out: they
+-- are most of a store, so walking the primary key backwards finds a page of them
+-- at once, and the index stays small.
+CREATE INDEX IF NOT EXISTS activejob_jobs_state_id ON activejob_jobs (state, id)
+    WHERE state <> 'succeeded';
+
 -- Ready and scheduled jobs by queue and run_at: the oldest ready job of a queue
 -- (its latency), and scheduled jobs split into due and not yet due.
 CREATE INDEX IF NOT EXISTS activejob_jobs_pending_run_at ON activejob_jobs (state, queue_name, run_at)

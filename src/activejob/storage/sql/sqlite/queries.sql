@@ -321,44 +321,44 @@ SELECT coalesce((SELECT :cap FROM activejob_jobs
 
 -- name: browse_jobs
 -- A page of jobs, newest first, older than the cursor :before. The window is the
--- newest :scan jobs in the state (and queue), read on an index; the other filters
--- are applied within it, so no page reads more than :scan rows. The first columns
--- say where the window ended (its lowest id) and how many it held; a window
--- without a match still answers that one row. A due scheduled job is listed as
--- ready (:with_due adds them to a ready or unfiltered listing).
-WITH window_ids AS (
-    SELECT id FROM (
-        SELECT id FROM (
-            SELECT id FROM activejob_jobs
-            WHERE (:state IS NULL OR state = :state)
-              AND NOT (state = 'scheduled' AND run_at <= :now)
-              AND (:queue_name IS NULL OR queue_name = :queue_name)
-              AND (:before IS NULL OR id < :before)
-            ORDER BY id DESC LIMIT :scan)
+-- newest :scan jobs in the state (and queue), read on an index; the other
+-- filters are applied within it (as the column hit), so no page reads more than
+-- :scan rows. The first columns say where the window ended (its lowest id)
+-- and how many it held; a window without a match still answers that one row. A
+-- due scheduled job is listed as ready (:with_due adds them to a ready or
+-- unfiltered listing).
+WITH window_rows AS (
+    SELECT id,
+           CASE WHEN (:job_class IS NULL OR job_class = :job_class)
+           AND (:error_class IS NULL OR error_class = :error_class)
+           AND (:created_after IS NULL OR created_at >= :created_after)
+           AND (:created_before IS NULL OR created_at < :created_before)
+           AND (:text IS NULL OR instr(payload, :text) > 0)
+           THEN 1 ELSE 0 END AS hit
+    FROM (
+        SELECT * FROM (SELECT id, job_class, error_class, created_at, payload FROM activejob_jobs
+         WHERE (:state IS NULL OR state = :state)
+           AND NOT (state = 'scheduled' AND run_at <= :now)
+           AND (:queue_name IS NULL OR queue_name = :queue_name)
+           AND (:before IS NULL OR id < :before)
+         ORDER BY id DESC LIMIT :scan)
         UNION ALL
-        SELECT id FROM (
-            SELECT id FROM activejob_jobs
-            WHERE :with_due AND state = 'scheduled' AND run_at <= :now
-              AND (:queue_name IS NULL OR queue_name = :queue_name)
-              AND (:before IS NULL OR id < :before)
-            ORDER BY id DESC LIMIT :scan)
+        SELECT * FROM (SELECT id, job_class, error_class, created_at, payload FROM activejob_jobs
+         WHERE :with_due AND state = 'scheduled' AND run_at <= :now
+           AND (:queue_name IS NULL OR queue_name = :queue_name)
+           AND (:before IS NULL OR id < :before)
+         ORDER BY id DESC LIMIT :scan)
     )
     ORDER BY id DESC LIMIT :scan
 ),
 matched AS (
-    SELECT j.id FROM activejob_jobs AS j JOIN window_ids AS w ON w.id = j.id
-    WHERE (:job_class IS NULL OR j.job_class = :job_class)
-      AND (:error_class IS NULL OR j.error_class = :error_class)
-      AND (:created_after IS NULL OR j.created_at >= :created_after)
-      AND (:created_before IS NULL OR j.created_at < :created_before)
-      AND (:text IS NULL OR instr(j.payload, :text) > 0)
-    ORDER BY j.id DESC LIMIT :limit
+    SELECT id FROM window_rows WHERE hit = 1 ORDER BY id DESC LIMIT :limit
 )
 SELECT w.lowest, w.scanned,
        j.id, j.job_id, j.job_class, j.queue_name, j.priority, j.state, j.attempts, j.payload,
        j.created_at, j.run_at, j.started_at, j.finished_at, j.worker_id, j.heartbeat_at,
        j.error_class, j.error_message, j.error_traceback, j.crashes
-FROM (SELECT min(id) AS lowest, count(*) AS scanned FROM window_ids) AS w
+FROM (SELECT min(id) AS lowest, count(*) AS scanned FROM window_rows) AS w
 LEFT JOIN matched AS m ON 1
 LEFT JOIN activejob_jobs AS j ON j.id = m.id
 ORDER BY j.id DESC;
@@ -369,3 +369,8 @@ SELECT CAST((finished_at - :since) / 60 AS INTEGER), state, count(*)
 FROM activejob_jobs
 WHERE state IN ('succeeded', 'failed', 'discarded') AND finished_at >= :since
 GROUP BY 1, 2;
+
+-- name: run_scheduled_now
+-- An operator's "run now": a scheduled job becomes ready at once.
+UPDATE activejob_jobs SET state = 'ready', run_at = :now
+WHERE job_id = :job_id AND state = 'scheduled';
