@@ -11,6 +11,7 @@ Example::
     activejob jobs show 0b6c2f9e
     activejob jobs retry --all --state failed --class myapp.jobs.SyncJob
     activejob jobs discard 0b6c2f9e 51d1
+    activejob jobs run-now 0b6c2f9e        # a scheduled job, ready at once
 """
 
 from __future__ import annotations
@@ -83,6 +84,16 @@ def register(subparsers: Any) -> None:
         )
         _add_filters(action)
         action.set_defaults(func=func)
+
+    run_now = actions.add_parser("run-now", help="make scheduled jobs ready to run at once")
+    add_common_options(run_now)
+    run_now.add_argument(
+        "job_ids",
+        nargs="+",
+        metavar="JOB_ID",
+        help=f"job ids, or unique prefixes of >= {PREFIX_MIN} characters",
+    )
+    run_now.set_defaults(func=run_jobs_now)
 
 
 def _add_filters(parser: argparse.ArgumentParser) -> None:
@@ -221,6 +232,37 @@ def _act_on_ids(args: argparse.Namespace, storage: Storage, done: str) -> int:
         )
     else:
         _print_count(done, len(changed))
+    return FAILED if skipped or unmatched else OK
+
+
+@command("jobs run-now")
+def run_jobs_now(args: argparse.Namespace) -> int:
+    """Make the named scheduled jobs ready now (the dashboard's "Run now")."""
+    storage = storage_from_args(args)
+    named: list[JobInfo] = []
+    unmatched: list[str] = []
+    for given in dict.fromkeys(args.job_ids):
+        matches = _matches(storage, given)
+        if len(matches) > 1:
+            _refuse(args, given, matches)
+            return FAILED
+        if matches:
+            named.append(matches[0])
+        else:
+            unmatched.append(given)
+            _warn(args, f"no job matches {given}")
+    ran: list[str] = []
+    skipped: list[str] = []
+    for info in named:
+        if storage.run_now(info.job_id):
+            ran.append(info.job_id)
+        else:
+            skipped.append(info.job_id)
+            _warn(args, f"{info.job_id} not run now (it is {info.state.value}, not scheduled)")
+    if args.json:
+        print_json({"ran": len(ran), "job_ids": ran, "skipped": skipped, "unmatched": unmatched})
+    else:
+        _print_count("made ready", len(ran))
     return FAILED if skipped or unmatched else OK
 
 

@@ -22,13 +22,15 @@ from urllib.parse import urlencode
 
 from activejob import _time
 from activejob.storage.base import JobFilter, JobState
-from activejob.storage.browse import JobQuery
+from activejob.storage.browse import SCAN_LIMIT, JobQuery
 
 __all__ = ["FIELDS", "Listing", "parse", "parse_time"]
 
 FIELDS = ("state", "queue", "class", "error", "text", "since", "until")
 """The filters a listing keeps in its links, in the form's order."""
 PAGE_SIZE = 50
+SCAN_WINDOW = SCAN_LIMIT
+"""Jobs a filtered page reads at most (see :mod:`activejob.storage.browse`)."""
 _AGO = re.compile(r"^(\d+)\s*([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -104,6 +106,7 @@ def parse(params: Mapping[str, str], *, fixed_state: str | None) -> Listing:
         created_before=parse_time(given["until"]) if given["until"] else None,
         before=int(before_text) if before_text else None,
         limit=PAGE_SIZE,
+        scan=SCAN_WINDOW,
     )
     filters = {key: value for key, value in given.items() if value}
     if fixed_state is not None:

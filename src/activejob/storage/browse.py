@@ -191,8 +191,8 @@ def check_query(query: JobQuery) -> None:
 
     if query.limit < 1:
         raise ValueError(f"limit must be >= 1, got {query.limit}")
-    if query.scan < query.limit:
-        raise ValueError(f"scan must be >= limit ({query.limit}), got {query.scan}")
+    if query.scan < 1:
+        raise ValueError(f"scan must be >= 1, got {query.scan}")
     if query.state is not None:
         JobState(query.state)
     for name in ("queue_name", "job_class", "error_class", "text"):

@@ -136,6 +136,11 @@ class SQLStorage(Storage):
         """Execute the named query; returns the driver's cursor."""
         return conn.execute(self.sql.queries[name], params or {})
 
+    def _run_unprepared(self, conn: Any, name: str, params: dict[str, Any]) -> Any:
+        """:meth:`_run` for a query whose plan depends on which filters are given
+        (a dialect that prepares statements plans this one afresh each time)."""
+        return self._run(conn, name, params)
+
     @contextmanager
     def _connection(self) -> Iterator[Any]:
         with self._acquire() as conn:

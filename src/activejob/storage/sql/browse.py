@@ -115,7 +115,7 @@ def browse(storage: SQLStorage, query: JobQuery) -> JobPage:
         "now": now,
     }
     with storage._connection() as conn:
-        rows = storage._run(conn, "browse_jobs", params).fetchall()
+        rows = storage._run_unprepared(conn, "browse_jobs", params).fetchall()
     lowest, scanned = (rows[0][0], int(rows[0][1])) if rows else (None, 0)
     jobs = [_job_info(row[2:], now) for row in rows if row[2] is not None]
     return page_from(jobs, lowest, scanned, query)

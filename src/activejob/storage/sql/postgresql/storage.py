@@ -189,6 +189,12 @@ class PostgreSQLStorage(SQLStorage):
             + "]"
         )
 
+    def _run_unprepared(self, conn: Any, name: str, params: dict[str, Any]) -> Any:
+        # Never a prepared statement: a generic plan cannot drop the filters left
+        # out (``%(x)s IS NULL OR ...``) and walks the whole table; a plan made
+        # with the values given uses the index that fits.
+        return conn.execute(self.sql.queries[name], params, prepare=False)
+
     def _array(self, values: Any) -> Any:
         return list(values)
 
