@@ -165,7 +165,7 @@ def measure(url: str, rounds: int) -> list[tuple[str, float, float, float]]:
                 times.append((time.perf_counter() - started) * 1000)
                 assert response.status_code == 200, (path, response.status_code)
             times.sort()
-            p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+            p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
             rows.append((label, statistics.median(times), p95, times[-1]))
     return rows
 
