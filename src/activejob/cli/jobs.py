@@ -59,6 +59,13 @@ def register(subparsers: Any) -> None:
     _add_filters(listing)
     listing.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
     listing.add_argument("--offset", type=int, default=0)
+    listing.add_argument("--error", metavar="CLASS", help="only jobs whose last error is CLASS")
+    listing.add_argument("--text", help="only jobs whose payload (arguments) contains TEXT")
+    listing.add_argument("--since", help="created since: 90m, 2h, 3d ago, or an ISO date/time")
+    listing.add_argument("--until", help="created before: 90m, 2h, 3d ago, or an ISO date/time")
+    listing.add_argument(
+        "--before", metavar="ID", type=int, help="jobs older than this storage id (a page cursor)"
+    )
     listing.set_defaults(func=list_jobs)
 
     show = actions.add_parser("show", help="one job, with its payload and last error")
@@ -121,10 +128,65 @@ def _filter(args: argparse.Namespace, *, limit: int | None = None, offset: int =
 @command("jobs list")
 def list_jobs(args: argparse.Namespace) -> int:
     """Print the jobs that match the filters."""
+    if any(getattr(args, name) is not None for name in BROWSE_OPTIONS):
+        return _browse_jobs(args)
     jobs = storage_from_args(args).list(_filter(args, limit=args.limit, offset=args.offset))
     if args.json:
         print_json([job.to_dict() for job in jobs])
         return OK
+    _print_jobs(jobs)
+    return OK
+
+
+BROWSE_OPTIONS = ("error", "text", "since", "until", "before")
+"""``jobs list`` options answered by ``Storage.browse`` (the dashboard's listing)."""
+
+
+def _browse_jobs(args: argparse.Namespace) -> int:
+    """The dashboard's listing: keyset pages, filters within a bounded window."""
+    from activejob.storage.browse import JobQuery, parse_time
+
+    if args.states and len(args.states) > 1:
+        sys.stderr.write(
+            "activejob jobs list: --error/--text/--since/--until/--before take one --state\n"
+        )
+        return USAGE
+    if args.offset:
+        sys.stderr.write("activejob jobs list: --before pages these listings, not --offset\n")
+        return USAGE
+    try:
+        query = JobQuery(
+            state=JobState(args.states[0]) if args.states else None,
+            queue_name=args.queue,
+            job_class=args.job_class,
+            error_class=args.error,
+            text=args.text,
+            created_after=None if args.since is None else parse_time(args.since),
+            created_before=None if args.until is None else parse_time(args.until),
+            before=args.before,
+            limit=args.limit,
+        )
+        page = storage_from_args(args).browse(query)
+    except ValueError as exc:
+        sys.stderr.write(f"activejob jobs list: {exc}\n")
+        return USAGE
+    if args.json:
+        print_json(
+            {
+                "jobs": [job.to_dict() for job in page.jobs],
+                "next_before": page.next_before,
+                "window_full": page.window_full,
+            }
+        )
+        return OK
+    _print_jobs(page.jobs)
+    if page.next_before is not None:
+        searched = f"searched {query.scan:,} jobs; " if page.window_full else ""
+        sys.stderr.write(f"{searched}older jobs: --before {page.next_before}\n")
+    return OK
+
+
+def _print_jobs(jobs: Sequence[JobInfo]) -> None:
     rows = [
         [
             job.job_id,
@@ -140,7 +202,6 @@ def list_jobs(args: argparse.Namespace) -> int:
     ]
     headers = ["JOB ID", "CLASS", "QUEUE", "STATE", "PRIORITY", "ATTEMPTS", "AT", "ERROR"]
     print(format_table(headers, rows))
-    return OK
 
 
 @command("jobs show")

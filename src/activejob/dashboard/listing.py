@@ -14,15 +14,12 @@ Example::
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from urllib.parse import urlencode
 
-from activejob import _time
 from activejob.storage.base import JobFilter, JobState
-from activejob.storage.browse import SCAN_LIMIT, JobQuery
+from activejob.storage.browse import SCAN_LIMIT, JobQuery, parse_time
 
 __all__ = ["FIELDS", "Listing", "parse", "parse_time"]
 
@@ -31,8 +28,6 @@ FIELDS = ("state", "queue", "class", "error", "text", "since", "until")
 PAGE_SIZE = 50
 SCAN_WINDOW = SCAN_LIMIT
 """Jobs a filtered page reads at most (see :mod:`activejob.storage.browse`)."""
-_AGO = re.compile(r"^(\d+)\s*([smhd])$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 @dataclass
@@ -62,25 +57,6 @@ class Listing:
             job_class=query.job_class,
             limit=None,
         )
-
-
-def parse_time(text: str, now: float | None = None) -> float:
-    """Epoch seconds from ``90m``/``2h``/``3d`` (that long ago) or an ISO date or
-    time (UTC unless it carries an offset); ``ValueError`` says what is accepted."""
-    text = text.strip()
-    ago = _AGO.match(text)
-    if ago:
-        seconds = int(ago.group(1)) * _UNITS[ago.group(2)]
-        return (_time.now() if now is None else now) - seconds
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(
-            f"bad time {text!r}: give 90m, 2h, 3d (ago) or an ISO date or time"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()
 
 
 def parse(params: Mapping[str, str], *, fixed_state: str | None) -> Listing:

@@ -17,8 +17,9 @@ Example::
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # base.py builds Storage on BrowsingStorage: no import of it here
@@ -33,6 +34,7 @@ __all__ = [
     "JobQuery",
     "check_query",
     "page_from",
+    "parse_time",
     "window_size",
 ]
 
@@ -41,6 +43,8 @@ COUNT_CAP = 10_000
 reads an index entry per job, so a cap keeps the overview fast on any store."""
 SCAN_LIMIT = 10_000
 """Jobs one page reads at most to apply the filters no index serves."""
+_AGO = re.compile(r"^(\d+)\s*([smhd])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 @dataclass(frozen=True)
@@ -183,6 +187,27 @@ def page_from(jobs: list[JobInfo], lowest: Any, scanned: int, query: JobQuery) -
     if query.searches and scanned >= query.scan and lowest is not None:
         return JobPage(jobs, next_before=lowest, window_full=True)
     return JobPage(jobs)
+
+
+def parse_time(text: str, now: float | None = None) -> float:
+    """Epoch seconds from ``90m``/``2h``/``3d`` (that long ago) or an ISO date or
+    time (UTC unless it carries an offset); ``ValueError`` says what is accepted."""
+    text = text.strip()
+    ago = _AGO.match(text)
+    if ago:
+        seconds = int(ago.group(1)) * _UNITS[ago.group(2)]
+        from activejob import _time
+
+        return (_time.now() if now is None else now) - seconds
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"bad time {text!r}: give 90m, 2h, 3d (ago) or an ISO date or time"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
 
 
 def check_query(query: JobQuery) -> None:
