@@ -48,8 +48,12 @@ def capped_queues(storage: SQLStorage, cap: int = COUNT_CAP) -> list[QueueInfo]:
     bounds = {"cap": cap, "skip": cap - 1, "now": now}
     with storage._connection() as conn:
         for state in JobState:
-            params = {**bounds, "state": state.value}
-            for name, count in storage._run(conn, "state_queue_counts", params).fetchall():
+            if state is JobState.RUNNING:  # few, and on an index of their own
+                rows = storage._run(conn, "running_queue_counts").fetchall()
+            else:
+                params = {**bounds, "state": state.value}
+                rows = storage._run(conn, "state_queue_counts", params).fetchall()
+            for name, count in rows:
                 counts.setdefault(name, {})[state] = int(count)
         for name, by_state in counts.items():
             if not any(state in by_state for state in _PENDING):

@@ -401,3 +401,7 @@ GROUP BY 1, 2;
 -- An operator's "run now": a scheduled job becomes ready at once.
 UPDATE activejob_jobs SET state = 'ready', run_at = %(now)s
 WHERE job_id = %(job_id)s AND state = 'scheduled';
+
+-- name: running_queue_counts
+-- Running jobs by queue: few, read on the (state, worker_id) index.
+SELECT queue_name, count(*) FROM activejob_jobs WHERE state = 'running' GROUP BY queue_name;

@@ -434,3 +434,8 @@ GROUP BY 1, 2;
 -- trigger wakes the workers).
 UPDATE activejob_jobs SET state = 'ready', run_at = to_timestamp(%(now)s::float8)
 WHERE job_id = %(job_id)s AND state = 'scheduled';
+
+-- name: running_queue_counts
+-- Running jobs by queue: few, read on the running-jobs index (the dashboard's
+-- indexes leave them out).
+SELECT queue_name, count(*) FROM activejob_jobs WHERE state = 'running' GROUP BY queue_name;
