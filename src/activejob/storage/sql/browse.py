@@ -50,6 +50,8 @@ def capped_queues(storage: SQLStorage, cap: int = COUNT_CAP) -> list[QueueInfo]:
         for state in JobState:
             if state is JobState.RUNNING:  # few, and on an index of their own
                 rows = storage._run(conn, "running_queue_counts").fetchall()
+            elif "next_queue_in_state" in storage.sql.queries:
+                rows = _walk_queues(storage, conn, {**bounds, "state": state.value})
             else:
                 params = {**bounds, "state": state.value}
                 rows = storage._run(conn, "state_queue_counts", params).fetchall()
@@ -79,6 +81,20 @@ def capped_queues(storage: SQLStorage, cap: int = COUNT_CAP) -> list[QueueInfo]:
             )
         )
     return infos
+
+
+def _walk_queues(storage: SQLStorage, conn: Any, params: dict[str, Any]) -> list[Any]:
+    """``(queue, capped count)`` of one state, one index seek a queue from Python
+    (a dialect whose recursive query reads the whole state: MariaDB)."""
+    rows: list[Any] = []
+    after = ""  # queue names are never empty
+    while True:
+        found = storage._run(conn, "next_queue_in_state", {**params, "after": after}).fetchone()
+        if found is None:
+            return rows
+        after = found[0]
+        count = storage._run(conn, "count_in_state_queue", {**params, "queue_name": after})
+        rows.append((after, count.fetchone()[0]))
 
 
 def _split_pending(
@@ -118,11 +134,24 @@ def browse(storage: SQLStorage, query: JobQuery) -> JobPage:
         "limit": query.limit + 1,  # one more than shown says whether a next page exists
         "now": now,
     }
+    name = _browse_query(storage, state is not None, query.queue_name is not None)
     with storage._connection() as conn:
-        rows = storage._run_unprepared(conn, "browse_jobs", params).fetchall()
+        rows = storage._run_unprepared(conn, name, params).fetchall()
     lowest, scanned = (rows[0][0], int(rows[0][1])) if rows else (None, 0)
     jobs = [_job_info(row[2:], now) for row in rows if row[2] is not None]
     return page_from(jobs, lowest, scanned, query)
+
+
+def _browse_query(storage: SQLStorage, by_state: bool, by_queue: bool) -> str:
+    """``browse_jobs``, or the dialect's own query for this combination of filters
+    (SQLite: one a combination, as it plans before the parameters are known)."""
+    variant = {
+        (True, True): "browse_jobs",
+        (True, False): "browse_jobs_by_state",
+        (False, True): "browse_jobs_by_queue",
+        (False, False): "browse_jobs_any",
+    }[(by_state, by_queue)]
+    return variant if variant in storage.sql.queries else "browse_jobs"
 
 
 def finished_activity(storage: SQLStorage, since: float, minutes: int) -> Activity:

@@ -311,24 +311,6 @@ DELETE FROM activejob_recurring_executions WHERE run_at < %(cutoff)s;
 -- Counts and pages for the dashboard and the CLI, each on an index
 -- (0008_dashboard_indexes.sql), never a scan of the table: see storage/sql/browse.py.
 
--- name: state_queue_counts
--- The queues with jobs in one state (a skip scan: one index probe a queue), and
--- how many each has, counted up to %(cap)s (at most %(cap)s index entries read).
-WITH RECURSIVE names(name) AS (
-    SELECT min(queue_name) FROM activejob_jobs WHERE state = %(state)s
-    UNION ALL
-    SELECT (SELECT min(j.queue_name) FROM activejob_jobs AS j
-            WHERE j.state = %(state)s AND j.queue_name > names.name)
-    FROM names WHERE names.name IS NOT NULL
-)
-SELECT name,
-       coalesce((SELECT %(cap)s FROM activejob_jobs AS j
-                 WHERE j.state = %(state)s AND j.queue_name = names.name
-                 ORDER BY j.id LIMIT %(skip)s, 1),
-                (SELECT count(*) FROM activejob_jobs AS j
-                 WHERE j.state = %(state)s AND j.queue_name = names.name))
-FROM names WHERE name IS NOT NULL;
-
 -- name: queue_pending_details
 -- One queue's scheduled jobs that are due (listed as ready) and not yet due, each
 -- counted up to %(cap)s, and the run_at of its oldest ready job and of its oldest due one.
@@ -349,28 +331,35 @@ SELECT coalesce((SELECT %(cap)s FROM activejob_jobs
 -- name: browse_jobs
 -- A page of jobs, newest first, older than the cursor %(before)s. The window is the
 -- newest %(scan)s jobs in the state (and queue), read on an index; the other
--- filters are applied within it (as the column hit), so no page reads more than
--- %(scan)s rows. The first columns say where the window ended (its lowest id)
+-- filters are applied within it (as the column hit, computed in each part, so no
+-- LONGTEXT payload goes into a temporary table: MariaDB would put it on disk), so
+-- no page reads more than %(scan)s rows. The first columns say where the window ended (its lowest id)
 -- and how many it held; a window without a match still answers that one row. A
 -- due scheduled job is listed as ready (%(with_due)s adds them to a ready or
 -- unfiltered listing).
 WITH window_rows AS (
-    SELECT id,
-           CASE WHEN (%(job_class)s IS NULL OR job_class = %(job_class)s)
-           AND (%(error_class)s IS NULL OR error_class = %(error_class)s)
-           AND (%(created_after)s IS NULL OR created_at >= %(created_after)s)
-           AND (%(created_before)s IS NULL OR created_at < %(created_before)s)
-           AND (%(text)s IS NULL OR LOCATE(%(text)s, payload) > 0)
-           THEN 1 ELSE 0 END AS hit
+    SELECT id, hit
     FROM (
-        (SELECT id, job_class, error_class, created_at, payload FROM activejob_jobs
+        (SELECT id, CASE WHEN (%(job_class)s IS NULL OR job_class = %(job_class)s)
+                   AND (%(error_class)s IS NULL OR error_class = %(error_class)s)
+                   AND (%(created_after)s IS NULL OR created_at >= %(created_after)s)
+                   AND (%(created_before)s IS NULL OR created_at < %(created_before)s)
+                   AND (%(text)s IS NULL OR LOCATE(%(text)s, payload) > 0)
+                   THEN 1 ELSE 0 END AS hit
+         FROM activejob_jobs
          WHERE (%(state)s IS NULL OR state = %(state)s)
            AND NOT (state = 'scheduled' AND run_at <= %(now)s)
            AND (%(queue_name)s IS NULL OR queue_name = %(queue_name)s)
            AND (%(before)s IS NULL OR id < %(before)s)
          ORDER BY id DESC LIMIT %(scan)s)
         UNION ALL
-        (SELECT id, job_class, error_class, created_at, payload FROM activejob_jobs
+        (SELECT id, CASE WHEN (%(job_class)s IS NULL OR job_class = %(job_class)s)
+                   AND (%(error_class)s IS NULL OR error_class = %(error_class)s)
+                   AND (%(created_after)s IS NULL OR created_at >= %(created_after)s)
+                   AND (%(created_before)s IS NULL OR created_at < %(created_before)s)
+                   AND (%(text)s IS NULL OR LOCATE(%(text)s, payload) > 0)
+                   THEN 1 ELSE 0 END AS hit
+         FROM activejob_jobs
          WHERE %(with_due)s AND state = 'scheduled' AND run_at <= %(now)s
            AND (%(queue_name)s IS NULL OR queue_name = %(queue_name)s)
            AND (%(before)s IS NULL OR id < %(before)s)
@@ -405,3 +394,20 @@ WHERE job_id = %(job_id)s AND state = 'scheduled';
 -- name: running_queue_counts
 -- Running jobs by queue: few, read on the (state, worker_id) index.
 SELECT queue_name, count(*) FROM activejob_jobs WHERE state = 'running' GROUP BY queue_name;
+
+-- name: next_queue_in_state
+-- The first queue after %(after)s with jobs in %(state)s: a seek on
+-- activejob_jobs_state_queue. MariaDB reads a whole state for the same step inside
+-- a recursive query (state_queue_counts on the other dialects), so the storage
+-- walks the queues with this, one seek a queue.
+SELECT queue_name FROM activejob_jobs
+WHERE state = %(state)s AND queue_name > %(after)s
+ORDER BY queue_name LIMIT 1;
+
+-- name: count_in_state_queue
+-- One queue's jobs in one state, counted up to %(cap)s.
+SELECT coalesce((SELECT %(cap)s FROM activejob_jobs
+                 WHERE state = %(state)s AND queue_name = %(queue_name)s
+                 ORDER BY id LIMIT %(skip)s, 1),
+                (SELECT count(*) FROM activejob_jobs
+                 WHERE state = %(state)s AND queue_name = %(queue_name)s));
