@@ -23,4 +23,3 @@ class SendReceiptJob(Job):
 
     def perform(self, order_id: int) -> None:
         deliver(order_id)
-

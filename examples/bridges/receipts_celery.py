@@ -15,4 +15,3 @@ def deliver(order_id: int) -> None:
 @app.task(autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=4, queue="mail")
 def send_receipt(order_id: int) -> None:
     deliver(order_id)
-

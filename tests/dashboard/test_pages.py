@@ -91,11 +91,12 @@ def test_jobs_page_through_older_jobs(client: TestClient, backend: Backend) -> N
     assert len(set(seen_first)) == PAGE_SIZE
     found = re.search(r'href="(/jobs\?[^"]+)" rel="next"', first)
     assert found, "a full page links to the next one"
+    assert "before=" in found.group(1) and "offset" not in found.group(1)  # keyset, no OFFSET
     second = client.get(found.group(1).replace("&amp;", "&")).text
     seen_second = re.findall(r'href="/jobs/([0-9a-f-]{36})"', second)
     assert len(set(seen_second)) == 5
     assert set(seen_first) | set(seen_second) == {job.job_id for job in jobs}
-    assert 'rel="next"' not in second and 'rel="prev"' in second
+    assert 'rel="next"' not in second and 'rel="first"' in second
 
 
 def test_a_job_page_shows_arguments_error_and_traceback(client: TestClient, seeded: Seeded) -> None:

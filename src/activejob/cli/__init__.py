@@ -25,7 +25,7 @@ from typing import Any
 
 __all__ = ["COMMANDS", "main"]
 
-COMMANDS = ("worker", "workers", "jobs", "queues", "recurring", "migrate", "dashboard")
+COMMANDS = ("worker", "workers", "jobs", "queues", "recurring", "migrate", "dashboard", "top")
 """Subcommands, each the module ``activejob.cli.<name>``."""
 
 

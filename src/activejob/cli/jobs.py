@@ -12,6 +12,7 @@ Example::
     activejob jobs retry --all --state failed --class myapp.jobs.SyncJob
     activejob jobs discard 0b6c2f9e 51d1
     activejob jobs cancel 0b6c2f9e
+    activejob jobs run-now 0b6c2f9e        # a scheduled job, ready at once
 """
 
 from __future__ import annotations
@@ -60,6 +61,13 @@ def register(subparsers: Any) -> None:
     _add_filters(listing)
     listing.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
     listing.add_argument("--offset", type=int, default=0)
+    listing.add_argument("--error", metavar="CLASS", help="only jobs whose last error is CLASS")
+    listing.add_argument("--text", help="only jobs whose payload (arguments) contains TEXT")
+    listing.add_argument("--since", help="created since: 90m, 2h, 3d ago, or an ISO date/time")
+    listing.add_argument("--until", help="created before: 90m, 2h, 3d ago, or an ISO date/time")
+    listing.add_argument(
+        "--before", metavar="ID", type=int, help="jobs older than this storage id (a page cursor)"
+    )
     listing.set_defaults(func=list_jobs)
 
     show = actions.add_parser("show", help="one job, with its payload and last error")
@@ -95,6 +103,15 @@ def register(subparsers: Any) -> None:
         "job_id", help=f"a job id, or a unique prefix of >= {PREFIX_MIN} characters"
     )
     cancelling.set_defaults(func=cancel_job)
+    run_now = actions.add_parser("run-now", help="make scheduled jobs ready to run at once")
+    add_common_options(run_now)
+    run_now.add_argument(
+        "job_ids",
+        nargs="+",
+        metavar="JOB_ID",
+        help=f"job ids, or unique prefixes of >= {PREFIX_MIN} characters",
+    )
+    run_now.set_defaults(func=run_jobs_now)
 
 
 def _add_filters(parser: argparse.ArgumentParser) -> None:
@@ -122,10 +139,65 @@ def _filter(args: argparse.Namespace, *, limit: int | None = None, offset: int =
 @command("jobs list")
 def list_jobs(args: argparse.Namespace) -> int:
     """Print the jobs that match the filters."""
+    if any(getattr(args, name) is not None for name in BROWSE_OPTIONS):
+        return _browse_jobs(args)
     jobs = storage_from_args(args).list(_filter(args, limit=args.limit, offset=args.offset))
     if args.json:
         print_json([job.to_dict() for job in jobs])
         return OK
+    _print_jobs(jobs)
+    return OK
+
+
+BROWSE_OPTIONS = ("error", "text", "since", "until", "before")
+"""``jobs list`` options answered by ``Storage.browse`` (the dashboard's listing)."""
+
+
+def _browse_jobs(args: argparse.Namespace) -> int:
+    """The dashboard's listing: keyset pages, filters within a bounded window."""
+    from activejob.storage.browse import JobQuery, parse_time
+
+    if args.states and len(args.states) > 1:
+        sys.stderr.write(
+            "activejob jobs list: --error/--text/--since/--until/--before take one --state\n"
+        )
+        return USAGE
+    if args.offset:
+        sys.stderr.write("activejob jobs list: --before pages these listings, not --offset\n")
+        return USAGE
+    try:
+        query = JobQuery(
+            state=JobState(args.states[0]) if args.states else None,
+            queue_name=args.queue,
+            job_class=args.job_class,
+            error_class=args.error,
+            text=args.text,
+            created_after=None if args.since is None else parse_time(args.since),
+            created_before=None if args.until is None else parse_time(args.until),
+            before=args.before,
+            limit=args.limit,
+        )
+        page = storage_from_args(args).browse(query)
+    except ValueError as exc:
+        sys.stderr.write(f"activejob jobs list: {exc}\n")
+        return USAGE
+    if args.json:
+        print_json(
+            {
+                "jobs": [job.to_dict() for job in page.jobs],
+                "next_before": page.next_before,
+                "window_full": page.window_full,
+            }
+        )
+        return OK
+    _print_jobs(page.jobs)
+    if page.next_before is not None:
+        searched = f"searched {query.scan:,} jobs; " if page.window_full else ""
+        sys.stderr.write(f"{searched}older jobs: --before {page.next_before}\n")
+    return OK
+
+
+def _print_jobs(jobs: Sequence[JobInfo]) -> None:
     rows = [
         [
             job.job_id,
@@ -141,7 +213,6 @@ def list_jobs(args: argparse.Namespace) -> int:
     ]
     headers = ["JOB ID", "CLASS", "QUEUE", "STATE", "PRIORITY", "ATTEMPTS", "AT", "ERROR"]
     print(format_table(headers, rows))
-    return OK
 
 
 @command("jobs show")
@@ -266,6 +337,37 @@ def _act_on_ids(args: argparse.Namespace, storage: Storage, done: str) -> int:
         )
     else:
         _print_count(done, len(changed))
+    return FAILED if skipped or unmatched else OK
+
+
+@command("jobs run-now")
+def run_jobs_now(args: argparse.Namespace) -> int:
+    """Make the named scheduled jobs ready now (the dashboard's "Run now")."""
+    storage = storage_from_args(args)
+    named: list[JobInfo] = []
+    unmatched: list[str] = []
+    for given in dict.fromkeys(args.job_ids):
+        matches = _matches(storage, given)
+        if len(matches) > 1:
+            _refuse(args, given, matches)
+            return FAILED
+        if matches:
+            named.append(matches[0])
+        else:
+            unmatched.append(given)
+            _warn(args, f"no job matches {given}")
+    ran: list[str] = []
+    skipped: list[str] = []
+    for info in named:
+        if storage.run_now(info.job_id):
+            ran.append(info.job_id)
+        else:
+            skipped.append(info.job_id)
+            _warn(args, f"{info.job_id} not run now (it is {info.state.value}, not scheduled)")
+    if args.json:
+        print_json({"ran": len(ran), "job_ids": ran, "skipped": skipped, "unmatched": unmatched})
+    else:
+        _print_count("made ready", len(ran))
     return FAILED if skipped or unmatched else OK
 
 

@@ -15,14 +15,14 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 from activejob.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
-    from starlette.requests import Request
+
+    from activejob.dashboard.security import AuthCheck
 
 __all__ = ["create_app"]
 
@@ -30,7 +30,7 @@ __all__ = ["create_app"]
 def create_app(
     adapter: Any = None,
     *,
-    auth: tuple[str, str] | Callable[[Request], bool] | Literal[False] | None = None,
+    auth: tuple[str, str] | AuthCheck | Literal[False] | None = None,
     base_path: str = "",
     secret: str | None = None,
 ) -> Starlette:
@@ -40,7 +40,9 @@ def create_app(
     or ``None`` for the configured adapter (looked up at the first request).
     ``auth`` is ``("user", "password")`` for HTTP basic auth, a callable
     ``(request) -> bool`` for the host application's own login (false answers 403),
-    or ``False`` for no check at all; leaving it out raises ``ConfigurationError``.
+    or ``False`` for no check at all; leaving it out raises ``ConfigurationError``. A
+    plain callable runs on a worker thread, so it may query a database (Django's
+    session and user); an ``async def`` one is awaited.
     ``base_path`` serves every route under a prefix (``"/jobs"``); mounting the app
     (``Mount("/jobs", app=...)``) needs none. ``secret`` signs the CSRF tokens: give
     the same one to every process serving the dashboard (default: random per process).

@@ -25,7 +25,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from activejob.adapters.durable import storage_of
-from activejob.dashboard import present
+from activejob.dashboard import listing, present
+from activejob.dashboard.chart import throughput_svg
 from activejob.dashboard.security import (
     CSRF_COOKIE,
     CSRF_FIELD,
@@ -37,11 +38,12 @@ from activejob.dashboard.security import (
 from activejob.errors import ConfigurationError
 from activejob.recurring.operate import next_run, run_now, task_state
 from activejob.storage.base import JobFilter, JobState, Storage, StorageError
+from activejob.storage.browse import COUNT_CAP
 
 __all__ = ["PAGE_SIZE", "Dashboard", "build_app"]
 
 HERE = Path(__file__).parent
-PAGE_SIZE = 50
+PAGE_SIZE = listing.PAGE_SIZE
 """Jobs per page of a listing."""
 FORM_LIMIT = 64 * 1024
 """Bytes of a form body read; the dashboard's forms are a few fields."""
@@ -57,13 +59,18 @@ class Dashboard:
         self._storage: Storage | None = None
         self._lock = threading.Lock()
         self.csrf = csrf
+        self.basic_auth = ""
+        """The basic-auth realm, when basic auth guards the app (empty otherwise)."""
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"),
             autoescape=True,  # every value a page shows is escaped unless marked safe
             undefined=jinja2.StrictUndefined,
         )
         self.templates.globals.update(
-            time=present.show_time, states=list(JobState), shown_states=SHOWN_STATES
+            time=present.show_time,
+            states=list(JobState),
+            shown_states=SHOWN_STATES,
+            count_cap=COUNT_CAP,
         )
 
     @property
@@ -78,60 +85,55 @@ class Dashboard:
     # -- pages -------------------------------------------------------------------------
 
     async def overview(self, request: Request) -> Response:
-        queues, workers, tasks = await run_in_threadpool(
-            lambda: (self.storage.queues(), self.storage.workers(), self.storage.recurring_tasks())
-        )
+        def read() -> tuple[Any, ...]:
+            store = self.storage
+            return store.queues(), store.workers(), store.recurring_tasks(), store.activity()
+
+        queues, workers, tasks, activity = await run_in_threadpool(read)
         totals = {state: sum(q.counts.get(state, 0) for q in queues) for state in JobState}
+        capped = {state for q in queues for state in q.capped}
         return self.render(
             request,
             "overview.html",
             queues=queues,
             totals=totals,
+            capped_totals=capped,
             workers=len(workers),
             recurring=len(tasks),
+            activity=activity,
+            chart=throughput_svg(activity.finished, activity.failed),
+            latency=present.latency,
         )
 
     async def jobs(self, request: Request) -> Response:
-        return await self._listing(request, state=request.query_params.get("state") or None)
+        return await self._listing(request, page="jobs", state=None)
 
     async def failed(self, request: Request) -> Response:
-        return await self._listing(request, state=JobState.FAILED.value, page="failed")
+        return await self._listing(request, page="failed", state=JobState.FAILED.value)
 
-    async def _listing(
-        self, request: Request, *, state: str | None, page: str = "jobs"
-    ) -> Response:
-        params = request.query_params
+    async def scheduled(self, request: Request) -> Response:
+        return await self._listing(request, page="scheduled", state=JobState.SCHEDULED.value)
+
+    async def _listing(self, request: Request, *, page: str, state: str | None) -> Response:
         try:
-            chosen = JobState(state) if state else None
-            offset = max(int(params.get("offset") or 0), 0)
-        except ValueError:
-            return self.problem(request, 400, "bad filter: unknown state or offset")
-        where = JobFilter(
-            states=[chosen] if chosen else None,
-            queue_name=params.get("queue") or None,
-            job_class=params.get("class") or None,
-            limit=PAGE_SIZE + 1,  # one more than shown says whether a next page exists
-            offset=offset,
-        )
-        found = await run_in_threadpool(self.storage.list, where)
-        filters = {"state": state or "", "queue": where.queue_name or "", "class": where.job_class}
-        kept = {key: value for key, value in filters.items() if value and key != "state"}
-        if page == "jobs" and state:
-            kept["state"] = state
+            chosen = listing.parse(request.query_params, fixed_state=state)
+        except ValueError as exc:
+            return self.problem(request, 400, f"bad filter: {exc}")
+        found = await run_in_threadpool(self.storage.browse, chosen.query)
         return self.render(
             request,
             "jobs.html",
             page=page,
-            jobs=found[:PAGE_SIZE],
-            filters=filters,
-            offset=offset,
-            previous_query=urlencode({**kept, "offset": max(offset - PAGE_SIZE, 0)}),
+            jobs=found.jobs,
+            filters={key: chosen.filters.get(key, "") for key in listing.FIELDS},
+            bulk=chosen.bulk_filter is not None,
+            paged=chosen.query.before is not None,
+            first_query=chosen.link(),
             next_query=(
-                urlencode({**kept, "offset": offset + PAGE_SIZE})
-                if len(found) > PAGE_SIZE
-                else None
+                None if found.next_before is None else chosen.link(before=str(found.next_before))
             ),
-            filter_query=urlencode({k: v for k, v in filters.items() if v}),
+            window_full=found.window_full,
+            scan=chosen.query.scan,
         )
 
     async def job(self, request: Request) -> Response:
@@ -143,10 +145,12 @@ class Dashboard:
             request,
             "job.html",
             job=info,
+            timeline=present.timeline(info),
             arguments=present.arguments_text(info.payload),
             payload=present.pretty_json(info.payload),
             can_retry=info.state in (JobState.FAILED, JobState.DISCARDED),
             can_discard=info.state in (JobState.READY, JobState.SCHEDULED, JobState.FAILED),
+            can_run_now=info.state is JobState.SCHEDULED,
         )
 
     async def queues(self, request: Request) -> Response:
@@ -162,6 +166,18 @@ class Dashboard:
         rows = [(task, task_state(task), next_run(task)) for task in tasks]
         return self.render(request, "recurring.html", rows=rows)
 
+    async def logout(self, request: Request) -> Response:
+        """With basic auth, answer 401 to the credentials the browser sent: it then
+        forgets them (the basic-auth "logout"), and the next page asks again. It
+        changes nothing on the server, so a GET is enough. With the host's own check,
+        logging out is the host's business: this says where."""
+        if not self.basic_auth:
+            return self.problem(request, 404, "log out of the application that hosts this page")
+        response = self.render(request, "logout.html")
+        response.status_code = 401
+        response.headers["WWW-Authenticate"] = f'Basic realm="{self.basic_auth}"'
+        return response
+
     # -- actions (POST only, CSRF-checked) ---------------------------------------------
 
     async def retry_job(self, request: Request) -> Response:
@@ -170,12 +186,19 @@ class Dashboard:
     async def discard_job(self, request: Request) -> Response:
         return await self._act_on_job(request, "discard")
 
+    async def run_job_now(self, request: Request) -> Response:
+        return await self._act_on_job(request, "run_now")
+
     async def _act_on_job(self, request: Request, action: str) -> Response:
         form = await self._form(request)
         if form is None:
             return self.problem(request, 403, "missing or wrong CSRF token: reload the page")
         job_id = request.path_params["job_id"]
         where = JobFilter(job_ids=[job_id], limit=None)
+        if action == "run_now":
+            count = int(await run_in_threadpool(self.storage.run_now, job_id))
+            notice = f"job {job_id} runs now" if count else f"job {job_id} was not scheduled"
+            return self.redirect(request, form, f"/jobs/{job_id}", notice)
         act = self.storage.retry if action == "retry" else self.storage.discard
         count = await run_in_threadpool(act, where)
         done = "retried" if action == "retry" else "discarded"
@@ -267,6 +290,7 @@ class Dashboard:
             csrf_token=token,
             here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
             notice=request.query_params.get("notice", ""),
+            logout=bool(self.basic_auth),
             **context,
         )
         response = HTMLResponse(html)
@@ -327,8 +351,11 @@ def routes(dashboard: Dashboard) -> list[BaseRoute]:
         Route("/jobs/discard", d.discard_matching, methods=post, name="discard_matching"),
         Route("/jobs/{job_id:path}/retry", d.retry_job, methods=post, name="retry_job"),
         Route("/jobs/{job_id:path}/discard", d.discard_job, methods=post, name="discard_job"),
+        Route("/jobs/{job_id:path}/run-now", d.run_job_now, methods=post, name="run_job_now"),
         Route("/jobs/{job_id:path}", d.job, name="job"),
         Route("/failed", d.failed, name="failed"),
+        Route("/scheduled", d.scheduled, name="scheduled"),
+        Route("/logout", d.logout, name="logout"),
         Route("/queues", d.queues, name="queues"),
         Route("/queues/{name:path}/pause", d.pause_queue, methods=post, name="pause_queue"),
         Route("/queues/{name:path}/resume", d.resume_queue, methods=post, name="resume_queue"),
@@ -350,6 +377,8 @@ def build_app(
             f"base_path must start with '/' and not end with one, got {base_path!r}"
         )
     dashboard = Dashboard(adapter, CsrfTokens(secret))
+    if isinstance(check, BasicAuth):
+        dashboard.basic_auth = check.realm
     table = routes(dashboard)
     if base_path:
         table = [Mount(base_path, routes=table)]

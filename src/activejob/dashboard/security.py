@@ -18,10 +18,13 @@ import base64
 import binascii
 import hashlib
 import hmac
+import inspect
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, cast
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -35,8 +38,10 @@ CSRF_COOKIE = "activejob_csrf"
 CSRF_FIELD = "csrf_token"
 """The form field every POST must carry, equal to the cookie."""
 
-AuthCheck = Callable[[Request], bool]
-"""The host application's own check: true lets the request in, false answers 403."""
+AuthCheck = Callable[[Request], bool] | Callable[[Request], Awaitable[bool]]
+"""The host application's own check: true lets the request in, false answers 403.
+A plain function runs on a worker thread (it may query a database); an ``async def``
+is awaited."""
 
 
 @dataclass(frozen=True)
@@ -96,12 +101,21 @@ class AuthMiddleware:
                     status_code=401,
                     headers={"WWW-Authenticate": f'Basic realm="{self.check.realm}"'},
                 )
-        elif not self.check(request):
+        elif not await self._allowed(request):
             response = PlainTextResponse("forbidden", status_code=403)
         if response is not None:
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+    async def _allowed(self, request: Request) -> bool:
+        """The host's check: awaited if it is a coroutine function, else run on a
+        worker thread, so a check that queries a database (Django's session and user)
+        never blocks the event loop, nor meets Django's guard against sync calls in it."""
+        check = cast("Callable[[Request], Any]", self.check)
+        if inspect.iscoroutinefunction(check):
+            return bool(await check(request))
+        return bool(await run_in_threadpool(check, request))
 
 
 class CsrfTokens:

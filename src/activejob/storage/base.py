@@ -54,6 +54,7 @@ from activejob.errors import (
     JobCancelled,
     shorten,
 )
+from activejob.storage.browse import BrowsingStorage
 from activejob.storage.cancel import CANCEL_NOTICE, Cancellation, CancelStorage
 from activejob.storage.recurring import RecurringStorage, _check_name
 from activejob.storage.return_value import check_return_value
@@ -360,11 +361,15 @@ def cancel_error(running: bool) -> ErrorInfo:
 
 @dataclass
 class QueueInfo:
-    """A queue's name, whether it is paused, and its jobs by state."""
+    """A queue's name, whether it is paused, and its jobs by state. A count in
+    ``capped`` is a lower bound (a SQL store counts up to ``COUNT_CAP``);
+    ``oldest_ready_at`` is the ``run_at`` of its oldest ready job, if known."""
 
     name: str
     paused: bool
     counts: dict[JobState, int] = field(default_factory=dict)
+    capped: frozenset[JobState] = frozenset()
+    oldest_ready_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -391,7 +396,7 @@ class JobFilter:
     offset: int = 0
 
 
-class Storage(RecurringStorage, CancelStorage, ABC):
+class Storage(RecurringStorage, CancelStorage, BrowsingStorage, ABC):
     """The worker side of a durable backend. See the module docstring for states.
 
     Thread-safe: a worker process shares one storage between its threads, and a

@@ -47,6 +47,8 @@ NAMES = (
     "cancel",  # flow: cancellation
     "cancel_requests",
     "push_unique",  # flow: unique
+    "browse",
+    "run_now",
 )
 
 Args = Sequence[str | int | float]

@@ -54,9 +54,11 @@ from activejob.storage.base import (
     cancel_error,
     crash_error,
 )
+from activejob.storage.browse import Activity, JobPage, JobQuery
 from activejob.storage.options import mask_password
 from activejob.storage.recurring import RecurringTaskInfo, RecurringTaskSpec
 from activejob.storage.redis import records
+from activejob.storage.redis.browse import browse, finished_activity, with_oldest_ready
 from activejob.storage.redis.connection import (
     TRANSIENT,
     RedisSettings,
@@ -558,7 +560,16 @@ class RedisStorage(Storage):
             paused = bool(int(reply[i + 1]))
             if paused or counts:
                 out.append(QueueInfo(reply[i], paused, counts))
-        return out
+        return with_oldest_ready(self, out)
+
+    def _browse(self, query: JobQuery) -> JobPage:
+        return browse(self, query)
+
+    def _run_now(self, job_id: str) -> int:
+        return self._change(JobFilter(job_ids=[job_id]), (JobState.SCHEDULED,), "run_now")
+
+    def _activity(self, since: float, minutes: int) -> Activity:
+        return finished_activity(self, since, minutes)
 
     def workers(self) -> builtins.list[dict[str, Any]]:
         """Live workers, most recent heartbeat first: id, started and heartbeat times,

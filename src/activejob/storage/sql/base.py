@@ -45,6 +45,7 @@ from activejob.storage.base import (
     cancel_error,
     crash_error,
 )
+from activejob.storage.browse import Activity, JobPage, JobQuery
 from activejob.storage.decode import Defects, load_object, payload_dict, sound_text
 from activejob.storage.recurring import RecurringTaskInfo, RecurringTaskSpec
 from activejob.storage.selector import QueuePattern, QueueSelector
@@ -169,6 +170,11 @@ class SQLStorage(Storage):
     def _run(self, conn: Any, name: str, params: dict[str, Any] | None = None) -> Any:
         """Execute the named query; returns the driver's cursor."""
         return conn.execute(self.sql.queries[name], params or {})
+
+    def _run_unprepared(self, conn: Any, name: str, params: dict[str, Any]) -> Any:
+        """:meth:`_run` for a query whose plan depends on which filters are given
+        (a dialect that prepares statements plans this one afresh each time)."""
+        return self._run(conn, name, params)
 
     @contextmanager
     def _connection(self) -> Iterator[Any]:
@@ -581,14 +587,28 @@ class SQLStorage(Storage):
         return storage_id
 
     def queues(self) -> builtins.list[QueueInfo]:
+        # Counted on indexes, up to a cap per queue and state (storage/sql/browse.py).
+        from activejob.storage.sql.browse import capped_queues
+
+        return capped_queues(self)
+
+    def _browse(self, query: JobQuery) -> JobPage:
+        from activejob.storage.sql.browse import browse
+
+        return browse(self, query)
+
+    def _run_now(self, job_id: str) -> int:
         with self._connection() as conn:
-            counts = self._run(conn, "queue_counts", {"now": _time.now()}).fetchall()
-            paused = {row[0] for row in self._run(conn, "paused_queues").fetchall()}
-        infos = {name: QueueInfo(name, name in paused) for name in paused}
-        for name, state, count in counts:
-            info = infos.setdefault(name, QueueInfo(name, False))
-            info.counts[JobState(state)] = int(count)
-        return [infos[name] for name in sorted(infos)]
+            params = {"job_id": job_id, "now": _time.now()}
+            count = int(self._run(conn, "run_scheduled_now", params).rowcount)
+        if count:
+            self._signal.notify(None)
+        return count
+
+    def _activity(self, since: float, minutes: int) -> Activity:
+        from activejob.storage.sql.browse import finished_activity
+
+        return finished_activity(self, since, minutes)
 
     def workers(self) -> builtins.list[dict[str, Any]]:
         with self._connection() as conn:

@@ -27,6 +27,7 @@ Nothing sleeps: waits block on conditions with deadlines.
 from __future__ import annotations
 
 from activejob.testing.contract.base import FakeClock, new_job
+from activejob.testing.contract.browsing import Browsing
 from activejob.testing.contract.cancel import Cancelling
 from activejob.testing.contract.crashes import WorkerCrashes
 from activejob.testing.contract.hostile import HostileRows
@@ -54,6 +55,7 @@ class StorageContract(
     HostileRows,
     Cancelling,  # flow: cancellation
     UniqueKeys,  # flow: unique
+    Browsing,
 ):
     """The shared tests. Subclasses implement :meth:`make_storage`, and may implement
     :meth:`~HostileRows.corrupt` to run the hostile-row tests."""

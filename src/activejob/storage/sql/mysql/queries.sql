@@ -495,3 +495,109 @@ GROUP BY j.id;
 -- name: rate_windows_prune
 -- Logs whose every start left the window hold nothing: forget them.
 DELETE FROM activejob_rate_windows WHERE touched_at + per < %(now)s;
+
+-- Counts and pages for the dashboard and the CLI, each on an index
+-- (0008_dashboard_indexes.sql), never a scan of the table: see storage/sql/browse.py.
+
+-- name: queue_pending_details
+-- One queue's scheduled jobs that are due (listed as ready) and not yet due, each
+-- counted up to %(cap)s, and the run_at of its oldest ready job and of its oldest due one.
+SELECT coalesce((SELECT %(cap)s FROM activejob_jobs
+                 WHERE state = 'scheduled' AND queue_name = %(queue_name)s AND run_at <= %(now)s
+                 ORDER BY run_at LIMIT %(skip)s, 1),
+                (SELECT count(*) FROM activejob_jobs
+                 WHERE state = 'scheduled' AND queue_name = %(queue_name)s AND run_at <= %(now)s)),
+       coalesce((SELECT %(cap)s FROM activejob_jobs
+                 WHERE state = 'scheduled' AND queue_name = %(queue_name)s AND run_at > %(now)s
+                 ORDER BY run_at LIMIT %(skip)s, 1),
+                (SELECT count(*) FROM activejob_jobs
+                 WHERE state = 'scheduled' AND queue_name = %(queue_name)s AND run_at > %(now)s)),
+       (SELECT min(run_at) FROM activejob_jobs WHERE state = 'ready' AND queue_name = %(queue_name)s),
+       (SELECT min(run_at) FROM activejob_jobs
+        WHERE state = 'scheduled' AND queue_name = %(queue_name)s AND run_at <= %(now)s);
+
+-- name: browse_jobs
+-- A page of jobs, newest first, older than the cursor %(before)s. The window is the
+-- newest %(scan)s jobs in the state (and queue), read on an index; the other
+-- filters are applied within it (as the column hit, computed in each part, so no
+-- LONGTEXT payload goes into a temporary table: MariaDB would put it on disk), so
+-- no page reads more than %(scan)s rows. The first columns say where the window ended (its lowest id)
+-- and how many it held; a window without a match still answers that one row. A
+-- due scheduled job is listed as ready (%(with_due)s adds them to a ready or
+-- unfiltered listing).
+WITH window_rows AS (
+    SELECT id, hit
+    FROM (
+        (SELECT id, CASE WHEN (%(job_class)s IS NULL OR job_class = %(job_class)s)
+                   AND (%(error_class)s IS NULL OR error_class = %(error_class)s)
+                   AND (%(created_after)s IS NULL OR created_at >= %(created_after)s)
+                   AND (%(created_before)s IS NULL OR created_at < %(created_before)s)
+                   AND (%(text)s IS NULL OR LOCATE(%(text)s, payload) > 0)
+                   THEN 1 ELSE 0 END AS hit
+         FROM activejob_jobs
+         WHERE (%(state)s IS NULL OR state = %(state)s)
+           AND NOT (state = 'scheduled' AND run_at <= %(now)s)
+           AND (%(queue_name)s IS NULL OR queue_name = %(queue_name)s)
+           AND (%(before)s IS NULL OR id < %(before)s)
+         ORDER BY id DESC LIMIT %(scan)s)
+        UNION ALL
+        (SELECT id, CASE WHEN (%(job_class)s IS NULL OR job_class = %(job_class)s)
+                   AND (%(error_class)s IS NULL OR error_class = %(error_class)s)
+                   AND (%(created_after)s IS NULL OR created_at >= %(created_after)s)
+                   AND (%(created_before)s IS NULL OR created_at < %(created_before)s)
+                   AND (%(text)s IS NULL OR LOCATE(%(text)s, payload) > 0)
+                   THEN 1 ELSE 0 END AS hit
+         FROM activejob_jobs
+         WHERE %(with_due)s AND state = 'scheduled' AND run_at <= %(now)s
+           AND (%(queue_name)s IS NULL OR queue_name = %(queue_name)s)
+           AND (%(before)s IS NULL OR id < %(before)s)
+         ORDER BY id DESC LIMIT %(scan)s)
+    ) AS both_parts
+    ORDER BY id DESC LIMIT %(scan)s
+),
+matched AS (
+    SELECT id FROM window_rows WHERE hit = 1 ORDER BY id DESC LIMIT %(limit)s
+)
+SELECT w.lowest, w.scanned,
+       j.id, j.job_id, j.job_class, j.queue_name, j.priority, j.state, j.attempts, j.payload,
+       j.created_at, j.run_at, j.started_at, j.finished_at, j.worker_id, j.heartbeat_at,
+       j.error_class, j.error_message, j.error_traceback, j.crashes,
+       j.return_value,
+       j.unique_key, j.unique_until, j.unique_expires_at, j.unique_lock -- flow: unique
+FROM (SELECT min(id) AS lowest, count(*) AS scanned FROM window_rows) AS w
+LEFT JOIN matched AS m ON TRUE
+LEFT JOIN activejob_jobs AS j ON j.id = m.id
+ORDER BY j.id DESC;
+
+-- name: finished_per_minute
+-- Jobs finished since %(since)s, by minute and state (the finished-jobs index).
+SELECT FLOOR((finished_at - %(since)s) / 60), state, count(*)
+FROM activejob_jobs
+WHERE state IN ('succeeded', 'failed', 'discarded') AND finished_at >= %(since)s
+GROUP BY 1, 2;
+
+-- name: run_scheduled_now
+-- An operator's "run now": a scheduled job becomes ready at once.
+UPDATE activejob_jobs SET state = 'ready', run_at = %(now)s
+WHERE job_id = %(job_id)s AND state = 'scheduled';
+
+-- name: running_queue_counts
+-- Running jobs by queue: few, read on the (state, worker_id) index.
+SELECT queue_name, count(*) FROM activejob_jobs WHERE state = 'running' GROUP BY queue_name;
+
+-- name: next_queue_in_state
+-- The first queue after %(after)s with jobs in %(state)s: a seek on
+-- activejob_jobs_state_queue. MariaDB reads a whole state for the same step inside
+-- a recursive query (state_queue_counts on the other dialects), so the storage
+-- walks the queues with this, one seek a queue.
+SELECT queue_name FROM activejob_jobs
+WHERE state = %(state)s AND queue_name > %(after)s
+ORDER BY queue_name LIMIT 1;
+
+-- name: count_in_state_queue
+-- One queue's jobs in one state, counted up to %(cap)s.
+SELECT coalesce((SELECT %(cap)s FROM activejob_jobs
+                 WHERE state = %(state)s AND queue_name = %(queue_name)s
+                 ORDER BY id LIMIT %(skip)s, 1),
+                (SELECT count(*) FROM activejob_jobs
+                 WHERE state = %(state)s AND queue_name = %(queue_name)s));

@@ -559,3 +559,107 @@ GROUP BY j.id;
 -- name: rate_windows_prune
 -- Logs whose every start left the window hold nothing: forget them.
 DELETE FROM activejob_rate_windows WHERE touched_at + per < %(now)s::float8;
+
+-- Counts and pages for the dashboard and the CLI, each on an index
+-- (0008_dashboard_indexes.sql), never a scan of the table: see storage/sql/browse.py.
+
+-- name: state_queue_counts
+-- The queues with jobs in one state (a skip scan: one index probe a queue), and
+-- how many each has, counted up to %(cap)s (at most %(cap)s index entries read).
+-- Each count reads a LIMITed subquery, so the plan's cost stays small and no JIT
+-- compilation (a third of a second) is started for it.
+WITH RECURSIVE names(name) AS (
+    SELECT min(queue_name) FROM activejob_jobs WHERE state = %(state)s::text
+    UNION ALL
+    SELECT (SELECT min(j.queue_name) FROM activejob_jobs AS j
+            WHERE j.state = %(state)s::text AND j.queue_name > names.name)
+    FROM names WHERE names.name IS NOT NULL
+)
+SELECT name,
+       (SELECT count(*) FROM (SELECT 1 FROM activejob_jobs AS j
+                              WHERE j.state = %(state)s::text AND j.queue_name = names.name
+                              LIMIT %(cap)s) AS capped)
+FROM names WHERE name IS NOT NULL;
+
+-- name: queue_pending_details
+-- One queue's scheduled jobs that are due (listed as ready) and not yet due, each
+-- counted up to %(cap)s, and the run_at of its oldest ready job and of its oldest due one.
+SELECT (SELECT count(*) FROM (SELECT 1 FROM activejob_jobs
+                              WHERE state = 'scheduled' AND queue_name = %(queue_name)s::text
+                                AND run_at <= to_timestamp(%(now)s::float8)
+                              LIMIT %(cap)s) AS due),
+       (SELECT count(*) FROM (SELECT 1 FROM activejob_jobs
+                              WHERE state = 'scheduled' AND queue_name = %(queue_name)s::text
+                                AND run_at > to_timestamp(%(now)s::float8)
+                              LIMIT %(cap)s) AS later),
+       (SELECT extract(epoch FROM min(run_at))::float8 FROM activejob_jobs
+        WHERE state = 'ready' AND queue_name = %(queue_name)s::text),
+       (SELECT extract(epoch FROM min(run_at))::float8 FROM activejob_jobs
+        WHERE state = 'scheduled' AND queue_name = %(queue_name)s::text
+          AND run_at <= to_timestamp(%(now)s::float8));
+
+-- name: browse_jobs
+-- A page of jobs, newest first, older than the cursor %(before)s. The window is the
+-- newest %(scan)s jobs in the state (and queue), read on an index; the other
+-- filters are applied within it (as the column hit), so no page reads more than
+-- %(scan)s rows. The first columns say where the window ended (its lowest id)
+-- and how many it held; a window without a match still answers that one row. A
+-- due scheduled job is listed as ready (%(with_due)s adds them to a ready or
+-- unfiltered listing).
+WITH window_rows AS (
+    SELECT id,
+           CASE WHEN (%(job_class)s::text IS NULL OR job_class = %(job_class)s::text)
+           AND (%(error_class)s::text IS NULL OR error_class = %(error_class)s::text)
+           AND (%(created_after)s::float8 IS NULL OR created_at >= to_timestamp(%(created_after)s::float8))
+           AND (%(created_before)s::float8 IS NULL OR created_at < to_timestamp(%(created_before)s::float8))
+           AND (%(text)s::text IS NULL OR strpos(payload, %(text)s::text) > 0)
+           THEN 1 ELSE 0 END AS hit
+    FROM (
+        (SELECT id, job_class, error_class, created_at, payload FROM activejob_jobs
+         WHERE (%(state)s::text IS NULL OR state = %(state)s::text)
+           AND NOT (state = 'scheduled' AND run_at <= to_timestamp(%(now)s::float8))
+           AND (%(queue_name)s::text IS NULL OR queue_name = %(queue_name)s::text)
+           AND (%(before)s::bigint IS NULL OR id < %(before)s::bigint)
+         ORDER BY id DESC LIMIT %(scan)s)
+        UNION ALL
+        (SELECT id, job_class, error_class, created_at, payload FROM activejob_jobs
+         WHERE %(with_due)s::boolean AND state = 'scheduled' AND run_at <= to_timestamp(%(now)s::float8)
+           AND (%(queue_name)s::text IS NULL OR queue_name = %(queue_name)s::text)
+           AND (%(before)s::bigint IS NULL OR id < %(before)s::bigint)
+         ORDER BY id DESC LIMIT %(scan)s)
+    ) AS both_parts
+    ORDER BY id DESC LIMIT %(scan)s
+),
+matched AS (
+    SELECT id FROM window_rows WHERE hit = 1 ORDER BY id DESC LIMIT %(limit)s
+)
+SELECT w.lowest, w.scanned,
+       j.id, j.job_id, j.job_class, j.queue_name, j.priority, j.state, j.attempts, j.payload,
+       extract(epoch FROM j.created_at)::float8, extract(epoch FROM j.run_at)::float8,
+       extract(epoch FROM j.started_at)::float8, extract(epoch FROM j.finished_at)::float8,
+       j.worker_id, extract(epoch FROM j.heartbeat_at)::float8,
+       j.error_class, j.error_message, j.error_traceback, j.crashes,
+       j.return_value,
+       j.unique_key, j.unique_until, j.unique_expires_at, j.unique_lock -- flow: unique
+FROM (SELECT min(id) AS lowest, count(*) AS scanned FROM window_rows) AS w
+LEFT JOIN (matched AS m JOIN activejob_jobs AS j ON j.id = m.id) ON true
+ORDER BY j.id DESC;
+
+-- name: finished_per_minute
+-- Jobs finished since %(since)s, by minute and state (the finished-jobs index).
+SELECT floor((extract(epoch FROM finished_at) - %(since)s::float8) / 60)::integer, state, count(*)
+FROM activejob_jobs
+WHERE state IN ('succeeded', 'failed', 'discarded')
+  AND finished_at >= to_timestamp(%(since)s::float8)
+GROUP BY 1, 2;
+
+-- name: run_scheduled_now
+-- An operator's "run now": a scheduled job becomes ready at once (the requeue
+-- trigger wakes the workers).
+UPDATE activejob_jobs SET state = 'ready', run_at = to_timestamp(%(now)s::float8)
+WHERE job_id = %(job_id)s AND state = 'scheduled';
+
+-- name: running_queue_counts
+-- Running jobs by queue: few, read on the running-jobs index (the dashboard's
+-- indexes leave them out).
+SELECT queue_name, count(*) FROM activejob_jobs WHERE state = 'running' GROUP BY queue_name;

@@ -198,6 +198,13 @@ class PostgreSQLStorage(SQLStorage):
             + "]"
         )
 
+    def _run_unprepared(self, conn: Any, name: str, params: dict[str, Any] | None = None) -> Any:
+        # Never a prepared statement: a generic plan cannot drop the filters left
+        # out (``%(x)s IS NULL OR ...``) and walks the whole table; a plan made
+        # with the values given uses the index that fits. VACUUM (a utility
+        # statement) cannot be prepared at all.
+        return conn.execute(self.sql.queries[name], params, prepare=False)
+
     def _array(self, values: Any) -> Any:
         return list(values)
 
@@ -216,9 +223,6 @@ class PostgreSQLStorage(SQLStorage):
         self.vacuum.claimed(len(claimed))
         return claimed
 
-    def _run_unprepared(self, conn: psycopg.Connection, name: str) -> Any:
-        # VACUUM is a utility statement: never a prepared one.
-        return conn.execute(self.sql.queries[name], prepare=False)
     # flow: rate limits -- the claim is autocommit; its rate-limited part is a
     # transaction, opened only when a rate-limited job is due.
     # After a claim that found rate-limited jobs, the next one goes straight to its

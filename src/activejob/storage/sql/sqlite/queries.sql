@@ -450,3 +450,240 @@ GROUP BY j.id;
 -- name: rate_windows_prune
 -- Logs whose every start left the window hold nothing: forget them.
 DELETE FROM activejob_rate_windows WHERE touched_at + per < :now;
+
+-- Counts and pages for the dashboard and the CLI, each on an index
+-- (0009_dashboard_indexes.sql), never a scan of the table: see storage/sql/browse.py.
+-- Each names the term queue_name <> '' (true of every job), which those indexes
+-- require: no other statement (a claim) can use them.
+
+-- name: state_queue_counts
+-- The queues with jobs in one state (a skip scan: one index probe a queue), and
+-- how many each has, counted up to :cap (at most :cap index entries read).
+WITH RECURSIVE names(name) AS (
+    SELECT min(queue_name) FROM activejob_jobs WHERE queue_name <> '' AND state = :state
+    UNION ALL
+    SELECT (SELECT min(j.queue_name) FROM activejob_jobs AS j
+            WHERE j.queue_name <> '' AND j.state = :state AND j.queue_name > names.name)
+    FROM names WHERE names.name IS NOT NULL
+)
+SELECT name,
+       coalesce((SELECT :cap FROM activejob_jobs AS j
+                 WHERE j.queue_name <> '' AND j.state = :state AND j.queue_name = names.name
+                 ORDER BY j.id LIMIT 1 OFFSET :skip),
+                (SELECT count(*) FROM activejob_jobs AS j
+                 WHERE j.queue_name <> '' AND j.state = :state AND j.queue_name = names.name))
+FROM names WHERE name IS NOT NULL;
+
+-- name: queue_pending_details
+-- One queue's scheduled jobs that are due (listed as ready) and not yet due, each
+-- counted up to :cap, and the run_at of its oldest ready job and of its oldest due one.
+SELECT coalesce((SELECT :cap FROM activejob_jobs
+                 WHERE queue_name <> '' AND state = 'scheduled' AND queue_name = :queue_name AND run_at <= :now
+                 ORDER BY run_at LIMIT 1 OFFSET :skip),
+                (SELECT count(*) FROM activejob_jobs
+                 WHERE queue_name <> '' AND state = 'scheduled' AND queue_name = :queue_name AND run_at <= :now)),
+       coalesce((SELECT :cap FROM activejob_jobs
+                 WHERE queue_name <> '' AND state = 'scheduled' AND queue_name = :queue_name AND run_at > :now
+                 ORDER BY run_at LIMIT 1 OFFSET :skip),
+                (SELECT count(*) FROM activejob_jobs
+                 WHERE queue_name <> '' AND state = 'scheduled' AND queue_name = :queue_name AND run_at > :now)),
+       (SELECT min(run_at) FROM activejob_jobs WHERE queue_name <> '' AND state = 'ready' AND queue_name = :queue_name),
+       (SELECT min(run_at) FROM activejob_jobs
+        WHERE queue_name <> '' AND state = 'scheduled' AND queue_name = :queue_name AND run_at <= :now);
+
+-- name: browse_jobs
+-- A page of jobs, newest first, older than the cursor :before. The window is the
+-- newest :scan jobs in the state (and queue), read on an index; the other filters
+-- are applied within it (as the column hit), so no page reads more than :scan
+-- rows. The first columns say where the window ended (its lowest id) and how many
+-- it held; a window without a match still answers that one row. A due scheduled
+-- job is listed as ready (:with_due adds them to a ready or unfiltered listing).
+-- SQLite plans a statement before its parameters are bound, so "(:state IS NULL
+-- OR state = :state)" would read the whole table: each combination of state and
+-- queue has a query of its own (browse_jobs_by_state, _by_queue, _any), and the
+-- cursor is a bound, never NULL (coalesce), so the index seeks to it.
+-- This one: a state and a queue.
+WITH window_rows AS (
+    SELECT id,
+           CASE WHEN (:job_class IS NULL OR job_class = :job_class)
+           AND (:error_class IS NULL OR error_class = :error_class)
+           AND (:created_after IS NULL OR created_at >= :created_after)
+           AND (:created_before IS NULL OR created_at < :created_before)
+           AND (:text IS NULL OR instr(payload, :text) > 0)
+           THEN 1 ELSE 0 END AS hit
+    FROM (
+        SELECT * FROM (
+            SELECT id, job_class, error_class, created_at, payload FROM activejob_jobs
+            WHERE queue_name <> '' AND state = :state
+              AND NOT (state = 'scheduled' AND run_at <= :now)
+              AND queue_name = :queue_name
+              AND id < coalesce(:before, 9223372036854775807)
+            ORDER BY id DESC LIMIT :scan)
+        UNION ALL
+        SELECT * FROM (
+            SELECT id, job_class, error_class, created_at, payload FROM activejob_jobs
+            WHERE :with_due
+              AND state = 'scheduled'
+              AND run_at <= :now
+              AND queue_name = :queue_name
+              AND id < coalesce(:before, 9223372036854775807)
+            ORDER BY id DESC LIMIT :scan)
+    )
+    ORDER BY id DESC LIMIT :scan
+),
+matched AS (
+    SELECT id FROM window_rows WHERE hit = 1 ORDER BY id DESC LIMIT :limit
+)
+SELECT w.lowest, w.scanned,
+       j.id, j.job_id, j.job_class, j.queue_name, j.priority, j.state, j.attempts, j.payload,
+       j.created_at, j.run_at, j.started_at, j.finished_at, j.worker_id, j.heartbeat_at,
+       j.error_class, j.error_message, j.error_traceback, j.crashes,
+       j.return_value,
+       j.unique_key, j.unique_until, j.unique_expires_at, j.unique_lock -- flow: unique
+FROM (SELECT min(id) AS lowest, count(*) AS scanned FROM window_rows) AS w
+LEFT JOIN matched AS m ON 1
+LEFT JOIN activejob_jobs AS j ON j.id = m.id
+ORDER BY j.id DESC;
+
+-- name: browse_jobs_by_state
+-- browse_jobs for a state, any queue.
+WITH window_rows AS (
+    SELECT id,
+           CASE WHEN (:job_class IS NULL OR job_class = :job_class)
+           AND (:error_class IS NULL OR error_class = :error_class)
+           AND (:created_after IS NULL OR created_at >= :created_after)
+           AND (:created_before IS NULL OR created_at < :created_before)
+           AND (:text IS NULL OR instr(payload, :text) > 0)
+           THEN 1 ELSE 0 END AS hit
+    FROM (
+        SELECT * FROM (
+            SELECT id, job_class, error_class, created_at, payload FROM activejob_jobs
+            WHERE queue_name <> '' AND state = :state
+              AND NOT (state = 'scheduled' AND run_at <= :now)
+              AND id < coalesce(:before, 9223372036854775807)
+            ORDER BY id DESC LIMIT :scan)
+        UNION ALL
+        SELECT * FROM (
+            SELECT id, job_class, error_class, created_at, payload FROM activejob_jobs
+            WHERE :with_due
+              AND state = 'scheduled'
+              AND run_at <= :now
+              AND id < coalesce(:before, 9223372036854775807)
+            ORDER BY id DESC LIMIT :scan)
+    )
+    ORDER BY id DESC LIMIT :scan
+),
+matched AS (
+    SELECT id FROM window_rows WHERE hit = 1 ORDER BY id DESC LIMIT :limit
+)
+SELECT w.lowest, w.scanned,
+       j.id, j.job_id, j.job_class, j.queue_name, j.priority, j.state, j.attempts, j.payload,
+       j.created_at, j.run_at, j.started_at, j.finished_at, j.worker_id, j.heartbeat_at,
+       j.error_class, j.error_message, j.error_traceback, j.crashes,
+       j.return_value,
+       j.unique_key, j.unique_until, j.unique_expires_at, j.unique_lock -- flow: unique
+FROM (SELECT min(id) AS lowest, count(*) AS scanned FROM window_rows) AS w
+LEFT JOIN matched AS m ON 1
+LEFT JOIN activejob_jobs AS j ON j.id = m.id
+ORDER BY j.id DESC;
+
+-- name: browse_jobs_by_queue
+-- browse_jobs for a queue, any state.
+WITH window_rows AS (
+    SELECT id,
+           CASE WHEN (:job_class IS NULL OR job_class = :job_class)
+           AND (:error_class IS NULL OR error_class = :error_class)
+           AND (:created_after IS NULL OR created_at >= :created_after)
+           AND (:created_before IS NULL OR created_at < :created_before)
+           AND (:text IS NULL OR instr(payload, :text) > 0)
+           THEN 1 ELSE 0 END AS hit
+    FROM (
+        SELECT * FROM (
+            SELECT id, job_class, error_class, created_at, payload FROM activejob_jobs
+            WHERE queue_name <> '' AND NOT (state = 'scheduled' AND run_at <= :now)
+              AND queue_name = :queue_name
+              AND id < coalesce(:before, 9223372036854775807)
+            ORDER BY id DESC LIMIT :scan)
+        UNION ALL
+        SELECT * FROM (
+            SELECT id, job_class, error_class, created_at, payload FROM activejob_jobs
+            WHERE :with_due
+              AND state = 'scheduled'
+              AND run_at <= :now
+              AND queue_name = :queue_name
+              AND id < coalesce(:before, 9223372036854775807)
+            ORDER BY id DESC LIMIT :scan)
+    )
+    ORDER BY id DESC LIMIT :scan
+),
+matched AS (
+    SELECT id FROM window_rows WHERE hit = 1 ORDER BY id DESC LIMIT :limit
+)
+SELECT w.lowest, w.scanned,
+       j.id, j.job_id, j.job_class, j.queue_name, j.priority, j.state, j.attempts, j.payload,
+       j.created_at, j.run_at, j.started_at, j.finished_at, j.worker_id, j.heartbeat_at,
+       j.error_class, j.error_message, j.error_traceback, j.crashes,
+       j.return_value,
+       j.unique_key, j.unique_until, j.unique_expires_at, j.unique_lock -- flow: unique
+FROM (SELECT min(id) AS lowest, count(*) AS scanned FROM window_rows) AS w
+LEFT JOIN matched AS m ON 1
+LEFT JOIN activejob_jobs AS j ON j.id = m.id
+ORDER BY j.id DESC;
+
+-- name: browse_jobs_any
+-- browse_jobs for any state and queue.
+WITH window_rows AS (
+    SELECT id,
+           CASE WHEN (:job_class IS NULL OR job_class = :job_class)
+           AND (:error_class IS NULL OR error_class = :error_class)
+           AND (:created_after IS NULL OR created_at >= :created_after)
+           AND (:created_before IS NULL OR created_at < :created_before)
+           AND (:text IS NULL OR instr(payload, :text) > 0)
+           THEN 1 ELSE 0 END AS hit
+    FROM (
+        SELECT * FROM (
+            SELECT id, job_class, error_class, created_at, payload FROM activejob_jobs
+            WHERE queue_name <> '' AND NOT (state = 'scheduled' AND run_at <= :now)
+              AND id < coalesce(:before, 9223372036854775807)
+            ORDER BY id DESC LIMIT :scan)
+        UNION ALL
+        SELECT * FROM (
+            SELECT id, job_class, error_class, created_at, payload FROM activejob_jobs
+            WHERE :with_due
+              AND state = 'scheduled'
+              AND run_at <= :now
+              AND id < coalesce(:before, 9223372036854775807)
+            ORDER BY id DESC LIMIT :scan)
+    )
+    ORDER BY id DESC LIMIT :scan
+),
+matched AS (
+    SELECT id FROM window_rows WHERE hit = 1 ORDER BY id DESC LIMIT :limit
+)
+SELECT w.lowest, w.scanned,
+       j.id, j.job_id, j.job_class, j.queue_name, j.priority, j.state, j.attempts, j.payload,
+       j.created_at, j.run_at, j.started_at, j.finished_at, j.worker_id, j.heartbeat_at,
+       j.error_class, j.error_message, j.error_traceback, j.crashes,
+       j.return_value,
+       j.unique_key, j.unique_until, j.unique_expires_at, j.unique_lock -- flow: unique
+FROM (SELECT min(id) AS lowest, count(*) AS scanned FROM window_rows) AS w
+LEFT JOIN matched AS m ON 1
+LEFT JOIN activejob_jobs AS j ON j.id = m.id
+ORDER BY j.id DESC;
+
+-- name: finished_per_minute
+-- Jobs finished since :since, by minute and state (the finished-jobs index).
+SELECT CAST((finished_at - :since) / 60 AS INTEGER), state, count(*)
+FROM activejob_jobs
+WHERE state IN ('succeeded', 'failed', 'discarded') AND finished_at >= :since
+GROUP BY 1, 2;
+
+-- name: run_scheduled_now
+-- An operator's "run now": a scheduled job becomes ready at once.
+UPDATE activejob_jobs SET state = 'ready', run_at = :now
+WHERE job_id = :job_id AND state = 'scheduled';
+
+-- name: running_queue_counts
+-- Running jobs by queue: few, read on the running-jobs index (the dashboard's
+-- indexes leave them out).
+SELECT queue_name, count(*) FROM activejob_jobs WHERE state = 'running' GROUP BY queue_name;
