@@ -32,6 +32,9 @@ from activejob.errors import (
     SerializationError,
     UnknownJobClassError,
 )
+
+# flow: concurrency
+from activejob.flow.concurrency import ConcurrencyLimitReached, limits_concurrency
 from activejob.job.base import Job
 from activejob.job.callbacks import (
     after_discard,
@@ -75,6 +78,7 @@ _use_adapter_cache(_adapter_cache.check_adapter_setting, _adapter_cache.reset_ad
 __all__ = [
     "Abort",
     "ActiveJobError",
+    "ConcurrencyLimitReached",  # flow: concurrency
     "Config",
     "ConfigurationError",
     "ConfiguredJob",
@@ -104,6 +108,7 @@ __all__ = [
     "get_config",
     "in_transaction",
     "job",
+    "limits_concurrency",  # flow: concurrency
     "perform_all_later",
     "polynomially_longer",
     "rescue_from",

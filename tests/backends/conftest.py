@@ -20,12 +20,14 @@ PG_TABLES = (
     "activejob_jobs, activejob_paused_queues, activejob_workers, "
     "activejob_recurring_tasks, activejob_recurring_executions"
 )
+PG_TABLES += ", activejob_concurrency_slots"  # flow: concurrency
 MYSQL_TABLES = (
     "activejob_jobs",
     "activejob_paused_queues",
     "activejob_workers",
     "activejob_recurring_tasks",
     "activejob_recurring_executions",
+    "activejob_concurrency_slots",  # flow: concurrency
 )
 
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from activejob.adapters.base import Adapter
 from activejob.adapters.cache import resolve_adapter
 from activejob.errors import ConfigurationError, EnqueueError
+from activejob.flow.concurrency import concurrency_slots
 from activejob.storage.base import NewJob, Storage, StorageError
 from activejob.transaction import current_connection
 
@@ -75,6 +76,7 @@ def new_job(job: Job, run_at: float | None) -> NewJob:
         job.priority or 0,
         json.dumps(job.serialize()),
         run_at,
+        concurrency=concurrency_slots(job),  # flow: concurrency
     )
 
 

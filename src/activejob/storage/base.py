@@ -20,6 +20,7 @@ States::
                                               |  \\--> discarded  --(retry)--> ready
                                               |  \\--> scheduled  (retry_on: run again later)
                                               \\--(worker died / drained)--> ready
+    blocked --(a slot of its concurrency key frees)--> ready      (limits_concurrency)
 
 A scheduled job whose time has come is reported as ``ready`` (and claimed like
 one). A job's ``attempts`` counts claims. A running job whose worker stops
@@ -48,6 +49,7 @@ from typing import Any
 
 from activejob import events
 from activejob.errors import MESSAGE_LIMIT, ActiveJobError, ConfigurationError, shorten
+from activejob.storage.concurrency import ConcurrencySlot
 from activejob.storage.recurring import RecurringStorage, _check_name
 from activejob.storage.selector import QueueSelector
 
@@ -127,6 +129,9 @@ class JobState(str, enum.Enum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     DISCARDED = "discarded"
+    # flow: concurrency
+    BLOCKED = "blocked"
+    """Waiting for a slot of a concurrency limit (``limits_concurrency``)."""
 
     @property
     def finished(self) -> bool:
@@ -160,6 +165,9 @@ class NewJob:
     """The job's JSON payload, already encoded."""
     run_at: float | None = None
     """Epoch seconds; ``None`` means ready now."""
+    # flow: concurrency
+    concurrency: tuple[ConcurrencySlot, ...] = ()
+    """The limits the job runs under (``limits_concurrency``); empty for none."""
 
 
 @dataclass
@@ -265,6 +273,9 @@ class JobInfo:
     heartbeat_at: datetime | None = None
     error: ErrorInfo | None = None
     crashes: int = 0
+    # flow: concurrency
+    blocked_by: str | None = None
+    """The concurrency key whose slots are all taken, for a ``blocked`` job."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: times in ISO 8601, the state and error as plain values.
@@ -462,7 +473,7 @@ class Storage(RecurringStorage, ABC):
         return count
 
     def discard(self, where: JobFilter) -> int:
-        """Discard ready, scheduled and failed jobs (never running or succeeded ones);
+        """Discard ready, scheduled, blocked and failed jobs (never running or succeeded ones);
         returns how many."""
         _check_filter(where)
         count = self._discard(where)
@@ -573,6 +584,13 @@ def _check_new_job(job: NewJob) -> None:
         raise ValueError(f"job {job.job_id}: payload must be a JSON object, encoded")
     if job.run_at is not None and not isinstance(job.run_at, (int, float)):
         raise ValueError(f"job {job.job_id}: run_at must be epoch seconds, got {job.run_at!r}")
+    # flow: concurrency
+    if isinstance(job.concurrency, (str, bytes)) or not all(
+        isinstance(slot, ConcurrencySlot) for slot in job.concurrency
+    ):
+        raise TypeError(f"job {job.job_id}: concurrency takes ConcurrencySlot values")
+    if len({slot.key for slot in job.concurrency}) != len(job.concurrency):
+        raise ValueError(f"job {job.job_id}: a concurrency key is given twice")
 
 
 def _check_result(result: Result) -> None:

@@ -45,12 +45,13 @@ from activejob.storage.decode import Defects, load_object, payload_dict, sound_t
 from activejob.storage.recurring import RecurringTaskInfo, RecurringTaskSpec
 from activejob.storage.selector import QueueSelector
 from activejob.storage.signal import WakeSignal
+from activejob.storage.sql.concurrency import ConcurrencyOps, announce_blocked
 from activejob.storage.sql.queries import Dialect, load_dialect
 
 __all__ = ["SQLStorage"]
 
 
-class SQLStorage(Storage):
+class SQLStorage(ConcurrencyOps, Storage):
     """The dialect-independent half of the SQL storages."""
 
     sql_package: ClassVar[str]
@@ -248,20 +249,31 @@ class SQLStorage(Storage):
 
     def _push(self, jobs: Sequence[NewJob], connection: Any) -> builtins.list[Any]:
         now = _time.now()
-        scope = self._connection() if connection is None else self._foreign(connection)
+        # flow: concurrency — limited jobs get their slots in the inserting transaction
+        limited = any(job.concurrency for job in jobs)
+        blocked: builtins.list[tuple[str, str, bool]] = []
+        if connection is not None:
+            scope = self._foreign(connection)
+        else:
+            scope = self._transaction() if limited else self._connection()
         with scope as conn:
-            if len(jobs) == 1:
-                ids = [self._insert_one(conn, jobs[0], now)]
-            else:
-                cursor = self._run(
-                    conn, "insert_jobs", {"jobs": self._jobs_param(jobs), "now": now}
-                )
-                # Ids follow insertion order within one statement.
-                ids = sorted(row[0] for row in cursor.fetchall())
-                if len(ids) != len(jobs):
-                    raise StorageError(f"stored {len(ids)} rows for {len(jobs)} jobs")
+            ids = self._insert_rows(conn, jobs, now)
+            if limited:
+                blocked = self.dispatch_new(conn, jobs, ids, now)
         for queue_name in {job.queue_name for job in jobs}:
             self._signal.notify(queue_name)
+        announce_blocked(blocked)
+        return ids
+
+    def _insert_rows(self, conn: Any, jobs: Sequence[NewJob], now: float) -> builtins.list[Any]:
+        """Insert ``jobs`` on ``conn`` in one statement; their storage ids, in order."""
+        if len(jobs) == 1:
+            return [self._insert_one(conn, jobs[0], now)]
+        cursor = self._run(conn, "insert_jobs", {"jobs": self._jobs_param(jobs), "now": now})
+        # Ids follow insertion order within one statement.
+        ids = sorted(row[0] for row in cursor.fetchall())
+        if len(ids) != len(jobs):
+            raise StorageError(f"stored {len(ids)} rows for {len(jobs)} jobs")
         return ids
 
     def _insert_one(self, conn: Any, job: NewJob, now: float) -> Any:
@@ -307,8 +319,12 @@ class SQLStorage(Storage):
 
     def _complete(self, results: Sequence[Result]) -> None:
         rows = [_result_row(result) for result in results]
-        with self._connection() as conn:
-            self._run(conn, "complete_jobs", {"results": json.dumps(rows), "now": _time.now()})
+        now = _time.now()
+        # flow: concurrency — freed slots go to the next blocked jobs in this transaction
+        with self._transaction() as conn:
+            self._run(conn, "complete_jobs", {"results": json.dumps(rows), "now": now})
+            unblocked = self.release_completed(conn, results, now)
+        self.announce_unblocked(unblocked)
         for result in results:
             if result.state in (JobState.READY, JobState.SCHEDULED):
                 self._signal.notify(result.queue_name)
@@ -344,6 +360,7 @@ class SQLStorage(Storage):
         released = states.count(JobState.READY.value)
         if released:
             self._signal.notify(None)
+        self.sweep_concurrency()  # flow: concurrency
         return released, len(states) - released
 
     def _recover_worker(
@@ -367,6 +384,7 @@ class SQLStorage(Storage):
         released = states.count(JobState.READY.value)
         if released:
             self._signal.notify(None)
+        self.sweep_concurrency()  # flow: concurrency
         return released, len(states) - released
 
     def _prune(self, older_than: float) -> int:
@@ -397,15 +415,21 @@ class SQLStorage(Storage):
         return [_job_info(row, now) for row in rows]
 
     def _retry(self, where: JobFilter) -> int:
-        with self._connection() as conn:
-            count = int(self._run(conn, "retry_jobs", self._filter_params(where)).rowcount)
+        params = self._filter_params(where)
+        with self._transaction() as conn:
+            count = int(self._run(conn, "retry_jobs", params).rowcount)
+            unblocked = self.park_retried(conn, params["now"]) if count else []  # flow: concurrency
+        self.announce_unblocked(unblocked)
         if count:
             self._signal.notify(where.queue_name)
         return count
 
     def _discard(self, where: JobFilter) -> int:
         with self._connection() as conn:
-            return int(self._run(conn, "discard_jobs", self._filter_params(where)).rowcount)
+            count = int(self._run(conn, "discard_jobs", self._filter_params(where)).rowcount)
+        if count:
+            self.sweep_concurrency()  # flow: concurrency — a discarded holder frees its slots
+        return count
 
     def _pause(self, queue_name: str) -> None:
         with self._connection() as conn:
@@ -446,7 +470,9 @@ class SQLStorage(Storage):
             if self._run(conn, "insert_recurring_execution", params).rowcount != 1:
                 return None
             storage_id = self._insert_one(conn, job, now)
+            blocked = self.dispatch_new(conn, [job], [storage_id], now)  # flow: concurrency
             self._run(conn, "record_recurring_run", params)
+        announce_blocked(blocked)
         self._signal.notify(job.queue_name)
         return storage_id
 
@@ -599,6 +625,7 @@ def _job_info(row: Sequence[Any], now: float) -> JobInfo:
     (id_, job_id, job_class, queue_name, priority, state, attempts, payload) = row[:8]
     created_at, run_at, started_at, finished_at, worker_id, heartbeat_at = row[8:14]
     error_class, error_message, error_traceback, crashes = row[14:18]
+    blocked_by = row[18] if len(row) > 18 else None  # flow: concurrency
     d = Defects()
     job_state = d.state(state)
     run_at_s = d.seconds("run_at", run_at, now)
@@ -623,6 +650,7 @@ def _job_info(row: Sequence[Any], now: float) -> JobInfo:
         worker_id=worker_id,
         heartbeat_at=d.maybe_time("heartbeat_at", heartbeat_at),
         crashes=d.integer("crashes", crashes),
+        blocked_by=None if blocked_by is None else str(blocked_by),
     )
     info.error = d.error(error)
     return info

@@ -27,6 +27,7 @@ Nothing sleeps: waits block on conditions with deadlines.
 from __future__ import annotations
 
 from activejob.testing.contract.base import FakeClock, new_job
+from activejob.testing.contract.concurrency import ConcurrencyLimits
 from activejob.testing.contract.crashes import WorkerCrashes
 from activejob.testing.contract.hostile import HostileRows
 from activejob.testing.contract.jobs import PushingAndClaiming
@@ -46,6 +47,7 @@ class StorageContract(
     RecurringRuns,
     WaitingAndSchema,
     HostileRows,
+    ConcurrencyLimits,  # flow: concurrency
 ):
     """The shared tests. Subclasses implement :meth:`make_storage`, and may implement
     :meth:`~HostileRows.corrupt` to run the hostile-row tests."""

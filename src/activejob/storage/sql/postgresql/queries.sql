@@ -201,7 +201,7 @@ SELECT id, job_id, job_class, queue_name, priority, state, attempts, payload,
        extract(epoch FROM created_at)::float8, extract(epoch FROM run_at)::float8,
        extract(epoch FROM started_at)::float8, extract(epoch FROM finished_at)::float8,
        worker_id, extract(epoch FROM heartbeat_at)::float8,
-       error_class, error_message, error_traceback, crashes
+       error_class, error_message, error_traceback, crashes, blocked_by
 FROM activejob_jobs WHERE job_id = %(job_id)s ORDER BY id DESC LIMIT 1;
 
 -- name: list_jobs
@@ -210,7 +210,7 @@ SELECT id, job_id, job_class, queue_name, priority, state, attempts, payload,
        extract(epoch FROM created_at)::float8, extract(epoch FROM run_at)::float8,
        extract(epoch FROM started_at)::float8, extract(epoch FROM finished_at)::float8,
        worker_id, extract(epoch FROM heartbeat_at)::float8,
-       error_class, error_message, error_traceback, crashes
+       error_class, error_message, error_traceback, crashes, blocked_by
 FROM activejob_jobs
 WHERE (%(states)s::text[] IS NULL
        OR (CASE WHEN state = 'scheduled' AND run_at <= to_timestamp(%(now)s::float8)
@@ -236,7 +236,7 @@ WHERE state IN ('failed', 'discarded')
 -- name: discard_jobs
 UPDATE activejob_jobs
 SET state = 'discarded', finished_at = to_timestamp(%(now)s::float8)
-WHERE state IN ('ready', 'scheduled', 'failed')
+WHERE state IN ('ready', 'scheduled', 'failed', 'blocked')
   AND (%(states)s::text[] IS NULL
        OR (CASE WHEN state = 'scheduled' AND run_at <= to_timestamp(%(now)s::float8)
                 THEN 'ready' ELSE state END) = ANY (%(states)s::text[]))
@@ -336,3 +336,80 @@ WHERE task_key = %(task_key)s AND (last_run_at IS NULL OR last_run_at < %(run_at
 
 -- name: prune_recurring_executions
 DELETE FROM activejob_recurring_executions WHERE run_at < %(cutoff)s;
+
+
+-- flow: concurrency (limits_concurrency; storage/sql/concurrency.py) -----------------
+
+-- name: lock_concurrency_key
+-- Serialises the slot counts of one key until the transaction ends (a hash
+-- collision only makes two keys wait for each other).
+SELECT pg_advisory_xact_lock(hashtextextended(%(key)s::text, 7013));
+
+-- name: set_job_concurrency
+UPDATE activejob_jobs SET concurrency = %(concurrency)s WHERE id = %(id)s;
+
+-- name: count_slots
+SELECT count(*) FROM activejob_concurrency_slots
+WHERE concurrency_key = %(key)s AND expires_at > to_timestamp(%(now)s::float8);
+
+-- name: take_slot
+INSERT INTO activejob_concurrency_slots (concurrency_key, job_ref, expires_at)
+VALUES (%(key)s, %(id)s, to_timestamp(%(expires_at)s::float8))
+ON CONFLICT (concurrency_key, job_ref) DO UPDATE SET expires_at = excluded.expires_at;
+
+-- name: block_job
+UPDATE activejob_jobs SET state = 'blocked', blocked_by = %(key)s WHERE id = %(id)s;
+
+-- name: discard_job
+UPDATE activejob_jobs
+SET state = 'discarded', blocked_by = %(key)s, finished_at = to_timestamp(%(now)s::float8),
+    error_class = %(error_class)s, error_message = %(error_message)s, error_traceback = ''
+WHERE id = %(id)s;
+
+-- name: unblock_job
+-- Back to ready: the requeue trigger NOTIFYs the idle workers on commit.
+UPDATE activejob_jobs SET state = 'ready', blocked_by = NULL WHERE id = %(id)s;
+
+-- name: blocked_candidates
+-- The next blocked jobs of a key whose time has come: priority, then first enqueued.
+SELECT id, job_id, concurrency FROM activejob_jobs
+WHERE state = 'blocked' AND blocked_by = %(key)s AND run_at <= to_timestamp(%(now)s::float8)
+ORDER BY priority, id
+LIMIT %(limit)s;
+
+-- name: park_rescheduled
+-- A limited job scheduled to run again waits blocked (no slot) until its time.
+UPDATE activejob_jobs
+SET state = 'blocked', blocked_by = concurrency::json -> 0 ->> 'key'
+WHERE id IN (SELECT value::bigint FROM json_array_elements_text(%(ids)s::json))
+  AND state = 'scheduled' AND concurrency IS NOT NULL;
+
+-- name: free_slots
+-- The slots of these jobs, unless they still hold them (ready or running again).
+DELETE FROM activejob_concurrency_slots AS s
+WHERE s.job_ref IN (SELECT value::bigint FROM json_array_elements_text(%(ids)s::json))
+  AND NOT EXISTS (SELECT 1 FROM activejob_jobs AS j
+                  WHERE j.id = s.job_ref AND j.state IN ('ready', 'running'))
+RETURNING s.concurrency_key;
+
+-- name: park_retried
+-- Limited jobs retried by an operator (ready at :now, no slot) wait blocked.
+UPDATE activejob_jobs AS j
+SET state = 'blocked', blocked_by = j.concurrency::json -> 0 ->> 'key'
+WHERE j.state = 'ready' AND j.run_at = to_timestamp(%(now)s::float8)
+  AND j.concurrency IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM activejob_concurrency_slots AS s WHERE s.job_ref = j.id)
+RETURNING j.blocked_by;
+
+-- name: expire_slots
+-- Slots past their duration, and slots of jobs that no longer hold them.
+DELETE FROM activejob_concurrency_slots AS s
+WHERE s.expires_at <= to_timestamp(%(now)s::float8)
+   OR NOT EXISTS (SELECT 1 FROM activejob_jobs AS j
+                  WHERE j.id = s.job_ref AND j.state IN ('ready', 'running'))
+RETURNING s.concurrency_key;
+
+-- name: blocked_keys
+SELECT DISTINCT blocked_by FROM activejob_jobs
+WHERE state = 'blocked' AND run_at <= to_timestamp(%(now)s::float8)
+LIMIT %(limit)s;

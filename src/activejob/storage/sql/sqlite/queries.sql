@@ -161,14 +161,14 @@ DELETE FROM activejob_jobs WHERE id IN (
 -- name: get_job
 SELECT id, job_id, job_class, queue_name, priority, state, attempts, payload,
        created_at, run_at, started_at, finished_at, worker_id, heartbeat_at,
-       error_class, error_message, error_traceback, crashes
+       error_class, error_message, error_traceback, crashes, blocked_by
 FROM activejob_jobs WHERE job_id = :job_id ORDER BY id DESC LIMIT 1;
 
 -- name: list_jobs
 -- A scheduled job whose run_at has come is listed (and filtered) as ready.
 SELECT id, job_id, job_class, queue_name, priority, state, attempts, payload,
        created_at, run_at, started_at, finished_at, worker_id, heartbeat_at,
-       error_class, error_message, error_traceback, crashes
+       error_class, error_message, error_traceback, crashes, blocked_by
 FROM activejob_jobs
 WHERE (:states IS NULL OR (CASE WHEN state = 'scheduled' AND run_at <= :now THEN 'ready' ELSE state END)
                           IN (SELECT value FROM json_each(:states)))
@@ -193,7 +193,7 @@ WHERE state IN ('failed', 'discarded')
 -- name: discard_jobs
 UPDATE activejob_jobs
 SET state = 'discarded', finished_at = :now
-WHERE state IN ('ready', 'scheduled', 'failed')
+WHERE state IN ('ready', 'scheduled', 'failed', 'blocked')
   AND (:states IS NULL OR (CASE WHEN state = 'scheduled' AND run_at <= :now THEN 'ready' ELSE state END)
                           IN (SELECT value FROM json_each(:states)))
   AND (:queue_name IS NULL OR queue_name = :queue_name)
@@ -279,3 +279,74 @@ WHERE task_key = :task_key AND (last_run_at IS NULL OR last_run_at < :run_at);
 
 -- name: prune_recurring_executions
 DELETE FROM activejob_recurring_executions WHERE run_at < :cutoff;
+
+
+-- flow: concurrency (limits_concurrency; storage/sql/concurrency.py) -----------------
+
+-- name: set_job_concurrency
+UPDATE activejob_jobs SET concurrency = :concurrency WHERE id = :id;
+
+-- name: count_slots
+SELECT count(*) FROM activejob_concurrency_slots
+WHERE concurrency_key = :key AND expires_at > :now;
+
+-- name: take_slot
+INSERT INTO activejob_concurrency_slots (concurrency_key, job_ref, expires_at)
+VALUES (:key, :id, :expires_at)
+ON CONFLICT (concurrency_key, job_ref) DO UPDATE SET expires_at = excluded.expires_at;
+
+-- name: block_job
+UPDATE activejob_jobs SET state = 'blocked', blocked_by = :key WHERE id = :id;
+
+-- name: discard_job
+UPDATE activejob_jobs
+SET state = 'discarded', blocked_by = :key, finished_at = :now,
+    error_class = :error_class, error_message = :error_message, error_traceback = ''
+WHERE id = :id;
+
+-- name: unblock_job
+UPDATE activejob_jobs SET state = 'ready', blocked_by = NULL WHERE id = :id;
+
+-- name: blocked_candidates
+-- The next blocked jobs of a key whose time has come: priority, then first enqueued.
+SELECT id, job_id, concurrency FROM activejob_jobs
+WHERE state = 'blocked' AND blocked_by = :key AND run_at <= :now
+ORDER BY priority, id
+LIMIT :limit;
+
+-- name: park_rescheduled
+-- A limited job scheduled to run again waits blocked (no slot) until its time.
+UPDATE activejob_jobs
+SET state = 'blocked', blocked_by = json_extract(concurrency, '$[0].key')
+WHERE id IN (SELECT value FROM json_each(:ids)) AND state = 'scheduled'
+  AND concurrency IS NOT NULL;
+
+-- name: free_slots
+-- The slots of these jobs, unless they still hold them (ready or running again).
+DELETE FROM activejob_concurrency_slots
+WHERE job_ref IN (SELECT value FROM json_each(:ids))
+  AND job_ref NOT IN (SELECT id FROM activejob_jobs
+                      WHERE id IN (SELECT value FROM json_each(:ids))
+                        AND state IN ('ready', 'running'))
+RETURNING concurrency_key;
+
+-- name: park_retried
+-- Limited jobs retried by an operator (ready at :now, no slot) wait blocked.
+UPDATE activejob_jobs
+SET state = 'blocked', blocked_by = json_extract(concurrency, '$[0].key')
+WHERE state = 'ready' AND run_at = :now AND concurrency IS NOT NULL
+  AND id NOT IN (SELECT job_ref FROM activejob_concurrency_slots)
+RETURNING blocked_by;
+
+-- name: expire_slots
+-- Slots past their duration, and slots of jobs that no longer hold them.
+DELETE FROM activejob_concurrency_slots
+WHERE expires_at <= :now
+   OR NOT EXISTS (SELECT 1 FROM activejob_jobs AS j
+                  WHERE j.id = job_ref AND j.state IN ('ready', 'running'))
+RETURNING concurrency_key;
+
+-- name: blocked_keys
+SELECT DISTINCT blocked_by FROM activejob_jobs
+WHERE state = 'blocked' AND run_at <= :now
+LIMIT :limit;

@@ -1,0 +1,220 @@
+"""Concurrency limits on the SQL storages: slots granted and freed inside the
+transactions that push, complete, retry and recover jobs.
+
+A slot is a row of ``activejob_concurrency_slots`` (key, job, expires_at). A
+limited job is pushed ``ready`` only if it could take a slot of every key it is
+limited by (keys taken in sorted order, each under a per-key lock where the
+server needs one: an advisory lock on PostgreSQL, the key's row on MySQL; SQLite's
+write lock already serialises). Otherwise it is ``blocked`` with ``blocked_by``
+naming the full key, or discarded (``on_conflict="discard"``). When a job that
+holds slots finishes or is scheduled to run again, the same transaction frees them
+and makes the next blocked jobs of each key ready — smaller priority first, then
+first enqueued — so their workers are woken by the usual wake-up path (NOTIFY,
+the in-process signal, ``data_version``) and no one polls for slots.
+
+A job scheduled for later (``set(wait=...)``, a retry) waits ``blocked`` until its
+``run_at``: a freed slot goes to it once due, and the maintenance pass
+(:meth:`ConcurrencyOps.sweep_concurrency`, run with recovery) frees expired or
+orphaned slots and hands them out, so no slot stays lost longer than its
+``duration`` plus one heartbeat interval.
+
+Example::
+
+    with storage._transaction() as conn:
+        storage.unblock(conn, "ChargeJob/42", _time.now())
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from activejob import _time
+from activejob.storage.base import JobState, NewJob, Result
+from activejob.storage.concurrency import (
+    DISCARD_CLASS,
+    ConcurrencySlot,
+    emit_blocked,
+    emit_unblocked,
+    slots_from_json,
+    slots_to_json,
+)
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from activejob.storage.signal import WakeSignal
+
+__all__ = ["ConcurrencyOps"]
+
+CANDIDATES = 16
+"""Blocked jobs read per round when a key's slot frees."""
+SWEEP_KEYS = 100
+"""Keys with blocked jobs the maintenance pass looks at per run."""
+RELEASING = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.DISCARDED, JobState.SCHEDULED})
+"""Result states that free a job's slots (``ready`` keeps them: the job runs again)."""
+
+
+class ConcurrencyOps:
+    """The concurrency half of :class:`~activejob.storage.sql.base.SQLStorage`."""
+
+    locks_keys: bool = True
+    """Whether a per-key lock (query ``lock_concurrency_key``) serialises slot counts."""
+
+    if TYPE_CHECKING:  # supplied by SQLStorage
+        _signal: WakeSignal
+
+        def _run(self, conn: Any, name: str, params: dict[str, Any] | None = None) -> Any: ...
+
+        def _transaction(self) -> AbstractContextManager[Any]: ...
+
+    # -- push --------------------------------------------------------------------------
+
+    def dispatch_new(
+        self, conn: Any, jobs: Sequence[NewJob], ids: Sequence[Any], now: float
+    ) -> builtins.list[tuple[str, str, bool]]:
+        """Give each limited job just inserted its slots, or block (or discard) it.
+        Returns ``(job_id, key, discarded)`` for the jobs that did not get them."""
+        blocked: builtins.list[tuple[str, str, bool]] = []
+        for job, row_id in zip(jobs, ids, strict=True):
+            if not job.concurrency:
+                continue
+            slots = slots_from_json(slots_to_json(job.concurrency))
+            self._run(
+                conn, "set_job_concurrency", {"id": row_id, "concurrency": slots_to_json(slots)}
+            )
+            if job.run_at is not None and job.run_at > now:
+                self._run(conn, "block_job", {"id": row_id, "key": slots[0].key})
+                continue
+            full = self.try_acquire(conn, row_id, slots, now)
+            if full is None:
+                continue
+            discard = full.on_conflict == "discard"
+            self._run(
+                conn, "discard_job" if discard else "block_job", _block_params(row_id, full, now)
+            )
+            blocked.append((job.job_id, full.key, discard))
+        return blocked
+
+    def try_acquire(
+        self, conn: Any, row_id: Any, slots: Sequence[ConcurrencySlot], now: float
+    ) -> ConcurrencySlot | None:
+        """Take a slot of every limit for job ``row_id``, or none: returns the first
+        limit whose slots are all taken (``None`` when the job got them all)."""
+        for slot in slots:
+            self.lock_key(conn, slot.key)
+            held = self._run(conn, "count_slots", {"key": slot.key, "now": now}).fetchone()[0]
+            if int(held) >= slot.limit:
+                return slot
+        for slot in slots:
+            params = {"key": slot.key, "id": row_id, "expires_at": now + slot.duration}
+            self._run(conn, "take_slot", params)
+        return None
+
+    def lock_key(self, conn: Any, key: str) -> None:
+        """Serialise slot counts of ``key`` until the transaction ends."""
+        if self.locks_keys:
+            self._run(conn, "lock_concurrency_key", {"key": key})
+
+    # -- slots freed -------------------------------------------------------------------
+
+    def release_completed(
+        self, conn: Any, results: Sequence[Result], now: float
+    ) -> builtins.list[str]:
+        """After ``complete_jobs`` in the same transaction: free the slots of jobs that
+        finished or were scheduled again, park the rescheduled limited ones as blocked
+        until their time, and hand the freed slots on. Returns the unblocked job ids."""
+        ids = [r.id for r in results if JobState(r.state) in RELEASING]
+        if not ids:
+            return []
+        rescheduled = [r.id for r in results if JobState(r.state) is JobState.SCHEDULED]
+        if rescheduled:
+            self._run(conn, "park_rescheduled", {"ids": _ids(rescheduled)})
+        keys = self.free_slots(conn, ids)
+        return self.unblock_keys(conn, keys, now)
+
+    def free_slots(self, conn: Any, ids: Sequence[Any]) -> builtins.list[str]:
+        """Delete the slots of jobs ``ids`` that no longer hold them (not ready or
+        running: a stale result of a job running again elsewhere frees nothing).
+        Returns the freed keys."""
+        rows = self._run(conn, "free_slots", {"ids": _ids(ids)}).fetchall()
+        return sorted({str(row[0]) for row in rows})
+
+    def unblock_keys(self, conn: Any, keys: Iterable[str], now: float) -> builtins.list[str]:
+        unblocked: builtins.list[str] = []
+        for key in sorted(set(keys)):
+            unblocked.extend(self.unblock(conn, key, now))
+        return unblocked
+
+    def unblock(self, conn: Any, key: str, now: float) -> builtins.list[str]:
+        """Make the next due blocked jobs of ``key`` ready while slots are free;
+        returns their job ids. A job also limited by another full key moves on to
+        wait for that one."""
+        self.lock_key(conn, key)
+        unblocked: builtins.list[str] = []
+        while True:
+            params = {"key": key, "now": now, "limit": CANDIDATES}
+            rows = self._run(conn, "blocked_candidates", params).fetchall()
+            for row_id, job_id, concurrency in rows:
+                full = self.try_acquire(conn, row_id, slots_from_json(concurrency), now)
+                if full is None:
+                    self._run(conn, "unblock_job", {"id": row_id})
+                    unblocked.append(str(job_id))
+                elif full.key == key:
+                    return unblocked
+                else:
+                    self._run(conn, "block_job", {"id": row_id, "key": full.key})
+            if len(rows) < CANDIDATES:
+                return unblocked
+
+    # -- operators and maintenance -----------------------------------------------------
+
+    def park_retried(self, conn: Any, now: float) -> builtins.list[str]:
+        """Limited jobs an operator just retried (ready, holding no slot) wait as
+        blocked, then take what is free: they never run without their slots."""
+        keys = [str(row[0]) for row in self._run(conn, "park_retried", {"now": now}).fetchall()]
+        return self.unblock_keys(conn, keys, now)
+
+    def sweep_concurrency(self) -> builtins.list[str]:
+        """Free expired slots and slots of jobs that no longer hold them (failed by
+        recovery, discarded by an operator), then hand out every free slot to due
+        blocked jobs. Idempotent; run with every recovery pass."""
+        now = _time.now()
+        with self._transaction() as conn:
+            freed = {
+                str(row[0]) for row in self._run(conn, "expire_slots", {"now": now}).fetchall()
+            }
+            waiting = self._run(conn, "blocked_keys", {"now": now, "limit": SWEEP_KEYS}).fetchall()
+            keys = freed | {str(row[0]) for row in waiting if row[0] is not None}
+            unblocked = self.unblock_keys(conn, keys, now)
+        self.announce_unblocked(unblocked)
+        return unblocked
+
+    def announce_unblocked(self, job_ids: Sequence[str]) -> None:
+        if job_ids:
+            self._signal.notify(None)
+            emit_unblocked(job_ids)
+
+
+def announce_blocked(blocked: Sequence[tuple[str, str, bool]]) -> None:
+    for job_id, key, discarded in blocked:
+        emit_blocked(job_id, key, discarded=discarded)
+
+
+def _block_params(row_id: Any, slot: ConcurrencySlot, now: float) -> dict[str, Any]:
+    return {
+        "id": row_id,
+        "key": slot.key,
+        "now": now,
+        "error_class": DISCARD_CLASS,
+        "error_message": (
+            f"discarded at enqueue: all {slot.limit} slot(s) of concurrency key "
+            f"{slot.key!r} were taken (on_conflict='discard')"
+        ),
+    }
+
+
+def _ids(ids: Sequence[Any]) -> str:
+    return json.dumps([int(i) for i in ids])

@@ -1,0 +1,1 @@
+-- Placeholder for another branch's migration (the lead drops it at merge).
