@@ -458,8 +458,9 @@ def test_a_fresh_database_says_to_migrate_then_migrates_once(mysql_server: str) 
             thread.start()
         for thread in threads:
             thread.join(30)
-        assert sorted(applied) == [[], [], ["0001_initial", "0002_recurring"]]
-        assert storages[0].schema_version() == (2, 2)
+        every = [m.name for m in storages[0].sql.migrations]
+        assert sorted(applied) == [[], [], every]
+        assert storages[0].schema_version() == (len(every), len(every))
         assert storages[1].push([new_job()])
     finally:
         for storage in storages:

@@ -90,9 +90,10 @@ def test_url_paths_and_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 def test_the_schema_is_migrated_on_first_use(sqlite_path: Path) -> None:
     storage = SQLiteStorage(sqlite_path)
-    assert storage.schema_version() == (0, 3)
+    latest = storage.sql.latest_version  # not a number: other branches add migrations
+    assert storage.schema_version() == (0, latest)
     storage.push([new_job()])
-    assert storage.schema_version() == (3, 3)
+    assert storage.schema_version() == (latest, latest)
     assert storage.apply_migrations() == []
     storage.close()
 
@@ -101,7 +102,7 @@ def test_without_auto_migrate_an_empty_file_says_to_migrate(sqlite_path: Path) -
     storage = SQLiteStorage(sqlite_path, auto_migrate=False)
     with pytest.raises(SchemaError, match="activejob migrate"):
         storage.push([new_job()])
-    assert storage.apply_migrations() == [
+    assert storage.apply_migrations()[:3] == [
         "0001_initial",
         "0002_typed_columns",
         "0003_recurring",
@@ -128,8 +129,8 @@ def test_migration_0003_adds_recurring_tasks_to_a_file_with_jobs(sqlite_path: Pa
     )
     conn.close()
     storage = SQLiteStorage(sqlite_path, auto_migrate=False)
-    assert storage.schema_version() == (2, 3)
-    assert storage.apply_migrations() == ["0003_recurring"]
+    assert storage.schema_version() == (2, storage.sql.latest_version)
+    assert storage.apply_migrations()[:1] == ["0003_recurring"]
     assert storage.get(job.job_id) is not None
     assert storage.enqueue_recurring("nightly", 1_767_236_400, new_job()) is not None
     assert storage.enqueue_recurring("nightly", 1_767_236_400, new_job()) is None
@@ -182,7 +183,7 @@ def test_migration_0002_keeps_rows_and_ids_and_fails_rows_of_the_wrong_type(
         assert info.error.message.endswith(why)
     done = storage.get(ids["done"])
     assert done is not None and done.state is JobState.SUCCEEDED and done.error is None
-    assert storage.schema_version() == (3, 3)
+    assert storage.schema_version() == (storage.sql.latest_version,) * 2
     # The rebuilt table goes on from the old sequence: a pruned job's id is not reused.
     fresh = new_job()
     assert storage.push([fresh]) == [6]

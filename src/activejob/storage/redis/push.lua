@@ -1,10 +1,11 @@
 -- Store new jobs.
 -- ARGV: prefix, now, dedupe ('1' on a retried call), then per job:
---   job_id, job_class, queue, priority, run_at ('' = now), payload
+--   job_id, job_class, queue, priority, run_at ('' = now), payload,
+--   concurrency (the job's limits as JSON, '' for none; flow: concurrency)
 -- A retried call (dedupe) skips a job whose job_id already maps to a job created at
 -- this same `now`: the first attempt stored it before the connection broke.
 -- Returns the sids, in order.
-local FIELDS = 6
+local FIELDS = 7
 local dedupe = ARGV[3] == '1'
 local n = (#ARGV - 3) / FIELDS
 local last = redis.call('INCRBY', P .. 'seq', n)
@@ -20,6 +21,20 @@ for i = 0, n - 1 do
     sid = previous
   else
     insert_job(sid, job_id, class, queue, prio, run_at, payload, seen)
+    -- flow: concurrency — a limited job is ready only with a slot of each of its keys
+    local limits = cc_limits(ARGV[b + 6])
+    if limits then
+      local key = job_key(sid)
+      redis.call('HSET', key, 'concurrency', ARGV[b + 6])
+      local h = redis.call('HMGET', key, 'state', 'run_at')
+      if h[1] == 'scheduled' then
+        redis.call('ZREM', P .. 'scheduled', sid)
+        cc_park(sid, limits, 'scheduled', queue, h[2])
+      else
+        redis.call('ZREM', ready_key(queue, prio), sid)
+        cc_dispatch(sid, limits, 'ready', queue, prio, h[2], true)
+      end
+    end
   end
   sids[i + 1] = sid
 end

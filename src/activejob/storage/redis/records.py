@@ -88,6 +88,7 @@ def job_info(flat: Sequence[str]) -> JobInfo:
         worker_id=h.get("worker"),
         heartbeat_at=d.maybe_time("heartbeat_at", h.get("heartbeat_at")),
         crashes=d.integer("crashes", h.get("crashes", "0")),
+        blocked_by=h.get("blocked_by"),  # flow: concurrency
     )
     info.error = d.error(error)
     return info

@@ -34,7 +34,7 @@ from typing import Any, TypeVar, cast
 import redis
 from redis.exceptions import RedisError
 
-from activejob import _time
+from activejob import _time, events
 from activejob.errors import ConfigurationError
 from activejob.storage.base import (
     ClaimedJob,
@@ -50,6 +50,7 @@ from activejob.storage.base import (
     StorageUnavailable,
     crash_error,
 )
+from activejob.storage.concurrency import emit_blocked, emit_unblocked, slots_to_json
 from activejob.storage.options import mask_password
 from activejob.storage.recurring import RecurringTaskInfo, RecurringTaskSpec
 from activejob.storage.redis import records
@@ -73,7 +74,7 @@ PROMOTE_LIMIT = 1000
 PAGE = 500
 """Jobs per script call when retrying, discarding or pruning many."""
 _RETRYABLE = (JobState.FAILED, JobState.DISCARDED)
-_DISCARDABLE = (JobState.SCHEDULED, JobState.READY, JobState.FAILED)
+_DISCARDABLE = (JobState.SCHEDULED, JobState.READY, JobState.BLOCKED, JobState.FAILED)
 _COUNT_MARK = 987654321
 
 
@@ -197,7 +198,24 @@ class RedisStorage(Storage):
                 args[2] = "1"
 
         replies = self._call(attempt, on_error=dedupe_from_now_on)
-        return [int(s) for reply in replies for s in reply]
+        sids = [int(s) for reply in replies for s in reply]
+        if events.has_subscribers("block"):  # flow: concurrency
+            self._announce_blocked(jobs, sids)
+        return sids
+
+    def _announce_blocked(self, jobs: Sequence[NewJob], sids: Sequence[int]) -> None:
+        """``block`` events for the limited jobs just pushed that got no slot."""
+        limited = [(job, sid) for job, sid in zip(jobs, sids, strict=True) if job.concurrency]
+        if not limited:
+            return
+
+        def build(pipe: Any) -> None:
+            for _, sid in limited:
+                pipe.hmget(self.key("job", records.sid(sid)), "state", "blocked_by")
+
+        for (job, _), (state, key) in zip(limited, self._pipeline(build), strict=True):
+            if state in ("blocked", "discarded") and key:
+                emit_blocked(job.job_id, key, discarded=state == "discarded")
 
     def _push_args(self, jobs: Sequence[NewJob], now: str) -> builtins.list[str]:
         args = [self._p, now, "0"]
@@ -205,6 +223,7 @@ class RedisStorage(Storage):
             run_at = "" if job.run_at is None else records.stamp(job.run_at)
             args += (job.job_id, job.job_class, job.queue_name, str(job.priority), run_at)
             args.append(job.payload)
+            args.append(slots_to_json(job.concurrency) or "")  # flow: concurrency
         return args
 
     # -- worker side -----------------------------------------------------------------
@@ -238,7 +257,8 @@ class RedisStorage(Storage):
             others.append("" if result.run_at is None else records.stamp(result.run_at))
             others.append(result.queue_name or "")
             others.append("" if result.priority is None else str(result.priority))
-        self._script("complete", len(succeeded) // 2, *succeeded, *others)
+        reply = self._script("complete", len(succeeded) // 2, *succeeded, *others)
+        emit_unblocked(reply[1])  # flow: concurrency
 
     def _heartbeat(self, worker_id: str, info: dict[str, Any] | None) -> None:
         now = records.stamp(_time.now())
@@ -262,6 +282,7 @@ class RedisStorage(Storage):
         reply = self._script(
             "recover", stale_before, max_crashes, error.exception_class, before, after
         )
+        emit_unblocked(reply[2])  # flow: concurrency
         return int(reply[0]), int(reply[1])
 
     def _recover_worker(
@@ -273,6 +294,7 @@ class RedisStorage(Storage):
         reply = self._script(
             "recover_worker", worker_id, max_crashes, error.exception_class, before, after, *sids
         )
+        emit_unblocked(reply[2])  # flow: concurrency
         return int(reply[0]), int(reply[1])
 
     def _wait(self, selector: QueueSelector, timeout: float) -> bool:

@@ -62,6 +62,9 @@ class ConcurrencyOps:
 
     locks_keys: bool = True
     """Whether a per-key lock (query ``lock_concurrency_key``) serialises slot counts."""
+    returning: bool = True
+    """Whether the dialect has ``RETURNING``; without it, a query ``q`` is run as
+    ``q_select`` (which locks and reads the rows) and then ``q_apply``."""
 
     if TYPE_CHECKING:  # supplied by SQLStorage
         _signal: WakeSignal
@@ -139,7 +142,7 @@ class ConcurrencyOps:
         """Delete the slots of jobs ``ids`` that no longer hold them (not ready or
         running: a stale result of a job running again elsewhere frees nothing).
         Returns the freed keys."""
-        rows = self._run(conn, "free_slots", {"ids": _ids(ids)}).fetchall()
+        rows = self.changed_rows(conn, "free_slots", {"ids": _ids(ids)})
         return sorted({str(row[0]) for row in rows})
 
     def unblock_keys(self, conn: Any, keys: Iterable[str], now: float) -> builtins.list[str]:
@@ -174,7 +177,7 @@ class ConcurrencyOps:
     def park_retried(self, conn: Any, now: float) -> builtins.list[str]:
         """Limited jobs an operator just retried (ready, holding no slot) wait as
         blocked, then take what is free: they never run without their slots."""
-        keys = [str(row[0]) for row in self._run(conn, "park_retried", {"now": now}).fetchall()]
+        keys = [str(row[0]) for row in self.changed_rows(conn, "park_retried", {"now": now})]
         return self.unblock_keys(conn, keys, now)
 
     def sweep_concurrency(self) -> builtins.list[str]:
@@ -183,14 +186,21 @@ class ConcurrencyOps:
         blocked jobs. Idempotent; run with every recovery pass."""
         now = _time.now()
         with self._transaction() as conn:
-            freed = {
-                str(row[0]) for row in self._run(conn, "expire_slots", {"now": now}).fetchall()
-            }
+            freed = {str(row[0]) for row in self.changed_rows(conn, "expire_slots", {"now": now})}
             waiting = self._run(conn, "blocked_keys", {"now": now, "limit": SWEEP_KEYS}).fetchall()
             keys = freed | {str(row[0]) for row in waiting if row[0] is not None}
             unblocked = self.unblock_keys(conn, keys, now)
         self.announce_unblocked(unblocked)
         return unblocked
+
+    def changed_rows(self, conn: Any, name: str, params: dict[str, Any]) -> builtins.list[Any]:
+        """The rows query ``name`` changes and returns (see :attr:`returning`)."""
+        if self.returning:
+            return builtins.list(self._run(conn, name, params).fetchall())
+        rows = builtins.list(self._run(conn, f"{name}_select", params).fetchall())
+        if rows:
+            self._run(conn, f"{name}_apply", params)
+        return rows
 
     def announce_unblocked(self, job_ids: Sequence[str]) -> None:
         if job_ids:

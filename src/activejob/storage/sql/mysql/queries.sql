@@ -201,14 +201,14 @@ LIMIT %(batch)s;
 -- name: get_job
 SELECT id, job_id, job_class, queue_name, priority, state, attempts, payload,
        created_at, run_at, started_at, finished_at, worker_id, heartbeat_at,
-       error_class, error_message, error_traceback, crashes
+       error_class, error_message, error_traceback, crashes, blocked_by
 FROM activejob_jobs WHERE job_id = %(job_id)s ORDER BY id DESC LIMIT 1;
 
 -- name: list_jobs
 -- A scheduled job whose run_at has come is listed (and filtered) as ready.
 SELECT id, job_id, job_class, queue_name, priority, state, attempts, payload,
        created_at, run_at, started_at, finished_at, worker_id, heartbeat_at,
-       error_class, error_message, error_traceback, crashes
+       error_class, error_message, error_traceback, crashes, blocked_by
 FROM activejob_jobs
 WHERE (%(states)s IS NULL
        OR JSON_CONTAINS(%(states)s, JSON_QUOTE(CASE WHEN state = 'scheduled' AND run_at <= %(now)s
@@ -236,7 +236,7 @@ WHERE state IN ('failed', 'discarded')
 -- name: discard_jobs
 UPDATE activejob_jobs
 SET finished_at = %(now)s, state = 'discarded'
-WHERE state IN ('ready', 'scheduled', 'failed')
+WHERE state IN ('ready', 'scheduled', 'failed', 'blocked')
   AND (%(states)s IS NULL
        OR JSON_CONTAINS(%(states)s, JSON_QUOTE(CASE WHEN state = 'scheduled' AND run_at <= %(now)s
                                                   THEN 'ready' ELSE state END)))
@@ -306,3 +306,99 @@ WHERE task_key = %(task_key)s AND (last_run_at IS NULL OR last_run_at < %(run_at
 
 -- name: prune_recurring_executions
 DELETE FROM activejob_recurring_executions WHERE run_at < %(cutoff)s;
+
+
+-- flow: concurrency (limits_concurrency; storage/sql/concurrency.py) -----------------
+-- No RETURNING here: what the other dialects return, a *_select query reads first
+-- (locking the rows), then the *_apply query changes them.
+
+-- name: lock_concurrency_key
+-- Locks the key's row (made on first use) until the transaction ends.
+INSERT INTO activejob_concurrency_keys (concurrency_key) VALUES (%(key)s)
+ON DUPLICATE KEY UPDATE concurrency_key = concurrency_key;
+
+-- name: set_job_concurrency
+UPDATE activejob_jobs SET concurrency = %(concurrency)s WHERE id = %(id)s;
+
+-- name: count_slots
+SELECT count(*) FROM activejob_concurrency_slots
+WHERE concurrency_key = %(key)s AND expires_at > %(now)s;
+
+-- name: take_slot
+INSERT INTO activejob_concurrency_slots (concurrency_key, job_ref, expires_at)
+VALUES (%(key)s, %(id)s, %(expires_at)s)
+ON DUPLICATE KEY UPDATE expires_at = VALUES(expires_at);
+
+-- name: block_job
+UPDATE activejob_jobs SET state = 'blocked', blocked_by = %(key)s WHERE id = %(id)s;
+
+-- name: discard_job
+UPDATE activejob_jobs
+SET state = 'discarded', blocked_by = %(key)s, finished_at = %(now)s,
+    error_class = %(error_class)s, error_message = %(error_message)s, error_traceback = ''
+WHERE id = %(id)s;
+
+-- name: unblock_job
+UPDATE activejob_jobs SET state = 'ready', blocked_by = NULL WHERE id = %(id)s;
+
+-- name: blocked_candidates
+-- The next blocked jobs of a key whose time has come: priority, then first enqueued.
+SELECT id, job_id, concurrency FROM activejob_jobs
+WHERE state = 'blocked' AND blocked_by = %(key)s AND run_at <= %(now)s
+ORDER BY priority, id
+LIMIT %(limit)s
+FOR UPDATE;
+
+-- name: park_rescheduled
+-- A limited job scheduled to run again waits blocked (no slot) until its time.
+UPDATE activejob_jobs
+SET state = 'blocked', blocked_by = JSON_UNQUOTE(JSON_EXTRACT(concurrency, '$[0].key'))
+WHERE id IN (SELECT id FROM JSON_TABLE(%(ids)s, '$[*]' COLUMNS (id BIGINT PATH '$')) AS i) AND state = 'scheduled' AND concurrency IS NOT NULL;
+
+-- name: free_slots_select
+-- The slots of these jobs, unless they still hold them (ready or running again).
+SELECT s.concurrency_key FROM activejob_concurrency_slots AS s
+WHERE s.job_ref IN (SELECT id FROM JSON_TABLE(%(ids)s, '$[*]' COLUMNS (id BIGINT PATH '$')) AS i)
+  AND NOT EXISTS (SELECT 1 FROM activejob_jobs AS j
+                  WHERE j.id = s.job_ref AND j.state IN ('ready', 'running'))
+FOR UPDATE;
+
+-- name: free_slots_apply
+DELETE FROM activejob_concurrency_slots
+WHERE job_ref IN (SELECT id FROM JSON_TABLE(%(ids)s, '$[*]' COLUMNS (id BIGINT PATH '$')) AS i)
+  AND NOT EXISTS (SELECT 1 FROM activejob_jobs AS j
+                  WHERE j.id = job_ref AND j.state IN ('ready', 'running'));
+
+-- name: park_retried_select
+-- Limited jobs retried by an operator (ready at :now, no slot) wait blocked.
+SELECT JSON_UNQUOTE(JSON_EXTRACT(j.concurrency, '$[0].key')) FROM activejob_jobs AS j
+WHERE j.pending = 1 AND j.state = 'ready' AND j.run_at = %(now)s
+  AND j.concurrency IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM activejob_concurrency_slots AS s WHERE s.job_ref = j.id)
+FOR UPDATE;
+
+-- name: park_retried_apply
+UPDATE activejob_jobs AS j
+SET j.state = 'blocked', j.blocked_by = JSON_UNQUOTE(JSON_EXTRACT(j.concurrency, '$[0].key'))
+WHERE j.pending = 1 AND j.state = 'ready' AND j.run_at = %(now)s
+  AND j.concurrency IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM activejob_concurrency_slots AS s WHERE s.job_ref = j.id);
+
+-- name: expire_slots_select
+-- Slots past their duration, and slots of jobs that no longer hold them.
+SELECT s.concurrency_key FROM activejob_concurrency_slots AS s
+WHERE s.expires_at <= %(now)s
+   OR NOT EXISTS (SELECT 1 FROM activejob_jobs AS j
+                  WHERE j.id = s.job_ref AND j.state IN ('ready', 'running'))
+FOR UPDATE;
+
+-- name: expire_slots_apply
+DELETE FROM activejob_concurrency_slots
+WHERE expires_at <= %(now)s
+   OR NOT EXISTS (SELECT 1 FROM activejob_jobs AS j
+                  WHERE j.id = job_ref AND j.state IN ('ready', 'running'));
+
+-- name: blocked_keys
+SELECT DISTINCT blocked_by FROM activejob_jobs
+WHERE state = 'blocked' AND run_at <= %(now)s
+LIMIT %(limit)s;
