@@ -30,8 +30,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from activejob import _time
 from activejob.adapters.base import Adapter, payload_copy
 from activejob.errors import DeserializationError
+from activejob.flow.concurrency import concurrency_slots
 from activejob.job.core import JobCore
 from activejob.job.execution import Outcome, run, settle
+from activejob.storage.concurrency import ConcurrencySlot
 
 if TYPE_CHECKING:
     from activejob.job.base import Job
@@ -59,6 +61,9 @@ class RecordedJob:
     """Its place in the order of enqueues (kept across :meth:`TestAdapter.clear`)."""
     performed_index: int | None = None
     """Its place in the order of performs; ``None`` until it is performed."""
+    # flow: concurrency
+    concurrency: tuple[ConcurrencySlot, ...] = ()
+    """The concurrency slots it would need (``limits_concurrency``), recorded, not enforced."""
     _decoded: Job | None = field(default=None, init=False, repr=False)
 
     @property
@@ -176,10 +181,11 @@ class TestAdapter(Adapter):
     # -- enqueue side --------------------------------------------------------------------
 
     def enqueue(self, job: Job) -> None:
-        self._record(RecordedJob(payload_copy(job)))
+        self._record(RecordedJob(payload_copy(job), concurrency=concurrency_slots(job)))
 
     def enqueue_at(self, job: Job, timestamp: float) -> None:
-        self._record(RecordedJob(payload_copy(job), at=timestamp))
+        recorded = RecordedJob(payload_copy(job), at=timestamp, concurrency=concurrency_slots(job))
+        self._record(recorded)
 
     def _record(self, recorded: RecordedJob) -> None:
         with self._lock:

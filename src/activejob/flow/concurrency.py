@@ -17,19 +17,33 @@ Example::
 
 from __future__ import annotations
 
+import heapq
 import inspect
+import itertools
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from activejob.errors import ActiveJobError
-from activejob.storage.concurrency import ON_CONFLICT, ConcurrencySlot
+from activejob.storage.concurrency import (
+    ON_CONFLICT,
+    ConcurrencySlot,
+    emit_blocked,
+    emit_unblocked,
+)
 
 if TYPE_CHECKING:
     from activejob.job.core import JobCore
 
-__all__ = ["ConcurrencyLimit", "ConcurrencyLimitReached", "concurrency_slots", "limits_concurrency"]
+__all__ = [
+    "ConcurrencyLimit",
+    "ConcurrencyLimitReached",
+    "InMemoryLimits",
+    "concurrency_slots",
+    "limits_concurrency",
+]
 
 C = TypeVar("C", bound=type)
 
@@ -159,3 +173,78 @@ def _named(job: JobCore) -> tuple[tuple[Any, ...], dict[str, Any]]:
         else:
             named[name] = value
     return tuple(positional), named
+
+
+_Waiting = tuple[int, int, str, tuple[ConcurrencySlot, ...], Callable[[], None]]
+"""A blocked in-memory job: priority, arrival, job id, its slots, how to start it."""
+
+
+class InMemoryLimits:
+    """Concurrency limits for an in-process pool (the ``async:`` adapter): slots
+    held in memory, blocked jobs started as slots free, by priority then FIFO.
+    Nothing can die holding a slot here, so ``duration`` does not apply.
+
+    Example::
+
+        limits = InMemoryLimits()
+        limits.admit("job-1", 0, slots, start)   # 'started', 'blocked' or 'discarded'
+        for start in limits.release("job-1"):
+            start()
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: dict[str, set[str]] = {}
+        self._holding: dict[str, tuple[ConcurrencySlot, ...]] = {}
+        self._waiting: list[
+            tuple[int, int, str, tuple[ConcurrencySlot, ...], Callable[[], None]]
+        ] = []
+        self._seq = itertools.count()
+
+    def admit(
+        self,
+        job_id: str,
+        priority: int,
+        slots: tuple[ConcurrencySlot, ...],
+        start: Callable[[], None],
+    ) -> str:
+        """Start the job (``start()``) if it gets a slot of each limit; else queue it
+        (``"blocked"``) or drop it (``"discarded"``, for ``on_conflict="discard"``)."""
+        with self._lock:
+            full = self._take(job_id, slots)
+            if full is not None and full.on_conflict == "block":
+                heapq.heappush(self._waiting, (priority, next(self._seq), job_id, slots, start))
+        if full is None:
+            start()
+            return "started"
+        emit_blocked(job_id, full.key, discarded=full.on_conflict == "discard")
+        return "discarded" if full.on_conflict == "discard" else "blocked"
+
+    def release(self, job_id: str) -> list[Callable[[], None]]:
+        """Free ``job_id``'s slots; returns the starts of the jobs that now have theirs."""
+        starts: list[Callable[[], None]] = []
+        unblocked: list[str] = []
+        with self._lock:
+            for slot in self._holding.pop(job_id, ()):
+                self._held.get(slot.key, set()).discard(job_id)
+            still: list[_Waiting] = []
+            while self._waiting:
+                entry = heapq.heappop(self._waiting)
+                if self._take(entry[2], entry[3]) is None:
+                    starts.append(entry[4])
+                    unblocked.append(entry[2])
+                else:
+                    still.append(entry)
+            for entry in still:
+                heapq.heappush(self._waiting, entry)
+        emit_unblocked(unblocked)
+        return starts
+
+    def _take(self, job_id: str, slots: tuple[ConcurrencySlot, ...]) -> ConcurrencySlot | None:
+        for slot in slots:
+            if len(self._held.get(slot.key, ())) >= slot.limit:
+                return slot
+        for slot in slots:
+            self._held.setdefault(slot.key, set()).add(job_id)
+        self._holding[job_id] = slots
+        return None
