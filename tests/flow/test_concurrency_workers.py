@@ -22,17 +22,14 @@ import pytest
 
 import activejob
 from activejob.storage.base import JobFilter, JobState
-from tests.acceptance.cli_backends import (  # noqa: F401 (fixtures)
-    Backend,
-    backend,
-    mysql_cli_database,
-    pg_cli_database,
-)
+from tests.acceptance.cli_backends import Backend, backend, mysql_cli_database, pg_cli_database
 from tests.acceptance.test_cli_jobs import activejob_cli
 from tests.flow.concurrency_jobs import OnePerAccount, TwoPerAccount
 from tests.support import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
+# The backend fixture (one per server) and the session databases it takes.
+__all__ = ["backend", "mysql_cli_database", "pg_cli_database"]
 
 
 class Workers:
@@ -178,9 +175,7 @@ def test_the_cli_says_which_key_blocks_a_job(backend: Backend, tmp_path: Path) -
     assert "state:        blocked" in shown.stdout
     assert f"blocked_by:   {key}" in shown.stdout
     assert f"waiting:      for a slot of concurrency key {key!r}" in shown.stdout
-    listed = activejob_cli(
-        "jobs", "list", "--state", "blocked", "--adapter", backend.url, "--json"
-    )
+    listed = activejob_cli("jobs", "list", "--state", "blocked", "--adapter", backend.url, "--json")
     assert listed.returncode == 0, listed.stderr
     assert [(j["job_id"], j["blocked_by"]) for j in json.loads(listed.stdout)] == [
         (waiter.job_id, key)

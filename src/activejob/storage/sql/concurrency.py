@@ -50,7 +50,10 @@ if TYPE_CHECKING:
 __all__ = ["ConcurrencyOps"]
 
 CANDIDATES = 16
-"""Blocked jobs read per round when a key's slot frees."""
+"""Blocked jobs read per round when a key's slot frees (the job-by-job path)."""
+WINDOW = 4
+"""Blocked jobs per key the set-based path looks at per round: most limits are
+small, and every candidate read costs (a bigger window reads jobs it cannot start)."""
 SWEEP_KEYS = 100
 """Keys with blocked jobs the maintenance pass looks at per run."""
 RELEASING = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.DISCARDED, JobState.SCHEDULED})
@@ -62,6 +65,10 @@ class ConcurrencyOps:
 
     locks_keys: bool = True
     """Whether a per-key lock (query ``lock_concurrency_key``) serialises slot counts."""
+    unblock_in_one: bool = False
+    """Whether query ``unblock_free_slots`` takes free slots and readies their jobs in
+    one statement (else ``take_free_slots``, ``ready_slot_holders``,
+    ``keys_with_stacked_waiters``)."""
     returning: bool = True
     """Whether the dialect has ``RETURNING``; without it, a query ``q`` is run as
     ``q_select`` (which locks and reads the rows) and then ``q_apply``."""
@@ -146,10 +153,42 @@ class ConcurrencyOps:
         return sorted({str(row[0]) for row in rows})
 
     def unblock_keys(self, conn: Any, keys: Iterable[str], now: float) -> builtins.list[str]:
+        """Hand the free slots of ``keys`` on; returns the job ids made ready.
+
+        Set-based first: one statement gives every key's free slots to its next
+        few jobs limited by that key alone (:data:`WINDOW` per key, again for the
+        keys that used their whole window), one more makes them ready. A job under
+        several limits stops that for its key, and the rest of the key's line goes
+        through :meth:`unblock`, job by job, in the same order."""
+        pending = sorted(set(keys))
+        if pending and self.locks_keys:
+            self._run(conn, "lock_concurrency_keys", {"keys": json.dumps(pending)})
         unblocked: builtins.list[str] = []
-        for key in sorted(set(keys)):
+        stacked: set[str] = set()
+        while pending:
+            params = {"keys": json.dumps(pending), "now": now, "limit": WINDOW}
+            ready, taken, found = self._take_free_slots(conn, params)
+            unblocked.extend(ready)
+            stacked.update(found)
+            pending = sorted(key for key in set(taken) if taken.count(key) >= WINDOW)
+        for key in sorted(stacked):
             unblocked.extend(self.unblock(conn, key, now))
         return unblocked
+
+    def _take_free_slots(
+        self, conn: Any, params: dict[str, Any]
+    ) -> tuple[builtins.list[str], builtins.list[str], builtins.list[str]]:
+        """One round of :meth:`unblock_keys`: the job ids made ready, the key of each
+        slot taken, and the keys whose line a job under several limits stopped."""
+        if self.unblock_in_one:
+            rows = self._run(conn, "unblock_free_slots", params).fetchall()
+            pairs = [(str(job_id), str(key)) for kind, job_id, key in rows if kind == "ready"]
+            found = [str(key) for kind, key, _ in rows if kind == "stacked"]
+            return [job_id for job_id, _ in pairs], [key for _, key in pairs], found
+        taken = [str(row[0]) for row in self.changed_rows(conn, "take_free_slots", params)]
+        ready = [str(row[0]) for row in self.changed_rows(conn, "ready_slot_holders", params)]
+        found = [str(row[0]) for row in self._run(conn, "keys_with_stacked_waiters", params)]
+        return ready, taken, found
 
     def unblock(self, conn: Any, key: str, now: float) -> builtins.list[str]:
         """Make the next due blocked jobs of ``key`` ready while slots are free;

@@ -402,3 +402,75 @@ WHERE expires_at <= %(now)s
 SELECT DISTINCT blocked_by FROM activejob_jobs
 WHERE state = 'blocked' AND run_at <= %(now)s
 LIMIT %(limit)s;
+
+-- name: lock_concurrency_keys
+-- lock_concurrency_key for every key of a JSON array, in key order.
+INSERT INTO activejob_concurrency_keys (concurrency_key)
+SELECT k FROM JSON_TABLE(%(keys)s, '$[*]' COLUMNS (k VARCHAR(255) PATH '$')) AS keys_ ORDER BY k
+ON DUPLICATE KEY UPDATE concurrency_key = activejob_concurrency_keys.concurrency_key;
+
+-- name: take_free_slots_select
+-- For each key of %(keys)s (a JSON array), its first due blocked jobs, by priority
+-- then id, that are limited by that key alone take the key's free slots, up to the
+-- first job limited by several keys (those go one by one, in order, from Python).
+-- MariaDB has no LATERAL: the window reads every blocked job of these keys. The
+-- keys are locked (lock_concurrency_keys), so _apply inserts the same rows.
+SELECT r.k, r.id, r.duration FROM (
+    SELECT c.*, MIN(CASE WHEN c.limits <> 1 THEN c.rn END) OVER (PARTITION BY c.k) AS first_stacked
+    FROM (
+        SELECT j.blocked_by AS k, j.id,
+               JSON_LENGTH(j.concurrency) AS limits,
+               CAST(JSON_EXTRACT(j.concurrency, '$[0].limit') AS SIGNED) AS lim,
+               CAST(JSON_EXTRACT(j.concurrency, '$[0].duration') AS DOUBLE) AS duration,
+               ROW_NUMBER() OVER (PARTITION BY j.blocked_by ORDER BY j.priority, j.id) AS rn,
+               (SELECT count(*) FROM activejob_concurrency_slots AS s
+                WHERE s.concurrency_key = j.blocked_by AND s.expires_at > %(now)s) AS held
+        FROM activejob_jobs AS j
+        WHERE j.state = 'blocked' AND j.run_at <= %(now)s
+          AND j.blocked_by IN (SELECT k FROM JSON_TABLE(%(keys)s, '$[*]' COLUMNS (k VARCHAR(255) PATH '$')) AS keys_)
+    ) AS c
+    WHERE c.rn <= %(limit)s
+) AS r
+WHERE r.limits = 1 AND r.rn <= r.lim - r.held
+  AND (r.first_stacked IS NULL OR r.rn < r.first_stacked);
+
+-- name: take_free_slots_apply
+INSERT INTO activejob_concurrency_slots (concurrency_key, job_ref, expires_at)
+SELECT t.k, t.id, %(now)s + t.duration FROM (SELECT r.k, r.id, r.duration FROM (
+    SELECT c.*, MIN(CASE WHEN c.limits <> 1 THEN c.rn END) OVER (PARTITION BY c.k) AS first_stacked
+    FROM (
+        SELECT j.blocked_by AS k, j.id,
+               JSON_LENGTH(j.concurrency) AS limits,
+               CAST(JSON_EXTRACT(j.concurrency, '$[0].limit') AS SIGNED) AS lim,
+               CAST(JSON_EXTRACT(j.concurrency, '$[0].duration') AS DOUBLE) AS duration,
+               ROW_NUMBER() OVER (PARTITION BY j.blocked_by ORDER BY j.priority, j.id) AS rn,
+               (SELECT count(*) FROM activejob_concurrency_slots AS s
+                WHERE s.concurrency_key = j.blocked_by AND s.expires_at > %(now)s) AS held
+        FROM activejob_jobs AS j
+        WHERE j.state = 'blocked' AND j.run_at <= %(now)s
+          AND j.blocked_by IN (SELECT k FROM JSON_TABLE(%(keys)s, '$[*]' COLUMNS (k VARCHAR(255) PATH '$')) AS keys_)
+    ) AS c
+    WHERE c.rn <= %(limit)s
+) AS r
+WHERE r.limits = 1 AND r.rn <= r.lim - r.held
+  AND (r.first_stacked IS NULL OR r.rn < r.first_stacked)) AS t
+ON DUPLICATE KEY UPDATE expires_at = VALUES(expires_at);
+
+-- name: ready_slot_holders_select
+SELECT j.job_id FROM activejob_jobs AS j
+WHERE j.state = 'blocked' AND j.blocked_by IN (SELECT k FROM JSON_TABLE(%(keys)s, '$[*]' COLUMNS (k VARCHAR(255) PATH '$')) AS keys_)
+  AND EXISTS (SELECT 1 FROM activejob_concurrency_slots AS s
+              WHERE s.job_ref = j.id AND s.concurrency_key = j.blocked_by)
+FOR UPDATE;
+
+-- name: ready_slot_holders_apply
+UPDATE activejob_jobs AS j SET j.state = 'ready', j.blocked_by = NULL
+WHERE j.state = 'blocked' AND j.blocked_by IN (SELECT k FROM JSON_TABLE(%(keys)s, '$[*]' COLUMNS (k VARCHAR(255) PATH '$')) AS keys_)
+  AND EXISTS (SELECT 1 FROM activejob_concurrency_slots AS s
+              WHERE s.job_ref = j.id AND s.concurrency_key = j.blocked_by);
+
+-- name: keys_with_stacked_waiters
+-- Keys of %(keys)s with a due blocked job limited by several keys.
+SELECT DISTINCT blocked_by FROM activejob_jobs
+WHERE state = 'blocked' AND blocked_by IN (SELECT k FROM JSON_TABLE(%(keys)s, '$[*]' COLUMNS (k VARCHAR(255) PATH '$')) AS keys_)
+  AND run_at <= %(now)s AND JSON_LENGTH(concurrency) > 1;

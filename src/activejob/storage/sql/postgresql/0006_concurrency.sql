@@ -26,6 +26,13 @@ CREATE TABLE activejob_concurrency_slots (
     job_ref         bigint      NOT NULL,
     expires_at      timestamptz NOT NULL,
     PRIMARY KEY (concurrency_key, job_ref)
+) WITH (
+    -- A few live rows and constant churn: vacuum by dead-row count, not by share,
+    -- or every count of a key's slots walks the dead ones.
+    autovacuum_vacuum_scale_factor = 0.0,
+    autovacuum_vacuum_threshold = 200,
+    autovacuum_vacuum_insert_scale_factor = 0.0,
+    autovacuum_vacuum_insert_threshold = 200
 );
 
 -- Releasing a job's slots when it finishes.

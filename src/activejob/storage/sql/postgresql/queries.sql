@@ -413,3 +413,52 @@ RETURNING s.concurrency_key;
 SELECT DISTINCT blocked_by FROM activejob_jobs
 WHERE state = 'blocked' AND run_at <= to_timestamp(%(now)s::float8)
 LIMIT %(limit)s;
+
+-- name: lock_concurrency_keys
+-- lock_concurrency_key for every key of a JSON array, in key order.
+SELECT count(pg_advisory_xact_lock(hashtextextended(k, 7013)))
+FROM (SELECT k FROM json_array_elements_text(%(keys)s::json) AS k ORDER BY k) AS keys;
+
+-- name: unblock_free_slots
+-- For each key of %(keys)s (a JSON array), its first due blocked jobs, by priority
+-- then id, that are limited by that key alone take the key's free slots and become
+-- ready (the requeue trigger NOTIFYs the idle workers on commit), up to the first
+-- job limited by several keys: such keys are returned as 'stacked', for Python to
+-- hand on one job at a time, in order. Returns ('ready', job_id, key) /
+-- ('stacked', key, key).
+WITH candidates AS (
+    SELECT k.key, j.id,
+           json_array_length(j.concurrency::json) AS limits,
+           (j.concurrency::json -> 0 ->> 'limit')::integer AS lim,
+           (j.concurrency::json -> 0 ->> 'duration')::float8 AS duration,
+           row_number() OVER (PARTITION BY k.key ORDER BY j.priority, j.id) AS rn,
+           (SELECT count(*) FROM activejob_concurrency_slots AS s
+            WHERE s.concurrency_key = k.key
+              AND s.expires_at > to_timestamp(%(now)s::float8)) AS held
+    FROM json_array_elements_text(%(keys)s::json) AS k(key)
+    CROSS JOIN LATERAL (
+        SELECT b.id, b.priority, b.concurrency FROM activejob_jobs AS b
+        WHERE b.state = 'blocked' AND b.blocked_by = k.key
+          AND b.run_at <= to_timestamp(%(now)s::float8)
+        ORDER BY b.priority, b.id LIMIT %(limit)s
+    ) AS j
+),
+ranked AS (
+    SELECT *, min(CASE WHEN limits <> 1 THEN rn END) OVER (PARTITION BY key) AS first_stacked
+    FROM candidates
+),
+taken AS (
+    INSERT INTO activejob_concurrency_slots (concurrency_key, job_ref, expires_at)
+    SELECT key, id, to_timestamp(%(now)s::float8 + duration) FROM ranked
+    WHERE limits = 1 AND rn <= lim - held AND (first_stacked IS NULL OR rn < first_stacked)
+    ON CONFLICT (concurrency_key, job_ref) DO UPDATE SET expires_at = excluded.expires_at
+    RETURNING job_ref, concurrency_key
+),
+readied AS (
+    UPDATE activejob_jobs AS j SET state = 'ready', blocked_by = NULL
+    FROM taken WHERE j.id = taken.job_ref AND j.state = 'blocked'
+    RETURNING j.job_id, taken.concurrency_key
+)
+SELECT 'ready', job_id, concurrency_key FROM readied
+UNION ALL
+SELECT DISTINCT 'stacked', key, key FROM ranked WHERE first_stacked IS NOT NULL;

@@ -55,6 +55,7 @@ class PostgreSQLStorage(SQLStorage):
     """Jobs in the PostgreSQL database ``conninfo`` names (a URL or ``key=value`` string)."""
 
     sql_package: ClassVar[str] = "activejob.storage.sql.postgresql"
+    unblock_in_one = True  # flow: concurrency — data-modifying CTEs: one round trip
 
     def __init__(
         self,

@@ -350,3 +350,51 @@ RETURNING concurrency_key;
 SELECT DISTINCT blocked_by FROM activejob_jobs
 WHERE state = 'blocked' AND run_at <= :now
 LIMIT :limit;
+
+-- name: take_free_slots
+-- For each key of :keys (a JSON array), its first due blocked jobs, by priority
+-- then id, that are limited by that key alone take the key's free slots, up to
+-- the first job limited by several keys (those go one by one, in order, from
+-- Python). The jobs that took a slot are then made ready by ready_slot_holders.
+WITH candidates AS (
+    SELECT k.value AS key, j.id AS id,
+           json_array_length(j.concurrency) AS limits,
+           json_extract(j.concurrency, '$[0].limit') AS lim,
+           json_extract(j.concurrency, '$[0].duration') AS duration,
+           row_number() OVER (PARTITION BY k.value ORDER BY j.priority, j.id) AS rn,
+           (SELECT count(*) FROM activejob_concurrency_slots AS s
+            WHERE s.concurrency_key = k.value AND s.expires_at > :now) AS held
+    -- CROSS JOIN keeps the keys outside: each key's few candidates by rowid.
+    FROM json_each(:keys) AS k
+    CROSS JOIN activejob_jobs AS j ON j.id IN (
+        SELECT b.id FROM activejob_jobs AS b
+        WHERE b.state = 'blocked' AND b.blocked_by = k.value AND b.run_at <= :now
+        ORDER BY b.priority, b.id LIMIT :limit)
+),
+ranked AS (
+    SELECT *, min(CASE WHEN limits <> 1 THEN rn END) OVER (PARTITION BY key) AS first_stacked
+    FROM candidates
+)
+INSERT INTO activejob_concurrency_slots (concurrency_key, job_ref, expires_at)
+SELECT key, id, :now + duration FROM ranked
+WHERE limits = 1 AND rn <= lim - held AND (first_stacked IS NULL OR rn < first_stacked)
+ON CONFLICT (concurrency_key, job_ref) DO UPDATE SET expires_at = excluded.expires_at
+RETURNING concurrency_key;
+
+-- name: ready_slot_holders
+-- Blocked jobs of :keys that now hold their slot (take_free_slots) become ready.
+UPDATE activejob_jobs SET state = 'ready', blocked_by = NULL
+WHERE state = 'blocked' AND blocked_by IN (SELECT value FROM json_each(:keys))
+  AND EXISTS (SELECT 1 FROM activejob_concurrency_slots AS s
+              WHERE s.job_ref = activejob_jobs.id AND s.concurrency_key = activejob_jobs.blocked_by)
+RETURNING job_id;
+
+-- name: keys_with_stacked_waiters
+-- Keys of :keys with a job limited by several keys among their next due blocked jobs.
+SELECT DISTINCT k.value
+FROM json_each(:keys) AS k
+CROSS JOIN activejob_jobs AS j ON j.id IN (
+    SELECT b.id FROM activejob_jobs AS b
+    WHERE b.state = 'blocked' AND b.blocked_by = k.value AND b.run_at <= :now
+    ORDER BY b.priority, b.id LIMIT :limit)
+WHERE json_array_length(j.concurrency) > 1;
