@@ -31,6 +31,8 @@ __all__ = [
     "slots_to_json",
 ]
 
+KEY_LIMIT = 255
+"""Characters of a full concurrency key (group or class name, ``/``, key) kept."""
 ON_CONFLICT = ("block", "discard")
 """What a job does when every slot of a key is taken."""
 DISCARD_CLASS = "activejob.flow.concurrency.ConcurrencyLimitReached"
@@ -53,6 +55,11 @@ class ConcurrencySlot:
     def __post_init__(self) -> None:
         if not isinstance(self.key, str) or not self.key:
             raise ValueError(f"a concurrency key must be a non-empty string, got {self.key!r}")
+        if len(self.key) > KEY_LIMIT:
+            raise ValueError(
+                f"a concurrency key has at most {KEY_LIMIT} characters, got {len(self.key)}: "
+                f"{self.key[:60]!r}..."
+            )
         if type(self.limit) is not int or self.limit < 1:
             raise ValueError(f"concurrency limit of {self.key!r} must be an int >= 1")
         if not isinstance(self.duration, (int, float)) or self.duration <= 0:
