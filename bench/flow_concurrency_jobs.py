@@ -29,3 +29,16 @@ class SlotJob(Job):
             out.sendto(f"end {role} {time.time():.6f}".encode(), ("127.0.0.1", port))
         finally:
             out.close()
+
+
+class PlainJob(Job):
+    """Unlimited: reports when it started, for the same worker's plain wake-up."""
+
+    queue_as = QUEUE
+
+    def perform(self, port: int, role: str) -> None:
+        out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            out.sendto(f"start {role} {time.time():.6f}".encode(), ("127.0.0.1", port))
+        finally:
+            out.close()

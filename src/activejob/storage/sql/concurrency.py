@@ -69,6 +69,8 @@ class ConcurrencyOps:
     """Whether query ``unblock_free_slots`` takes free slots and readies their jobs in
     one statement (else ``take_free_slots``, ``ready_slot_holders``,
     ``keys_with_stacked_waiters``)."""
+    free_slots_locks: bool = False
+    """Whether query ``free_slots`` also takes the freed keys' locks (one round trip)."""
     returning: bool = True
     """Whether the dialect has ``RETURNING``; without it, a query ``q`` is run as
     ``q_select`` (which locks and reads the rows) and then ``q_apply``."""
@@ -143,7 +145,7 @@ class ConcurrencyOps:
         if rescheduled:
             self._run(conn, "park_rescheduled", {"ids": _ids(rescheduled)})
         keys = self.free_slots(conn, ids)
-        return self.unblock_keys(conn, keys, now)
+        return self.unblock_keys(conn, keys, now, locked=self.free_slots_locks)
 
     def free_slots(self, conn: Any, ids: Sequence[Any]) -> builtins.list[str]:
         """Delete the slots of jobs ``ids`` that no longer hold them (not ready or
@@ -152,7 +154,9 @@ class ConcurrencyOps:
         rows = self.changed_rows(conn, "free_slots", {"ids": _ids(ids)})
         return sorted({str(row[0]) for row in rows})
 
-    def unblock_keys(self, conn: Any, keys: Iterable[str], now: float) -> builtins.list[str]:
+    def unblock_keys(
+        self, conn: Any, keys: Iterable[str], now: float, *, locked: bool = False
+    ) -> builtins.list[str]:
         """Hand the free slots of ``keys`` on; returns the job ids made ready.
 
         Set-based first: one statement gives every key's free slots to its next
@@ -161,7 +165,7 @@ class ConcurrencyOps:
         several limits stops that for its key, and the rest of the key's line goes
         through :meth:`unblock`, job by job, in the same order."""
         pending = sorted(set(keys))
-        if pending and self.locks_keys:
+        if pending and self.locks_keys and not locked:
             self._run(conn, "lock_concurrency_keys", {"keys": json.dumps(pending)})
         unblocked: builtins.list[str] = []
         stacked: set[str] = set()

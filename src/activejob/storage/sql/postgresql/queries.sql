@@ -385,12 +385,18 @@ WHERE id IN (SELECT value::bigint FROM json_array_elements_text(%(ids)s::json))
   AND state = 'scheduled' AND concurrency IS NOT NULL;
 
 -- name: free_slots
--- The slots of these jobs, unless they still hold them (ready or running again).
-DELETE FROM activejob_concurrency_slots AS s
-WHERE s.job_ref IN (SELECT value::bigint FROM json_array_elements_text(%(ids)s::json))
-  AND NOT EXISTS (SELECT 1 FROM activejob_jobs AS j
-                  WHERE j.id = s.job_ref AND j.state IN ('ready', 'running'))
-RETURNING s.concurrency_key;
+-- The slots of these jobs, unless they still hold them (ready or running again),
+-- and the freed keys' locks (lock_concurrency_key), taken in key order: the next
+-- statement, with a snapshot of its own, then counts their slots.
+WITH freed AS (
+    DELETE FROM activejob_concurrency_slots AS s
+    WHERE s.job_ref IN (SELECT value::bigint FROM json_array_elements_text(%(ids)s::json))
+      AND NOT EXISTS (SELECT 1 FROM activejob_jobs AS j
+                      WHERE j.id = s.job_ref AND j.state IN ('ready', 'running'))
+    RETURNING s.concurrency_key
+)
+SELECT k, pg_advisory_xact_lock(hashtextextended(k, 7013))
+FROM (SELECT DISTINCT concurrency_key AS k FROM freed ORDER BY 1) AS keys;
 
 -- name: park_retried
 -- Limited jobs retried by an operator (ready at :now, no slot) wait blocked.
