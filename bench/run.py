@@ -227,6 +227,7 @@ def backend_rows(
                         raw_p99, "ms"))  # fmt: skip
         rows.append(Row(f"{name} scheduled due-to-start p50", measured["due_p50"] * 1000,
                         raw_p50, "ms", target.get("due")))  # fmt: skip
+        rows += __import__("flow_concurrency").rows(name, url, storage, sizes.samples)
         return rows
     finally:
         reset_adapters(wait=True)

@@ -37,6 +37,9 @@ from activejob.errors import (  # flow: timeouts, cancel
     UnknownJobClassError,
 )
 from activejob.flow.cancel import cancel
+
+# flow: concurrency
+from activejob.flow.concurrency import ConcurrencyLimitReached, limits_concurrency
 from activejob.flow.rate import rate_limit  # flow: rate limits
 from activejob.flow.unique import unique
 from activejob.job.base import Job
@@ -82,6 +85,7 @@ _use_adapter_cache(_adapter_cache.check_adapter_setting, _adapter_cache.reset_ad
 __all__ = [
     "Abort",
     "ActiveJobError",
+    "ConcurrencyLimitReached",  # flow: concurrency
     "Config",
     "ConfigurationError",
     "ConfiguredJob",
@@ -117,6 +121,7 @@ __all__ = [
     "get_config",
     "in_transaction",
     "job",
+    "limits_concurrency",  # flow: concurrency
     "perform_all_later",
     "polynomially_longer",
     "rate_limit",  # flow: rate limits

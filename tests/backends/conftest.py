@@ -21,6 +21,7 @@ PG_TABLES = (
     "activejob_recurring_tasks, activejob_recurring_executions, "
     "activejob_rate_windows"  # flow: rate limits
 )
+PG_TABLES += ", activejob_concurrency_slots"  # flow: concurrency
 MYSQL_TABLES = (
     "activejob_jobs",
     "activejob_paused_queues",
@@ -28,6 +29,7 @@ MYSQL_TABLES = (
     "activejob_recurring_tasks",
     "activejob_recurring_executions",
     "activejob_rate_windows",  # flow: rate limits
+    "activejob_concurrency_slots",  # flow: concurrency
 )
 
 

@@ -26,10 +26,12 @@ from urllib.parse import parse_qs, urlsplit
 from activejob import _time, log
 from activejob.adapters.base import Adapter, payload_copy
 from activejob.errors import ActiveJobError, ConfigurationError, EnqueueError
+from activejob.flow.concurrency import InMemoryLimits, concurrency_slots
 from activejob.flow.rate import RateWindow, RateWindows, StoredLimit, rate_limits_of, report_held
 from activejob.flow.unique import InMemoryKeys
 from activejob.job import registry
 from activejob.job.execution import Outcome, arun, run, settle
+from activejob.storage.concurrency import ConcurrencySlot
 
 if TYPE_CHECKING:
     from activejob.job.base import Job
@@ -61,6 +63,9 @@ class AsyncAdapter(Adapter):
         # flow: rate limits -- the limits of jobs not yet started, and the logs.
         self._rate_limits: dict[str, list[StoredLimit]] = {}
         self._rate_windows: dict[tuple[str, float], RateWindow] = {}
+        # flow: concurrency — limits_concurrency honoured in memory
+        self._limits = InMemoryLimits()
+        self._limited: dict[str, tuple[int, tuple[ConcurrencySlot, ...]]] = {}
 
     @classmethod
     def from_url(cls, url: str) -> AsyncAdapter:
@@ -78,6 +83,7 @@ class AsyncAdapter(Adapter):
             return
         payload = payload_copy(job)
         self._remember_limits(job)
+        self._note_limits(job)
         # Submitting under the lock: shutdown() cannot close the pool between the
         # open check and the submit (the condition's lock is reentrant).
         with self._cond:
@@ -90,6 +96,7 @@ class AsyncAdapter(Adapter):
             return
         payload = payload_copy(job)
         self._remember_limits(job)
+        self._note_limits(job)
         with self._cond:
             self._check_open()
             self._pending += 1
@@ -163,7 +170,25 @@ class AsyncAdapter(Adapter):
         self._cond.notify_all()
         return True
 
+    def _note_limits(self, job: Job) -> None:
+        slots = concurrency_slots(job)
+        if slots:
+            with self._cond:
+                self._limited[job.job_id] = (job.priority or 0, slots)
+
     def _submit(self, payload: dict[str, Any]) -> None:
+        """Start a job counted in ``_pending`` once it holds its concurrency slots
+        (a blocked one starts when a slot frees; a discarded one is uncounted)."""
+        limited = self._limited.pop(str(payload.get("job_id")), None)
+        if limited is None:
+            self._start(payload)
+            return
+        job_id = str(payload.get("job_id"))
+        outcome = self._limits.admit(job_id, limited[0], limited[1], lambda: self._start(payload))
+        if outcome == "discarded":
+            self._uncount()
+
+    def _start(self, payload: dict[str, Any]) -> None:
         """Start a job counted in ``_pending`` (inside an enqueue scope: once it
         ends); if it cannot start, uncount it and raise :class:`EnqueueError`."""
         if self._rate_held(payload):  # flow: rate limits
@@ -174,7 +199,8 @@ class AsyncAdapter(Adapter):
                 self._later(lambda: self._start_coroutine(loop, payload))
             else:
                 gate = self._gate()
-                self._pool.submit(self._settle, lambda: self._run_after(gate, payload))
+                job_id = str(payload.get("job_id"))
+                self._pool.submit(self._settle, lambda: self._run_after(gate, payload), job_id)
         except Exception as exc:
             self._uncount()
             raise EnqueueError(f"the async adapter could not start a job: {exc}") from exc
@@ -189,7 +215,8 @@ class AsyncAdapter(Adapter):
         except Exception:
             self._uncount()
             raise
-        future.add_done_callback(lambda f: self._settle(f.result))
+        job_id = str(payload.get("job_id"))
+        future.add_done_callback(lambda f: self._settle(f.result, job_id))
 
     def _dropped_at_shutdown(self) -> None:
         self._uncount()
@@ -208,8 +235,9 @@ class AsyncAdapter(Adapter):
         except ActiveJobError:
             return False
 
-    def _settle(self, outcome_of: Callable[[], Outcome]) -> None:
-        """Apply how a job ended; whatever happens, it is no longer pending."""
+    def _settle(self, outcome_of: Callable[[], Outcome], job_id: str = "") -> None:
+        """Apply how a job ended; whatever happens, it is no longer pending (and
+        its concurrency slots go to the next blocked jobs)."""
         try:
             try:
                 outcome = outcome_of()
@@ -218,6 +246,10 @@ class AsyncAdapter(Adapter):
                 return
             self._apply(outcome)
         finally:
+            starts = self._limits.release(job_id)  # flow: concurrency
+            with self._cond:
+                for start in starts:
+                    start()
             self._uncount()
 
     def _apply(self, outcome: Outcome) -> None:

@@ -27,6 +27,7 @@ from activejob.adapters.base import Adapter
 from activejob.adapters.cache import resolve_adapter
 from activejob.errors import ConfigurationError, DuplicateJobError, EnqueueError
 from activejob.flow import unique
+from activejob.flow.concurrency import concurrency_slots
 from activejob.flow.rate import encode_limits, rate_limits_of
 from activejob.storage.base import Duplicate, NewJob, Storage, StorageError
 from activejob.transaction import current_connection
@@ -80,6 +81,7 @@ def new_job(job: Job, run_at: float | None) -> NewJob:
             json.dumps(job.serialize()),
             run_at,
             rate_limits=encode_limits(rate_limits_of(job)),  # flow: rate limits
+            concurrency=concurrency_slots(job),  # flow: concurrency
         )
     payload = job.serialize()
     return NewJob(
@@ -94,6 +96,7 @@ def new_job(job: Job, run_at: float | None) -> NewJob:
         unique_within=spec.within,
         unique_on_conflict=spec.on_conflict,
         rate_limits=encode_limits(rate_limits_of(job)),  # flow: rate limits
+        concurrency=concurrency_slots(job),  # flow: concurrency
     )
 
 

@@ -30,10 +30,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from activejob import _time
 from activejob.adapters.base import Adapter, payload_copy
 from activejob.errors import DeserializationError
+from activejob.flow.concurrency import concurrency_slots
 from activejob.flow.rate import StoredLimit, rate_limits_of
 from activejob.flow.unique import InMemoryKeys
 from activejob.job.core import JobCore
 from activejob.job.execution import Outcome, run, settle
+from activejob.storage.concurrency import ConcurrencySlot
 
 if TYPE_CHECKING:
     from activejob.job.base import Job
@@ -64,6 +66,9 @@ class RecordedJob:
     # -- flow: rate limits
     rate_limits: list[StoredLimit] = field(default_factory=list)
     """The job's rate limits, keys resolved at enqueue (recorded, not enforced)."""
+    # flow: concurrency
+    concurrency: tuple[ConcurrencySlot, ...] = ()
+    """The concurrency slots it would need (``limits_concurrency``), recorded, not enforced."""
     _decoded: Job | None = field(default=None, init=False, repr=False)
 
     @property
@@ -183,12 +188,23 @@ class TestAdapter(Adapter):
 
     def enqueue(self, job: Job) -> None:
         if self._keys.claim(job, self, self._replacer(job, None)):  # flow: unique
-            self._record(RecordedJob(payload_copy(job), rate_limits=rate_limits_of(job)))
+            self._record(
+                RecordedJob(
+                    payload_copy(job),
+                    rate_limits=rate_limits_of(job),
+                    concurrency=concurrency_slots(job),
+                )
+            )
 
     def enqueue_at(self, job: Job, timestamp: float) -> None:
         if self._keys.claim(job, self, self._replacer(job, timestamp)):  # flow: unique
             self._record(
-                RecordedJob(payload_copy(job), at=timestamp, rate_limits=rate_limits_of(job))
+                RecordedJob(
+                    payload_copy(job),
+                    at=timestamp,
+                    rate_limits=rate_limits_of(job),
+                    concurrency=concurrency_slots(job),
+                )
             )
 
     def _replacer(self, job: Job, at: float | None) -> Callable[[str], bool]:

@@ -46,7 +46,7 @@ SHOWN_CANDIDATES = 5
 """How many jobs an ambiguous prefix names."""
 ACTS_ON = {
     "retry": (JobState.FAILED, JobState.DISCARDED),
-    "discard": (JobState.READY, JobState.SCHEDULED, JobState.FAILED),
+    "discard": (JobState.READY, JobState.SCHEDULED, JobState.BLOCKED, JobState.FAILED),
 }
 """The states each action changes (DESIGN.md section 6), for the ``--all`` question."""
 
@@ -242,6 +242,8 @@ def show_job(args: argparse.Namespace) -> int:
     else:
         arguments = f"{payload.get('arguments')!r} {payload.get('kwargs') or ''}"
         print(f"{'arguments:':<14}{arguments}".rstrip())
+    if job.state is JobState.BLOCKED:  # flow: concurrency
+        print(f"{'waiting:':<14}for a slot of concurrency key {job.blocked_by!r}")
     if error:
         print(f"{'error:':<14}{error['exception_class']}: {error['message']}")
         if error["traceback"]:

@@ -149,7 +149,8 @@ class Dashboard:
             arguments=present.arguments_text(info.payload),
             payload=present.pretty_json(info.payload),
             can_retry=info.state in (JobState.FAILED, JobState.DISCARDED),
-            can_discard=info.state in (JobState.READY, JobState.SCHEDULED, JobState.FAILED),
+            can_discard=info.state
+            in (JobState.READY, JobState.SCHEDULED, JobState.BLOCKED, JobState.FAILED),
             can_run_now=info.state is JobState.SCHEDULED,
         )
 

@@ -20,6 +20,7 @@ States::
                                               |  \\--> discarded  --(retry)--> ready
                                               |  \\--> scheduled  (retry_on: run again later)
                                               \\--(worker died / drained)--> ready
+    blocked --(a slot of its concurrency key frees)--> ready      (limits_concurrency)
 
 A scheduled job whose time has come is reported as ``ready`` (and claimed like
 one). A job's ``attempts`` counts claims. A running job whose worker stops
@@ -56,6 +57,7 @@ from activejob.errors import (
 )
 from activejob.storage.browse import BrowsingStorage
 from activejob.storage.cancel import CANCEL_NOTICE, Cancellation, CancelStorage
+from activejob.storage.concurrency import ConcurrencySlot
 from activejob.storage.recurring import RecurringStorage, _check_name
 from activejob.storage.return_value import check_return_value
 from activejob.storage.selector import QueueSelector
@@ -139,6 +141,9 @@ class JobState(str, enum.Enum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     DISCARDED = "discarded"
+    # flow: concurrency
+    BLOCKED = "blocked"
+    """Waiting for a slot of a concurrency limit (``limits_concurrency``)."""
 
     @property
     def finished(self) -> bool:
@@ -187,6 +192,9 @@ class NewJob:
     rate_limits: str | None = None
     """The job's rate limits, resolved (``flow.rate.encode_limits``); ``None``: none."""
 
+    # flow: concurrency
+    concurrency: tuple[ConcurrencySlot, ...] = ()
+    """The limits the job runs under (``limits_concurrency``); empty for none."""
 
 @dataclass(frozen=True)
 class Duplicate:
@@ -325,6 +333,9 @@ class JobInfo:
     # -- flow: rate limits
     rate_limited_until: datetime | None = None
     """For a ready job held back by a full rate-limit window: when it frees."""
+    # flow: concurrency
+    blocked_by: str | None = None
+    """The concurrency key whose slots are all taken, for a ``blocked`` job."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: times in ISO 8601, the state and error as plain values.
@@ -538,7 +549,7 @@ class Storage(RecurringStorage, CancelStorage, BrowsingStorage, ABC):
         return count
 
     def discard(self, where: JobFilter) -> int:
-        """Discard ready, scheduled and failed jobs (never running or succeeded ones);
+        """Discard ready, scheduled, blocked and failed jobs (never running or succeeded ones);
         returns how many."""
         _check_filter(where)
         count = self._discard(where)
@@ -661,6 +672,13 @@ def _check_new_job(job: NewJob) -> None:
             raise ValueError(f"job {job.job_id}: unique_until must be 'started' or 'finished'")
         if job.unique_within is not None and not job.unique_within > 0:
             raise ValueError(f"job {job.job_id}: unique_within must be > 0 seconds")
+    # flow: concurrency
+    if isinstance(job.concurrency, (str, bytes)) or not all(
+        isinstance(slot, ConcurrencySlot) for slot in job.concurrency
+    ):
+        raise TypeError(f"job {job.job_id}: concurrency takes ConcurrencySlot values")
+    if len({slot.key for slot in job.concurrency}) != len(job.concurrency):
+        raise ValueError(f"job {job.job_id}: a concurrency key is given twice")
 
 
 def _check_result(result: Result) -> None:

@@ -185,6 +185,133 @@ local function describe(sid)
   return h
 end
 
+-- flow: concurrency (limits_concurrency) ------------------------------------------------
+--   P..'cc:'..key               zset: sids holding a slot of key, by when the slot expires
+--   P..'blocked:'..key          zset: sids blocked on key, by priority (ties: sid, FIFO)
+--   P..'cc:waiting'             set: keys that have blocked jobs (for the maintenance pass)
+-- A limited job's hash keeps its limits as 'concurrency' (JSON: [{key, limit, duration,
+-- on_conflict}], keys sorted) and, while blocked, the key it waits for as 'blocked_by'.
+-- A blocked job scheduled for later waits in P..'scheduled' until due, then is dispatched.
+
+-- The limits of a job's 'concurrency' text, or nil (none, or not readable: unlimited).
+local function cc_limits(text)
+  if not text or text == '' then return nil end
+  local ok, limits = pcall(cjson.decode, text)
+  if not ok or type(limits) ~= 'table' or #limits == 0 then return nil end
+  return limits
+end
+
+-- Take a slot of every limit for sid, or none; returns the first full limit, or nil.
+-- Expired slots count no more (at the latest after `duration` a lost slot comes back).
+local function cc_acquire(sid, limits)
+  for _, l in ipairs(limits) do
+    local k = P .. 'cc:' .. l.key
+    redis.call('ZREMRANGEBYSCORE', k, '-inf', NOW)
+    if redis.call('ZCARD', k) >= tonumber(l.limit) then return l end
+  end
+  for _, l in ipairs(limits) do
+    redis.call('ZADD', P .. 'cc:' .. l.key, tonumber(NOW) + tonumber(l.duration), sid)
+  end
+  return nil
+end
+
+local function cc_wait_on(sid, key, prio)
+  redis.call('HSET', job_key(sid), 'state', 'blocked', 'blocked_by', key)
+  redis.call('ZADD', P .. 'blocked:' .. key, tonumber(prio) or 0, sid)
+  redis.call('SADD', P .. 'cc:waiting', key)
+end
+
+-- A due limited job (in no queue right now) becomes ready if it gets its slots, else
+-- blocked; with `at_push`, a full limit with on_conflict 'discard' discards it. The
+-- job's listing index moves from `from_state`. Returns the new state.
+local function cc_dispatch(sid, limits, from_state, queue, prio, run_at, at_push)
+  local full = cc_acquire(sid, limits)
+  if not full then
+    redis.call('HSET', job_key(sid), 'state', 'ready')
+    redis.call('HDEL', job_key(sid), 'blocked_by')
+    reindex(sid, from_state, queue, 'ready', queue)
+    make_ready(sid, queue, prio, run_at)
+    notify(queue)
+    return 'ready'
+  end
+  if at_push and full.on_conflict == 'discard' then
+    redis.call('HSET', job_key(sid), 'blocked_by', full.key)
+    set_error(sid, 'activejob.flow.concurrency.ConcurrencyLimitReached',
+      'discarded at enqueue: all ' .. full.limit .. ' slot(s) of concurrency key ' ..
+      "'" .. full.key .. "' were taken (on_conflict='discard')", '')
+    finish(sid, from_state, queue, 'discarded')
+    return 'discarded'
+  end
+  cc_wait_on(sid, full.key, prio)
+  reindex(sid, from_state, queue, 'blocked', queue)
+  return 'blocked'
+end
+
+-- Park a limited job that waits for its run_at: blocked, timed by P..'scheduled'.
+local function cc_park(sid, limits, from_state, queue, run_at)
+  redis.call('HSET', job_key(sid), 'state', 'blocked', 'blocked_by', limits[1].key)
+  redis.call('ZADD', P .. 'scheduled', run_at, sid)
+  reindex(sid, from_state, queue, 'blocked', queue)
+end
+
+-- Hand free slots of key to its due blocked jobs, by priority then first enqueued;
+-- the job ids made ready are appended to `out`.
+local function cc_unblock(key, out)
+  local bkey = P .. 'blocked:' .. key
+  while true do
+    local sids = redis.call('ZRANGE', bkey, 0, 15)
+    for _, sid in ipairs(sids) do
+      local h = redis.call('HMGET', job_key(sid), 'state', 'queue', 'priority', 'run_at',
+        'blocked_by', 'concurrency', 'job_id')
+      redis.call('ZREM', bkey, sid)
+      if h[1] == 'blocked' and h[5] == key then
+        local limits = cc_limits(h[6]) or {}
+        local full = cc_acquire(sid, limits)
+        if not full then
+          redis.call('HSET', job_key(sid), 'state', 'ready')
+          redis.call('HDEL', job_key(sid), 'blocked_by')
+          reindex(sid, 'blocked', h[2], 'ready', h[2])
+          make_ready(sid, h[2], h[3], h[4])
+          notify(h[2])
+          out[#out + 1] = h[7]
+        elseif full.key == key then
+          redis.call('ZADD', bkey, tonumber(h[3]) or 0, sid)
+          return
+        else
+          cc_wait_on(sid, full.key, h[3])
+        end
+      end
+    end
+    if #sids < 16 then
+      if redis.call('ZCARD', bkey) == 0 then redis.call('SREM', P .. 'cc:waiting', key) end
+      return
+    end
+  end
+end
+
+-- Free the slots a job held (it finished, or waits to run again) and hand them on.
+local function cc_release(sid, text, out)
+  local limits = cc_limits(text)
+  if not limits then return end
+  for _, l in ipairs(limits) do
+    redis.call('ZREM', P .. 'cc:' .. l.key, sid)
+    cc_unblock(l.key, out)
+  end
+end
+
+-- The maintenance pass: for up to `limit` keys with blocked jobs, drop slots whose
+-- holder no longer holds them (not ready or running) and hand free slots on.
+local function cc_sweep(limit, out)
+  for _, key in ipairs(redis.call('SRANDMEMBER', P .. 'cc:waiting', limit)) do
+    local k = P .. 'cc:' .. key
+    for _, sid in ipairs(redis.call('ZRANGE', k, 0, -1)) do
+      local state = redis.call('HGET', job_key(sid), 'state')
+      if state ~= 'ready' and state ~= 'running' then redis.call('ZREM', k, sid) end
+    end
+    cc_unblock(key, out)
+  end
+end
+
 -- Make due scheduled jobs ready (at most `limit`), announcing each queue once so that
 -- a waiter whose timer fired a little early still hears about them.
 local function promote_due(limit)
@@ -192,8 +319,13 @@ local function promote_due(limit)
   local announced = {}
   for _, sid in ipairs(due) do
     redis.call('ZREM', P .. 'scheduled', sid)
-    local h = redis.call('HMGET', job_key(sid), 'queue', 'priority', 'run_at', 'state')
-    if h[4] == 'scheduled' then
+    local h = redis.call('HMGET', job_key(sid), 'queue', 'priority', 'run_at', 'state',
+      'concurrency')
+    -- flow: concurrency — a due limited job needs its slots first
+    local limits = h[4] == 'blocked' and cc_limits(h[5])
+    if limits then
+      cc_dispatch(sid, limits, 'blocked', h[1], h[2], h[3], false)
+    elseif h[4] == 'scheduled' then
       redis.call('HSET', job_key(sid), 'state', 'ready')
       reindex(sid, 'scheduled', h[1], 'ready', h[1])
       make_ready(sid, h[1], h[2], h[3])
@@ -257,7 +389,8 @@ local function release_worker(wid, max_crashes, started)
   local released, failed = 0, 0
   for _, sid in ipairs(redis.call('SMEMBERS', rkey)) do
     local key = job_key(sid)
-    local h = redis.call('HMGET', key, 'state', 'queue', 'worker', 'priority', 'run_at')
+    local h = redis.call('HMGET', key, 'state', 'queue', 'worker', 'priority', 'run_at',
+      'concurrency')
     if h[1] == 'running' and h[3] == wid then
       local crashes = 0
       if started == nil or started[sid] then
@@ -266,6 +399,7 @@ local function release_worker(wid, max_crashes, started)
       if crashes > max_crashes then
         set_error(sid, ARGV[5], ARGV[6] .. crashes .. ARGV[7], '')
         finish(sid, 'running', h[2], 'failed')
+        cc_release(sid, h[6], {})  -- flow: concurrency
         failed = failed + 1
       else
         requeue(sid, h[2], h[4], h[5])
@@ -432,4 +566,21 @@ end
 -- When the earliest held job may start ('' when none is held).
 local function next_rate_wake()
   return redis.call('ZRANGE', P .. 'rate:wake', 0, 0, 'WITHSCORES')[2] or ''
+end
+
+-- flow: concurrency -- a job just inserted with limits (their JSON in `text`) is ready
+-- only with a slot of each of its keys: parked or dispatched here (push and push_unique).
+local function cc_insert(sid, text, queue, prio)
+  local limits = cc_limits(text)
+  if not limits then return end
+  local key = job_key(sid)
+  redis.call('HSET', key, 'concurrency', text)
+  local h = redis.call('HMGET', key, 'state', 'run_at')
+  if h[1] == 'scheduled' then
+    redis.call('ZREM', P .. 'scheduled', sid)
+    cc_park(sid, limits, 'scheduled', queue, h[2])
+  else
+    redis.call('ZREM', ready_key(queue, prio), sid)
+    cc_dispatch(sid, limits, 'ready', queue, prio, h[2], true)
+  end
 end

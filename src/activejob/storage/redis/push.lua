@@ -1,10 +1,11 @@
 -- Store new jobs.
 -- ARGV: prefix, now, dedupe ('1' on a retried call), then per job:
---   job_id, job_class, queue, priority, run_at ('' = now), payload, rate limits ('' = none)
+--   job_id, job_class, queue, priority, run_at ('' = now), payload, rate limits ('' = none),
+--   concurrency (the job's limits as JSON, '' for none; flow: concurrency)
 -- A retried call (dedupe) skips a job whose job_id already maps to a job created at
 -- this same `now`: the first attempt stored it before the connection broke.
 -- Returns the sids, in order.
-local FIELDS = 7
+local FIELDS = 8
 local dedupe = ARGV[3] == '1'
 local n = (#ARGV - 3) / FIELDS
 local last = redis.call('INCRBY', P .. 'seq', n)
@@ -22,6 +23,7 @@ for i = 0, n - 1 do
     insert_job(sid, job_id, class, queue, prio, run_at, payload, seen)
     -- flow: rate limits
     if ARGV[b + 6] ~= '' then redis.call('HSET', job_key(sid), 'rate', ARGV[b + 6]) end
+    cc_insert(sid, ARGV[b + 7], queue, prio)  -- flow: concurrency
   end
   sids[i + 1] = sid
 end

@@ -2,13 +2,13 @@
 -- ARGV: prefix, now, dedupe ('1' on a retried call), then per job:
 --   job_id, job_class, queue, priority, run_at ('' = now), payload,
 --   lock ('' = not unique), key, until, within (seconds, '' = none), on_conflict,
---   rate limits ('' = none)
+--   rate limits ('' = none), concurrency ('' = none)
 -- P..'unique:'..lock is the sid of the job that took the key. Whether that job still
 -- holds it is decided here from its hash (activejob.flow.unique.holds_key), inside
 -- this script, so no other command runs between the look and the write.
 -- Returns, per job, three values: 'stored', its sid, '' / 'duplicate' or 'replaced',
 -- the holder's sid and job_id.
-local FIELDS = 12
+local FIELDS = 13
 local dedupe = ARGV[3] == '1'
 local n = (#ARGV - 3) / FIELDS
 local last = redis.call('INCRBY', P .. 'seq', n)
@@ -51,7 +51,7 @@ for i = 0, n - 1 do
     ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5]
   local lock, ukey, hold_until, within, on_conflict =
     ARGV[b + 6], ARGV[b + 7], ARGV[b + 8], ARGV[b + 9], ARGV[b + 10]
-  local rate = ARGV[b + 11]
+  local rate, concurrency = ARGV[b + 11], ARGV[b + 12]
   local sid = string.format('%016d', last - n + 1 + i)
   local kind, holder, holder_job = 'stored', sid, ''
   local lkey = P .. 'unique:' .. lock
@@ -79,6 +79,7 @@ for i = 0, n - 1 do
     holder = sid
     insert_job(sid, job_id, class, queue, prio, run_at, payload, seen)
     if rate ~= '' then redis.call('HSET', job_key(sid), 'rate', rate) end  -- flow: rate limits
+    cc_insert(sid, concurrency, queue, prio)  -- flow: concurrency
     if lock ~= '' then
       redis.call('HSET', job_key(sid), 'unique_key', ukey, 'unique_lock', lock,
         'unique_until', hold_until)

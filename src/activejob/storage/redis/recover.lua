@@ -9,4 +9,6 @@ for _, wid in ipairs(redis.call('ZRANGEBYSCORE', P .. 'workers', '-inf', stale_b
   local r, f = release_worker(wid, max_crashes, nil)
   released, failed = released + r, failed + f
 end
-return {released, failed}
+local unblocked = {}  -- flow: concurrency: expired and orphaned slots handed on
+cc_sweep(100, unblocked)
+return {released, failed, unblocked}

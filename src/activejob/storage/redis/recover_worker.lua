@@ -7,4 +7,6 @@
 local started = {}
 for _, sid in ipairs(argv_from(8)) do started[sid] = true end
 local released, failed = release_worker(ARGV[3], tonumber(ARGV[4]), started)
-return {released, failed}
+local unblocked = {}  -- flow: concurrency: expired and orphaned slots handed on
+cc_sweep(100, unblocked)
+return {released, failed, unblocked}

@@ -34,7 +34,7 @@ from typing import Any, TypeVar, cast
 import redis
 from redis.exceptions import RedisError
 
-from activejob import _time
+from activejob import _time, events
 from activejob.errors import ConfigurationError
 from activejob.flow.rate import decode_limits, report_held
 from activejob.storage.base import (
@@ -55,6 +55,7 @@ from activejob.storage.base import (
     crash_error,
 )
 from activejob.storage.browse import Activity, JobPage, JobQuery
+from activejob.storage.concurrency import emit_blocked, emit_unblocked, slots_to_json
 from activejob.storage.options import mask_password
 from activejob.storage.recurring import RecurringTaskInfo, RecurringTaskSpec
 from activejob.storage.redis import records
@@ -80,7 +81,7 @@ PROMOTE_LIMIT = 1000
 PAGE = 500
 """Jobs per script call when retrying, discarding or pruning many."""
 _RETRYABLE = (JobState.FAILED, JobState.DISCARDED)
-_DISCARDABLE = (JobState.SCHEDULED, JobState.READY, JobState.FAILED)
+_DISCARDABLE = (JobState.SCHEDULED, JobState.READY, JobState.BLOCKED, JobState.FAILED)
 _COUNT_MARK = 987654321
 _CANCEL_SELECTOR = QueueSelector((QueuePattern("exact", CANCEL_NOTICE),))
 
@@ -207,7 +208,24 @@ class RedisStorage(Storage):
                 args[2] = "1"
 
         replies = self._call(attempt, on_error=dedupe_from_now_on)
-        return [int(s) for reply in replies for s in reply]
+        sids = [int(s) for reply in replies for s in reply]
+        if events.has_subscribers("block"):  # flow: concurrency
+            self._announce_blocked(jobs, sids)
+        return sids
+
+    def _announce_blocked(self, jobs: Sequence[NewJob], sids: Sequence[int]) -> None:
+        """``block`` events for the limited jobs just pushed that got no slot."""
+        limited = [(job, sid) for job, sid in zip(jobs, sids, strict=True) if job.concurrency]
+        if not limited:
+            return
+
+        def build(pipe: Any) -> None:
+            for _, sid in limited:
+                pipe.hmget(self.key("job", records.sid(sid)), "state", "blocked_by")
+
+        for (job, _), (state, key) in zip(limited, self._pipeline(build), strict=True):
+            if state in ("blocked", "discarded") and key:
+                emit_blocked(job.job_id, key, discarded=state == "discarded")
 
     # flow: unique
     def _push_unique(self, jobs: Sequence[NewJob]) -> builtins.list[Any]:
@@ -238,6 +256,7 @@ class RedisStorage(Storage):
             args += (job.job_id, job.job_class, job.queue_name, str(job.priority), run_at)
             args.append(job.payload)
             args.append(job.rate_limits or "")  # flow: rate limits
+            args.append(slots_to_json(job.concurrency) or "")  # flow: concurrency
         return args
 
     # -- worker side -----------------------------------------------------------------
@@ -281,18 +300,20 @@ class RedisStorage(Storage):
             if r.return_value is not None
         ]
         if not values:
-            self._script("complete", len(succeeded) // 2, *succeeded, *others)
+            reply = self._script("complete", len(succeeded) // 2, *succeeded, *others)
+            emit_unblocked(reply[1])  # flow: concurrency
             return
         now = records.stamp(_time.now())
         stored: builtins.list[str | int] = [self._p, now]
         stored += [field for value in values for field in value]
         completed: builtins.list[str | int] = [self._p, now, len(succeeded) // 2]
         completed += [*succeeded, *others]
-        self._call(
+        replies = self._call(
             lambda: self._scripts.run_atomically(
                 [("store_return_values", stored), ("complete", completed)]
             )
         )
+        emit_unblocked(replies[1][1])  # flow: concurrency
 
     def _heartbeat(self, worker_id: str, info: dict[str, Any] | None) -> None:
         now = records.stamp(_time.now())
@@ -316,6 +337,7 @@ class RedisStorage(Storage):
         reply = self._script(
             "recover", stale_before, max_crashes, error.exception_class, before, after
         )
+        emit_unblocked(reply[2])  # flow: concurrency
         return int(reply[0]), int(reply[1])
 
     def _recover_worker(
@@ -327,6 +349,7 @@ class RedisStorage(Storage):
         reply = self._script(
             "recover_worker", worker_id, max_crashes, error.exception_class, before, after, *sids
         )
+        emit_unblocked(reply[2])  # flow: concurrency
         return int(reply[0]), int(reply[1])
 
     def _wait(self, selector: QueueSelector, timeout: float) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 
 from activejob.flow.unique import lock_of
 from activejob.storage.base import Duplicate, NewJob
+from activejob.storage.concurrency import slots_to_json
 from activejob.storage.redis import records
 
 __all__ = ["unique_push_args", "unique_push_reply"]
@@ -31,6 +32,7 @@ def unique_push_args(prefix: str, jobs: Sequence[NewJob], now: str) -> list[str]
             args += (lock_of(job.unique_key), job.unique_key, job.unique_until, within)
             args.append(job.unique_on_conflict)
         args.append(job.rate_limits or "")  # flow: rate limits
+        args.append(slots_to_json(job.concurrency) or "")  # flow: concurrency
     return args
 
 

@@ -51,6 +51,7 @@ from activejob.storage.recurring import RecurringTaskInfo, RecurringTaskSpec
 from activejob.storage.selector import QueuePattern, QueueSelector
 from activejob.storage.signal import WakeSignal
 from activejob.storage.sql import rate
+from activejob.storage.sql.concurrency import ConcurrencyOps, announce_blocked
 from activejob.storage.sql.queries import Dialect, load_dialect
 from activejob.storage.sql.unique import push_jobs_with_unique, unique_params
 
@@ -60,7 +61,7 @@ CANCEL_SELECTOR = QueueSelector((QueuePattern("exact", CANCEL_NOTICE),))
 """What a worker's overseer waits for on the wake signal (flow: cancellation)."""
 
 
-class SQLStorage(Storage):
+class SQLStorage(ConcurrencyOps, Storage):
     """The dialect-independent half of the SQL storages."""
 
     sql_package: ClassVar[str]
@@ -289,22 +290,35 @@ class SQLStorage(Storage):
 
     def _push(self, jobs: Sequence[NewJob], connection: Any) -> builtins.list[Any]:
         now = _time.now()
-        scope = self._connection() if connection is None else self._foreign(connection)
+        # flow: concurrency — limited jobs get their slots in the inserting transaction
+        limited = any(job.concurrency for job in jobs)
+        blocked: builtins.list[tuple[str, str, bool]] = []
+        if connection is not None:
+            scope = self._foreign(connection)
+        else:
+            scope = self._transaction() if limited else self._connection()
         with scope as conn:
             if any(job.unique_key is not None for job in jobs):  # flow: unique
-                ids = self._push_unique(conn, jobs, now, own=connection is None)
-            elif len(jobs) == 1:
-                ids = [self._insert_one(conn, jobs[0], now)]
+                own = connection is None and not limited  # else: in the transaction above
+                ids = self._push_unique(conn, jobs, now, own=own)
             else:
-                cursor = self._run(
-                    conn, "insert_jobs", {"jobs": self._jobs_param(jobs), "now": now}
-                )
-                # Ids follow insertion order within one statement.
-                ids = sorted(row[0] for row in cursor.fetchall())
-                if len(ids) != len(jobs):
-                    raise StorageError(f"stored {len(ids)} rows for {len(jobs)} jobs")
+                ids = self._insert_rows(conn, jobs, now)
+            if limited:
+                blocked = self.dispatch_new(conn, jobs, ids, now)
         for queue_name in {job.queue_name for job in jobs}:
             self._signal.notify(queue_name)
+        announce_blocked(blocked)
+        return ids
+
+    def _insert_rows(self, conn: Any, jobs: Sequence[NewJob], now: float) -> builtins.list[Any]:
+        """Insert ``jobs`` on ``conn`` in one statement; their storage ids, in order."""
+        if len(jobs) == 1:
+            return [self._insert_one(conn, jobs[0], now)]
+        cursor = self._run(conn, "insert_jobs", {"jobs": self._jobs_param(jobs), "now": now})
+        # Ids follow insertion order within one statement.
+        ids = sorted(row[0] for row in cursor.fetchall())
+        if len(ids) != len(jobs):
+            raise StorageError(f"stored {len(ids)} rows for {len(jobs)} jobs")
         return ids
 
     def _insert_one(self, conn: Any, job: NewJob, now: float) -> Any:
@@ -425,14 +439,18 @@ class SQLStorage(Storage):
             if r.return_value is not None
         ]
         requeued = any(r.state in (JobState.READY, JobState.SCHEDULED) for r in results)
-        # flow: cancellation. A released or retried job asked to stop is discarded in
-        # the same transaction, before any claim can see it ready.
-        with self._transaction() if values or requeued else self._connection() as conn:
+        now = _time.now()
+        # flow: concurrency — freed slots go to the next blocked jobs in this transaction;
+        # flow: cancellation — a released or retried job asked to stop is discarded in
+        # it too, before any claim can see it ready.
+        with self._transaction() as conn:
             if values:
                 self._run(conn, "store_return_values", {"results": json.dumps(values)})
-            self._run(conn, "complete_jobs", {"results": json.dumps(rows), "now": _time.now()})
+            self._run(conn, "complete_jobs", {"results": json.dumps(rows), "now": now})
             if requeued:
                 self._discard_cancelled(conn)
+            unblocked = self.release_completed(conn, results, now)
+        self.announce_unblocked(unblocked)
         for result in results:
             if result.state in (JobState.READY, JobState.SCHEDULED):
                 self._signal.notify(result.queue_name)
@@ -469,6 +487,7 @@ class SQLStorage(Storage):
         released = states.count(JobState.READY.value)
         if released:
             self._signal.notify(None)
+        self.sweep_concurrency()  # flow: concurrency
         return released, len(states) - released
 
     def _recover_worker(
@@ -493,6 +512,7 @@ class SQLStorage(Storage):
         released = states.count(JobState.READY.value)
         if released:
             self._signal.notify(None)
+        self.sweep_concurrency()  # flow: concurrency
         return released, len(states) - released
 
     def _prune(self, older_than: float) -> int:
@@ -533,15 +553,21 @@ class SQLStorage(Storage):
         return infos
 
     def _retry(self, where: JobFilter) -> int:
-        with self._connection() as conn:
-            count = int(self._run(conn, "retry_jobs", self._filter_params(where)).rowcount)
+        params = self._filter_params(where)
+        with self._transaction() as conn:
+            count = int(self._run(conn, "retry_jobs", params).rowcount)
+            unblocked = self.park_retried(conn, params["now"]) if count else []  # flow: concurrency
+        self.announce_unblocked(unblocked)
         if count:
             self._signal.notify(where.queue_name)
         return count
 
     def _discard(self, where: JobFilter) -> int:
         with self._connection() as conn:
-            return int(self._run(conn, "discard_jobs", self._filter_params(where)).rowcount)
+            count = int(self._run(conn, "discard_jobs", self._filter_params(where)).rowcount)
+        if count:
+            self.sweep_concurrency()  # flow: concurrency — a discarded holder frees its slots
+        return count
 
     def _pause(self, queue_name: str) -> None:
         with self._connection() as conn:
@@ -582,7 +608,9 @@ class SQLStorage(Storage):
             if self._run(conn, "insert_recurring_execution", params).rowcount != 1:
                 return None
             storage_id = self._insert_one(conn, job, now)
+            blocked = self.dispatch_new(conn, [job], [storage_id], now)  # flow: concurrency
             self._run(conn, "record_recurring_run", params)
+        announce_blocked(blocked)
         self._signal.notify(job.queue_name)
         return storage_id
 
@@ -759,6 +787,7 @@ def _job_info(row: Sequence[Any], now: float) -> JobInfo:
     created_at, run_at, started_at, finished_at, worker_id, heartbeat_at = row[8:14]
     error_class, error_message, error_traceback, crashes = row[14:18]
     return_value = row[18]  # results: return values (django.tasks)
+    blocked_by = row[23] if len(row) > 23 else None  # flow: concurrency
     d = Defects()
     job_state = d.state(state)
     run_at_s = d.seconds("run_at", run_at, now)
@@ -784,6 +813,7 @@ def _job_info(row: Sequence[Any], now: float) -> JobInfo:
         heartbeat_at=d.maybe_time("heartbeat_at", heartbeat_at),
         crashes=d.integer("crashes", crashes),
         return_value=return_value if isinstance(return_value, str) else None,
+        blocked_by=None if blocked_by is None else str(blocked_by),
     )
     info.error = d.error(error)
     if len(row) > 19:  # flow: unique

@@ -29,6 +29,7 @@ from __future__ import annotations
 from activejob.testing.contract.base import FakeClock, new_job
 from activejob.testing.contract.browsing import Browsing
 from activejob.testing.contract.cancel import Cancelling
+from activejob.testing.contract.concurrency import ConcurrencyLimits
 from activejob.testing.contract.crashes import WorkerCrashes
 from activejob.testing.contract.hostile import HostileRows
 from activejob.testing.contract.jobs import PushingAndClaiming
@@ -56,6 +57,7 @@ class StorageContract(
     Cancelling,  # flow: cancellation
     UniqueKeys,  # flow: unique
     Browsing,
+    ConcurrencyLimits,  # flow: concurrency
 ):
     """The shared tests. Subclasses implement :meth:`make_storage`, and may implement
     :meth:`~HostileRows.corrupt` to run the hostile-row tests."""

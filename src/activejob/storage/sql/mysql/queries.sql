@@ -212,7 +212,8 @@ SELECT id, job_id, job_class, queue_name, priority, state, attempts, payload,
        created_at, run_at, started_at, finished_at, worker_id, heartbeat_at,
        error_class, error_message, error_traceback, crashes,
        return_value,
-       unique_key, unique_until, unique_expires_at, unique_lock -- flow: unique
+       unique_key, unique_until, unique_expires_at, unique_lock, -- flow: unique
+       blocked_by -- flow: concurrency
 FROM activejob_jobs WHERE job_id = %(job_id)s ORDER BY id DESC LIMIT 1;
 
 -- name: list_jobs
@@ -221,7 +222,8 @@ SELECT id, job_id, job_class, queue_name, priority, state, attempts, payload,
        created_at, run_at, started_at, finished_at, worker_id, heartbeat_at,
        error_class, error_message, error_traceback, crashes,
        return_value,
-       unique_key, unique_until, unique_expires_at, unique_lock -- flow: unique
+       unique_key, unique_until, unique_expires_at, unique_lock, -- flow: unique
+       blocked_by -- flow: concurrency
 FROM activejob_jobs
 WHERE (%(states)s IS NULL
        OR JSON_CONTAINS(%(states)s, JSON_QUOTE(CASE WHEN state = 'scheduled' AND run_at <= %(now)s
@@ -249,7 +251,7 @@ WHERE state IN ('failed', 'discarded')
 -- name: discard_jobs
 UPDATE activejob_jobs
 SET finished_at = %(now)s, state = 'discarded'
-WHERE state IN ('ready', 'scheduled', 'failed')
+WHERE state IN ('ready', 'scheduled', 'failed', 'blocked')
   AND (%(states)s IS NULL
        OR JSON_CONTAINS(%(states)s, JSON_QUOTE(CASE WHEN state = 'scheduled' AND run_at <= %(now)s
                                                   THEN 'ready' ELSE state END)))
@@ -563,7 +565,8 @@ SELECT w.lowest, w.scanned,
        j.created_at, j.run_at, j.started_at, j.finished_at, j.worker_id, j.heartbeat_at,
        j.error_class, j.error_message, j.error_traceback, j.crashes,
        j.return_value,
-       j.unique_key, j.unique_until, j.unique_expires_at, j.unique_lock -- flow: unique
+       j.unique_key, j.unique_until, j.unique_expires_at, j.unique_lock, -- flow: unique
+       j.blocked_by -- flow: concurrency
 FROM (SELECT min(id) AS lowest, count(*) AS scanned FROM window_rows) AS w
 LEFT JOIN matched AS m ON TRUE
 LEFT JOIN activejob_jobs AS j ON j.id = m.id
@@ -601,3 +604,170 @@ SELECT coalesce((SELECT %(cap)s FROM activejob_jobs
                  ORDER BY id LIMIT %(skip)s, 1),
                 (SELECT count(*) FROM activejob_jobs
                  WHERE state = %(state)s AND queue_name = %(queue_name)s));
+
+-- flow: concurrency (limits_concurrency; storage/sql/concurrency.py) -----------------
+-- No RETURNING here: what the other dialects return, a *_select query reads first
+-- (locking the rows), then the *_apply query changes them.
+
+-- name: lock_concurrency_key
+-- Locks the key's row (made on first use) until the transaction ends.
+INSERT INTO activejob_concurrency_keys (concurrency_key) VALUES (%(key)s)
+ON DUPLICATE KEY UPDATE concurrency_key = concurrency_key;
+
+-- name: set_job_concurrency
+UPDATE activejob_jobs SET concurrency = %(concurrency)s WHERE id = %(id)s;
+
+-- name: count_slots
+SELECT count(*) FROM activejob_concurrency_slots
+WHERE concurrency_key = %(key)s AND expires_at > %(now)s;
+
+-- name: take_slot
+INSERT INTO activejob_concurrency_slots (concurrency_key, job_ref, expires_at)
+VALUES (%(key)s, %(id)s, %(expires_at)s)
+ON DUPLICATE KEY UPDATE expires_at = VALUES(expires_at);
+
+-- name: block_job
+UPDATE activejob_jobs SET state = 'blocked', blocked_by = %(key)s WHERE id = %(id)s;
+
+-- name: discard_job
+UPDATE activejob_jobs
+SET state = 'discarded', blocked_by = %(key)s, finished_at = %(now)s,
+    error_class = %(error_class)s, error_message = %(error_message)s, error_traceback = ''
+WHERE id = %(id)s;
+
+-- name: unblock_job
+UPDATE activejob_jobs SET state = 'ready', blocked_by = NULL WHERE id = %(id)s;
+
+-- name: blocked_candidates
+-- The next blocked jobs of a key whose time has come: priority, then first enqueued.
+SELECT id, job_id, concurrency FROM activejob_jobs
+WHERE state = 'blocked' AND blocked_by = %(key)s AND run_at <= %(now)s
+ORDER BY priority, id
+LIMIT %(limit)s
+FOR UPDATE;
+
+-- name: park_rescheduled
+-- A limited job scheduled to run again waits blocked (no slot) until its time.
+UPDATE activejob_jobs
+SET state = 'blocked', blocked_by = JSON_UNQUOTE(JSON_EXTRACT(concurrency, '$[0].key'))
+WHERE id IN (SELECT id FROM JSON_TABLE(%(ids)s, '$[*]' COLUMNS (id BIGINT PATH '$')) AS i) AND state = 'scheduled' AND concurrency IS NOT NULL;
+
+-- name: free_slots_select
+-- The slots of these jobs, unless they still hold them (ready or running again).
+SELECT s.concurrency_key FROM activejob_concurrency_slots AS s
+WHERE s.job_ref IN (SELECT id FROM JSON_TABLE(%(ids)s, '$[*]' COLUMNS (id BIGINT PATH '$')) AS i)
+  AND NOT EXISTS (SELECT 1 FROM activejob_jobs AS j
+                  WHERE j.id = s.job_ref AND j.state IN ('ready', 'running'))
+FOR UPDATE;
+
+-- name: free_slots_apply
+DELETE FROM activejob_concurrency_slots
+WHERE job_ref IN (SELECT id FROM JSON_TABLE(%(ids)s, '$[*]' COLUMNS (id BIGINT PATH '$')) AS i)
+  AND NOT EXISTS (SELECT 1 FROM activejob_jobs AS j
+                  WHERE j.id = job_ref AND j.state IN ('ready', 'running'));
+
+-- name: park_retried_select
+-- Limited jobs retried by an operator (ready at :now, no slot) wait blocked.
+SELECT JSON_UNQUOTE(JSON_EXTRACT(j.concurrency, '$[0].key')) FROM activejob_jobs AS j
+WHERE j.pending = 1 AND j.state = 'ready' AND j.run_at = %(now)s
+  AND j.concurrency IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM activejob_concurrency_slots AS s WHERE s.job_ref = j.id)
+FOR UPDATE;
+
+-- name: park_retried_apply
+UPDATE activejob_jobs AS j
+SET j.state = 'blocked', j.blocked_by = JSON_UNQUOTE(JSON_EXTRACT(j.concurrency, '$[0].key'))
+WHERE j.pending = 1 AND j.state = 'ready' AND j.run_at = %(now)s
+  AND j.concurrency IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM activejob_concurrency_slots AS s WHERE s.job_ref = j.id);
+
+-- name: expire_slots_select
+-- Slots past their duration, and slots of jobs that no longer hold them.
+SELECT s.concurrency_key FROM activejob_concurrency_slots AS s
+WHERE s.expires_at <= %(now)s
+   OR NOT EXISTS (SELECT 1 FROM activejob_jobs AS j
+                  WHERE j.id = s.job_ref AND j.state IN ('ready', 'running'))
+FOR UPDATE;
+
+-- name: expire_slots_apply
+DELETE FROM activejob_concurrency_slots
+WHERE expires_at <= %(now)s
+   OR NOT EXISTS (SELECT 1 FROM activejob_jobs AS j
+                  WHERE j.id = job_ref AND j.state IN ('ready', 'running'));
+
+-- name: blocked_keys
+SELECT DISTINCT blocked_by FROM activejob_jobs
+WHERE state = 'blocked' AND run_at <= %(now)s
+LIMIT %(limit)s;
+
+-- name: lock_concurrency_keys
+-- lock_concurrency_key for every key of a JSON array, in key order.
+INSERT INTO activejob_concurrency_keys (concurrency_key)
+SELECT k FROM JSON_TABLE(%(keys)s, '$[*]' COLUMNS (k VARCHAR(255) PATH '$')) AS keys_ ORDER BY k
+ON DUPLICATE KEY UPDATE concurrency_key = activejob_concurrency_keys.concurrency_key;
+
+-- name: take_free_slots_select
+-- For each key of %(keys)s (a JSON array), its first due blocked jobs, by priority
+-- then id, that are limited by that key alone take the key's free slots, up to the
+-- first job limited by several keys (those go one by one, in order, from Python).
+-- MariaDB has no LATERAL: the window reads every blocked job of these keys. The
+-- keys are locked (lock_concurrency_keys), so _apply inserts the same rows.
+SELECT r.k, r.id, r.duration FROM (
+    SELECT c.*, MIN(CASE WHEN c.limits <> 1 THEN c.rn END) OVER (PARTITION BY c.k) AS first_stacked
+    FROM (
+        SELECT j.blocked_by AS k, j.id,
+               JSON_LENGTH(j.concurrency) AS limits,
+               CAST(JSON_EXTRACT(j.concurrency, '$[0].limit') AS SIGNED) AS lim,
+               CAST(JSON_EXTRACT(j.concurrency, '$[0].duration') AS DOUBLE) AS duration,
+               ROW_NUMBER() OVER (PARTITION BY j.blocked_by ORDER BY j.priority, j.id) AS rn,
+               (SELECT count(*) FROM activejob_concurrency_slots AS s
+                WHERE s.concurrency_key = j.blocked_by AND s.expires_at > %(now)s) AS held
+        FROM activejob_jobs AS j
+        WHERE j.state = 'blocked' AND j.run_at <= %(now)s
+          AND j.blocked_by IN (SELECT k FROM JSON_TABLE(%(keys)s, '$[*]' COLUMNS (k VARCHAR(255) PATH '$')) AS keys_)
+    ) AS c
+    WHERE c.rn <= %(limit)s
+) AS r
+WHERE r.limits = 1 AND r.rn <= r.lim - r.held
+  AND (r.first_stacked IS NULL OR r.rn < r.first_stacked);
+
+-- name: take_free_slots_apply
+INSERT INTO activejob_concurrency_slots (concurrency_key, job_ref, expires_at)
+SELECT t.k, t.id, %(now)s + t.duration FROM (SELECT r.k, r.id, r.duration FROM (
+    SELECT c.*, MIN(CASE WHEN c.limits <> 1 THEN c.rn END) OVER (PARTITION BY c.k) AS first_stacked
+    FROM (
+        SELECT j.blocked_by AS k, j.id,
+               JSON_LENGTH(j.concurrency) AS limits,
+               CAST(JSON_EXTRACT(j.concurrency, '$[0].limit') AS SIGNED) AS lim,
+               CAST(JSON_EXTRACT(j.concurrency, '$[0].duration') AS DOUBLE) AS duration,
+               ROW_NUMBER() OVER (PARTITION BY j.blocked_by ORDER BY j.priority, j.id) AS rn,
+               (SELECT count(*) FROM activejob_concurrency_slots AS s
+                WHERE s.concurrency_key = j.blocked_by AND s.expires_at > %(now)s) AS held
+        FROM activejob_jobs AS j
+        WHERE j.state = 'blocked' AND j.run_at <= %(now)s
+          AND j.blocked_by IN (SELECT k FROM JSON_TABLE(%(keys)s, '$[*]' COLUMNS (k VARCHAR(255) PATH '$')) AS keys_)
+    ) AS c
+    WHERE c.rn <= %(limit)s
+) AS r
+WHERE r.limits = 1 AND r.rn <= r.lim - r.held
+  AND (r.first_stacked IS NULL OR r.rn < r.first_stacked)) AS t
+ON DUPLICATE KEY UPDATE expires_at = VALUES(expires_at);
+
+-- name: ready_slot_holders_select
+SELECT j.job_id FROM activejob_jobs AS j
+WHERE j.state = 'blocked' AND j.blocked_by IN (SELECT k FROM JSON_TABLE(%(keys)s, '$[*]' COLUMNS (k VARCHAR(255) PATH '$')) AS keys_)
+  AND EXISTS (SELECT 1 FROM activejob_concurrency_slots AS s
+              WHERE s.job_ref = j.id AND s.concurrency_key = j.blocked_by)
+FOR UPDATE;
+
+-- name: ready_slot_holders_apply
+UPDATE activejob_jobs AS j SET j.state = 'ready', j.blocked_by = NULL
+WHERE j.state = 'blocked' AND j.blocked_by IN (SELECT k FROM JSON_TABLE(%(keys)s, '$[*]' COLUMNS (k VARCHAR(255) PATH '$')) AS keys_)
+  AND EXISTS (SELECT 1 FROM activejob_concurrency_slots AS s
+              WHERE s.job_ref = j.id AND s.concurrency_key = j.blocked_by);
+
+-- name: keys_with_stacked_waiters
+-- Keys of %(keys)s with a due blocked job limited by several keys.
+SELECT DISTINCT blocked_by FROM activejob_jobs
+WHERE state = 'blocked' AND blocked_by IN (SELECT k FROM JSON_TABLE(%(keys)s, '$[*]' COLUMNS (k VARCHAR(255) PATH '$')) AS keys_)
+  AND run_at <= %(now)s AND JSON_LENGTH(concurrency) > 1;

@@ -48,6 +48,7 @@ from activejob.storage.options import UrlOptions, mask_password
 from activejob.storage.selector import QueueSelector
 from activejob.storage.sql import rate
 from activejob.storage.sql.base import SQLStorage, _claim_order, _claimed_job
+from activejob.storage.sql.concurrency import announce_blocked
 from activejob.storage.sql.mysql.pool import ConnectionPool
 from activejob.storage.sql.unique import push_jobs_with_unique, unique_params
 
@@ -99,6 +100,7 @@ class MySQLStorage(SQLStorage):
     """Jobs in the MariaDB/MySQL database that ``connect_args`` (mysqlclient's) name."""
 
     sql_package: ClassVar[str] = "activejob.storage.sql.mysql"
+    returning = False  # flow: concurrency — no UPDATE/DELETE ... RETURNING in MySQL
     no_limit: ClassVar[Any] = 18446744073709551615  # MySQL's own "no limit"
 
     def __init__(
@@ -284,28 +286,35 @@ class MySQLStorage(SQLStorage):
     def _push(self, jobs: Sequence[NewJob], connection: Any) -> builtins.list[Any]:
         now = _time.now()
         own = connection is None
-        with self._connection() if own else self._foreign(connection) as conn:
-            if any(job.unique_key is not None for job in jobs):  # flow: unique
-                ids = self._push_unique_rows(conn, jobs, now, own=own)
-            elif len(jobs) == 1:
-                ids = [self._insert_one(conn, jobs[0], now)]
-            elif self._id_step is not None:
-                cursor = self._run(
-                    conn, "insert_jobs", {"jobs": self._jobs_param(jobs), "now": now}
-                )
-                if cursor.rowcount != len(jobs):
-                    raise StorageError(f"stored {cursor.rowcount} rows for {len(jobs)} jobs")
-                first, step = int(cursor.lastrowid), self._id_step
-                ids = [first + i * step for i in range(len(jobs))]
+        limited = any(job.concurrency for job in jobs)  # flow: concurrency
+        with_unique = any(job.unique_key is not None for job in jobs)  # flow: unique
+        one_transaction = own and (
+            limited or (not with_unique and len(jobs) > 1 and self._id_step is None)
+        )
+        blocked: builtins.list[tuple[str, str, bool]] = []
+        scope = self._connection() if own else self._foreign(connection)
+        with scope as conn, self._begin(conn) if one_transaction else nullcontext():
+            if with_unique:
+                ids = self._push_unique_rows(conn, jobs, now, own=own and not one_transaction)
             else:
-                with self._begin(conn) if own else nullcontext():
-                    ids = [
-                        self._run(conn, "insert_job", _insert_params(job, now)).lastrowid
-                        for job in jobs
-                    ]
+                ids = self._insert_rows(conn, jobs, now)
+            if limited:
+                blocked = self.dispatch_new(conn, jobs, ids, now)
         for queue_name in {job.queue_name for job in jobs}:
             self._signal.notify(queue_name)
+        announce_blocked(blocked)
         return ids
+
+    def _insert_rows(self, conn: Any, jobs: Sequence[NewJob], now: float) -> builtins.list[Any]:
+        if len(jobs) == 1:
+            return [self._insert_one(conn, jobs[0], now)]
+        if self._id_step is not None:
+            cursor = self._run(conn, "insert_jobs", {"jobs": self._jobs_param(jobs), "now": now})
+            if cursor.rowcount != len(jobs):
+                raise StorageError(f"stored {cursor.rowcount} rows for {len(jobs)} jobs")
+            first, step = int(cursor.lastrowid), self._id_step
+            return [first + i * step for i in range(len(jobs))]
+        return [self._run(conn, "insert_job", _insert_params(job, now)).lastrowid for job in jobs]
 
     def _insert_one(self, conn: Any, job: NewJob, now: float) -> Any:
         return self._run(conn, "insert_job", _insert_params(job, now)).lastrowid
@@ -394,6 +403,7 @@ class MySQLStorage(SQLStorage):
             self._discard_cancelled(conn)  # flow: cancellation
         if released:
             self._signal.notify(None)
+        self.sweep_concurrency()  # flow: concurrency
         return released, failed
 
     def _recover_worker(
@@ -411,6 +421,7 @@ class MySQLStorage(SQLStorage):
             self._discard_cancelled(conn)  # flow: cancellation
         if released:
             self._signal.notify(None)
+        self.sweep_concurrency()  # flow: concurrency
         return released, failed
 
     # -- waiting ----------------------------------------------------------------------

@@ -213,7 +213,8 @@ SELECT id, job_id, job_class, queue_name, priority, state, attempts, payload,
        worker_id, extract(epoch FROM heartbeat_at)::float8,
        error_class, error_message, error_traceback, crashes,
        return_value,
-       unique_key, unique_until, unique_expires_at, unique_lock -- flow: unique
+       unique_key, unique_until, unique_expires_at, unique_lock, -- flow: unique
+       blocked_by -- flow: concurrency
 FROM activejob_jobs WHERE job_id = %(job_id)s ORDER BY id DESC LIMIT 1;
 
 -- name: list_jobs
@@ -224,7 +225,8 @@ SELECT id, job_id, job_class, queue_name, priority, state, attempts, payload,
        worker_id, extract(epoch FROM heartbeat_at)::float8,
        error_class, error_message, error_traceback, crashes,
        return_value,
-       unique_key, unique_until, unique_expires_at, unique_lock -- flow: unique
+       unique_key, unique_until, unique_expires_at, unique_lock, -- flow: unique
+       blocked_by -- flow: concurrency
 FROM activejob_jobs
 WHERE (%(states)s::text[] IS NULL
        OR (CASE WHEN state = 'scheduled' AND run_at <= to_timestamp(%(now)s::float8)
@@ -250,7 +252,7 @@ WHERE state IN ('failed', 'discarded')
 -- name: discard_jobs
 UPDATE activejob_jobs
 SET state = 'discarded', finished_at = to_timestamp(%(now)s::float8)
-WHERE state IN ('ready', 'scheduled', 'failed')
+WHERE state IN ('ready', 'scheduled', 'failed', 'blocked')
   AND (%(states)s::text[] IS NULL
        OR (CASE WHEN state = 'scheduled' AND run_at <= to_timestamp(%(now)s::float8)
                 THEN 'ready' ELSE state END) = ANY (%(states)s::text[]))
@@ -640,7 +642,8 @@ SELECT w.lowest, w.scanned,
        j.worker_id, extract(epoch FROM j.heartbeat_at)::float8,
        j.error_class, j.error_message, j.error_traceback, j.crashes,
        j.return_value,
-       j.unique_key, j.unique_until, j.unique_expires_at, j.unique_lock -- flow: unique
+       j.unique_key, j.unique_until, j.unique_expires_at, j.unique_lock, -- flow: unique
+       j.blocked_by -- flow: concurrency
 FROM (SELECT min(id) AS lowest, count(*) AS scanned FROM window_rows) AS w
 LEFT JOIN (matched AS m JOIN activejob_jobs AS j ON j.id = m.id) ON true
 ORDER BY j.id DESC;
@@ -663,3 +666,134 @@ WHERE job_id = %(job_id)s AND state = 'scheduled';
 -- Running jobs by queue: few, read on the running-jobs index (the dashboard's
 -- indexes leave them out).
 SELECT queue_name, count(*) FROM activejob_jobs WHERE state = 'running' GROUP BY queue_name;
+
+-- flow: concurrency (limits_concurrency; storage/sql/concurrency.py) -----------------
+
+-- name: lock_concurrency_key
+-- Serialises the slot counts of one key until the transaction ends (a hash
+-- collision only makes two keys wait for each other).
+SELECT pg_advisory_xact_lock(hashtextextended(%(key)s::text, 7013));
+
+-- name: set_job_concurrency
+UPDATE activejob_jobs SET concurrency = %(concurrency)s WHERE id = %(id)s;
+
+-- name: count_slots
+SELECT count(*) FROM activejob_concurrency_slots
+WHERE concurrency_key = %(key)s AND expires_at > to_timestamp(%(now)s::float8);
+
+-- name: take_slot
+INSERT INTO activejob_concurrency_slots (concurrency_key, job_ref, expires_at)
+VALUES (%(key)s, %(id)s, to_timestamp(%(expires_at)s::float8))
+ON CONFLICT (concurrency_key, job_ref) DO UPDATE SET expires_at = excluded.expires_at;
+
+-- name: block_job
+UPDATE activejob_jobs SET state = 'blocked', blocked_by = %(key)s WHERE id = %(id)s;
+
+-- name: discard_job
+UPDATE activejob_jobs
+SET state = 'discarded', blocked_by = %(key)s, finished_at = to_timestamp(%(now)s::float8),
+    error_class = %(error_class)s, error_message = %(error_message)s, error_traceback = ''
+WHERE id = %(id)s;
+
+-- name: unblock_job
+-- Back to ready: the requeue trigger NOTIFYs the idle workers on commit.
+UPDATE activejob_jobs SET state = 'ready', blocked_by = NULL WHERE id = %(id)s;
+
+-- name: blocked_candidates
+-- The next blocked jobs of a key whose time has come: priority, then first enqueued.
+SELECT id, job_id, concurrency FROM activejob_jobs
+WHERE state = 'blocked' AND blocked_by = %(key)s AND run_at <= to_timestamp(%(now)s::float8)
+ORDER BY priority, id
+LIMIT %(limit)s;
+
+-- name: park_rescheduled
+-- A limited job scheduled to run again waits blocked (no slot) until its time.
+UPDATE activejob_jobs
+SET state = 'blocked', blocked_by = concurrency::json -> 0 ->> 'key'
+WHERE id IN (SELECT value::bigint FROM json_array_elements_text(%(ids)s::json))
+  AND state = 'scheduled' AND concurrency IS NOT NULL;
+
+-- name: free_slots
+-- The slots of these jobs, unless they still hold them (ready or running again),
+-- and the freed keys' locks (lock_concurrency_key), taken in key order: the next
+-- statement, with a snapshot of its own, then counts their slots.
+WITH freed AS (
+    DELETE FROM activejob_concurrency_slots AS s
+    WHERE s.job_ref IN (SELECT value::bigint FROM json_array_elements_text(%(ids)s::json))
+      AND NOT EXISTS (SELECT 1 FROM activejob_jobs AS j
+                      WHERE j.id = s.job_ref AND j.state IN ('ready', 'running'))
+    RETURNING s.concurrency_key
+)
+SELECT k, pg_advisory_xact_lock(hashtextextended(k, 7013))
+FROM (SELECT DISTINCT concurrency_key AS k FROM freed ORDER BY 1) AS keys;
+
+-- name: park_retried
+-- Limited jobs retried by an operator (ready at :now, no slot) wait blocked.
+UPDATE activejob_jobs AS j
+SET state = 'blocked', blocked_by = j.concurrency::json -> 0 ->> 'key'
+WHERE j.state = 'ready' AND j.run_at = to_timestamp(%(now)s::float8)
+  AND j.concurrency IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM activejob_concurrency_slots AS s WHERE s.job_ref = j.id)
+RETURNING j.blocked_by;
+
+-- name: expire_slots
+-- Slots past their duration, and slots of jobs that no longer hold them.
+DELETE FROM activejob_concurrency_slots AS s
+WHERE s.expires_at <= to_timestamp(%(now)s::float8)
+   OR NOT EXISTS (SELECT 1 FROM activejob_jobs AS j
+                  WHERE j.id = s.job_ref AND j.state IN ('ready', 'running'))
+RETURNING s.concurrency_key;
+
+-- name: blocked_keys
+SELECT DISTINCT blocked_by FROM activejob_jobs
+WHERE state = 'blocked' AND run_at <= to_timestamp(%(now)s::float8)
+LIMIT %(limit)s;
+
+-- name: lock_concurrency_keys
+-- lock_concurrency_key for every key of a JSON array, in key order.
+SELECT count(pg_advisory_xact_lock(hashtextextended(k, 7013)))
+FROM (SELECT k FROM json_array_elements_text(%(keys)s::json) AS k ORDER BY k) AS keys;
+
+-- name: unblock_free_slots
+-- For each key of %(keys)s (a JSON array), its first due blocked jobs, by priority
+-- then id, that are limited by that key alone take the key's free slots and become
+-- ready (the requeue trigger NOTIFYs the idle workers on commit), up to the first
+-- job limited by several keys: such keys are returned as 'stacked', for Python to
+-- hand on one job at a time, in order. Returns ('ready', job_id, key) /
+-- ('stacked', key, key).
+WITH candidates AS (
+    SELECT k.key, j.id,
+           json_array_length(j.concurrency::json) AS limits,
+           (j.concurrency::json -> 0 ->> 'limit')::integer AS lim,
+           (j.concurrency::json -> 0 ->> 'duration')::float8 AS duration,
+           row_number() OVER (PARTITION BY k.key ORDER BY j.priority, j.id) AS rn,
+           (SELECT count(*) FROM activejob_concurrency_slots AS s
+            WHERE s.concurrency_key = k.key
+              AND s.expires_at > to_timestamp(%(now)s::float8)) AS held
+    FROM json_array_elements_text(%(keys)s::json) AS k(key)
+    CROSS JOIN LATERAL (
+        SELECT b.id, b.priority, b.concurrency FROM activejob_jobs AS b
+        WHERE b.state = 'blocked' AND b.blocked_by = k.key
+          AND b.run_at <= to_timestamp(%(now)s::float8)
+        ORDER BY b.priority, b.id LIMIT %(limit)s
+    ) AS j
+),
+ranked AS (
+    SELECT *, min(CASE WHEN limits <> 1 THEN rn END) OVER (PARTITION BY key) AS first_stacked
+    FROM candidates
+),
+taken AS (
+    INSERT INTO activejob_concurrency_slots (concurrency_key, job_ref, expires_at)
+    SELECT key, id, to_timestamp(%(now)s::float8 + duration) FROM ranked
+    WHERE limits = 1 AND rn <= lim - held AND (first_stacked IS NULL OR rn < first_stacked)
+    ON CONFLICT (concurrency_key, job_ref) DO UPDATE SET expires_at = excluded.expires_at
+    RETURNING job_ref, concurrency_key
+),
+readied AS (
+    UPDATE activejob_jobs AS j SET state = 'ready', blocked_by = NULL
+    FROM taken WHERE j.id = taken.job_ref AND j.state = 'blocked'
+    RETURNING j.job_id, taken.concurrency_key
+)
+SELECT 'ready', job_id, concurrency_key FROM readied
+UNION ALL
+SELECT DISTINCT 'stacked', key, key FROM ranked WHERE first_stacked IS NOT NULL;

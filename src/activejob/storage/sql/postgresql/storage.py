@@ -58,6 +58,8 @@ class PostgreSQLStorage(SQLStorage):
     """Jobs in the PostgreSQL database ``conninfo`` names (a URL or ``key=value`` string)."""
 
     sql_package: ClassVar[str] = "activejob.storage.sql.postgresql"
+    unblock_in_one = True  # flow: concurrency — data-modifying CTEs: one round trip
+    free_slots_locks = True  # flow: concurrency — and the freed keys locked in the same
 
     def __init__(
         self,

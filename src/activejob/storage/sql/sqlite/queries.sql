@@ -173,7 +173,8 @@ SELECT id, job_id, job_class, queue_name, priority, state, attempts, payload,
        created_at, run_at, started_at, finished_at, worker_id, heartbeat_at,
        error_class, error_message, error_traceback, crashes,
        return_value,
-       unique_key, unique_until, unique_expires_at, unique_lock -- flow: unique
+       unique_key, unique_until, unique_expires_at, unique_lock, -- flow: unique
+       blocked_by -- flow: concurrency
 FROM activejob_jobs WHERE job_id = :job_id ORDER BY id DESC LIMIT 1;
 
 -- name: list_jobs
@@ -182,7 +183,8 @@ SELECT id, job_id, job_class, queue_name, priority, state, attempts, payload,
        created_at, run_at, started_at, finished_at, worker_id, heartbeat_at,
        error_class, error_message, error_traceback, crashes,
        return_value,
-       unique_key, unique_until, unique_expires_at, unique_lock -- flow: unique
+       unique_key, unique_until, unique_expires_at, unique_lock, -- flow: unique
+       blocked_by -- flow: concurrency
 FROM activejob_jobs
 WHERE (:states IS NULL OR (CASE WHEN state = 'scheduled' AND run_at <= :now THEN 'ready' ELSE state END)
                           IN (SELECT value FROM json_each(:states)))
@@ -207,7 +209,7 @@ WHERE state IN ('failed', 'discarded')
 -- name: discard_jobs
 UPDATE activejob_jobs
 SET state = 'discarded', finished_at = :now
-WHERE state IN ('ready', 'scheduled', 'failed')
+WHERE state IN ('ready', 'scheduled', 'failed', 'blocked')
   AND (:states IS NULL OR (CASE WHEN state = 'scheduled' AND run_at <= :now THEN 'ready' ELSE state END)
                           IN (SELECT value FROM json_each(:states)))
   AND (:queue_name IS NULL OR queue_name = :queue_name)
@@ -539,7 +541,8 @@ SELECT w.lowest, w.scanned,
        j.created_at, j.run_at, j.started_at, j.finished_at, j.worker_id, j.heartbeat_at,
        j.error_class, j.error_message, j.error_traceback, j.crashes,
        j.return_value,
-       j.unique_key, j.unique_until, j.unique_expires_at, j.unique_lock -- flow: unique
+       j.unique_key, j.unique_until, j.unique_expires_at, j.unique_lock, -- flow: unique
+       j.blocked_by -- flow: concurrency
 FROM (SELECT min(id) AS lowest, count(*) AS scanned FROM window_rows) AS w
 LEFT JOIN matched AS m ON 1
 LEFT JOIN activejob_jobs AS j ON j.id = m.id
@@ -581,7 +584,8 @@ SELECT w.lowest, w.scanned,
        j.created_at, j.run_at, j.started_at, j.finished_at, j.worker_id, j.heartbeat_at,
        j.error_class, j.error_message, j.error_traceback, j.crashes,
        j.return_value,
-       j.unique_key, j.unique_until, j.unique_expires_at, j.unique_lock -- flow: unique
+       j.unique_key, j.unique_until, j.unique_expires_at, j.unique_lock, -- flow: unique
+       j.blocked_by -- flow: concurrency
 FROM (SELECT min(id) AS lowest, count(*) AS scanned FROM window_rows) AS w
 LEFT JOIN matched AS m ON 1
 LEFT JOIN activejob_jobs AS j ON j.id = m.id
@@ -624,7 +628,8 @@ SELECT w.lowest, w.scanned,
        j.created_at, j.run_at, j.started_at, j.finished_at, j.worker_id, j.heartbeat_at,
        j.error_class, j.error_message, j.error_traceback, j.crashes,
        j.return_value,
-       j.unique_key, j.unique_until, j.unique_expires_at, j.unique_lock -- flow: unique
+       j.unique_key, j.unique_until, j.unique_expires_at, j.unique_lock, -- flow: unique
+       j.blocked_by -- flow: concurrency
 FROM (SELECT min(id) AS lowest, count(*) AS scanned FROM window_rows) AS w
 LEFT JOIN matched AS m ON 1
 LEFT JOIN activejob_jobs AS j ON j.id = m.id
@@ -665,7 +670,8 @@ SELECT w.lowest, w.scanned,
        j.created_at, j.run_at, j.started_at, j.finished_at, j.worker_id, j.heartbeat_at,
        j.error_class, j.error_message, j.error_traceback, j.crashes,
        j.return_value,
-       j.unique_key, j.unique_until, j.unique_expires_at, j.unique_lock -- flow: unique
+       j.unique_key, j.unique_until, j.unique_expires_at, j.unique_lock, -- flow: unique
+       j.blocked_by -- flow: concurrency
 FROM (SELECT min(id) AS lowest, count(*) AS scanned FROM window_rows) AS w
 LEFT JOIN matched AS m ON 1
 LEFT JOIN activejob_jobs AS j ON j.id = m.id
@@ -687,3 +693,121 @@ WHERE job_id = :job_id AND state = 'scheduled';
 -- Running jobs by queue: few, read on the running-jobs index (the dashboard's
 -- indexes leave them out).
 SELECT queue_name, count(*) FROM activejob_jobs WHERE state = 'running' GROUP BY queue_name;
+
+-- flow: concurrency (limits_concurrency; storage/sql/concurrency.py) -----------------
+
+-- name: set_job_concurrency
+UPDATE activejob_jobs SET concurrency = :concurrency WHERE id = :id;
+
+-- name: count_slots
+SELECT count(*) FROM activejob_concurrency_slots
+WHERE concurrency_key = :key AND expires_at > :now;
+
+-- name: take_slot
+INSERT INTO activejob_concurrency_slots (concurrency_key, job_ref, expires_at)
+VALUES (:key, :id, :expires_at)
+ON CONFLICT (concurrency_key, job_ref) DO UPDATE SET expires_at = excluded.expires_at;
+
+-- name: block_job
+UPDATE activejob_jobs SET state = 'blocked', blocked_by = :key WHERE id = :id;
+
+-- name: discard_job
+UPDATE activejob_jobs
+SET state = 'discarded', blocked_by = :key, finished_at = :now,
+    error_class = :error_class, error_message = :error_message, error_traceback = ''
+WHERE id = :id;
+
+-- name: unblock_job
+UPDATE activejob_jobs SET state = 'ready', blocked_by = NULL WHERE id = :id;
+
+-- name: blocked_candidates
+-- The next blocked jobs of a key whose time has come: priority, then first enqueued.
+SELECT id, job_id, concurrency FROM activejob_jobs
+WHERE state = 'blocked' AND blocked_by = :key AND run_at <= :now
+ORDER BY priority, id
+LIMIT :limit;
+
+-- name: park_rescheduled
+-- A limited job scheduled to run again waits blocked (no slot) until its time.
+UPDATE activejob_jobs
+SET state = 'blocked', blocked_by = json_extract(concurrency, '$[0].key')
+WHERE id IN (SELECT value FROM json_each(:ids)) AND state = 'scheduled'
+  AND concurrency IS NOT NULL;
+
+-- name: free_slots
+-- The slots of these jobs, unless they still hold them (ready or running again).
+DELETE FROM activejob_concurrency_slots
+WHERE job_ref IN (SELECT value FROM json_each(:ids))
+  AND job_ref NOT IN (SELECT id FROM activejob_jobs
+                      WHERE id IN (SELECT value FROM json_each(:ids))
+                        AND state IN ('ready', 'running'))
+RETURNING concurrency_key;
+
+-- name: park_retried
+-- Limited jobs retried by an operator (ready at :now, no slot) wait blocked.
+UPDATE activejob_jobs
+SET state = 'blocked', blocked_by = json_extract(concurrency, '$[0].key')
+WHERE state = 'ready' AND run_at = :now AND concurrency IS NOT NULL
+  AND id NOT IN (SELECT job_ref FROM activejob_concurrency_slots)
+RETURNING blocked_by;
+
+-- name: expire_slots
+-- Slots past their duration, and slots of jobs that no longer hold them.
+DELETE FROM activejob_concurrency_slots
+WHERE expires_at <= :now
+   OR NOT EXISTS (SELECT 1 FROM activejob_jobs AS j
+                  WHERE j.id = job_ref AND j.state IN ('ready', 'running'))
+RETURNING concurrency_key;
+
+-- name: blocked_keys
+SELECT DISTINCT blocked_by FROM activejob_jobs
+WHERE state = 'blocked' AND run_at <= :now
+LIMIT :limit;
+
+-- name: take_free_slots
+-- For each key of :keys (a JSON array), its first due blocked jobs, by priority
+-- then id, that are limited by that key alone take the key's free slots, up to
+-- the first job limited by several keys (those go one by one, in order, from
+-- Python). The jobs that took a slot are then made ready by ready_slot_holders.
+WITH candidates AS (
+    SELECT k.value AS key, j.id AS id,
+           json_array_length(j.concurrency) AS limits,
+           json_extract(j.concurrency, '$[0].limit') AS lim,
+           json_extract(j.concurrency, '$[0].duration') AS duration,
+           row_number() OVER (PARTITION BY k.value ORDER BY j.priority, j.id) AS rn,
+           (SELECT count(*) FROM activejob_concurrency_slots AS s
+            WHERE s.concurrency_key = k.value AND s.expires_at > :now) AS held
+    -- CROSS JOIN keeps the keys outside: each key's few candidates by rowid.
+    FROM json_each(:keys) AS k
+    CROSS JOIN activejob_jobs AS j ON j.id IN (
+        SELECT b.id FROM activejob_jobs AS b
+        WHERE b.state = 'blocked' AND b.blocked_by = k.value AND b.run_at <= :now
+        ORDER BY b.priority, b.id LIMIT :limit)
+),
+ranked AS (
+    SELECT *, min(CASE WHEN limits <> 1 THEN rn END) OVER (PARTITION BY key) AS first_stacked
+    FROM candidates
+)
+INSERT INTO activejob_concurrency_slots (concurrency_key, job_ref, expires_at)
+SELECT key, id, :now + duration FROM ranked
+WHERE limits = 1 AND rn <= lim - held AND (first_stacked IS NULL OR rn < first_stacked)
+ON CONFLICT (concurrency_key, job_ref) DO UPDATE SET expires_at = excluded.expires_at
+RETURNING concurrency_key;
+
+-- name: ready_slot_holders
+-- Blocked jobs of :keys that now hold their slot (take_free_slots) become ready.
+UPDATE activejob_jobs SET state = 'ready', blocked_by = NULL
+WHERE state = 'blocked' AND blocked_by IN (SELECT value FROM json_each(:keys))
+  AND EXISTS (SELECT 1 FROM activejob_concurrency_slots AS s
+              WHERE s.job_ref = activejob_jobs.id AND s.concurrency_key = activejob_jobs.blocked_by)
+RETURNING job_id;
+
+-- name: keys_with_stacked_waiters
+-- Keys of :keys with a job limited by several keys among their next due blocked jobs.
+SELECT DISTINCT k.value
+FROM json_each(:keys) AS k
+CROSS JOIN activejob_jobs AS j ON j.id IN (
+    SELECT b.id FROM activejob_jobs AS b
+    WHERE b.state = 'blocked' AND b.blocked_by = k.value AND b.run_at <= :now
+    ORDER BY b.priority, b.id LIMIT :limit)
+WHERE json_array_length(j.concurrency) > 1;

@@ -70,6 +70,7 @@ class SQLiteStorage(SQLStorage):
 
     sql_package: ClassVar[str] = "activejob.storage.sql.sqlite"
     no_limit: ClassVar[Any] = -1
+    locks_keys = False  # flow: concurrency — BEGIN IMMEDIATE already serialises writers
 
     def __init__(
         self,
