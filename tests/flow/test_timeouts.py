@@ -35,7 +35,7 @@ class AsyncSlow(Job):
     timeout = 0.2
 
     async def perform(self) -> None:
-        await asyncio.sleep(30)
+        await asyncio.sleep(30)  # sleep-ok: the body the timeout cancels
 
 
 class SyncChecking(Job):
@@ -52,7 +52,7 @@ class Swallower(Job):
 
     async def perform(self) -> str:
         try:
-            await asyncio.sleep(30)
+            await asyncio.sleep(30)  # sleep-ok: the body the timeout cancels
         except asyncio.CancelledError:
             return "swallowed"
         return "slept"
@@ -65,7 +65,7 @@ class TimesOutOnce(Job):
     async def perform(self) -> str:
         runs.append(f"run{self.executions}")
         if self.executions == 1:
-            await asyncio.sleep(30)
+            await asyncio.sleep(30)  # sleep-ok: the body the timeout cancels
         return "done"
 
 
@@ -75,7 +75,7 @@ class Cancellable(Job):
 
     async def perform(self, started: threading.Event) -> None:
         started.set()
-        await asyncio.sleep(30)
+        await asyncio.sleep(30)  # sleep-ok: the body the timeout cancels
 
     @activejob.after_discard
     def note(self, exc: BaseException) -> None:
@@ -96,7 +96,7 @@ class Rows(Continuable, Job):
 
 @job(timeout=0.2)
 async def slow_function() -> None:
-    await asyncio.sleep(30)
+    await asyncio.sleep(30)  # sleep-ok: the body the timeout cancels
 
 
 class Plain(Job):
