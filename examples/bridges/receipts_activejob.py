@@ -23,3 +23,4 @@ class SendReceiptJob(Job):
 
     def perform(self, order_id: int) -> None:
         deliver(order_id)
+

@@ -15,3 +15,4 @@ def deliver(order_id: int) -> None:
 @app.task(autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=4, queue="mail")
 def send_receipt(order_id: int) -> None:
     deliver(order_id)
+

@@ -95,7 +95,7 @@ def test_all_with_no_filter_needs_yes_without_a_terminal(backend: Backend) -> No
     ]
     discard = activejob_cli("jobs", "discard", "--all", "--adapter", backend.url)
     assert discard.returncode == 1
-    assert "would discard all 3 ready, scheduled and failed jobs" in discard.stderr
+    assert "would discard all 3 ready, scheduled, blocked and failed jobs" in discard.stderr
     assert _states(backend) == before
     filtered = activejob_cli(
         "jobs", "discard", "--all", "--queue", "other", "--adapter", backend.url
@@ -137,7 +137,7 @@ def test_all_with_no_filter_asks_on_a_terminal(backend: Backend) -> None:
     status, err = _on_a_terminal(args, "n")
     assert (status, err) == (
         1,
-        "discard all 3 ready, scheduled and failed jobs? [y/N] "
+        "discard all 3 ready, scheduled, blocked and failed jobs? [y/N] "
         "activejob jobs discard: nothing done\n",
     )
     assert _states(backend) == before
