@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from activejob.storage.base import JobState, NewJob, Storage
+from activejob.storage.base import JobState, NewJob, Result, Storage
 from tests.worker.conftest import FAST, run_burst
 from tests.worker.jobs import Broken, Chain, Flaky, Note, RaisesUnprintable, labels
 
@@ -138,3 +138,35 @@ def test_a_job_that_came_due_since_the_last_claim_keeps_the_burst_going(
                          run_at=last_claim + 0.05)])  # fmt: skip
     worker = WorkerProcess(storage, FAST)
     assert worker._next_due(last_claim) == 0.0
+
+
+def test_a_rate_window_that_frees_after_the_last_claim_keeps_the_burst_going(
+    url: str, storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The race that ended a documented burst with 7 of 12 jobs left: the last claim
+    # found the window full, the window freed, and the listing no longer says the
+    # job is held. It is ready, so the burst claims again instead of leaving.
+    from activejob import _time
+    from activejob.flow.rate import StoredLimit, encode_limits
+    from activejob.testing.contract.base import FakeClock
+    from activejob.worker.process import RECHECKS, WorkerProcess
+
+    clock = FakeClock()
+    monkeypatch.setattr(_time, "now", clock)
+    limits = encode_limits([StoredLimit("api", 1, 1.0)])
+    storage.push([NewJob(f"r{n}", "tests.worker.jobs.Note", "default", 0, "{}",
+                         rate_limits=limits) for n in range(2)])  # fmt: skip
+    [first] = storage.claim("w", ["default"], 10)
+    storage.complete([Result(first.id, JobState.SUCCEEDED, attempts=first.attempts)])
+    last_claim = clock.now
+    assert storage.claim("w", ["default"], 10) == []
+    held = storage.get("r1")
+    assert held is not None and held.rate_limited_until is not None
+    clock.advance(1.5)
+    assert storage.get("r1").rate_limited_until is None  # type: ignore[union-attr]
+    worker = WorkerProcess(storage, FAST)
+    assert worker._next_due(last_claim) == 0.0
+    # Bounded: after RECHECKS claims that still found nothing, the burst may end.
+    assert worker._next_due(last_claim, recheck=False) is None
+    assert RECHECKS >= 1
+    assert [job.job_id for job in storage.claim("w", ["default"], 10)] == ["r1"]

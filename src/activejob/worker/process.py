@@ -58,6 +58,11 @@ def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+RECHECKS = 2
+"""Burst mode: claims in a row that may find nothing while ready jobs are listed
+(a rate window freeing between a claim and the listing) before the burst ends."""
+
+
 class WorkerProcess:
     """Claims, runs and records jobs in this process until stopped (or drained, in
     burst mode).
@@ -236,7 +241,7 @@ class WorkerProcess:
 
     def _fetch_loop(self, burst: bool) -> None:
         options = self.options
-        confirmed_empty = False
+        confirmed_empty, rechecks = False, 0
         while not self.stopping.is_set():
             room = self.executor.capacity + self._prefetch - self.executor.outstanding
             if room <= 0:
@@ -249,7 +254,7 @@ class WorkerProcess:
                 return
             self._adapt_prefetch(full=len(claimed) == room)
             if claimed:
-                confirmed_empty = False
+                confirmed_empty, rechecks = False, 0
                 self._dispatch(claimed)
             elif not burst:
                 self._wait_for_jobs(options.poll_interval)
@@ -260,10 +265,11 @@ class WorkerProcess:
                 # finished job may have enqueued another.
                 confirmed_empty = True
             else:
-                due_in = self._next_due(claimed_since)
+                due_in = self._next_due(claimed_since, recheck=rechecks < RECHECKS)
                 if due_in is None:
                     logger.info("worker %s: queues drained (burst)", self.worker_id)
                     return
+                rechecks = rechecks + 1 if due_in == 0.0 else 0
                 self._wait_for_jobs(min(due_in, options.poll_interval))
 
     def _adapt_prefetch(self, *, full: bool) -> None:
@@ -397,13 +403,16 @@ class WorkerProcess:
                 self.stopping,
             )
 
-    def _next_due(self, claimed_since: float) -> float | None:
+    def _next_due(self, claimed_since: float, *, recheck: bool = True) -> float | None:
         """Burst mode: seconds to wait for more work on our queues, or ``None`` when
         there is none: nothing running anywhere (a dead worker's job is released by
         recovery and runs here) and nothing scheduled within ``burst_horizon``.
 
         Jobs due before the last claim were claimable then, so one that is due but
-        was not claimed (a paused queue) does not hold the worker."""
+        was not claimed (a paused queue) does not hold the worker. A ready job may
+        also be a rate-limited one whose window freed between the last claim and this
+        listing (it lists as held no more): with ``recheck``, such a job asks for one
+        more claim (0.0) rather than end the burst with it still waiting."""
         horizon = _time.now() + self.options.burst_horizon
         try:
             paused = persist(
@@ -431,12 +440,13 @@ class WorkerProcess:
             return self.options.poll_interval
         # flow: rate limits -- a ready job held by its rate limit is due when it frees.
         due = {info.id: (info.rate_limited_until or info.run_at).timestamp() for info in ours}
-        upcoming = [
-            due[info.id]
-            for info in ours
-            if info.queue_name not in paused and claimed_since < due[info.id] <= horizon
-        ]
-        return max(0.0, min(upcoming) - _time.now()) if upcoming else None
+        waiting = [info for info in ours if info.queue_name not in paused]
+        upcoming = [due[i.id] for i in waiting if claimed_since < due[i.id] <= horizon]
+        if upcoming:
+            return max(0.0, min(upcoming) - _time.now())
+        if recheck and any(info.state is JobState.READY for info in waiting):
+            return 0.0
+        return None
 
     # -- stopping --------------------------------------------------------------------
 
