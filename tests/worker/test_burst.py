@@ -151,7 +151,8 @@ def test_a_rate_window_that_frees_after_the_last_claim_keeps_the_burst_going(
     from activejob.testing.contract.base import FakeClock
     from activejob.worker.process import RECHECKS, WorkerProcess
 
-    clock = FakeClock()
+    # Whole seconds: a stored time read back is rounded to the microsecond.
+    clock = FakeClock(float(int(time.time())))
     monkeypatch.setattr(_time, "now", clock)
     limits = encode_limits([StoredLimit("api", 1, 1.0)])
     storage.push([NewJob(f"r{n}", "tests.worker.jobs.Note", "default", 0, "{}",
