@@ -97,3 +97,30 @@ if os.environ.get("AJ_BENCH_SYSTEM") == "celery":
     app = celery_app(os.environ["AJ_BENCH_BROKER"], os.environ["AJ_BENCH_PREFIX"])[0]
 elif os.environ.get("AJ_BENCH_SYSTEM") == "dramatiq":
     broker = dramatiq_broker(os.environ["AJ_BENCH_BROKER"], os.environ["AJ_BENCH_PREFIX"])[0]
+
+
+def drop_celery_queue(app: Any, url: str, prefix: str) -> None:
+    """Delete the benchmark's Celery queue (RabbitMQ) or its keys (Redis); close ``app``."""
+    queue = f"{prefix}_default"
+    with app.connection_for_write() as connection:
+        if url.startswith("amqp"):
+            connection.default_channel.queue_delete(queue)
+        else:
+            client = connection.default_channel.client
+            keys = list(client.scan_iter(f"{queue}*"))
+            if keys:
+                client.delete(*keys)
+    app.close()
+
+
+def drop_dramatiq_queue(broker: Any, url: str, prefix: str) -> None:
+    """Delete the benchmark's Dramatiq queues (RabbitMQ) or keys (Redis); close ``broker``."""
+    queue = f"{prefix}_default"
+    if url.startswith("amqp"):
+        for suffix in ("", ".DQ", ".XQ"):
+            broker.channel.queue_delete(queue + suffix)
+    else:
+        keys = list(broker.client.scan_iter(f"{prefix}:*"))
+        if keys:
+            broker.client.delete(*keys)
+    broker.close()

@@ -74,16 +74,7 @@ def celery_sides(url: str) -> tuple[Sides, Callable[[], None]]:
     job = bridge_apps.BridgeNoopJob
 
     def cleanup() -> None:
-        with app.connection_for_write() as connection:
-            queue = f"{prefix}_default"
-            if url.startswith("amqp"):
-                connection.default_channel.queue_delete(queue)
-            else:
-                client = connection.default_channel.client
-                keys = list(client.scan_iter(f"{queue}*"))
-                if keys:
-                    client.delete(*keys)
-        app.close()
+        bridge_apps.drop_celery_queue(app, url, prefix)
 
     return {
         "ours": lambda i: job.perform_later(i),
@@ -101,15 +92,7 @@ def dramatiq_sides(url: str) -> tuple[Sides, Callable[[], None]]:
     job = bridge_apps.BridgeNoopJob
 
     def cleanup() -> None:
-        queue = f"{prefix}_default"
-        if url.startswith("amqp"):
-            for suffix in ("", ".DQ", ".XQ"):
-                broker.channel.queue_delete(queue + suffix)
-        else:
-            keys = list(broker.client.scan_iter(f"{prefix}:*"))
-            if keys:
-                broker.client.delete(*keys)
-        broker.close()
+        bridge_apps.drop_dramatiq_queue(broker, url, prefix)
 
     return {
         "ours": lambda i: job.perform_later(i),

@@ -271,15 +271,7 @@ def measure_celery(broker_name: str, url: str, n: int) -> list[Row]:
         # At WARNING the ready line is not logged: the banner's queue list says it.
         with foreign_worker(argv, env, "[queues]"):
             found.append(worker_row(f"{name} worker: no-op jobs vs own no-op task", n, batches))
-    with app.connection_for_write() as connection:
-        if url.startswith("amqp"):
-            connection.default_channel.queue_delete(queue)
-        else:
-            client = connection.default_channel.client
-            keys = list(client.scan_iter(f"{queue}*"))
-            if keys:
-                client.delete(*keys)
-    app.close()
+    bridge_apps.drop_celery_queue(app, url, prefix)
     _restore(saved)
     return found
 
@@ -320,15 +312,7 @@ def measure_dramatiq(broker_name: str, url: str, n: int) -> list[Row]:
             with foreign_worker(argv, {**env, **quiet}, "is ready for action"):
                 measure = f"{name} worker: no-op jobs vs own no-op task{label}"
                 found.append(worker_row(measure, n, batches))
-    queue = f"{prefix}_default"
-    if url.startswith("amqp"):
-        for suffix in ("", ".DQ", ".XQ"):
-            broker.channel.queue_delete(queue + suffix)
-    else:
-        keys = list(broker.client.scan_iter(f"{prefix}:*"))
-        if keys:
-            broker.client.delete(*keys)
-    broker.close()
+    bridge_apps.drop_dramatiq_queue(broker, url, prefix)
     _restore(saved)
     return found
 
