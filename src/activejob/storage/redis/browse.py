@@ -18,13 +18,22 @@ from typing import TYPE_CHECKING, Any, cast
 
 from activejob import _time
 from activejob.storage.base import JobState, QueueInfo
-from activejob.storage.browse import Activity, JobPage, JobQuery, page_from, window_size
+from activejob.storage.browse import (
+    HOLDERS_SHOWN,
+    Activity,
+    BlockedKey,
+    JobPage,
+    JobQuery,
+    key_limit,
+    page_from,
+    window_size,
+)
 from activejob.storage.redis import records
 
 if TYPE_CHECKING:
     from activejob.storage.redis.storage import RedisStorage
 
-__all__ = ["browse", "finished_activity", "with_oldest_ready"]
+__all__ = ["blocked_keys", "browse", "finished_activity", "with_oldest_ready"]
 
 PROMOTE_LIMIT = 1000
 """Due scheduled jobs promoted per call (as the other scripts do)."""
@@ -101,3 +110,43 @@ def finished_activity(storage: RedisStorage, since: float, minutes: int) -> Acti
 
     per_minute = [int(n) for n in storage._pipeline(counts)]
     return Activity(_time.from_timestamp(since), minutes, per_minute, None)
+
+
+def blocked_keys(storage: RedisStorage, limit: int) -> list[BlockedKey]:
+    """The keys of ``cc:waiting`` (those with blocked jobs), by key: ``ZCARD`` of each
+    key's ``blocked:<key>`` set (exact), its live slots in ``cc:<key>``, and the limits
+    of its first waiting job, in three pipelined round trips (flow: concurrency).
+    A limited job waiting for its ``run_at`` joins its key's set once due."""
+    names = storage._call(lambda: storage.client.smembers(storage.key("cc:waiting")))
+    now = _time.now()
+
+    def sizes(pipe: Any) -> None:
+        for name in sorted(cast("set[str]", names)):
+            pipe.zcard(storage.key("blocked", name))
+            pipe.zrangebyscore(storage.key("cc", name), f"({now}", "+inf", 0, HOLDERS_SHOWN)
+            pipe.zcount(storage.key("cc", name), f"({now}", "+inf")
+            pipe.zrange(storage.key("blocked", name), 0, 0)
+
+    replies = iter(storage._pipeline(sizes))
+    found = []
+    for name in sorted(cast("set[str]", names)):
+        waiting, holders, taken, first = next(replies), next(replies), next(replies), next(replies)
+        if int(waiting):  # a key whose last job was discarded may linger in cc:waiting
+            found.append((name, int(waiting), holders, int(taken), first))
+        if len(found) == limit:
+            break
+
+    def details(pipe: Any) -> None:
+        for _, _, holders, _, first in found:
+            for sid in holders:
+                pipe.hget(storage.key("job", sid), "job_id")
+            if first:  # gone since: its limit is unknown
+                pipe.hget(storage.key("job", first[0]), "concurrency")
+
+    answers = iter(storage._pipeline(details))
+    keys = []
+    for name, waiting, holders, taken, first in found:
+        ids = [str(job_id) for job_id in [next(answers) for _ in holders] if job_id]
+        limits = next(answers) if first else None
+        keys.append(BlockedKey(name, waiting, False, key_limit(limits, name), taken, ids))
+    return keys
