@@ -13,6 +13,7 @@ Example::
     activejob jobs discard 0b6c2f9e 51d1
     activejob jobs cancel 0b6c2f9e
     activejob jobs run-now 0b6c2f9e        # a scheduled job, ready at once
+    activejob jobs blocked                 # the concurrency keys blocked jobs wait for
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from activejob.cli import blocked
 from activejob.cli.common import (
     FAILED,
     OK,
@@ -77,7 +79,7 @@ def register(subparsers: Any) -> None:
 
     for name, func, help_text in (
         ("retry", retry_jobs, "make failed or discarded jobs ready again"),
-        ("discard", discard_jobs, "discard jobs that are ready, scheduled or failed"),
+        ("discard", discard_jobs, "discard jobs that are ready, scheduled, blocked or failed"),
     ):
         action = actions.add_parser(name, help=help_text)
         add_common_options(action)
@@ -112,6 +114,7 @@ def register(subparsers: Any) -> None:
         help=f"job ids, or unique prefixes of >= {PREFIX_MIN} characters",
     )
     run_now.set_defaults(func=run_jobs_now)
+    blocked.register(actions)  # flow: concurrency
 
 
 def _add_filters(parser: argparse.ArgumentParser) -> None:
@@ -436,6 +439,8 @@ def _print_count(done: str, count: int) -> None:
 
 
 def _short_error(job: JobInfo) -> str:
+    if job.state is JobState.BLOCKED:  # flow: concurrency: what it waits for
+        return f"blocked by {job.blocked_by}"
     if job.error is None:
         return ""
     text = f"{job.error.exception_class.rsplit('.', 1)[-1]}: {job.error.message}"

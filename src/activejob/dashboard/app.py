@@ -114,7 +114,16 @@ class Dashboard:
     async def scheduled(self, request: Request) -> Response:
         return await self._listing(request, page="scheduled", state=JobState.SCHEDULED.value)
 
-    async def _listing(self, request: Request, *, page: str, state: str | None) -> Response:
+    async def blocked(self, request: Request) -> Response:
+        """Blocked jobs (flow: concurrency): the keys they wait for, then the jobs."""
+        keys = await run_in_threadpool(self.storage.blocked_keys)
+        return await self._listing(
+            request, page="blocked", state=JobState.BLOCKED.value, keys=keys
+        )
+
+    async def _listing(
+        self, request: Request, *, page: str, state: str | None, **extra: Any
+    ) -> Response:
         try:
             chosen = listing.parse(request.query_params, fixed_state=state)
         except ValueError as exc:
@@ -134,6 +143,7 @@ class Dashboard:
             ),
             window_full=found.window_full,
             scan=chosen.query.scan,
+            keys=extra.get("keys"),
         )
 
     async def job(self, request: Request) -> Response:
@@ -356,6 +366,7 @@ def routes(dashboard: Dashboard) -> list[BaseRoute]:
         Route("/jobs/{job_id:path}", d.job, name="job"),
         Route("/failed", d.failed, name="failed"),
         Route("/scheduled", d.scheduled, name="scheduled"),
+        Route("/blocked", d.blocked, name="blocked"),
         Route("/logout", d.logout, name="logout"),
         Route("/queues", d.queues, name="queues"),
         Route("/queues/{name:path}/pause", d.pause_queue, methods=post, name="pause_queue"),
