@@ -4,8 +4,8 @@ job of each queue, and the jobs finished per minute.
 Every read is on a sorted set: a page merges the ``idx:<state>:<queue>`` sets newest
 first below the cursor (``browse.lua``, at most :attr:`JobQuery.scan` members read);
 the oldest ready job is the first member of each ``ready:<queue>:<priority>`` set;
-the jobs finished per minute are ``ZCOUNT`` ranges of ``finished``. Counts are
-exact (``ZCARD``), so nothing here is capped.
+the jobs finished (and failed) per minute are ``ZCOUNT`` ranges of ``finished`` and
+``failed_at``. Counts are exact (``ZCARD``), so nothing here is capped.
 
 Example::
 
@@ -100,16 +100,19 @@ def with_oldest_ready(storage: RedisStorage, queues: list[QueueInfo]) -> list[Qu
 
 
 def finished_activity(storage: RedisStorage, since: float, minutes: int) -> Activity:
-    """Jobs finished per minute since ``since``: ``ZCOUNT`` ranges of ``finished``,
-    which keeps no state, so ``failed`` is ``None``."""
+    """Jobs finished per minute since ``since``, and how many of them failed: ``ZCOUNT``
+    ranges of ``finished`` and of ``failed_at`` (the failed ones, by when they failed),
+    in one pipelined round trip."""
 
     def counts(pipe: Any) -> None:
-        for minute in range(minutes):
-            start = since + 60 * minute
-            pipe.zcount(storage.key("finished"), start, f"({start + 60}")
+        for name in ("finished", "failed_at"):
+            for minute in range(minutes):
+                start = since + 60 * minute
+                pipe.zcount(storage.key(name), start, f"({start + 60}")
 
-    per_minute = [int(n) for n in storage._pipeline(counts)]
-    return Activity(_time.from_timestamp(since), minutes, per_minute, None)
+    replies = [int(n) for n in storage._pipeline(counts)]
+    finished, failed = replies[:minutes], replies[minutes:]
+    return Activity(_time.from_timestamp(since), minutes, finished, failed)
 
 
 def blocked_keys(storage: RedisStorage, limit: int) -> list[BlockedKey]:
