@@ -118,24 +118,28 @@ def finished_activity(storage: RedisStorage, since: float, minutes: int) -> Acti
 def blocked_keys(storage: RedisStorage, limit: int) -> list[BlockedKey]:
     """The keys of ``cc:waiting`` (those with blocked jobs), by key: ``ZCARD`` of each
     key's ``blocked:<key>`` set (exact), its live slots in ``cc:<key>``, and the limits
-    of its first waiting job, in three pipelined round trips (flow: concurrency).
-    A limited job waiting for its ``run_at`` joins its key's set once due."""
-    names = storage._call(lambda: storage.client.smembers(storage.key("cc:waiting")))
+    of its first waiting job, in pipelined round trips of ``limit`` keys (flow:
+    concurrency). The key names are one ``SMEMBERS``; a limited job waiting for its
+    ``run_at`` joins its key's set once due."""
+    members = storage._call(lambda: storage.client.smembers(storage.key("cc:waiting")))
+    names = sorted(cast("set[str]", members))
     now = _time.now()
+    found: list[tuple[str, int, list[str], int, list[str]]] = []
+    for start in range(0, len(names), limit):  # a chunk at a time: stop at `limit` keys
+        chunk = names[start : start + limit]
 
-    def sizes(pipe: Any) -> None:
-        for name in sorted(cast("set[str]", names)):
-            pipe.zcard(storage.key("blocked", name))
-            pipe.zrangebyscore(storage.key("cc", name), f"({now}", "+inf", 0, HOLDERS_SHOWN)
-            pipe.zcount(storage.key("cc", name), f"({now}", "+inf")
-            pipe.zrange(storage.key("blocked", name), 0, 0)
+        def sizes(pipe: Any, chunk: list[str] = chunk) -> None:
+            for name in chunk:
+                pipe.zcard(storage.key("blocked", name))
+                pipe.zrangebyscore(storage.key("cc", name), f"({now}", "+inf", 0, HOLDERS_SHOWN)
+                pipe.zcount(storage.key("cc", name), f"({now}", "+inf")
+                pipe.zrange(storage.key("blocked", name), 0, 0)
 
-    replies = iter(storage._pipeline(sizes))
-    found = []
-    for name in sorted(cast("set[str]", names)):
-        waiting, holders, taken, first = next(replies), next(replies), next(replies), next(replies)
-        if int(waiting):  # a key whose last job was discarded may linger in cc:waiting
-            found.append((name, int(waiting), holders, int(taken), first))
+        replies = iter(storage._pipeline(sizes))
+        for name in chunk:
+            waiting, holders, taken, first = (next(replies) for _ in range(4))
+            if int(waiting) and len(found) < limit:  # a key emptied by a discard may linger
+                found.append((name, int(waiting), holders, int(taken), first))
         if len(found) == limit:
             break
 
