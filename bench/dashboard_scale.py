@@ -3,7 +3,8 @@
 Fills a database of its own (``activejob_dash_bench`` on the local server, made if
 missing; ``--url`` for another) with one bulk ``INSERT ... SELECT`` in the states a
 busy production store has (mostly succeeded, finished over the last day; failed
-with a few error classes; a ready backlog; scheduled jobs; a few running), then
+with a few error classes; a ready backlog; scheduled jobs; 1% blocked on 200
+concurrency keys whose slots running jobs hold; a few running), then
 requests each page through the ASGI app, authenticated, with Starlette's test
 client, and prints p50/p95/max per page. Target: p95 < 200 ms on every page.
 
@@ -39,11 +40,24 @@ USER, PASSWORD = "bench", "bench-password"
 
 # Shares of the table, by state (the rest of the rows are succeeded).
 FAILED, DISCARDED, READY, SCHEDULED, RUNNING = 0.04, 0.01, 0.03, 0.02, 0.00005
+BLOCKED = 0.01
+"""Blocked on one of KEYS concurrency keys (limit 1, each slot held by a running job)."""
+KEYS = 200
+
+SLOTS = """
+INSERT INTO activejob_concurrency_slots (concurrency_key, job_ref, expires_at)
+SELECT 'app.ChargeCard/account-' || k,
+       (SELECT id FROM activejob_jobs WHERE state = 'running' ORDER BY id
+        OFFSET k %% 40 LIMIT 1),
+       now() + interval '1 day'
+FROM generate_series(0, %(keys)s - 1) AS k
+"""
 
 FILL = """
 INSERT INTO activejob_jobs (job_id, job_class, queue_name, priority, state, payload, run_at,
                             created_at, started_at, finished_at, attempts, worker_id,
-                            heartbeat_at, error_class, error_message, error_traceback)
+                            heartbeat_at, error_class, error_message, error_traceback,
+                            blocked_by, concurrency)
 SELECT job_id, job_class, queue_name, priority, state,
        json_build_object('job_id', job_id, 'job_class', job_class, 'queue_name', queue_name,
                          'arguments', json_build_array(i, 'user-' || i || '@example.com'),
@@ -60,7 +74,11 @@ SELECT job_id, job_class, queue_name, priority, state,
        CASE WHEN state = 'failed' THEN (%(errors)s::text[])[1 + (i / 7) %% 4] END,
        CASE WHEN state = 'failed' THEN 'failed on item ' || i END,
        CASE WHEN state = 'failed' THEN 'Traceback (most recent call last):' || repeat(
-            E'\\n  File "app/jobs.py", line 42, in perform', 8) END
+            E'\\n  File "app/jobs.py", line 42, in perform', 8) END,
+       CASE WHEN state = 'blocked' THEN 'app.ChargeCard/account-' || (i / 100) %% %(keys)s END,
+       CASE WHEN state = 'blocked' THEN json_build_array(json_build_object(
+            'key', 'app.ChargeCard/account-' || (i / 100) %% %(keys)s, 'limit', 1,
+            'duration', 900.0, 'on_conflict', 'block'))::text END
 FROM (
     SELECT i, md5(i::text)::uuid::text AS job_id,
            (%(classes)s::text[])[1 + i %% 5] AS job_class,
@@ -73,6 +91,7 @@ FROM (
                 WHEN i %% 50 = 0 AND i > %(n)s * 0.5 THEN 'scheduled'
                 WHEN i %% 25 = 1 THEN 'failed'
                 WHEN i %% 100 = 2 THEN 'discarded'
+                WHEN i %% 100 = 3 THEN 'blocked'
                 ELSE 'succeeded' END AS state,
            now() - (%(n)s - i) * (interval '1 day' / %(n)s) AS created
     FROM generate_series(1, %(n)s) AS i
@@ -100,7 +119,7 @@ def fill(url: str, jobs: int, refill: bool) -> None:
         if have and have[0] == jobs and not refill:
             print(f"kept the {jobs:,} jobs already in {url}")
             return
-        conn.execute("TRUNCATE activejob_jobs, activejob_workers")
+        conn.execute("TRUNCATE activejob_jobs, activejob_workers, activejob_concurrency_slots")
         started = time.perf_counter()
         params = {
             "n": jobs,
@@ -109,8 +128,10 @@ def fill(url: str, jobs: int, refill: bool) -> None:
             "errors": list(ERRORS),
             "running": RUNNING,
             "ready": READY,
+            "keys": KEYS,
         }
         conn.execute(FILL, params)
+        conn.execute(SLOTS, {"keys": KEYS})
         for worker in range(4):
             conn.execute(
                 "INSERT INTO activejob_workers (id, info, started_at, heartbeat_at) "
@@ -142,6 +163,7 @@ def pages(client: Any) -> dict[str, str]:
         "jobs, text in arguments": "/jobs?state=succeeded&text=user-4242%40",
         "jobs, time range": "/jobs?state=succeeded&since=2h&until=1h",
         "scheduled": "/scheduled",
+        "blocked (keys + jobs)": "/blocked",
         "job": f"/jobs/{job.group(1)}",
         "queues": "/queues",
         "workers": "/workers",
@@ -190,6 +212,15 @@ EXPLAINED = {
         {"state": "failed", "with_due": False, "error_class": "app.Rare", "scan": 10_000},
     ),
     "finished per minute, last hour": ("finished_per_minute", {}),
+    "the next key blocked jobs wait for": (
+        "next_blocked_key",
+        {"after": "app.ChargeCard/account-1"},
+    ),
+    "a key's waiting count, limit and slots": (
+        "blocked_key_details",
+        {"key": "app.ChargeCard/account-7", "cap": 10_000, "skip": 9_999},
+    ),
+    "a key's slot holders": ("key_holders", {"key": "app.ChargeCard/account-7", "limit": 10}),
 }
 
 

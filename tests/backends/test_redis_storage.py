@@ -402,3 +402,22 @@ def test_a_worker_info_that_is_not_json_is_listed_raw(storage: RedisStorage) -> 
     [worker] = storage.workers()
     assert worker["id"] == "w" and worker["raw"].startswith("[[[")
     assert len(worker["raw"]) < 300
+
+
+def test_blocked_keys_skip_a_key_left_in_cc_waiting_and_read_past_a_chunk(
+    storage: RedisStorage,
+) -> None:
+    import dataclasses
+
+    from activejob.storage.concurrency import ConcurrencySlot
+    from activejob.testing.contract import new_job
+
+    def limited(key: str) -> NewJob:
+        return dataclasses.replace(new_job("a"), concurrency=(ConcurrencySlot(key, 1, 600.0),))
+
+    storage.push([limited("b/1"), limited("b/1")])
+    # A key whose blocked set emptied but which the set of waiting keys still names
+    # (the maintenance pass drops it later): it sorts first and fills the first chunk.
+    storage.client.sadd(storage.key("cc:waiting"), "a/stale")
+    [key] = storage.blocked_keys(limit=1)
+    assert (key.key, key.waiting, key.limit, key.taken) == ("b/1", 1, 1, 1)

@@ -1,7 +1,8 @@
 """The dashboard in a real headless Chromium (Debian's ``chromium``, driven by
 Playwright) against the real ``activejob dashboard`` command: every page loads
-with no script error and no injected script running, a failed job is retried and a
-queue paused by clicking, the live refresh shows a new queue without a reload, and a
+with no script error and no injected script running, a failed job is retried, all
+failed jobs matching a filter retried through the confirmation page, a blocked job
+discarded and a queue paused by clicking, the live refresh shows a new queue without a reload, and a
 browser without the password is refused.
 
 Screenshots of each page are written to the test's folder; with
@@ -10,6 +11,7 @@ Screenshots of each page are written to the test's folder; with
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 from collections.abc import Iterator
@@ -20,6 +22,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 
 from activejob.storage.base import JobState
+from activejob.storage.concurrency import ConcurrencySlot
 from activejob.storage.recurring import RecurringTaskSpec
 from activejob.storage.sql.sqlite import SQLiteStorage
 from activejob.testing.contract import new_job
@@ -43,6 +46,7 @@ PAGES = [
     ("jobs", "/jobs", "Jobs"),
     ("failed", "/failed", "Failed jobs"),
     ("scheduled", "/scheduled", "Scheduled jobs"),
+    ("blocked", "/blocked", "Blocked jobs"),
     ("queues", "/queues", "Queues"),
     ("workers", "/workers", "Workers"),
     ("recurring", "/recurring", "Recurring tasks"),
@@ -77,6 +81,9 @@ def test_every_page_in_chromium_retry_and_pause_by_clicking(
 ) -> None:
     ids = seed(store)
     store.push([new_job("default", job_class="app.Report") for _ in range(3)])
+    slot = ConcurrencySlot("app.Charge/account-42", 1, 900.0)
+    charges = [new_job("billing", job_class="app.Charge") for _ in range(3)]
+    store.push([dataclasses.replace(job, concurrency=(slot,)) for job in charges])
     info = {"hostname": "web-1", "pid": 4242, "queues": ["default", "mailers"], "threads": 5}
     store.heartbeat("web-1:4242:9f3a", info)
     store.declare_recurring(
@@ -108,6 +115,25 @@ def test_every_page_in_chromium_retry_and_pause_by_clicking(
         page.wait_for_url("**/failed?notice=*")
         assert f"retried job {ids.failed}" in page.locator(".notice").inner_text()
         assert store.get(ids.failed).state is JobState.READY  # type: ignore[union-attr]
+
+        # Retry all matching a filter: a confirmation page says what matches, then it acts.
+        page.goto(served.url + "/failed?queue=other&error=builtins.ValueError")
+        page.get_by_role("button", name="Retry all matching…").click()
+        page.wait_for_url("**/jobs/retry")
+        assert page.locator("h1").inner_text() == "Retry all matching?"
+        assert "whose last error is 'builtins.ValueError'" in page.locator(".confirm").inner_text()
+        page.screenshot(path=str(shots / "confirm.png"), full_page=True)
+        page.get_by_role("button", name="Retry them").click()
+        page.wait_for_url("**/failed?*notice=*")
+        assert "retried 1 job(s)" in page.locator(".notice").inner_text()
+        assert store.get(ids.other_failed).state is JobState.READY  # type: ignore[union-attr]
+
+        # Discard a blocked job from the blocked page.
+        page.goto(served.url + "/blocked")
+        waiting = charges[2].job_id
+        page.locator("tr", has_text=waiting[:8]).get_by_role("button", name="Discard").click()
+        page.wait_for_url("**/blocked?notice=*")
+        assert store.get(waiting).state is JobState.DISCARDED  # type: ignore[union-attr]
 
         # Pause a queue.
         page.goto(served.url + "/queues")
@@ -150,7 +176,7 @@ def test_every_page_in_chromium_retry_and_pause_by_clicking(
 
     assert dialogs == [], "a script injected through a job argument ran"
     assert errors == []
-    assert len(list(shots.iterdir())) == len(PAGES) + 2
+    assert len(list(shots.iterdir())) == len(PAGES) + 3
     if os.environ.get("ACTIVEJOB_UPDATE_SCREENSHOTS"):
         SHOTS.mkdir(exist_ok=True)
         for shot in shots.iterdir():

@@ -40,7 +40,7 @@ def test_the_doc_shows_each_example_as_it_is() -> None:
 def test_the_doc_shows_every_screenshot_the_browser_test_takes() -> None:
     shown = set(re.findall(r"\]\((dashboard/[^)]+\.png)\)", DOC.read_text()))
     taken = {f"dashboard/{path.name}" for path in (ROOT / "docs" / "dashboard").glob("*.png")}
-    assert shown == taken and len(shown) == 9
+    assert shown == taken and len(shown) == 11  # blocked.png, confirm.png too
 
 
 def test_mounted_in_fastapi_with_basic_auth(

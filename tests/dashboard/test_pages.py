@@ -127,7 +127,10 @@ def test_retry_and_discard_one_failed_job(
 def test_retry_every_job_matching_a_filter(
     client: TestClient, seeded: Seeded, backend: Backend
 ) -> None:
-    html = post(client, "/jobs/retry", "/failed", state="failed", queue="", **{"class": ""})
+    asked = post(client, "/jobs/retry", "/failed", state="failed", queue="", **{"class": ""})
+    assert "This retrys" not in asked and "every failed job</strong>" in asked
+    assert len(backend.storage.list(JobFilter(states=[JobState.FAILED]))) == 2  # asked only
+    html = post(client, "/jobs/retry", "/failed", state="failed", confirm="yes")
     assert "retried 2 job(s)" in html
     failed = backend.storage.list(JobFilter(states=[JobState.FAILED]))
     assert failed == []

@@ -57,7 +57,8 @@ def test_every_route_refuses_a_request_without_credentials(
     seed(sqlite_storage)
     app = create_app(sqlite_storage, auth=(USER, PASSWORD), base_path=base_path)
     paths = every_path(app)
-    assert len(paths) >= 17, paths
+    assert len(paths) >= 18, paths
+    assert ("GET", f"{base_path}/blocked") in paths  # flow: concurrency's page
     anonymous = TestClient(app)
     wrong = client_for(app, USER, "wrong")
     for method, path in paths:

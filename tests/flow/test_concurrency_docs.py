@@ -4,6 +4,7 @@ on SQLite, block, show, discard and then run one charge per account at a time.""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -74,6 +75,11 @@ def test_the_documented_commands_run_as_written(tmp_path: Path) -> None:
     everything = run("activejob jobs list --adapter sqlite:///jobs.sqlite3", folder)
     states = [line.split()[3] for line in everything.stdout.splitlines()[1:]]
     assert sorted(states) == ["blocked", "blocked", "discarded", "ready", "ready", "ready"]
+    keys = run("activejob jobs blocked --adapter sqlite:///jobs.sqlite3 --json", folder)
+    [key] = json.loads(keys.stdout)["keys"]  # as the doc says after the listing
+    assert (key["key"], key["waiting"], key["taken"], len(key["holders"])) == (
+        "jobs.ChargeJob/42", 2, 1, 1,
+    )
     ran = run(worker, folder)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     lines = [line.split() for line in (folder / "ran.log").read_text().splitlines()]

@@ -2,7 +2,8 @@
 
 Jobs are named by their ``job_id``, or by a unique prefix of it of at least
 :data:`PREFIX_MIN` characters (as git takes short hashes); ``--all`` acts on
-every job the filters (``--queue``, ``--class``, ``--state``) match, and with no
+every job the filters (``--queue``, ``--class``, ``--state``, and as the dashboard's
+listings ``--error``, ``--text``, ``--since``, ``--until``) match, and with no
 filter asks first (``--yes`` answers for scripts). Times are printed in UTC.
 
 Example::
@@ -10,9 +11,11 @@ Example::
     activejob jobs list --state failed --queue mailers
     activejob jobs show 0b6c2f9e
     activejob jobs retry --all --state failed --class myapp.jobs.SyncJob
+    activejob jobs discard --all --state failed --error app.Timeout --since 2h
     activejob jobs discard 0b6c2f9e 51d1
     activejob jobs cancel 0b6c2f9e
     activejob jobs run-now 0b6c2f9e        # a scheduled job, ready at once
+    activejob jobs blocked                 # the concurrency keys blocked jobs wait for
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from activejob.cli import blocked
 from activejob.cli.common import (
     FAILED,
     OK,
@@ -36,6 +40,7 @@ from activejob.cli.common import (
 )
 from activejob.errors import JobNotFound
 from activejob.storage.base import JobFilter, JobInfo, JobState, Storage
+from activejob.storage.bulk import ACTS_ON
 
 __all__ = ["PREFIX_MIN", "register"]
 
@@ -44,11 +49,6 @@ PREFIX_MIN = 4
 """The shortest job-id prefix taken for a job id (a full id of any length works)."""
 SHOWN_CANDIDATES = 5
 """How many jobs an ambiguous prefix names."""
-ACTS_ON = {
-    "retry": (JobState.FAILED, JobState.DISCARDED),
-    "discard": (JobState.READY, JobState.SCHEDULED, JobState.BLOCKED, JobState.FAILED),
-}
-"""The states each action changes (DESIGN.md section 6), for the ``--all`` question."""
 
 
 def register(subparsers: Any) -> None:
@@ -61,10 +61,7 @@ def register(subparsers: Any) -> None:
     _add_filters(listing)
     listing.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
     listing.add_argument("--offset", type=int, default=0)
-    listing.add_argument("--error", metavar="CLASS", help="only jobs whose last error is CLASS")
-    listing.add_argument("--text", help="only jobs whose payload (arguments) contains TEXT")
-    listing.add_argument("--since", help="created since: 90m, 2h, 3d ago, or an ISO date/time")
-    listing.add_argument("--until", help="created before: 90m, 2h, 3d ago, or an ISO date/time")
+    _add_search_filters(listing)
     listing.add_argument(
         "--before", metavar="ID", type=int, help="jobs older than this storage id (a page cursor)"
     )
@@ -77,7 +74,7 @@ def register(subparsers: Any) -> None:
 
     for name, func, help_text in (
         ("retry", retry_jobs, "make failed or discarded jobs ready again"),
-        ("discard", discard_jobs, "discard jobs that are ready, scheduled or failed"),
+        ("discard", discard_jobs, "discard jobs that are ready, scheduled, blocked or failed"),
     ):
         action = actions.add_parser(name, help=help_text)
         add_common_options(action)
@@ -92,6 +89,7 @@ def register(subparsers: Any) -> None:
             "--yes", "-y", action="store_true", help="with --all and no filter, do not ask"
         )
         _add_filters(action)
+        _add_search_filters(action)
         action.set_defaults(func=func)
 
     # flow: cancellation
@@ -112,6 +110,7 @@ def register(subparsers: Any) -> None:
         help=f"job ids, or unique prefixes of >= {PREFIX_MIN} characters",
     )
     run_now.set_defaults(func=run_jobs_now)
+    blocked.register(actions)  # flow: concurrency
 
 
 def _add_filters(parser: argparse.ArgumentParser) -> None:
@@ -124,6 +123,18 @@ def _add_filters(parser: argparse.ArgumentParser) -> None:
         choices=STATES,
         help="only this state (repeatable)",
     )
+
+
+def _add_search_filters(parser: argparse.ArgumentParser) -> None:
+    """The filters no index serves, as the dashboard's listings offer them."""
+    parser.add_argument("--error", metavar="CLASS", help="only jobs whose last error is CLASS")
+    parser.add_argument("--text", help="only jobs whose payload (arguments) contains TEXT")
+    parser.add_argument("--since", help="created since: 90m, 2h, 3d ago, or an ISO date/time")
+    parser.add_argument("--until", help="created before: 90m, 2h, 3d ago, or an ISO date/time")
+
+
+SEARCHES = ("error", "text", "since", "until")
+"""The ``--all`` options found page by page (:mod:`activejob.storage.bulk`)."""
 
 
 def _filter(args: argparse.Namespace, *, limit: int | None = None, offset: int = 0) -> JobFilter:
@@ -295,17 +306,48 @@ def _act(args: argparse.Namespace, done: str) -> int:
     if bool(args.job_ids) == bool(args.all):
         sys.stderr.write(f"activejob jobs {args.action}: name job ids, or use --all with filters\n")
         return USAGE
+    if args.job_ids and any(getattr(args, name) is not None for name in SEARCHES):
+        sys.stderr.write(
+            f"activejob jobs {args.action}: --error/--text/--since/--until go with --all\n"
+        )
+        return USAGE
     storage = storage_from_args(args)
     if args.all:
-        if not _confirmed(args, storage):
-            return FAILED
-        count = _apply(storage, args.action, _filter(args))
-        if args.json:
-            print_json({done: count})
-        else:
-            _print_count(done, count)
-        return OK
+        return _act_on_all(args, storage, done)
     return _act_on_ids(args, storage, done)
+
+
+def _act_on_all(args: argparse.Namespace, storage: Storage, done: str) -> int:
+    """Every job the filters match, whichever they are; says which in words."""
+    from activejob.storage.browse import JobQuery, parse_time
+    from activejob.storage.bulk import act_on_matching, describe
+
+    try:
+        queries = [
+            JobQuery(
+                state=None if state is None else JobState(state),
+                queue_name=args.queue,
+                job_class=args.job_class,
+                error_class=args.error,
+                text=args.text,
+                created_after=None if args.since is None else parse_time(args.since),
+                created_before=None if args.until is None else parse_time(args.until),
+            )
+            for state in (args.states or [None])
+        ]
+    except ValueError as exc:
+        _warn(args, str(exc))
+        return USAGE
+    if not _confirmed(args, storage):
+        return FAILED
+    count = sum(act_on_matching(storage, query, args.action) for query in queries)
+    matching = [describe(query, args.action) for query in queries]
+    if args.json:
+        print_json({done: count, "matching": matching})
+    else:
+        _print_count(done, count)
+        sys.stderr.write(f"matching: {'; '.join(matching)}\n")  # stdout: the count alone
+    return OK
 
 
 def _act_on_ids(args: argparse.Namespace, storage: Storage, done: str) -> int:
@@ -410,6 +452,8 @@ def _confirmed(args: argparse.Namespace, storage: Storage) -> bool:
     require ``--yes``."""
     if args.yes or args.queue or args.job_class or args.states:
         return True
+    if any(getattr(args, name) is not None for name in SEARCHES):
+        return True
     states = ACTS_ON[args.action]
     count = sum(queue.counts.get(state, 0) for queue in storage.queues() for state in states)
     if count == 0:
@@ -436,6 +480,8 @@ def _print_count(done: str, count: int) -> None:
 
 
 def _short_error(job: JobInfo) -> str:
+    if job.state is JobState.BLOCKED:  # flow: concurrency: what it waits for
+        return f"blocked by {job.blocked_by}"
     if job.error is None:
         return ""
     text = f"{job.error.exception_class.rsplit('.', 1)[-1]}: {job.error.message}"

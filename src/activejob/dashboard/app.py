@@ -39,6 +39,7 @@ from activejob.errors import ConfigurationError
 from activejob.recurring.operate import next_run, run_now, task_state
 from activejob.storage.base import JobFilter, JobState, Storage, StorageError
 from activejob.storage.browse import COUNT_CAP
+from activejob.storage.bulk import act_on_matching, describe
 
 __all__ = ["PAGE_SIZE", "Dashboard", "build_app"]
 
@@ -114,7 +115,14 @@ class Dashboard:
     async def scheduled(self, request: Request) -> Response:
         return await self._listing(request, page="scheduled", state=JobState.SCHEDULED.value)
 
-    async def _listing(self, request: Request, *, page: str, state: str | None) -> Response:
+    async def blocked(self, request: Request) -> Response:
+        """Blocked jobs (flow: concurrency): the keys they wait for, then the jobs."""
+        keys = await run_in_threadpool(self.storage.blocked_keys)
+        return await self._listing(request, page="blocked", state=JobState.BLOCKED.value, keys=keys)
+
+    async def _listing(
+        self, request: Request, *, page: str, state: str | None, **extra: Any
+    ) -> Response:
         try:
             chosen = listing.parse(request.query_params, fixed_state=state)
         except ValueError as exc:
@@ -126,7 +134,7 @@ class Dashboard:
             page=page,
             jobs=found.jobs,
             filters={key: chosen.filters.get(key, "") for key in listing.FIELDS},
-            bulk=chosen.bulk_filter is not None,
+            bulk=chosen.action_fields() if chosen.can_act else None,
             paged=chosen.query.before is not None,
             first_query=chosen.link(),
             next_query=(
@@ -134,6 +142,7 @@ class Dashboard:
             ),
             window_full=found.window_full,
             scan=chosen.query.scan,
+            keys=extra.get("keys"),
         )
 
     async def job(self, request: Request) -> Response:
@@ -213,23 +222,27 @@ class Dashboard:
         return await self._act_on_matching(request, "discard")
 
     async def _act_on_matching(self, request: Request, action: str) -> Response:
+        """Without ``confirm``, a page saying exactly which jobs the filters match,
+        to confirm; with it, act on every one of them (:mod:`activejob.storage.bulk`)."""
         form = await self._form(request)
         if form is None:
             return self.problem(request, 403, "missing or wrong CSRF token: reload the page")
         try:
-            state = JobState(form["state"]) if form.get("state") else None
-        except ValueError:
-            return self.problem(request, 400, "unknown state")
-        where = JobFilter(
-            states=[state] if state else None,
-            queue_name=form.get("queue") or None,
-            job_class=form.get("class") or None,
-            limit=None,
-        )
-        if not (where.states or where.queue_name or where.job_class):
+            chosen = listing.parse(form, fixed_state=None)
+        except ValueError as exc:
+            return self.problem(request, 400, f"bad filter: {exc}")
+        if not chosen.can_act:
             return self.problem(request, 400, "acting on every job needs a filter")
-        act = self.storage.retry if action == "retry" else self.storage.discard
-        count = await run_in_threadpool(act, where)
+        if form.get("confirm") != "yes":
+            return self.render(
+                request,
+                "confirm.html",
+                action=action,
+                matching=describe(chosen.query, action),
+                fields=chosen.action_fields(),
+                back=self.inside(request, form.get("next", ""), "/jobs"),
+            )
+        count = await run_in_threadpool(act_on_matching, self.storage, chosen.query, action)
         done = "retried" if action == "retry" else "discarded"
         return self.redirect(request, form, "/jobs", f"{done} {count} job(s)")
 
@@ -317,12 +330,16 @@ class Dashboard:
     ) -> Response:
         """Back to the form's ``next`` page (only a path inside the dashboard), else
         ``default``, with a notice of what was done."""
-        root = request.scope.get("root_path", "")
-        target = form.get("next", "")
-        inside = target.startswith(f"{root}/") and not target.startswith("//")
-        url = target if inside and "\\" not in target else root + default
+        url = self.inside(request, form.get("next", ""), default)
         url += ("&" if "?" in url else "?") + urlencode({"notice": notice})
         return RedirectResponse(url, status_code=303)
+
+    @staticmethod
+    def inside(request: Request, target: str, default: str) -> str:
+        """``target`` if it is a path inside the dashboard, else ``default`` under it."""
+        root = request.scope.get("root_path", "")
+        inside = target.startswith(f"{root}/") and not target.startswith("//")
+        return target if inside and "\\" not in target else root + default
 
     async def _form(self, request: Request) -> dict[str, str] | None:
         """The POSTed form's fields, or ``None`` if its CSRF token is missing or wrong."""
@@ -356,6 +373,7 @@ def routes(dashboard: Dashboard) -> list[BaseRoute]:
         Route("/jobs/{job_id:path}", d.job, name="job"),
         Route("/failed", d.failed, name="failed"),
         Route("/scheduled", d.scheduled, name="scheduled"),
+        Route("/blocked", d.blocked, name="blocked"),
         Route("/logout", d.logout, name="logout"),
         Route("/queues", d.queues, name="queues"),
         Route("/queues/{name:path}/pause", d.pause_queue, methods=post, name="pause_queue"),

@@ -18,8 +18,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from activejob.storage.base import JobFilter, JobState
+from activejob import _time
+from activejob.storage.base import JobState
 from activejob.storage.browse import SCAN_LIMIT, JobQuery, parse_time
+from activejob.storage.bulk import has_filter
 
 __all__ = ["FIELDS", "Listing", "parse", "parse_time"]
 
@@ -43,20 +45,24 @@ class Listing:
         return urlencode(kept)
 
     @property
-    def bulk_filter(self) -> JobFilter | None:
-        """The :class:`JobFilter` that retry/discard "all matching" act on, or ``None``
-        when a filter they cannot express (error, text, time) is set, or none is."""
-        if any(self.filters.get(key) for key in ("error", "text", "since", "until")):
-            return None
-        query = self.query
-        if query.state is None and query.queue_name is None and query.job_class is None:
-            return None
-        return JobFilter(
-            states=None if query.state is None else [query.state],
-            queue_name=query.queue_name,
-            job_class=query.job_class,
-            limit=None,
-        )
+    def can_act(self) -> bool:
+        """Whether retry/discard "all matching" may act on this listing: any filter
+        is set (acting on every job of the store is refused)."""
+        return has_filter(self.query)
+
+    def action_fields(self) -> dict[str, str]:
+        """The filters an "all matching" form sends, its times made absolute (ISO,
+        UTC), so what is confirmed is what is acted on, however long the reader waits."""
+        fields = {key: self.filters.get(key, "") for key in FIELDS}
+        if self.query.state is not None:
+            fields["state"] = JobState(self.query.state).value
+        for key, value in (
+            ("since", self.query.created_after),
+            ("until", self.query.created_before),
+        ):
+            if value is not None:
+                fields[key] = _time.from_timestamp(value).isoformat()
+        return fields
 
 
 def parse(params: Mapping[str, str], *, fixed_state: str | None) -> Listing:

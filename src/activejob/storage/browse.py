@@ -27,8 +27,11 @@ if TYPE_CHECKING:  # base.py builds Storage on BrowsingStorage: no import of it 
 
 __all__ = [
     "COUNT_CAP",
+    "HOLDERS_SHOWN",
+    "KEYS_SHOWN",
     "SCAN_LIMIT",
     "Activity",
+    "BlockedKey",
     "BrowsingStorage",
     "JobPage",
     "JobQuery",
@@ -43,6 +46,10 @@ COUNT_CAP = 10_000
 reads an index entry per job, so a cap keeps the overview fast on any store."""
 SCAN_LIMIT = 10_000
 """Jobs one page reads at most to apply the filters no index serves."""
+KEYS_SHOWN = 50
+"""Concurrency keys :meth:`BrowsingStorage.blocked_keys` reports at most."""
+HOLDERS_SHOWN = 10
+"""Slot holders named per key (the count of taken slots is complete)."""
 _AGO = re.compile(r"^(\d+)\s*([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -107,6 +114,32 @@ class Activity:
     failed: list[int] | None = None
 
 
+@dataclass
+class BlockedKey:
+    """A concurrency key with blocked jobs (flow: concurrency): how many wait for it
+    (``capped``: a lower bound, counted up to :data:`COUNT_CAP`), its slots
+    (``limit``, ``None`` when no waiting job says it), how many are ``taken`` now,
+    and the ``job_id`` of up to :data:`HOLDERS_SHOWN` jobs that hold them."""
+
+    key: str
+    waiting: int
+    capped: bool = False
+    limit: int | None = None
+    taken: int = 0
+    holders: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict, for ``--json``."""
+        return {
+            "key": self.key,
+            "waiting": self.waiting,
+            "capped": self.capped,
+            "limit": self.limit,
+            "taken": self.taken,
+            "holders": list(self.holders),
+        }
+
+
 class BrowsingStorage:
     """The browsing half of :class:`~activejob.storage.base.Storage`: the public
     methods check their arguments, a backend fills ``_browse`` and ``_activity``."""
@@ -132,6 +165,20 @@ class BrowsingStorage:
         since = (int(now) // 60 + 1 - minutes) * 60  # whole minutes, the current one last
         return self._activity(float(since), minutes)
 
+    def blocked_keys(self, limit: int = KEYS_SHOWN) -> list[BlockedKey]:
+        """The concurrency keys that blocked jobs wait for, by key, at most ``limit``
+        of them: each read on the blocked jobs' index and the key's slots, never a
+        scan of the jobs (flow: concurrency).
+
+        Example::
+
+            for key in storage.blocked_keys():
+                print(key.key, key.waiting, f"{key.taken}/{key.limit}")
+        """
+        if not 1 <= limit <= 1000:
+            raise ValueError(f"limit must be between 1 and 1000, got {limit}")
+        return self._blocked_keys(limit)
+
     def run_now(self, job_id: str) -> bool:
         """Make the scheduled job ``job_id`` ready now (an operator's "run now");
         false if no job with that id is scheduled.
@@ -155,6 +202,9 @@ class BrowsingStorage:
     def _browse(self, query: JobQuery) -> JobPage:
         raise NotImplementedError(f"{type(self).__name__} does not implement browse()")
 
+    def _blocked_keys(self, limit: int) -> list[BlockedKey]:
+        raise NotImplementedError(f"{type(self).__name__} does not implement blocked_keys()")
+
     def _activity(self, since: float, minutes: int) -> Activity:
         raise NotImplementedError(f"{type(self).__name__} does not implement activity()")
 
@@ -171,6 +221,16 @@ def activity_from(since: float, minutes: int, rows: Any) -> Activity:
             if state == "failed":
                 failed[index] += int(count)
     return Activity(_time.from_timestamp(since), minutes, finished, failed)
+
+
+def key_limit(concurrency: Any, key: str) -> int | None:
+    """The slots of ``key`` in a job's stored limits (their JSON), or ``None``."""
+    from activejob.storage.concurrency import slots_from_json
+
+    for slot in slots_from_json(concurrency):
+        if slot.key == key:
+            return slot.limit
+    return None
 
 
 def window_size(query: JobQuery) -> int:

@@ -14,6 +14,7 @@
 --   P..'scheduled'              zset: sids waiting for their run_at
 --   P..'idx:'..state..':'..q    zset (all scores 0, so ordered by sid): listing index
 --   P..'finished'               zset: finished sids by finished_at, for pruning
+--   P..'failed_at'              zset: the failed ones among them, by finished_at (the chart)
 --   P..'queues' / P..'paused'   sets of queue names
 --   P..'workers'                zset: worker ids by last heartbeat
 --   P..'worker:'..wid           hash: started_at, and info (JSON) from its heartbeats
@@ -132,6 +133,11 @@ local function finish(sid, from_state, queue, state, d)
   else
     reindex(sid, from_state, queue, state, queue)
     redis.call('ZADD', P .. 'finished', NOW, sid)
+  end
+  if state == 'failed' then  -- the overview's chart: failures per minute
+    redis.call('ZADD', P .. 'failed_at', NOW, sid)
+  elseif from_state == 'failed' then
+    redis.call('ZREM', P .. 'failed_at', sid)
   end
 end
 

@@ -5,6 +5,7 @@ for _, sid in ipairs(due) do
   local key = job_key(sid)
   local h = redis.call('HMGET', key, 'state', 'queue', 'job_id', 'unique_lock')
   redis.call('ZREM', P .. 'finished', sid)
+  redis.call('ZREM', P .. 'failed_at', sid)
   -- flow: unique: a pruned job's key, if it still names this job, goes with it.
   if h[4] and redis.call('GET', P .. 'unique:' .. h[4]) == sid then
     redis.call('DEL', P .. 'unique:' .. h[4])

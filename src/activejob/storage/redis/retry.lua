@@ -9,6 +9,7 @@ for i = 3, #ARGV do
   local h = redis.call('HMGET', key, 'state', 'queue', 'priority', 'concurrency')
   if h[1] == 'failed' or h[1] == 'discarded' then
     redis.call('ZREM', P .. 'finished', sid)
+    redis.call('ZREM', P .. 'failed_at', sid)
     redis.call('HDEL', key, 'finished_at', 'worker')
     redis.call('HSET', key, 'state', 'ready', 'run_at', NOW, 'crashes', 0)
     -- flow: concurrency — a limited job runs again only with its slots

@@ -54,12 +54,17 @@ from activejob.storage.base import (
     cancel_error,
     crash_error,
 )
-from activejob.storage.browse import Activity, JobPage, JobQuery
+from activejob.storage.browse import Activity, BlockedKey, JobPage, JobQuery
 from activejob.storage.concurrency import emit_blocked, emit_unblocked, slots_to_json
 from activejob.storage.options import mask_password
 from activejob.storage.recurring import RecurringTaskInfo, RecurringTaskSpec
 from activejob.storage.redis import records
-from activejob.storage.redis.browse import browse, finished_activity, with_oldest_ready
+from activejob.storage.redis.browse import (
+    blocked_keys,
+    browse,
+    finished_activity,
+    with_oldest_ready,
+)
 from activejob.storage.redis.connection import (
     TRANSIENT,
     RedisSettings,
@@ -593,6 +598,9 @@ class RedisStorage(Storage):
 
     def _activity(self, since: float, minutes: int) -> Activity:
         return finished_activity(self, since, minutes)
+
+    def _blocked_keys(self, limit: int) -> builtins.list[BlockedKey]:
+        return blocked_keys(self, limit)
 
     def workers(self) -> builtins.list[dict[str, Any]]:
         """Live workers, most recent heartbeat first: id, started and heartbeat times,

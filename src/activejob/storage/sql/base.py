@@ -45,7 +45,7 @@ from activejob.storage.base import (
     cancel_error,
     crash_error,
 )
-from activejob.storage.browse import Activity, JobPage, JobQuery
+from activejob.storage.browse import Activity, BlockedKey, JobPage, JobQuery
 from activejob.storage.decode import Defects, load_object, payload_dict, sound_text
 from activejob.storage.recurring import RecurringTaskInfo, RecurringTaskSpec
 from activejob.storage.selector import QueuePattern, QueueSelector
@@ -632,6 +632,11 @@ class SQLStorage(ConcurrencyOps, Storage):
         if count:
             self._signal.notify(None)
         return count
+
+    def _blocked_keys(self, limit: int) -> builtins.list[BlockedKey]:
+        from activejob.storage.sql.browse import blocked_keys
+
+        return blocked_keys(self, limit)
 
     def _activity(self, since: float, minutes: int) -> Activity:
         from activejob.storage.sql.browse import finished_activity

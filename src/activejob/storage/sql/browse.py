@@ -22,10 +22,13 @@ from activejob import _time
 from activejob.storage.base import JobState, QueueInfo
 from activejob.storage.browse import (
     COUNT_CAP,
+    HOLDERS_SHOWN,
     Activity,
+    BlockedKey,
     JobPage,
     JobQuery,
     activity_from,
+    key_limit,
     page_from,
     window_size,
 )
@@ -33,7 +36,7 @@ from activejob.storage.browse import (
 if TYPE_CHECKING:
     from activejob.storage.sql.base import SQLStorage
 
-__all__ = ["browse", "capped_queues", "finished_activity"]
+__all__ = ["blocked_keys", "browse", "capped_queues", "finished_activity"]
 
 _PENDING = (JobState.READY, JobState.SCHEDULED)
 
@@ -159,3 +162,34 @@ def finished_activity(storage: SQLStorage, since: float, minutes: int) -> Activi
     with storage._connection() as conn:
         rows = storage._run(conn, "finished_per_minute", {"since": since}).fetchall()
     return activity_from(since, minutes, rows)
+
+
+def blocked_keys(storage: SQLStorage, limit: int, cap: int = COUNT_CAP) -> list[BlockedKey]:
+    """The keys blocked jobs wait for, by key: one seek on ``activejob_jobs_blocked``
+    a key (as the MariaDB queues are walked), then its capped count, its limit (from
+    its first waiting job's limits) and its live slots (flow: concurrency)."""
+    now = _time.now()
+    keys: list[BlockedKey] = []
+    after = ""  # a concurrency key is never empty
+    with storage._connection() as conn:
+        while len(keys) < limit:
+            found = storage._run(conn, "next_blocked_key", {"after": after}).fetchone()
+            if found is None:
+                break
+            after = str(found[0])
+            params = {"key": after, "cap": cap, "skip": cap - 1, "now": now}
+            waiting, concurrency, taken = storage._run(
+                conn, "blocked_key_details", params
+            ).fetchone()
+            holders = storage._run(conn, "key_holders", {**params, "limit": HOLDERS_SHOWN})
+            keys.append(
+                BlockedKey(
+                    after,
+                    int(waiting),
+                    capped=int(waiting) >= cap,
+                    limit=key_limit(concurrency, after),
+                    taken=int(taken),
+                    holders=[str(row[0]) for row in holders.fetchall()],
+                )
+            )
+    return keys

@@ -1,12 +1,14 @@
-"""The storage contract: pages of jobs by cursor, filters, the oldest ready job
-and the jobs finished per minute (what the dashboard and the CLI browse)."""
+"""The storage contract: pages of jobs by cursor, filters, the oldest ready job,
+the jobs finished per minute and the keys blocked jobs wait for (what the
+dashboard and the CLI browse)."""
 
 from __future__ import annotations
 
 import dataclasses
 
-from activejob.storage.base import ErrorInfo, JobState, Result, Storage
+from activejob.storage.base import ErrorInfo, JobFilter, JobState, NewJob, Result, Storage
 from activejob.storage.browse import JobQuery
+from activejob.storage.concurrency import ConcurrencySlot
 from activejob.testing.contract.base import ContractBase, FakeClock, new_job
 
 S = JobState
@@ -115,5 +117,36 @@ class Browsing(ContractBase):
         activity = storage.activity(minutes=10)
         assert len(activity.finished) == 10 and sum(activity.finished) == 3
         assert activity.finished[-1] == 2 and activity.finished[-3] == 1
-        if activity.failed is not None:
-            assert activity.failed[-1] == 2 and sum(activity.failed) == 2
+        assert activity.failed is not None  # every backend splits the failures out
+        assert activity.failed[-1] == 2 and sum(activity.failed) == 2
+        # A failed job retried is no longer a failure in the chart; one discarded neither.
+        failed = [c.job_id for c in claimed[1:]]
+        storage.retry(JobFilter(job_ids=failed[:1], limit=None))
+        storage.discard(JobFilter(job_ids=failed[1:], limit=None))
+        after = storage.activity(minutes=10)
+        assert after.failed is not None and sum(after.failed) == 0
+
+    def test_blocked_keys_count_waiters_and_name_slot_holders(self, storage: Storage) -> None:
+        def limited(key: str, limit: int) -> NewJob:
+            return dataclasses.replace(
+                new_job("a"), concurrency=(ConcurrencySlot(key, limit, 600.0),)
+            )
+
+        holders = [limited("k/1", 2), limited("k/1", 2)]
+        waiting = [limited("k/1", 2) for _ in range(3)]
+        other = [limited("k/2", 1), limited("k/2", 1)]
+        self.push(storage, *holders, *waiting, *other, new_job("a"))
+        keys = storage.blocked_keys()
+        assert [(k.key, k.waiting, k.capped, k.limit, k.taken) for k in keys] == [
+            ("k/1", 3, False, 2, 2),
+            ("k/2", 1, False, 1, 1),
+        ]
+        assert set(keys[0].holders) == {job.job_id for job in holders}
+        assert keys[1].holders == [other[0].job_id]
+        assert [k.key for k in storage.blocked_keys(limit=1)] == ["k/1"]
+        blocked = storage.browse(JobQuery(state=S.BLOCKED)).jobs
+        assert {job.blocked_by for job in blocked} == {"k/1", "k/2"} and len(blocked) == 4
+
+    def test_no_blocked_jobs_no_keys(self, storage: Storage) -> None:
+        self.push(storage, new_job("a"))
+        assert storage.blocked_keys() == []

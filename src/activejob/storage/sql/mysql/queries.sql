@@ -771,3 +771,33 @@ WHERE j.state = 'blocked' AND j.blocked_by IN (SELECT k FROM JSON_TABLE(%(keys)s
 SELECT DISTINCT blocked_by FROM activejob_jobs
 WHERE state = 'blocked' AND blocked_by IN (SELECT k FROM JSON_TABLE(%(keys)s, '$[*]' COLUMNS (k VARCHAR(255) PATH '$')) AS keys_)
   AND run_at <= %(now)s AND JSON_LENGTH(concurrency) > 1;
+
+-- flow: concurrency, for the dashboard's blocked page (storage/sql/browse.py) ----------
+
+-- name: next_blocked_key
+-- The first key after %(after)s that blocked jobs wait for: one seek on
+-- activejob_jobs_blocked (state, blocked_by, priority, id).
+SELECT blocked_by FROM activejob_jobs
+WHERE state = 'blocked' AND blocked_by > %(after)s
+ORDER BY blocked_by LIMIT 1;
+
+-- name: blocked_key_details
+-- One key's blocked jobs counted up to %(cap)s (as count_in_state_queue counts), the
+-- limits of the first of them (which name the key's slot count), and its live slots.
+SELECT coalesce((SELECT %(cap)s FROM activejob_jobs
+                 WHERE state = 'blocked' AND blocked_by = %(key)s
+                 ORDER BY priority, id LIMIT %(skip)s, 1),
+                (SELECT count(*) FROM activejob_jobs
+                 WHERE state = 'blocked' AND blocked_by = %(key)s)),
+       (SELECT concurrency FROM activejob_jobs
+        WHERE state = 'blocked' AND blocked_by = %(key)s
+        ORDER BY priority, id LIMIT 1),
+       (SELECT count(*) FROM activejob_concurrency_slots
+        WHERE concurrency_key = %(key)s AND expires_at > %(now)s);
+
+-- name: key_holders
+-- The jobs holding a live slot of one key (on the slots' primary key), first taken first.
+SELECT j.job_id FROM activejob_concurrency_slots AS s
+JOIN activejob_jobs AS j ON j.id = s.job_ref
+WHERE s.concurrency_key = %(key)s AND s.expires_at > %(now)s
+ORDER BY s.job_ref LIMIT %(limit)s;

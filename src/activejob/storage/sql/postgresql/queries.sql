@@ -797,3 +797,30 @@ readied AS (
 SELECT 'ready', job_id, concurrency_key FROM readied
 UNION ALL
 SELECT DISTINCT 'stacked', key, key FROM ranked WHERE first_stacked IS NOT NULL;
+
+-- flow: concurrency, for the dashboard's blocked page (storage/sql/browse.py) ----------
+
+-- name: next_blocked_key
+-- The first key after %(after)s that blocked jobs wait for: one seek on activejob_jobs_blocked.
+SELECT blocked_by FROM activejob_jobs
+WHERE state = 'blocked' AND blocked_by > %(after)s::text
+ORDER BY blocked_by LIMIT 1;
+
+-- name: blocked_key_details
+-- One key's blocked jobs counted up to %(cap)s (on activejob_jobs_blocked), the limits
+-- of the first of them (which name the key's slot count), and its live slots.
+SELECT (SELECT count(*) FROM (SELECT 1 FROM activejob_jobs
+                              WHERE state = 'blocked' AND blocked_by = %(key)s::text
+                              LIMIT %(cap)s) AS capped),
+       (SELECT concurrency FROM activejob_jobs
+        WHERE state = 'blocked' AND blocked_by = %(key)s::text
+        ORDER BY blocked_by, priority, id LIMIT 1),
+       (SELECT count(*) FROM activejob_concurrency_slots
+        WHERE concurrency_key = %(key)s::text AND expires_at > to_timestamp(%(now)s::float8));
+
+-- name: key_holders
+-- The jobs holding a live slot of one key (on the slots' primary key), first taken first.
+SELECT j.job_id FROM activejob_concurrency_slots AS s
+JOIN activejob_jobs AS j ON j.id = s.job_ref
+WHERE s.concurrency_key = %(key)s::text AND s.expires_at > to_timestamp(%(now)s::float8)
+ORDER BY s.job_ref LIMIT %(limit)s;

@@ -811,3 +811,31 @@ CROSS JOIN activejob_jobs AS j ON j.id IN (
     WHERE b.state = 'blocked' AND b.blocked_by = k.value AND b.run_at <= :now
     ORDER BY b.priority, b.id LIMIT :limit)
 WHERE json_array_length(j.concurrency) > 1;
+
+-- flow: concurrency, for the dashboard's blocked page (storage/sql/browse.py) ----------
+-- Each names the term state = 'blocked' as a literal, so activejob_jobs_blocked
+-- (partial: WHERE state = 'blocked') serves it.
+
+-- name: next_blocked_key
+-- The first key after :after that blocked jobs wait for: one seek on activejob_jobs_blocked.
+SELECT blocked_by FROM activejob_jobs
+WHERE state = 'blocked' AND blocked_by > :after
+ORDER BY blocked_by LIMIT 1;
+
+-- name: blocked_key_details
+-- One key's blocked jobs counted up to :cap, the limits of the first of them (which
+-- name the key's slot count), and its live slots.
+SELECT (SELECT count(*) FROM (SELECT 1 FROM activejob_jobs
+                              WHERE state = 'blocked' AND blocked_by = :key LIMIT :cap)),
+       (SELECT concurrency FROM activejob_jobs
+        WHERE state = 'blocked' AND blocked_by = :key
+        ORDER BY blocked_by, priority, id LIMIT 1),
+       (SELECT count(*) FROM activejob_concurrency_slots
+        WHERE concurrency_key = :key AND expires_at > :now);
+
+-- name: key_holders
+-- The jobs holding a live slot of one key (on the slots' primary key), first taken first.
+SELECT j.job_id FROM activejob_concurrency_slots AS s
+JOIN activejob_jobs AS j ON j.id = s.job_ref
+WHERE s.concurrency_key = :key AND s.expires_at > :now
+ORDER BY s.job_ref LIMIT :limit;
