@@ -154,19 +154,6 @@ local function cancelled(sid)
   return true
 end
 
--- Hand a running job back to its queue unrun (release, recovery, reconcile).
-local function requeue(sid, h_queue, h_prio, h_run_at)
-  if cancelled(sid) then  -- flow: cancellation. It never runs again.
-    finish(sid, 'running', h_queue, 'discarded')
-    return
-  end
-  redis.call('HSET', job_key(sid), 'state', 'ready')
-  redis.call('HDEL', job_key(sid), 'worker')
-  reindex(sid, 'running', h_queue, 'ready', h_queue)
-  make_ready(sid, h_queue, h_prio, h_run_at)
-  notify(h_queue)
-end
-
 -- A job as a flat field/value list, with its sid and, while it runs, its worker's
 -- last heartbeat; an empty list when the job no longer exists.
 local function describe(sid)
@@ -299,6 +286,22 @@ local function cc_release(sid, text, out)
   end
 end
 
+-- Hand a running job back to its queue unrun (release, recovery, reconcile); it keeps
+-- its slots (it runs again), unless it was asked to stop: then it is discarded and its
+-- slots go to the next blocked jobs, whose job ids are appended to `out` if given.
+local function requeue(sid, h_queue, h_prio, h_run_at, out)
+  if cancelled(sid) then  -- flow: cancellation. It never runs again.
+    finish(sid, 'running', h_queue, 'discarded')
+    cc_release(sid, redis.call('HGET', job_key(sid), 'concurrency'), out or {})
+    return
+  end
+  redis.call('HSET', job_key(sid), 'state', 'ready')
+  redis.call('HDEL', job_key(sid), 'worker')
+  reindex(sid, 'running', h_queue, 'ready', h_queue)
+  make_ready(sid, h_queue, h_prio, h_run_at)
+  notify(h_queue)
+end
+
 -- The maintenance pass: for up to `limit` keys with blocked jobs, drop slots whose
 -- holder no longer holds them (not ready or running) and hand free slots on.
 local function cc_sweep(limit, out)
@@ -383,8 +386,9 @@ end
 -- Release the running jobs of worker wid and forget the worker. A crash is counted
 -- on each job, or, given `started` (a set of sids), only on those; a job past
 -- max_crashes fails as poison with the error in ARGV[5] (class) and ARGV[6], ARGV[7]
--- (its message before and after the crash count). Returns released, failed.
-local function release_worker(wid, max_crashes, started)
+-- (its message before and after the crash count). The job ids that slots freed made
+-- ready are appended to `out` (flow: concurrency). Returns released, failed.
+local function release_worker(wid, max_crashes, started, out)
   local rkey = running_key(wid)
   local released, failed = 0, 0
   for _, sid in ipairs(redis.call('SMEMBERS', rkey)) do
@@ -399,10 +403,10 @@ local function release_worker(wid, max_crashes, started)
       if crashes > max_crashes then
         set_error(sid, ARGV[5], ARGV[6] .. crashes .. ARGV[7], '')
         finish(sid, 'running', h[2], 'failed')
-        cc_release(sid, h[6], {})  -- flow: concurrency
+        cc_release(sid, h[6], out)  -- flow: concurrency
         failed = failed + 1
       else
-        requeue(sid, h[2], h[4], h[5])
+        requeue(sid, h[2], h[4], h[5], out)
         released = released + 1
       end
     end

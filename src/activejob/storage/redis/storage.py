@@ -375,7 +375,8 @@ class RedisStorage(Storage):
         reply = self._script("cancel", job_id, CANCEL_NOTICE, error.exception_class, error.message)
         if not reply:
             return None
-        outcome, state = (part.decode() if isinstance(part, bytes) else part for part in reply)
+        outcome, state = (part.decode() if isinstance(part, bytes) else part for part in reply[:2])
+        emit_unblocked(reply[2])  # flow: concurrency
         return Cancellation(job_id, cast("Any", outcome), JobState(state))
 
     def _cancel_requests(self, worker_id: str) -> builtins.list[Any]:

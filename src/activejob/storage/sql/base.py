@@ -411,8 +411,11 @@ class SQLStorage(ConcurrencyOps, Storage):
             else:
                 self._run(conn, "cancel_discard", params)
                 outcome = "discarded"
+                unblocked = self.release_cancelled(conn, row[0], now)  # flow: concurrency
         if outcome == "requested":
             self._signal.notify(CANCEL_NOTICE)  # a worker in this process hears it at once
+        elif outcome == "discarded":
+            self.announce_unblocked(unblocked)
         return Cancellation(job_id, outcome, state)
 
     def _cancel_requests(self, worker_id: str) -> builtins.list[Any]:
