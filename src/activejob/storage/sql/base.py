@@ -426,6 +426,15 @@ class SQLStorage(ConcurrencyOps, Storage):
     def _wait_cancel(self, timeout: float) -> bool:
         return self._signal.wait(CANCEL_SELECTOR, timeout)
 
+    def _mark_cancel_requested(self, conn: Any, infos: Sequence[JobInfo]) -> None:
+        """Set ``cancel_requested`` on the running ``infos`` asked to stop (one query)."""
+        running = {int(info.id): info for info in infos if info.state is JobState.RUNNING}
+        if not running:
+            return
+        params = {"ids": json.dumps(sorted(running))}
+        for row in self._run(conn, "cancel_pending", params).fetchall():
+            running[int(row[0])].cancel_requested = True
+
     def _discard_cancelled(self, conn: Any) -> None:
         """Discard the jobs released unrun during the claim a cancel was asked in."""
         params = {"now": _time.now(), **_error_params(cancel_error(running=True))}
@@ -541,9 +550,7 @@ class SQLStorage(ConcurrencyOps, Storage):
             if row is None:
                 return None
             info = _job_info(row, now)
-            if info.state is JobState.RUNNING:  # flow: cancellation
-                pending = self._run(conn, "cancel_pending", {"id": info.id}).fetchone()[0]
-                info.cancel_requested = bool(pending)
+            self._mark_cancel_requested(conn, [info])  # flow: cancellation
             rate.held_until(self, conn, [info], now)  # flow: rate limits
         return info
 
@@ -552,6 +559,7 @@ class SQLStorage(ConcurrencyOps, Storage):
         with self._connection() as conn:
             rows = self._run(conn, "list_jobs", self._filter_params(where, now)).fetchall()
             infos = [_job_info(row, now) for row in rows]
+            self._mark_cancel_requested(conn, infos)  # flow: cancellation
             rate.held_until(self, conn, infos, now)  # flow: rate limits
         return infos
 

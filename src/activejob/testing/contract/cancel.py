@@ -50,6 +50,8 @@ class Cancelling(ContractBase):
         info = self.info(storage, job.job_id)
         assert info.state is JobState.RUNNING and info.cancel_requested
         assert not self.info(storage, other.job_id).cancel_requested
+        listed = {i.job_id: i.cancel_requested for i in storage.list(JobFilter())}
+        assert listed == {job.job_id: True, other.job_id: False}
         # Asking twice changes nothing; the worker ends the job discarded.
         assert storage.cancel(job.job_id).outcome == "requested"
         c = claimed[job.job_id]
