@@ -588,3 +588,58 @@ local function cc_insert(sid, text, queue, prio)
     cc_dispatch(sid, limits, 'ready', queue, prio, h[2], true)
   end
 end
+
+-- flow: unique ------------------------------------------------------------------------
+-- Whether the job whose hash fields are `h` (state, attempts, unique_until,
+-- unique_expires, job_id) still holds its unique key (activejob.flow.unique.holds_key).
+local function unique_holds(h)
+  if not h[1] then return false end
+  if h[4] then return tonumber(h[4]) > tonumber(NOW) end
+  local waiting = h[1] == 'scheduled' or h[1] == 'ready' or h[1] == 'blocked'
+  if h[3] == 'finished' then return waiting or h[1] == 'running' end
+  return waiting and tonumber(h[2] or '0') == 0
+end
+
+-- The holder of a unique key and its fields for `unique_holds`, or nil, nil.
+local function unique_holder(lock)
+  local holder = redis.call('GET', P .. 'unique:' .. lock)
+  if not holder then return nil, nil end
+  return holder, redis.call('HMGET', job_key(holder), 'state', 'attempts', 'unique_until',
+    'unique_expires', 'job_id')
+end
+
+-- The waiting holder takes the new payload (with its own job_id), run time, queue
+-- and priority; a blocked one stays blocked.
+local function unique_replace(holder, h, job_id, queue, prio, run_at, payload)
+  local key = job_key(holder)
+  local old = redis.call('HMGET', key, 'queue', 'priority')
+  local at = string.find(payload, '"job_id": "' .. job_id .. '"', 1, true)
+  if at then
+    payload = string.sub(payload, 1, at - 1) .. '"job_id": "' .. h[5] .. '"' ..
+      string.sub(payload, at + 12 + #job_id)
+  end
+  if run_at == '' then run_at = NOW end
+  redis.call('HSET', key, 'payload', payload, 'queue', queue, 'priority', prio, 'run_at', run_at)
+  redis.call('SADD', P .. 'queues', queue)
+  if h[1] == 'blocked' then return end
+  unqueue(holder, h[1], old[1], old[2])
+  local state = enqueue(holder, queue, prio, run_at)
+  redis.call('HSET', key, 'state', state)
+  reindex(holder, h[1], old[1], state, queue)
+  if state == 'ready' then notify(queue) end
+end
+
+-- The job just stored as `sid` takes unique key `ukey` (digest `lock`), held until
+-- `hold_until` ('started' or 'finished'), or for `within` seconds ('' = no expiry).
+local function unique_take(sid, lock, ukey, hold_until, within)
+  redis.call('HSET', job_key(sid), 'unique_key', ukey, 'unique_lock', lock,
+    'unique_until', hold_until)
+  local lkey = P .. 'unique:' .. lock
+  if within ~= '' then
+    local expires = tonumber(NOW) + tonumber(within)
+    redis.call('HSET', job_key(sid), 'unique_expires', string.format('%.6f', expires))
+    redis.call('SET', lkey, sid, 'PX', math.ceil(tonumber(within) * 1000))
+  else
+    redis.call('SET', lkey, sid)
+  end
+end

@@ -618,7 +618,12 @@ class SQLStorage(ConcurrencyOps, Storage):
             # this transaction and then inserts nothing.
             if self._run(conn, "insert_recurring_execution", params).rowcount != 1:
                 return None
-            storage_id = self._insert_one(conn, job, now)
+            # The gates of push: a unique key held elsewhere stores nothing (the run
+            # still counts as enqueued), a limited job takes its slots or waits.
+            if job.unique_key is not None:  # flow: unique
+                [storage_id] = self._push_unique(conn, [job], now, own=False)
+            else:
+                storage_id = self._insert_one(conn, job, now)
             blocked = self.dispatch_new(conn, [job], [storage_id], now)  # flow: concurrency
             self._run(conn, "record_recurring_run", params)
         announce_blocked(blocked)
