@@ -535,11 +535,23 @@ class SQLStorage(ConcurrencyOps, Storage):
             # catch-up window, which starts at the task's last run.
             self._run(conn, "prune_recurring_executions", params)
             self._run(conn, "rate_windows_prune", {"now": _time.now()})  # flow: rate limits
+            self._prune_concurrency_keys(conn)  # flow: concurrency
             while True:
                 deleted = int(self._run(conn, "prune_jobs", params).rowcount)
                 total += max(deleted, 0)
                 if deleted < self.prune_batch:
                     return total
+
+    def _prune_concurrency_keys(self, conn: Any) -> None:
+        """Forget the lock rows of concurrency keys nothing holds or waits for, on a
+        dialect that keeps such rows (MySQL: query ``prune_concurrency_keys``)."""
+        if "prune_concurrency_keys" not in self.sql.queries:
+            return
+        params = {"batch": self.prune_batch}
+        while True:
+            deleted = int(self._run(conn, "prune_concurrency_keys", params).rowcount)
+            if deleted < self.prune_batch:
+                return
 
     # -- operating -----------------------------------------------------------------
 
