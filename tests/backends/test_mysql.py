@@ -512,7 +512,8 @@ def test_prune_forgets_concurrency_keys_nothing_holds_or_waits_for(
     for c in finished[:3]:
         storage.complete([Result(c.id, JobState.SUCCEEDED, attempts=c.attempts)])
     storage.complete([Result(c.id, JobState.SUCCEEDED, attempts=c.attempts) for c in finished[3:]])
-    assert len(concurrency_key_rows(mysql_url)) == 14
+    keys = {f"done/{i}" for i in range(12)} | {"running", "waiting"}
+    assert keys <= set(concurrency_key_rows(mysql_url))  # (and those of earlier tests)
     storage.prune_batch = 5  # several batches
     storage.prune(older_than=3600)  # no finished job is old enough: only the keys go
     # "waiting" holds a slot again: its blocked job took it when the first ended.

@@ -277,6 +277,7 @@ def test_a_recurring_unique_job_is_skipped_while_its_run_holds_the_key(
     make_storage: Factory, clock: FakeClock
 ) -> None:
     storage = make_storage()
+    storage.migrate()  # before the schedulers race: a fresh SQLite file is made once
     seen: list[events.Event] = []
     events.subscribe("duplicate", seen.append)
     try:
