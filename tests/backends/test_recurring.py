@@ -17,6 +17,7 @@ import pytest
 
 from activejob import _time, events
 from activejob.recurring import Scheduler
+from activejob.recurring.operate import run_now
 from activejob.recurring.task import RecurringTask, build_task
 from activejob.storage.base import JobFilter, JobState, Result, Storage
 from activejob.testing.contract import FakeClock
@@ -333,6 +334,26 @@ def test_a_recurring_rate_limited_job_starts_when_its_window_frees(
     assert storage.claim("w1", ["*"], 10) == []
     clock.advance(51)
     assert [c.job_id for c in storage.claim("w1", ["*"], 10)] == [second.job_id]
+
+
+def test_a_manual_run_passes_the_gates_when_the_class_is_known(
+    make_storage: Factory, clock: FakeClock
+) -> None:
+    storage = make_storage()
+    Scheduler(storage, report_task(UniqueReportJob) + limited_task()).tick()  # declares
+    first = run_now(storage, "report")
+    assert first is not None and first.duplicate_of is None
+    again = run_now(storage, "report")
+    assert again is not None and again.duplicate_of == first.job_id
+    assert again.job_id == first.job_id and str(again.storage_id) == str(first.storage_id)
+    assert by_state(storage) == {JobState.READY: 1}
+    runs = [run_now(storage, "limited") for _ in range(2)]
+    states = [storage.get(run.job_id).state for run in runs if run]  # type: ignore[union-attr]
+    assert states == [JobState.READY, JobState.BLOCKED]
+
+
+def limited_task() -> list[RecurringTask]:
+    return [build_task("limited", LimitedReportJob, schedule="every 10 seconds")]
 
 
 def test_sql_prunes_old_runs_with_finished_jobs(sqlite_path: Path, clock: FakeClock) -> None:
