@@ -167,3 +167,26 @@ def test_list_shows_orphans_and_unknown_keys_fail(
         missing = activejob_cli("recurring", action, "nope", "--adapter", backend.url)
         assert missing.returncode == 1
         assert "no recurring task 'nope' (known: gone)" in missing.stderr
+
+
+def test_run_with_the_class_imported_honours_its_unique_key(backend: Backend) -> None:
+    from activejob.recurring.task import build_task
+    from tests.recurring.jobs import UniqueReportJob
+
+    task = build_task("report", UniqueReportJob, schedule="@daily")
+    backend.storage.declare_recurring([task.spec()])
+    run = ["recurring", "run", "report", "--adapter", backend.url, "--json"]
+    first = activejob_cli(*run, "--import", "tests.recurring.jobs")
+    assert first.returncode == 0, first.stderr
+    held = json.loads(first.stdout)
+    assert held["duplicate_of"] is None
+    again = activejob_cli(*run[:-1], "--import", "tests.recurring.jobs")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == (
+        f"not enqueued: job {held['job_id']} holds the unique key of task report"
+    )
+    assert len(backend.storage.list(JobFilter(limit=None))) == 1
+    # Without the class, the stored payload is enqueued as it is: no unique key.
+    plain = activejob_cli(*run)
+    assert plain.returncode == 0, plain.stderr
+    assert len(backend.storage.list(JobFilter(limit=None))) == 2

@@ -27,6 +27,7 @@ from activejob.storage.base import (
     StorageUnavailable,
 )
 from activejob.testing.contract import new_job
+from activejob.testing.contract.concurrency import limited
 from activejob.transaction import in_transaction
 from tests.backends.conftest import mysql_admin, with_database
 from tests.worker.operator_support import bad_url
@@ -484,3 +485,41 @@ def test_the_docs_list_every_url_setting_and_their_url_parses() -> None:
         "mysql://app:***@db.internal:3306/app"
     )
     storage.close()
+
+
+def concurrency_key_rows(url: str) -> list[str]:
+    conn = connect(url)
+    try:
+        cursor = conn.cursor()
+        cursor.execute("SELECT concurrency_key FROM activejob_concurrency_keys ORDER BY 1")
+        return [row[0] for row in cursor.fetchall()]
+    finally:
+        conn.close()
+
+
+def test_prune_forgets_concurrency_keys_nothing_holds_or_waits_for(
+    open_storage: Any, mysql_url: str
+) -> None:
+    storage = open_storage()
+    storage.migrate()
+    done = [limited(f"done/{i}") for i in range(12)]
+    running, waiting = limited("running"), limited("waiting")
+    storage.push([*done, running, waiting, limited("waiting")])
+    claimed = {c.job_id: c for c in storage.claim("w1", ["*"], 50)}
+    assert len(claimed) == 14 and waiting.job_id in claimed
+    finished = [claimed[job.job_id] for job in [*done, waiting]]
+    # One at a time: each completion locks its key's row, as every worker's does.
+    for c in finished[:3]:
+        storage.complete([Result(c.id, JobState.SUCCEEDED, attempts=c.attempts)])
+    storage.complete([Result(c.id, JobState.SUCCEEDED, attempts=c.attempts) for c in finished[3:]])
+    keys = {f"done/{i}" for i in range(12)} | {"running", "waiting"}
+    assert keys <= set(concurrency_key_rows(mysql_url))  # (and those of earlier tests)
+    storage.prune_batch = 5  # several batches
+    storage.prune(older_than=3600)  # no finished job is old enough: only the keys go
+    # "waiting" holds a slot again: its blocked job took it when the first ended.
+    assert concurrency_key_rows(mysql_url) == ["running", "waiting"]
+    # A forgotten key is made again on its next use, and limits as before.
+    again, over = limited("done/1"), limited("done/1")
+    storage.push([again, over])
+    assert storage.get(over.job_id).state is JobState.BLOCKED
+    assert "done/1" in concurrency_key_rows(mysql_url)

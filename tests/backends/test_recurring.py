@@ -17,11 +17,18 @@ import pytest
 
 from activejob import _time, events
 from activejob.recurring import Scheduler
+from activejob.recurring.operate import run_now
 from activejob.recurring.task import RecurringTask, build_task
-from activejob.storage.base import JobFilter, Storage
+from activejob.storage.base import JobFilter, JobState, Result, Storage
 from activejob.testing.contract import FakeClock
 from tests.backends import redis_support
-from tests.recurring.jobs import CleanupJob, poll_feeds
+from tests.recurring.jobs import (
+    CleanupJob,
+    LimitedReportJob,
+    RateReportJob,
+    UniqueReportJob,
+    poll_feeds,
+)
 
 prefix = redis_support.prefix
 redis_server_url = redis_support.redis_server_url
@@ -254,6 +261,99 @@ def test_each_stored_run_is_an_event(make_storage: Factory, clock: FakeClock) ->
         events.unsubscribe("enqueue_recurring", seen.append)
     assert sorted(e.extra["task_key"] for e in seen) == ["every-10s", "minutely"]
     assert all(e.job is not None and e.job.provider_job_id for e in seen)
+
+
+# -- flow control: a recurring run passes the gates of perform_later ---------------------
+
+
+def report_task(job_class: type) -> list[RecurringTask]:
+    return [build_task("report", job_class, schedule="every 10 seconds")]
+
+
+def by_state(storage: Storage) -> dict[JobState, int]:
+    return dict(Counter(info.state for info in storage.list(JobFilter(limit=None))))
+
+
+def test_a_recurring_unique_job_is_skipped_while_its_run_holds_the_key(
+    make_storage: Factory, clock: FakeClock
+) -> None:
+    storage = make_storage()
+    storage.migrate()  # before the schedulers race: a fresh SQLite file is made once
+    seen: list[events.Event] = []
+    events.subscribe("duplicate", seen.append)
+    try:
+        schedulers = [Scheduler(make_storage(), report_task(UniqueReportJob)) for _ in range(2)]
+        tick_together(schedulers)  # declares the task: its runs start after this
+        clock.advance(10)
+        tick_together(schedulers)
+        [held] = storage.list(JobFilter(limit=None))
+        clock.advance(10)
+        tick_together(schedulers)  # the run is due; the first still holds the key
+    finally:
+        events.unsubscribe("duplicate", seen.append)
+    assert by_state(storage) == {JobState.READY: 1}
+    assert [e.extra["duplicate_of"] for e in seen] == [held.job_id]
+    [claimed] = storage.claim("w1", ["*"], 10)
+    storage.complete([Result(claimed.id, JobState.SUCCEEDED, attempts=claimed.attempts)])
+    clock.advance(10)
+    assert [run.key for run in schedulers[0].tick()] == ["report"]
+    assert by_state(storage) == {JobState.SUCCEEDED: 1, JobState.READY: 1}
+
+
+def test_a_recurring_limited_job_waits_blocked_for_the_running_one(
+    make_storage: Factory, clock: FakeClock
+) -> None:
+    storage = make_storage()
+    scheduler = Scheduler(storage, report_task(LimitedReportJob))
+    scheduler.tick()  # declares the task: its runs start after this
+    clock.advance(10)
+    scheduler.tick()
+    [first] = storage.claim("w1", ["*"], 10)
+    clock.advance(10)
+    [second] = scheduler.tick()
+    info = storage.get(second.job_id)
+    assert info is not None and (info.state, info.blocked_by) == (
+        JobState.BLOCKED,
+        f"{LimitedReportJob.job_class_name}/report",
+    )
+    storage.complete([Result(first.id, JobState.SUCCEEDED, attempts=first.attempts)])
+    assert [c.job_id for c in storage.claim("w1", ["*"], 10)] == [second.job_id]
+
+
+def test_a_recurring_rate_limited_job_starts_when_its_window_frees(
+    make_storage: Factory, clock: FakeClock
+) -> None:
+    storage = make_storage()
+    scheduler = Scheduler(storage, report_task(RateReportJob))
+    scheduler.tick()  # declares the task: its runs start after this
+    clock.advance(10)
+    scheduler.tick()
+    assert len(storage.claim("w1", ["*"], 10)) == 1
+    clock.advance(10)
+    [second] = scheduler.tick()
+    assert storage.claim("w1", ["*"], 10) == []
+    clock.advance(51)
+    assert [c.job_id for c in storage.claim("w1", ["*"], 10)] == [second.job_id]
+
+
+def test_a_manual_run_passes_the_gates_when_the_class_is_known(
+    make_storage: Factory, clock: FakeClock
+) -> None:
+    storage = make_storage()
+    Scheduler(storage, report_task(UniqueReportJob) + limited_task()).tick()  # declares
+    first = run_now(storage, "report")
+    assert first is not None and first.duplicate_of is None
+    again = run_now(storage, "report")
+    assert again is not None and again.duplicate_of == first.job_id
+    assert again.job_id == first.job_id and str(again.storage_id) == str(first.storage_id)
+    assert by_state(storage) == {JobState.READY: 1}
+    runs = [run_now(storage, "limited") for _ in range(2)]
+    states = [storage.get(run.job_id).state for run in runs if run]  # type: ignore[union-attr]
+    assert states == [JobState.READY, JobState.BLOCKED]
+
+
+def limited_task() -> list[RecurringTask]:
+    return [build_task("limited", LimitedReportJob, schedule="every 10 seconds")]
 
 
 def test_sql_prunes_old_runs_with_finished_jobs(sqlite_path: Path, clock: FakeClock) -> None:

@@ -39,14 +39,16 @@ class Workers:
         self.url, self.tmp_path = url, tmp_path
         self.procs: list[subprocess.Popen[str]] = []
 
-    def start(self, count: int = 2, threads: int = 3) -> None:
+    def start(
+        self, count: int = 2, threads: int = 3, imports: str = "tests.flow.concurrency_jobs"
+    ) -> None:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]))
         env.pop("ACTIVEJOB_ADAPTER", None)
         for _ in range(count):
             out = (self.tmp_path / f"worker-{len(self.procs)}.out").open("w")
             command = [
                 sys.executable, "-m", "activejob", "worker", "--adapter", self.url,
-                "--import", "tests.flow.concurrency_jobs", "--threads", str(threads),
+                "--import", imports, "--threads", str(threads),
                 "--poll-interval", "0.2", "--heartbeat-interval", "0.5",
                 "--recover-after", "3", "--no-scheduler", "--prefetch", "0",
             ]  # fmt: skip

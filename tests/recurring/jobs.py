@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from activejob import Job, job
+from datetime import timedelta
+
+from activejob import Job, job, limits_concurrency, rate_limit, unique
 
 
 class CleanupJob(Job):
@@ -15,3 +17,22 @@ class CleanupJob(Job):
 @job(queue_as="feeds")
 def poll_feeds() -> None:
     pass
+
+
+# flow control of recurring runs (tests/backends/test_recurring.py)
+@unique(until="finished")
+class UniqueReportJob(Job):
+    def perform(self) -> None:
+        pass
+
+
+@limits_concurrency(to=1, key="report")
+class LimitedReportJob(Job):
+    def perform(self) -> None:
+        pass
+
+
+@rate_limit(1, per=timedelta(minutes=1), key="report")
+class RateReportJob(Job):
+    def perform(self) -> None:
+        pass

@@ -86,7 +86,10 @@ def run_task(args: argparse.Namespace) -> int:
     if run is None:
         return _unknown(args, storage)
     if args.json:
-        print_json({"key": run.key, "job_id": run.job_id, "provider_job_id": str(run.storage_id)})
+        record = {"key": run.key, "job_id": run.job_id, "provider_job_id": str(run.storage_id)}
+        print_json({**record, "duplicate_of": run.duplicate_of})
+    elif run.duplicate_of:  # flow: unique
+        print(f"not enqueued: job {run.duplicate_of} holds the unique key of task {run.key}")
     else:
         print(f"enqueued {run.job_id} ({run.job_class} on {run.queue_name}) for task {run.key}")
     return OK

@@ -281,6 +281,8 @@ class Dashboard:
             run = await run_in_threadpool(run_now, self.storage, key)
             found = run is not None
             notice = f"enqueued job {run.job_id} for task {key}" if run else ""
+            if run is not None and run.duplicate_of:  # flow: unique
+                notice = f"not enqueued: job {run.duplicate_of} holds the unique key of task {key}"
         else:
             act = (
                 self.storage.pause_recurring if action == "pause" else self.storage.resume_recurring

@@ -23,15 +23,21 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from activejob import _time, events
+from activejob.errors import DuplicateJobError
+from activejob.flow import unique
 from activejob.recurring.task import RecurringTask
-from activejob.storage.base import Storage, StorageError
+from activejob.storage.base import Duplicate, Storage, StorageError
+
+if TYPE_CHECKING:
+    from activejob.job.base import Job
 
 __all__ = ["Run", "Scheduler"]
 
@@ -122,6 +128,9 @@ class Scheduler:
         storage_id = self.storage.enqueue_recurring(task.key, run_at, new_job(job, None))
         if storage_id is None:
             return None
+        if isinstance(storage_id, Duplicate):  # flow: unique -- the run counts as enqueued
+            self._skipped_duplicate(task, run_at, job, storage_id)
+            return None
         job.provider_job_id = str(storage_id)
         job.successfully_enqueued = True
         logger.info(
@@ -132,6 +141,24 @@ class Scheduler:
         )
         events.emit("enqueue_recurring", job, task_key=task.key, run_at=run_at)
         return Run(task.key, run_at, job.job_id, storage_id)
+
+    def _skipped_duplicate(
+        self, task: RecurringTask, run_at: int, job: Job, duplicate: Duplicate
+    ) -> None:
+        """A run whose unique key another job holds: nothing was stored (or, with
+        ``on_conflict="replace"``, the waiting holder took the run's arguments).
+        Logged and announced as a ``duplicate``; never raised, even for
+        ``on_conflict="raise"``: no caller is there to catch it, and the next run
+        comes anyway."""
+        with contextlib.suppress(DuplicateJobError):
+            unique.mark_duplicate(job, None, duplicate.job_id, replaced=duplicate.replaced)
+        logger.info(
+            "recurring task %s: run at %s %s job %s, which holds its unique key",
+            task.key,
+            _time.from_timestamp(run_at).isoformat(),
+            "replaced the arguments of" if duplicate.replaced else "skipped: a duplicate of",
+            duplicate.job_id,
+        )
 
     # -- the loop ---------------------------------------------------------------------
 

@@ -143,6 +143,13 @@ class RecurringStorage(ABC):
         same transaction (or script) as the job, never checked first and inserted
         after. The task's last run time moves forward to ``run_at``.
 
+        The job passes the gates :meth:`~activejob.storage.base.Storage.push` applies
+        (flow control): a limited job waits ``blocked`` for its slots (or is
+        discarded), a rate-limited one starts as its window frees, and a unique job
+        whose key another job holds is not stored: the run still counts as enqueued
+        and a :class:`~activejob.storage.base.Duplicate` naming the holder is
+        returned instead of an id.
+
         Example::
 
             storage.enqueue_recurring("nightly", 1767236400, new_job)
@@ -168,7 +175,9 @@ class RecurringStorage(ABC):
 
     @abstractmethod
     def _enqueue_recurring(self, key: str, run_at: int, job: NewJob) -> Any | None:
-        """Insert ``(key, run_at)`` and, only if it was new, ``job``: atomically."""
+        """Insert ``(key, run_at)`` and, only if it was new, ``job`` as ``push`` would
+        (a :class:`~activejob.storage.base.Duplicate` if its unique key is held):
+        atomically."""
 
 
 def _check_name(what: str, value: object) -> None:

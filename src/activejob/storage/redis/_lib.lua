@@ -160,19 +160,6 @@ local function cancelled(sid)
   return true
 end
 
--- Hand a running job back to its queue unrun (release, recovery, reconcile).
-local function requeue(sid, h_queue, h_prio, h_run_at)
-  if cancelled(sid) then  -- flow: cancellation. It never runs again.
-    finish(sid, 'running', h_queue, 'discarded')
-    return
-  end
-  redis.call('HSET', job_key(sid), 'state', 'ready')
-  redis.call('HDEL', job_key(sid), 'worker')
-  reindex(sid, 'running', h_queue, 'ready', h_queue)
-  make_ready(sid, h_queue, h_prio, h_run_at)
-  notify(h_queue)
-end
-
 -- A job as a flat field/value list, with its sid and, while it runs, its worker's
 -- last heartbeat; an empty list when the job no longer exists.
 local function describe(sid)
@@ -305,6 +292,22 @@ local function cc_release(sid, text, out)
   end
 end
 
+-- Hand a running job back to its queue unrun (release, recovery, reconcile); it keeps
+-- its slots (it runs again), unless it was asked to stop: then it is discarded and its
+-- slots go to the next blocked jobs, whose job ids are appended to `out` if given.
+local function requeue(sid, h_queue, h_prio, h_run_at, out)
+  if cancelled(sid) then  -- flow: cancellation. It never runs again.
+    finish(sid, 'running', h_queue, 'discarded')
+    cc_release(sid, redis.call('HGET', job_key(sid), 'concurrency'), out or {})
+    return
+  end
+  redis.call('HSET', job_key(sid), 'state', 'ready')
+  redis.call('HDEL', job_key(sid), 'worker')
+  reindex(sid, 'running', h_queue, 'ready', h_queue)
+  make_ready(sid, h_queue, h_prio, h_run_at)
+  notify(h_queue)
+end
+
 -- The maintenance pass: for up to `limit` keys with blocked jobs, drop slots whose
 -- holder no longer holds them (not ready or running) and hand free slots on.
 local function cc_sweep(limit, out)
@@ -389,8 +392,9 @@ end
 -- Release the running jobs of worker wid and forget the worker. A crash is counted
 -- on each job, or, given `started` (a set of sids), only on those; a job past
 -- max_crashes fails as poison with the error in ARGV[5] (class) and ARGV[6], ARGV[7]
--- (its message before and after the crash count). Returns released, failed.
-local function release_worker(wid, max_crashes, started)
+-- (its message before and after the crash count). The job ids that slots freed made
+-- ready are appended to `out` (flow: concurrency). Returns released, failed.
+local function release_worker(wid, max_crashes, started, out)
   local rkey = running_key(wid)
   local released, failed = 0, 0
   for _, sid in ipairs(redis.call('SMEMBERS', rkey)) do
@@ -405,10 +409,10 @@ local function release_worker(wid, max_crashes, started)
       if crashes > max_crashes then
         set_error(sid, ARGV[5], ARGV[6] .. crashes .. ARGV[7], '')
         finish(sid, 'running', h[2], 'failed')
-        cc_release(sid, h[6], {})  -- flow: concurrency
+        cc_release(sid, h[6], out)  -- flow: concurrency
         failed = failed + 1
       else
-        requeue(sid, h[2], h[4], h[5])
+        requeue(sid, h[2], h[4], h[5], out)
         released = released + 1
       end
     end
@@ -588,5 +592,60 @@ local function cc_insert(sid, text, queue, prio)
   else
     redis.call('ZREM', ready_key(queue, prio), sid)
     cc_dispatch(sid, limits, 'ready', queue, prio, h[2], true)
+  end
+end
+
+-- flow: unique ------------------------------------------------------------------------
+-- Whether the job whose hash fields are `h` (state, attempts, unique_until,
+-- unique_expires, job_id) still holds its unique key (activejob.flow.unique.holds_key).
+local function unique_holds(h)
+  if not h[1] then return false end
+  if h[4] then return tonumber(h[4]) > tonumber(NOW) end
+  local waiting = h[1] == 'scheduled' or h[1] == 'ready' or h[1] == 'blocked'
+  if h[3] == 'finished' then return waiting or h[1] == 'running' end
+  return waiting and tonumber(h[2] or '0') == 0
+end
+
+-- The holder of a unique key and its fields for `unique_holds`, or nil, nil.
+local function unique_holder(lock)
+  local holder = redis.call('GET', P .. 'unique:' .. lock)
+  if not holder then return nil, nil end
+  return holder, redis.call('HMGET', job_key(holder), 'state', 'attempts', 'unique_until',
+    'unique_expires', 'job_id')
+end
+
+-- The waiting holder takes the new payload (with its own job_id), run time, queue
+-- and priority; a blocked one stays blocked.
+local function unique_replace(holder, h, job_id, queue, prio, run_at, payload)
+  local key = job_key(holder)
+  local old = redis.call('HMGET', key, 'queue', 'priority')
+  local at = string.find(payload, '"job_id": "' .. job_id .. '"', 1, true)
+  if at then
+    payload = string.sub(payload, 1, at - 1) .. '"job_id": "' .. h[5] .. '"' ..
+      string.sub(payload, at + 12 + #job_id)
+  end
+  if run_at == '' then run_at = NOW end
+  redis.call('HSET', key, 'payload', payload, 'queue', queue, 'priority', prio, 'run_at', run_at)
+  redis.call('SADD', P .. 'queues', queue)
+  if h[1] == 'blocked' then return end
+  unqueue(holder, h[1], old[1], old[2])
+  local state = enqueue(holder, queue, prio, run_at)
+  redis.call('HSET', key, 'state', state)
+  reindex(holder, h[1], old[1], state, queue)
+  if state == 'ready' then notify(queue) end
+end
+
+-- The job just stored as `sid` takes unique key `ukey` (digest `lock`), held until
+-- `hold_until` ('started' or 'finished'), or for `within` seconds ('' = no expiry).
+local function unique_take(sid, lock, ukey, hold_until, within)
+  redis.call('HSET', job_key(sid), 'unique_key', ukey, 'unique_lock', lock,
+    'unique_until', hold_until)
+  local lkey = P .. 'unique:' .. lock
+  if within ~= '' then
+    local expires = tonumber(NOW) + tonumber(within)
+    redis.call('HSET', job_key(sid), 'unique_expires', string.format('%.6f', expires))
+    redis.call('SET', lkey, sid, 'PX', math.ceil(tonumber(within) * 1000))
+  else
+    redis.call('SET', lkey, sid)
   end
 end

@@ -48,10 +48,11 @@ for r = 4 + 2 * n_ok, #ARGV, FIELDS do
   if h then
     set_error(sid, ARGV[r + 3], ARGV[r + 4], ARGV[r + 5])
     if state == 'ready' then
-      requeue(sid, h[2], h[4], h[5])
+      requeue(sid, h[2], h[4], h[5], unblocked)
     elseif state == 'scheduled' and cancelled(sid) then
       -- flow: cancellation. A retry of a job asked to stop during this claim: discarded.
       finish(sid, 'running', h[2], 'discarded')
+      cc_release(sid, h[7], unblocked)  -- flow: concurrency
     elseif state == 'scheduled' then
       cc_release(sid, h[7], unblocked)  -- flow: concurrency
       local queue = ARGV[r + 8] ~= '' and ARGV[r + 8] or h[2]

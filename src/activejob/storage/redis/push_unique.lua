@@ -4,8 +4,8 @@
 --   lock ('' = not unique), key, until, within (seconds, '' = none), on_conflict,
 --   rate limits ('' = none), concurrency ('' = none)
 -- P..'unique:'..lock is the sid of the job that took the key. Whether that job still
--- holds it is decided here from its hash (activejob.flow.unique.holds_key), inside
--- this script, so no other command runs between the look and the write.
+-- holds it is decided here from its hash (`unique_holds`), inside this script, so no
+-- other command runs between the look and the write.
 -- Returns, per job, three values: 'stored', its sid, '' / 'duplicate' or 'replaced',
 -- the holder's sid and job_id.
 local FIELDS = 13
@@ -14,36 +14,6 @@ local n = (#ARGV - 3) / FIELDS
 local last = redis.call('INCRBY', P .. 'seq', n)
 local seen = {}
 local out = {}
-
-local function holds(h)
-  -- h: state, attempts, unique_until, unique_expires, job_id
-  if not h[1] then return false end
-  if h[4] then return tonumber(h[4]) > tonumber(NOW) end
-  local waiting = h[1] == 'scheduled' or h[1] == 'ready' or h[1] == 'blocked'
-  if h[3] == 'finished' then return waiting or h[1] == 'running' end
-  return waiting and tonumber(h[2] or '0') == 0
-end
-
--- The waiting holder takes the new payload (with its own job_id), run time, queue
--- and priority; a blocked one stays blocked.
-local function replace(holder, h, job_id, queue, prio, run_at, payload)
-  local key = job_key(holder)
-  local old = redis.call('HMGET', key, 'queue', 'priority')
-  local at = string.find(payload, '"job_id": "' .. job_id .. '"', 1, true)
-  if at then
-    payload = string.sub(payload, 1, at - 1) .. '"job_id": "' .. h[5] .. '"' ..
-      string.sub(payload, at + 12 + #job_id)
-  end
-  if run_at == '' then run_at = NOW end
-  redis.call('HSET', key, 'payload', payload, 'queue', queue, 'priority', prio, 'run_at', run_at)
-  redis.call('SADD', P .. 'queues', queue)
-  if h[1] == 'blocked' then return end
-  unqueue(holder, h[1], old[1], old[2])
-  local state = enqueue(holder, queue, prio, run_at)
-  redis.call('HSET', key, 'state', state)
-  reindex(holder, h[1], old[1], state, queue)
-  if state == 'ready' then notify(queue) end
-end
 
 for i = 0, n - 1 do
   local b = 4 + i * FIELDS
@@ -54,23 +24,16 @@ for i = 0, n - 1 do
   local rate, concurrency = ARGV[b + 11], ARGV[b + 12]
   local sid = string.format('%016d', last - n + 1 + i)
   local kind, holder, holder_job = 'stored', sid, ''
-  local lkey = P .. 'unique:' .. lock
   local h = nil
-  if lock ~= '' then
-    holder = redis.call('GET', lkey)
-    if holder then
-      h = redis.call('HMGET', job_key(holder), 'state', 'attempts', 'unique_until',
-        'unique_expires', 'job_id')
-    end
-  end
+  if lock ~= '' then holder, h = unique_holder(lock) end
   local previous = dedupe and redis.call('HGET', P .. 'ids', job_id)
   if previous and redis.call('HGET', job_key(previous), 'created_at') == NOW then
     kind, holder = 'stored', previous
-  elseif h and h[5] ~= job_id and holds(h) then
+  elseif h and h[5] ~= job_id and unique_holds(h) then
     holder_job = h[5]
     local waiting = h[1] == 'scheduled' or h[1] == 'ready' or h[1] == 'blocked'
     if on_conflict == 'replace' and waiting and tonumber(h[2] or '0') == 0 then
-      replace(holder, h, job_id, queue, prio, run_at, payload)
+      unique_replace(holder, h, job_id, queue, prio, run_at, payload)
       kind = 'replaced'
     else
       kind = 'duplicate'
@@ -80,17 +43,7 @@ for i = 0, n - 1 do
     insert_job(sid, job_id, class, queue, prio, run_at, payload, seen)
     if rate ~= '' then redis.call('HSET', job_key(sid), 'rate', rate) end  -- flow: rate limits
     cc_insert(sid, concurrency, queue, prio)  -- flow: concurrency
-    if lock ~= '' then
-      redis.call('HSET', job_key(sid), 'unique_key', ukey, 'unique_lock', lock,
-        'unique_until', hold_until)
-      if within ~= '' then
-        local expires = tonumber(NOW) + tonumber(within)
-        redis.call('HSET', job_key(sid), 'unique_expires', string.format('%.6f', expires))
-        redis.call('SET', lkey, sid, 'PX', math.ceil(tonumber(within) * 1000))
-      else
-        redis.call('SET', lkey, sid)
-      end
-    end
+    if lock ~= '' then unique_take(sid, lock, ukey, hold_until, within) end
   end
   out[#out + 1] = kind
   out[#out + 1] = holder

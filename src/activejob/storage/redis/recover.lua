@@ -5,10 +5,10 @@
 -- Returns {released, failed}.
 local stale_before, max_crashes = ARGV[3], tonumber(ARGV[4])
 local released, failed = 0, 0
+local unblocked = {}  -- flow: concurrency: job ids that freed slots made ready
 for _, wid in ipairs(redis.call('ZRANGEBYSCORE', P .. 'workers', '-inf', stale_before)) do
-  local r, f = release_worker(wid, max_crashes, nil)
+  local r, f = release_worker(wid, max_crashes, nil, unblocked)
   released, failed = released + r, failed + f
 end
-local unblocked = {}  -- flow: concurrency: expired and orphaned slots handed on
 cc_sweep(100, unblocked)
 return {released, failed, unblocked}

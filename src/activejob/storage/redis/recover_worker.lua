@@ -6,7 +6,8 @@
 -- Returns {released, failed}.
 local started = {}
 for _, sid in ipairs(argv_from(8)) do started[sid] = true end
-local released, failed = release_worker(ARGV[3], tonumber(ARGV[4]), started)
-local unblocked = {}  -- flow: concurrency: expired and orphaned slots handed on
+local unblocked = {}  -- flow: concurrency: job ids that freed slots made ready
+local released, failed = release_worker(ARGV[3], tonumber(ARGV[4]), started, unblocked)
+-- flow: concurrency: expired and orphaned slots handed on
 cc_sweep(100, unblocked)
 return {released, failed, unblocked}

@@ -41,6 +41,7 @@ from activejob.storage.base import (
     CANCEL_NOTICE,
     Cancellation,
     ClaimedJob,
+    Duplicate,
     JobFilter,
     JobInfo,
     JobState,
@@ -73,7 +74,7 @@ from activejob.storage.redis.connection import (
 )
 from activejob.storage.redis.notifier import Notifier
 from activejob.storage.redis.scripts import Scripts
-from activejob.storage.redis.unique import unique_push_args, unique_push_reply
+from activejob.storage.redis.unique import unique_fields, unique_push_args, unique_push_reply
 from activejob.storage.selector import QueuePattern, QueueSelector
 
 T = TypeVar("T")
@@ -380,7 +381,8 @@ class RedisStorage(Storage):
         reply = self._script("cancel", job_id, CANCEL_NOTICE, error.exception_class, error.message)
         if not reply:
             return None
-        outcome, state = (part.decode() if isinstance(part, bytes) else part for part in reply)
+        outcome, state = (part.decode() if isinstance(part, bytes) else part for part in reply[:2])
+        emit_unblocked(reply[2])  # flow: concurrency
         return Cancellation(job_id, cast("Any", outcome), JobState(state))
 
     def _cancel_requests(self, worker_id: str) -> builtins.list[Any]:
@@ -568,13 +570,20 @@ class RedisStorage(Storage):
         # window, which starts at the task's last run.
         ttl = max(int(self.keep_finished), 86400)
         job_run_at = "" if job.run_at is None else records.stamp(job.run_at)
-        args = (key, run_at, ttl, job.job_id, job.job_class, job.queue_name, job.priority)
+        args: builtins.list[str | int] = [key, run_at, ttl, job.job_id, job.job_class]
+        args += [job.queue_name, job.priority]
+        args += [job_run_at, job.payload, job.rate_limits or ""]  # flow: rate limits
+        args.append(slots_to_json(job.concurrency) or "")  # flow: concurrency
+        args += unique_fields(job)  # flow: unique
         # A retried call after a lost reply finds the run stored and returns None:
         # the job was stored once, by the first call.
-        sid = self._script(
-            "recurring_enqueue", *args, job_run_at, job.payload, job.rate_limits or ""
-        )  # flow: rate limits
-        return None if not sid else int(sid)
+        reply = self._script("recurring_enqueue", *args)
+        if not reply:
+            return None
+        [stored] = unique_push_reply(reply)
+        if job.concurrency and not isinstance(stored, Duplicate):  # flow: concurrency
+            self._announce_blocked([job], [stored])
+        return stored
 
     def queues(self) -> builtins.list[QueueInfo]:
         """Every queue with jobs, or paused, by name, with its non-zero counts by state."""

@@ -411,8 +411,11 @@ class SQLStorage(ConcurrencyOps, Storage):
             else:
                 self._run(conn, "cancel_discard", params)
                 outcome = "discarded"
+                unblocked = self.release_cancelled(conn, row[0], now)  # flow: concurrency
         if outcome == "requested":
             self._signal.notify(CANCEL_NOTICE)  # a worker in this process hears it at once
+        elif outcome == "discarded":
+            self.announce_unblocked(unblocked)
         return Cancellation(job_id, outcome, state)
 
     def _cancel_requests(self, worker_id: str) -> builtins.list[Any]:
@@ -422,6 +425,15 @@ class SQLStorage(ConcurrencyOps, Storage):
 
     def _wait_cancel(self, timeout: float) -> bool:
         return self._signal.wait(CANCEL_SELECTOR, timeout)
+
+    def _mark_cancel_requested(self, conn: Any, infos: Sequence[JobInfo]) -> None:
+        """Set ``cancel_requested`` on the running ``infos`` asked to stop (one query)."""
+        running = {int(info.id): info for info in infos if info.state is JobState.RUNNING}
+        if not running:
+            return
+        params = {"ids": json.dumps(sorted(running))}
+        for row in self._run(conn, "cancel_pending", params).fetchall():
+            running[int(row[0])].cancel_requested = True
 
     def _discard_cancelled(self, conn: Any) -> None:
         """Discard the jobs released unrun during the claim a cancel was asked in."""
@@ -523,11 +535,23 @@ class SQLStorage(ConcurrencyOps, Storage):
             # catch-up window, which starts at the task's last run.
             self._run(conn, "prune_recurring_executions", params)
             self._run(conn, "rate_windows_prune", {"now": _time.now()})  # flow: rate limits
+            self._prune_concurrency_keys(conn)  # flow: concurrency
             while True:
                 deleted = int(self._run(conn, "prune_jobs", params).rowcount)
                 total += max(deleted, 0)
                 if deleted < self.prune_batch:
                     return total
+
+    def _prune_concurrency_keys(self, conn: Any) -> None:
+        """Forget the lock rows of concurrency keys nothing holds or waits for, on a
+        dialect that keeps such rows (MySQL: query ``prune_concurrency_keys``)."""
+        if "prune_concurrency_keys" not in self.sql.queries:
+            return
+        params = {"batch": self.prune_batch}
+        while True:
+            deleted = int(self._run(conn, "prune_concurrency_keys", params).rowcount)
+            if deleted < self.prune_batch:
+                return
 
     # -- operating -----------------------------------------------------------------
 
@@ -538,9 +562,7 @@ class SQLStorage(ConcurrencyOps, Storage):
             if row is None:
                 return None
             info = _job_info(row, now)
-            if info.state is JobState.RUNNING:  # flow: cancellation
-                pending = self._run(conn, "cancel_pending", {"id": info.id}).fetchone()[0]
-                info.cancel_requested = bool(pending)
+            self._mark_cancel_requested(conn, [info])  # flow: cancellation
             rate.held_until(self, conn, [info], now)  # flow: rate limits
         return info
 
@@ -549,6 +571,7 @@ class SQLStorage(ConcurrencyOps, Storage):
         with self._connection() as conn:
             rows = self._run(conn, "list_jobs", self._filter_params(where, now)).fetchall()
             infos = [_job_info(row, now) for row in rows]
+            self._mark_cancel_requested(conn, infos)  # flow: cancellation
             rate.held_until(self, conn, infos, now)  # flow: rate limits
         return infos
 
@@ -607,7 +630,12 @@ class SQLStorage(ConcurrencyOps, Storage):
             # this transaction and then inserts nothing.
             if self._run(conn, "insert_recurring_execution", params).rowcount != 1:
                 return None
-            storage_id = self._insert_one(conn, job, now)
+            # The gates of push: a unique key held elsewhere stores nothing (the run
+            # still counts as enqueued), a limited job takes its slots or waits.
+            if job.unique_key is not None:  # flow: unique
+                [storage_id] = self._push_unique(conn, [job], now, own=False)
+            else:
+                storage_id = self._insert_one(conn, job, now)
             blocked = self.dispatch_new(conn, [job], [storage_id], now)  # flow: concurrency
             self._run(conn, "record_recurring_run", params)
         announce_blocked(blocked)

@@ -56,8 +56,13 @@ WINDOW = 4
 small, and every candidate read costs (a bigger window reads jobs it cannot start)."""
 SWEEP_KEYS = 100
 """Keys with blocked jobs the maintenance pass looks at per run."""
-RELEASING = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.DISCARDED, JobState.SCHEDULED})
-"""Result states that free a job's slots (``ready`` keeps them: the job runs again)."""
+RELEASING = frozenset(
+    {JobState.SUCCEEDED, JobState.FAILED, JobState.DISCARDED, JobState.SCHEDULED, JobState.READY}
+)
+"""Result states whose jobs may have freed their slots. ``ready`` (released unrun)
+keeps them, as the job runs again, unless it was asked to stop and so was discarded
+in the same transaction (flow: cancellation); :meth:`ConcurrencyOps.free_slots` frees
+only the slots of jobs no longer ready or running."""
 
 
 class ConcurrencyOps:
@@ -214,6 +219,13 @@ class ConcurrencyOps:
                     self._run(conn, "block_job", {"id": row_id, "key": full.key})
             if len(rows) < CANDIDATES:
                 return unblocked
+
+    def release_cancelled(self, conn: Any, row_id: Any, now: float) -> builtins.list[str]:
+        """After a waiting job ``row_id`` was cancelled (discarded) in this transaction:
+        free the slots it held (a ready limited job holds them) and hand them on.
+        Returns the unblocked job ids."""
+        keys = self.free_slots(conn, [row_id])
+        return self.unblock_keys(conn, keys, now, locked=self.free_slots_locks)
 
     # -- operators and maintenance -----------------------------------------------------
 

@@ -36,6 +36,7 @@ from activejob.testing.contract.jobs import PushingAndClaiming
 from activejob.testing.contract.operating import Operating
 from activejob.testing.contract.rate import RateLimits
 from activejob.testing.contract.recurring import RecurringRuns
+from activejob.testing.contract.recurring_flow import RecurringFlowControl
 from activejob.testing.contract.results import ResultsAndRecovery
 from activejob.testing.contract.return_values import ReturnValues
 from activejob.testing.contract.unique import UniqueKeys
@@ -58,6 +59,7 @@ class StorageContract(
     UniqueKeys,  # flow: unique
     Browsing,
     ConcurrencyLimits,  # flow: concurrency
+    RecurringFlowControl,  # flow control of recurring runs
 ):
     """The shared tests. Subclasses implement :meth:`make_storage`, and may implement
     :meth:`~HostileRows.corrupt` to run the hostile-row tests."""

@@ -4,6 +4,9 @@ A waiting job is discarded at once; a running one is marked for the claim it run
 under, its worker finds it with ``cancel_requests`` and a ``wait_cancel`` ends; a
 job released unrun while marked (its worker died or drained) is discarded, never
 run again; a finished job is left alone; an unknown id raises ``JobNotFound``.
+With concurrency limits: a blocked job is discarded at once and leaves its key's
+line; a cancelled job that held a slot (a ready limited job holds one) hands it
+to the next blocked job in the same change.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import pytest
 from activejob.errors import JobNotFound
 from activejob.storage.base import JobFilter, JobState, Result, Storage
 from activejob.testing.contract.base import ContractBase, FakeClock, new_job
+from activejob.testing.contract.concurrency import limited
 
 CANCELLED = "activejob.errors.JobCancelled"
 
@@ -46,6 +50,8 @@ class Cancelling(ContractBase):
         info = self.info(storage, job.job_id)
         assert info.state is JobState.RUNNING and info.cancel_requested
         assert not self.info(storage, other.job_id).cancel_requested
+        listed = {i.job_id: i.cancel_requested for i in storage.list(JobFilter())}
+        assert listed == {job.job_id: True, other.job_id: False}
         # Asking twice changes nothing; the worker ends the job discarded.
         assert storage.cancel(job.job_id).outcome == "requested"
         c = claimed[job.job_id]
@@ -176,3 +182,71 @@ class Cancelling(ContractBase):
         storage.cancel(job.job_id)
         waiter.join(self.patience + 1)
         assert woke == [True]
+
+    # -- flow: cancellation of limited jobs (flow: concurrency) ------------------------
+
+    def test_cancel_discards_a_blocked_job_which_leaves_its_keys_line(
+        self, storage: Storage, clock: FakeClock
+    ) -> None:
+        holder, cancelled, waiter = limited("k"), limited("k"), limited("k")
+        later = limited("k", run_at=clock.now + 60)  # blocked until due, then for its slot
+        self.push(storage, holder, cancelled, waiter, later)
+        for job in (cancelled, later):
+            assert self.state(storage, job.job_id) is JobState.BLOCKED
+            done = storage.cancel(job.job_id)
+            assert (done.outcome, done.state) == ("discarded", JobState.BLOCKED)
+            info = self.info(storage, job.job_id)
+            assert info.state is JobState.DISCARDED and info.finished_at is not None
+            assert info.error is not None and info.error.exception_class == CANCELLED
+        clock.advance(61)
+        [c] = storage.claim("w1", ["*"], 10)
+        assert c.job_id == holder.job_id
+        storage.complete([Result(c.id, JobState.SUCCEEDED, attempts=c.attempts)])
+        storage.recover(600, 3)  # the maintenance pass finds no line the cancelled stand in
+        assert [c.job_id for c in storage.claim("w1", ["*"], 10)] == [waiter.job_id]
+        assert self.state(storage, cancelled.job_id) is JobState.DISCARDED
+        assert self.state(storage, later.job_id) is JobState.DISCARDED
+
+    def test_cancel_of_a_ready_slot_holder_hands_its_slot_on_at_once(
+        self, storage: Storage
+    ) -> None:
+        holder, waiter = limited("k"), limited("k")
+        self.push(storage, holder, waiter)
+        assert self.state(storage, holder.job_id) is JobState.READY  # it holds the slot
+        assert self.state(storage, waiter.job_id) is JobState.BLOCKED
+        assert storage.cancel(holder.job_id).outcome == "discarded"
+        info = self.info(storage, waiter.job_id)
+        assert (info.state, info.blocked_by) == (JobState.READY, None)
+        assert [c.job_id for c in storage.claim("w1", ["*"], 10)] == [waiter.job_id]
+
+    def test_a_cancelled_holder_released_unrun_hands_its_slot_on(self, storage: Storage) -> None:
+        drained, recovered = limited("a"), limited("b")
+        waiters = {"a": limited("a"), "b": limited("b")}
+        self.push(storage, drained, recovered, *waiters.values())
+        claimed = {c.job_id: c for c in storage.claim("w1", ["*"], 10)}
+        assert set(claimed) == {drained.job_id, recovered.job_id}
+        for job in (drained, recovered):
+            assert storage.cancel(job.job_id).outcome == "requested"
+        d = claimed[drained.job_id]
+        storage.complete([Result(d.id, JobState.READY, attempts=d.attempts)])
+        assert self.state(storage, drained.job_id) is JobState.DISCARDED
+        assert self.state(storage, waiters["a"].job_id) is JobState.READY
+        storage.recover_worker("w1", [claimed[recovered.job_id].id], max_crashes=3)
+        assert self.state(storage, recovered.job_id) is JobState.DISCARDED
+        assert self.state(storage, waiters["b"].job_id) is JobState.READY
+        assert {c.job_id for c in storage.claim("w2", ["*"], 10)} == {
+            w.job_id for w in waiters.values()
+        }
+
+    def test_a_cancelled_holder_retried_by_its_worker_hands_its_slot_on(
+        self, storage: Storage
+    ) -> None:
+        holder, waiter = limited("k"), limited("k")
+        self.push(storage, holder, waiter)
+        [c] = storage.claim("w1", ["*"], 10)
+        storage.cancel(holder.job_id)
+        storage.complete(
+            [Result(c.id, JobState.SCHEDULED, payload=c.payload, run_at=0.0, attempts=c.attempts)]
+        )
+        assert self.state(storage, holder.job_id) is JobState.DISCARDED
+        assert self.state(storage, waiter.job_id) is JobState.READY

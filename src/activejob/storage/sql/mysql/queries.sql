@@ -356,8 +356,9 @@ SELECT id FROM activejob_jobs
 WHERE state = 'running' AND worker_id = %(worker_id)s AND cancel_attempts = attempts;
 
 -- name: cancel_pending
-SELECT count(*) FROM activejob_jobs
-WHERE id = %(id)s AND state = 'running' AND cancel_attempts = attempts;
+-- Which of these jobs (a JSON array of ids) run and were asked to stop in this claim.
+SELECT id FROM activejob_jobs
+WHERE id IN (SELECT id FROM JSON_TABLE(%(ids)s, '$[*]' COLUMNS (id BIGINT PATH '$')) AS i) AND state = 'running' AND cancel_attempts = attempts;
 
 -- name: discard_cancelled
 -- Jobs handed back unrun (recovery, a drain, a retry) during the claim a cancel was
@@ -613,6 +614,19 @@ SELECT coalesce((SELECT %(cap)s FROM activejob_jobs
 -- Locks the key's row (made on first use) until the transaction ends.
 INSERT INTO activejob_concurrency_keys (concurrency_key) VALUES (%(key)s)
 ON DUPLICATE KEY UPDATE concurrency_key = concurrency_key;
+
+-- name: prune_concurrency_keys
+-- Key rows nothing holds or waits for: forget them (a key's row is only a lock, made
+-- again on its next use; the DELETE waits for a transaction holding it). In key
+-- order, as lock_concurrency_keys takes them, a batch at a time.
+DELETE FROM activejob_concurrency_keys
+WHERE NOT EXISTS (SELECT 1 FROM activejob_concurrency_slots AS s
+                  WHERE s.concurrency_key = activejob_concurrency_keys.concurrency_key)
+  AND NOT EXISTS (SELECT 1 FROM activejob_jobs AS j
+                  WHERE j.state = 'blocked'
+                    AND j.blocked_by = activejob_concurrency_keys.concurrency_key)
+ORDER BY concurrency_key
+LIMIT %(batch)s;
 
 -- name: set_job_concurrency
 UPDATE activejob_jobs SET concurrency = %(concurrency)s WHERE id = %(id)s;

@@ -295,7 +295,7 @@ class MySQLStorage(SQLStorage):
         scope = self._connection() if own else self._foreign(connection)
         with scope as conn, self._begin(conn) if one_transaction else nullcontext():
             if with_unique:
-                ids = self._push_unique_rows(conn, jobs, now, own=own and not one_transaction)
+                ids = self._push_unique(conn, jobs, now, own=own and not one_transaction)
             else:
                 ids = self._insert_rows(conn, jobs, now)
             if limited:
@@ -320,7 +320,7 @@ class MySQLStorage(SQLStorage):
         return self._run(conn, "insert_job", _insert_params(job, now)).lastrowid
 
     # flow: unique
-    def _push_unique_rows(
+    def _push_unique(
         self, conn: Any, jobs: Sequence[NewJob], now: float, *, own: bool
     ) -> builtins.list[Any]:
         """Push a batch holding unique jobs: ids, or a ``Duplicate`` per refused job."""

@@ -388,8 +388,9 @@ SELECT id FROM activejob_jobs
 WHERE state = 'running' AND worker_id = %(worker_id)s AND cancel_attempts = attempts;
 
 -- name: cancel_pending
-SELECT count(*) FROM activejob_jobs
-WHERE id = %(id)s AND state = 'running' AND cancel_attempts = attempts;
+-- Which of these jobs (a JSON array of ids) run and were asked to stop in this claim.
+SELECT id FROM activejob_jobs
+WHERE id IN (SELECT value::bigint FROM json_array_elements_text(%(ids)s::json)) AND state = 'running' AND cancel_attempts = attempts;
 
 -- name: discard_cancelled
 -- Jobs handed back unrun (recovery, a drain, a retry) during the claim a cancel was

@@ -328,8 +328,9 @@ SELECT id FROM activejob_jobs
 WHERE state = 'running' AND worker_id = :worker_id AND cancel_attempts = attempts;
 
 -- name: cancel_pending
-SELECT count(*) FROM activejob_jobs
-WHERE id = :id AND state = 'running' AND cancel_attempts = attempts;
+-- Which of these jobs (a JSON array of ids) run and were asked to stop in this claim.
+SELECT id FROM activejob_jobs
+WHERE id IN (SELECT value FROM json_each(:ids)) AND state = 'running' AND cancel_attempts = attempts;
 
 -- name: discard_cancelled
 -- Jobs handed back unrun (recovery, a drain, a retry) during the claim a cancel was
