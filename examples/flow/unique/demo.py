@@ -26,6 +26,7 @@ try:
 except DuplicateJobError as exc:
     print("one per day:", type(exc).__name__, exc.key)
 
-# Run what is due (the debounced job waits its 30 s): the key of feed 7 is free again.
-activejob.Worker(options=activejob.WorkerOptions(burst_horizon=0)).run(burst=True)
+# Run what is due (the debounced job waits its 30 s), on one thread so the jobs print
+# in turn: the key of feed 7 is free again.
+activejob.Worker(options=activejob.WorkerOptions(burst_horizon=0, threads=1)).run(burst=True)
 print("after the run:", RefreshFeedJob.perform_later(7).successfully_enqueued)
