@@ -193,20 +193,20 @@ class JobCore:
         self._arguments = _UNSET
         self._kwargs = {}
         self._serialized = (args, kwargs)
-        self.job_id = _expect(p, "job_id", str)
-        self.provider_job_id = _expect(p, "provider_job_id", str, optional=True)
-        self.queue_name = _expect(p, "queue_name", str)
-        self.priority = _expect(p, "priority", int, optional=True)
-        self.executions = _expect(p, "executions", int)
-        counts = _expect(p, "exception_executions", dict)
-        if not all(isinstance(k, str) and type(v) is int for k, v in counts.items()):
+        self.job_id = _field(p, "job_id", str)
+        self.provider_job_id = _optional(p, "provider_job_id", str)
+        self.queue_name = _field(p, "queue_name", str)
+        self.priority = _optional(p, "priority", int)
+        self.executions = _field(p, "executions", int)
+        counts = _field(p, "exception_executions", dict)
+        if counts and not all(isinstance(k, str) and type(v) is int for k, v in counts.items()):
             raise TypeError("'exception_executions' must map names to counts")
         self.exception_executions = dict(counts)
-        self.locale = _expect(p, "locale", str, optional=True)
-        self.timezone = _expect(p, "timezone", str, optional=True)
-        self.enqueued_at = _parse_time(_expect(p, "enqueued_at", str, optional=True))
-        self.scheduled_at = _parse_time(_expect(p, "scheduled_at", str, optional=True))
-        self.metadata = dict(_expect(p, "metadata", dict, optional=True) or {})
+        self.locale = _optional(p, "locale", str)
+        self.timezone = _optional(p, "timezone", str)
+        self.enqueued_at = _parse_time(_optional(p, "enqueued_at", str))
+        self.scheduled_at = _parse_time(_optional(p, "scheduled_at", str))
+        self.metadata = dict(_optional(p, "metadata", dict) or {})
         if "timeout" in p:  # flow: timeouts (absent: the class's)
             timeout = p["timeout"]
             if isinstance(timeout, timedelta):  # JSON has none: only seconds travel
@@ -217,6 +217,21 @@ class JobCore:
 
     def __repr__(self) -> str:
         return f"<{type(self).__qualname__} job_id={self.job_id} queue={self.queue_name!r}>"
+
+
+# _field and _optional are _expect's fast paths (one payload runs them eleven times
+# per execution): the exact type passes at once; anything else gets _expect's check
+# and its error text.
+def _field(payload: Mapping[str, Any], key: str, kind: type) -> Any:
+    value = payload.get(key, _UNSET)
+    return value if type(value) is kind else _expect(payload, key, kind)
+
+
+def _optional(payload: Mapping[str, Any], key: str, kind: type) -> Any:
+    value = payload.get(key, _UNSET)
+    if value is None or type(value) is kind:
+        return value
+    return _expect(payload, key, kind, optional=True)
 
 
 def _expect(payload: Mapping[str, Any], key: str, kind: type, *, optional: bool = False) -> Any:
