@@ -80,6 +80,10 @@ class JobCore:
     travels in the payload (``"timeout"``, seconds, when set)."""
     successfully_enqueued: bool
     enqueue_error: BaseException | None
+    _pinned_arguments: tuple[list[Any], dict[str, Any]] | None = None
+    """The arguments serialised once by a bulk enqueue in progress
+    (``perform_all_later`` checks them, then its payloads reuse them); ``None``
+    otherwise, so every other payload serialises them afresh."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -143,6 +147,9 @@ class JobCore:
         if self._arguments is _UNSET:
             assert self._serialized is not None
             return self._serialized
+        pinned = self._pinned_arguments
+        if pinned is not None:
+            return pinned
         return _arguments.serialize_arguments(self._arguments, self._kwargs)
 
     # -- payload -----------------------------------------------------------------
