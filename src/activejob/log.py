@@ -490,8 +490,7 @@ def _arguments_text(wire: _Wire | None) -> str:
     if wire is None or not (wire[0] or wire[1]):
         return ""
     args, kwargs = wire
-    # One encode of the list, brackets dropped, is the arguments joined by ", ":
-    # the encoder's own item separator (about 1 µs an argument less than one each).
+    # One encode of the list, brackets dropped: the arguments joined by the encoder's ", ".
     parts = [_json(args)[1:-1]] if args else []
     parts += [f"{k}={_json(v)}" for k, v in kwargs.items()]
     return " with arguments: " + ", ".join(parts)
