@@ -196,6 +196,8 @@ def backend_rows(
                         target["enqueue"]))  # fmt: skip
         rows.append(Row("  storage.push alone", push, raw_insert, "jobs/s"))
         rows.extend(Row(*r) for r in flow_unique.rows(name, url, sizes.single))
+        # It configured the adapter again, which closed the one ``storage`` came from.
+        storage = storage_of(url)
         raw_bulk, ours = paired(raw_rates["bulk"], bulk)
         rows.append(Row(f"{name} bulk enqueue (perform_all_later)", ours, raw_bulk, "jobs/s",
                         target["bulk"]))  # fmt: skip

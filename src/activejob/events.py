@@ -69,7 +69,20 @@ Handler = Callable[[Event], None]
 """A subscriber: called with each :class:`Event` it subscribed to."""
 
 _subscribers: dict[str, tuple[Handler, ...]] = {}
+_routes: dict[str, tuple[Handler, ...]] = {}
+"""What :func:`emit` calls for a name: its own subscribers, then those of ``ALL``;
+rebuilt on every change, so emitting is one lookup."""
 _lock = threading.Lock()
+
+
+def _reroute() -> None:
+    # Called with _lock held. One dict swap, so an emit on another thread sees
+    # the routes before or after the change, never half of it.
+    everyone = _subscribers.get(ALL, ())
+    routes = {name: handlers + everyone for name, handlers in _subscribers.items()}
+    routes[ALL] = everyone
+    global _routes
+    _routes = routes
 
 
 def subscribe(name: str, handler: Handler) -> Handler:
@@ -82,6 +95,7 @@ def subscribe(name: str, handler: Handler) -> Handler:
     """
     with _lock:
         _subscribers[name] = (*_subscribers.get(name, ()), handler)
+        _reroute()
     return handler
 
 
@@ -99,6 +113,7 @@ def unsubscribe(name: str, handler: Handler) -> None:
             _subscribers[name] = remaining
         else:
             _subscribers.pop(name, None)
+        _reroute()
 
 
 def has_subscribers(name: str) -> bool:
@@ -129,7 +144,9 @@ def emit(
 
         events.emit("discard", job, exception=exc, reason="discard_on")
     """
-    handlers = _subscribers.get(name, ()) + _subscribers.get(ALL, ())
+    handlers = _routes.get(name)
+    if handlers is None:
+        handlers = _routes.get(ALL, ())
     if not handlers:
         return
     event = Event(name, job, adapter, duration, exception, extra)

@@ -490,7 +490,9 @@ def _arguments_text(wire: _Wire | None) -> str:
     if wire is None or not (wire[0] or wire[1]):
         return ""
     args, kwargs = wire
-    parts = [_json(a) for a in args] + [f"{k}={_json(v)}" for k, v in kwargs.items()]
+    # One encode of the list, brackets dropped: the arguments joined by the encoder's ", ".
+    parts = [_json(args)[1:-1]] if args else []
+    parts += [f"{k}={_json(v)}" for k, v in kwargs.items()]
     return " with arguments: " + ", ".join(parts)
 
 

@@ -151,6 +151,29 @@ def test_perform_all_later_one_call_per_adapter(adapter: RecordingAdapter) -> No
     assert all(j.successfully_enqueued and j.enqueued_at for j in jobs)
 
 
+def test_perform_all_later_serialises_each_job_once_and_only_for_that_call(
+    adapter: RecordingAdapter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from activejob import arguments
+
+    calls: list[object] = []
+    real = arguments.serialize_arguments
+
+    def counting(args: tuple[object, ...], kwargs: dict[str, object]) -> object:
+        calls.append(args)
+        return real(args, kwargs)
+
+    monkeypatch.setattr(arguments, "serialize_arguments", counting)
+    options = {"pages": 1}
+    jobs = [ReportJob(i, fmt="csv") for i in range(3)] + [VetoJob(options)]  # type: ignore[arg-type]
+    assert activejob.perform_all_later(jobs) == 4
+    assert len(calls) == 4  # checked and put in the payload with one serialisation each
+    assert adapter.payloads[3]["arguments"] == [{"pages": 1}]
+    # The form is kept only for that call: a later payload sees the arguments as they are.
+    options["pages"] = 2
+    assert jobs[3].serialize()["arguments"] == [{"pages": 2}]
+
+
 def test_perform_all_later_falls_back_to_a_loop() -> None:
     adapter = TestAdapter()
     activejob.configure(adapter=adapter)

@@ -126,6 +126,16 @@ def lines(logs: pytest.LogCaptureFixture, event: str) -> list[logging.LogRecord]
     return [r for r in logs.records if getattr(r, "activejob_event", None) == event]
 
 
+def test_arguments_text_of_nested_values(
+    adapter: TestAdapter, logs: pytest.LogCaptureFixture
+) -> None:
+    Report.perform_later(1, [2, [3]], {"a": "é", "b": None}, "", flag=True)
+    (record,) = lines(logs, "enqueue")
+    assert record.getMessage().endswith(
+        'with arguments: 1, [2, [3]], {"a": "é", "b": null}, "", flag=true'
+    )
+
+
 def test_installed_by_default() -> None:
     assert log.installed()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -145,3 +146,17 @@ def test_bad_arguments_surface_when_performed_not_when_loaded() -> None:
     loaded = Job.deserialize(payload)
     with pytest.raises(DeserializationError):
         loaded.run_now()
+
+
+def test_job_ids_are_random_uuid4_text() -> None:
+    ids = [InvoiceJob(1).job_id for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for job_id in ids:
+        parsed = uuid.UUID(job_id)
+        assert str(parsed) == job_id  # the usual lower-case, hyphenated text
+        assert parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122
+    # Every free digit varies, the variant digit over its four values.
+    assert {job_id[19] for job_id in ids} == set("89ab")
+    assert {job_id[14] for job_id in ids} == {"4"}
+    assert all(len({job_id[i] for job_id in ids}) == 16 for i in (0, 9, 15, 20, 35))

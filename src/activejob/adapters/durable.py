@@ -39,6 +39,12 @@ __all__ = ["StorageAdapter", "new_job", "storage_of"]
 
 logger = logging.getLogger("activejob")
 
+_dumps = json.JSONEncoder(check_circular=False).encode
+"""``json.dumps`` for payloads without its cycle check (0.6 µs a job): ``serialize()``
+builds each payload fresh, its arguments through the codec, which fails on a cycle
+first. A cycle in ``metadata`` still fails the enqueue, as ``RecursionError``
+(``maximum recursion depth exceeded while encoding``) instead of ``ValueError``."""
+
 _warned_main: set[str] = set()
 _warned_lock = threading.Lock()
 
@@ -78,7 +84,7 @@ def new_job(job: Job, run_at: float | None) -> NewJob:
             job.job_class_name,
             job.queue_name,
             job.priority or 0,
-            json.dumps(job.serialize()),
+            _dumps(job.serialize()),
             run_at,
             rate_limits=encode_limits(rate_limits_of(job)),  # flow: rate limits
             concurrency=concurrency_slots(job),  # flow: concurrency
@@ -89,7 +95,7 @@ def new_job(job: Job, run_at: float | None) -> NewJob:
         job.job_class_name,
         job.queue_name,
         job.priority or 0,
-        json.dumps(payload),
+        _dumps(payload),
         run_at,
         unique_key=unique.key_of(job, spec, (payload["arguments"], payload["kwargs"])),
         unique_until=spec.until,

@@ -158,6 +158,8 @@ def rate_limits_of(job: JobCore) -> list[StoredLimit]:
     """The limits ``job`` carries, keys resolved; one per ``(key, per)``, the
     smallest ``n`` kept when two declarations share one."""
     declared: Sequence[RateLimit] = getattr(type(job), "rate_limits", ())
+    if not declared:
+        return []
     chosen: dict[tuple[str, float], StoredLimit] = {}
     for limit in declared:
         stored = limit.resolve(job)

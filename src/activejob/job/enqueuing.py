@@ -263,27 +263,36 @@ def perform_all_later(jobs: Iterable[Job]) -> int:
     for job in jobs:
         adapter = job.adapter()
         by_adapter.setdefault(id(adapter), (adapter, []))[1].append(job)
-    for adapter, group in by_adapter.values():
-        for job in group:
-            adapter.validate(job)
-            job.serialized_arguments()  # SerializationError here, before anything is enqueued
-    total = 0
-    for adapter, group in by_adapter.values():
-        now_jobs: list[Job] = []
-        held: list[Job] = []
-        later: AfterCommit | None = None
-        for job in group:
-            wait = after_commit_for(job, adapter)
-            if wait is None:
-                now_jobs.append(job)
-            else:
-                later = wait
-                held.append(job)
-        if held and later is not None:
-            later(functools.partial(_enqueue_group, adapter, held))
-        if now_jobs:
-            total += _enqueue_group(adapter, now_jobs)
-    return total
+    try:
+        for adapter, group in by_adapter.values():
+            for job in group:
+                adapter.validate(job)
+                # SerializationError here, before anything is enqueued; the payloads
+                # built below reuse this form instead of serialising again.
+                job._pinned_arguments = job.serialized_arguments()
+        return sum(_enqueue_groups(adapter, group) for adapter, group in by_adapter.values())
+    finally:
+        for _, group in by_adapter.values():
+            for job in group:
+                job.__dict__.pop("_pinned_arguments", None)
+
+
+def _enqueue_groups(adapter: Adapter, group: list[Job]) -> int:
+    """Enqueue ``group`` now, and hold the jobs that wait for a commit."""
+    now_jobs: list[Job] = []
+    held: list[Job] = []
+    later: AfterCommit | None = None
+    for job in group:
+        wait = after_commit_for(job, adapter)
+        if wait is None:
+            now_jobs.append(job)
+        else:
+            later = wait
+            job.__dict__.pop("_pinned_arguments", None)  # serialised again at the commit
+            held.append(job)
+    if held and later is not None:
+        later(functools.partial(_enqueue_group, adapter, held))
+    return _enqueue_group(adapter, now_jobs) if now_jobs else 0
 
 
 def _enqueue_group(adapter: Adapter, group: list[Job]) -> int:

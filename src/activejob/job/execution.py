@@ -301,14 +301,14 @@ def run(
         return job
     if type(job).is_async():
         return _run_coroutine(lambda: arun(job, adapter=adapter, stopping=stopping))
-    steps = _execution(job, adapter, _SYNC, stopping)
+    steps = _execution(job, adapter, stopping, on_loop=False)
     try:
         steps.send(None)
     except StopIteration as finished:
         outcome: Outcome = finished.value
         return outcome
     steps.close()
-    raise RuntimeError("a sync job's execution waited on an event loop")  # a bug in _SYNC
+    raise RuntimeError("a sync job's execution waited on an event loop")  # a bug
 
 
 async def arun(
@@ -326,64 +326,40 @@ async def arun(
         return job
     if not type(job).is_async():
         return await asyncio.to_thread(run, job, adapter=adapter, stopping=stopping)
-    return await _execution(job, adapter, _ASYNC, stopping)
-
-
-class _Calling(Protocol):
-    """How :func:`_execution` calls ``perform``: the only part of an execution that
-    differs between a sync and an async job."""
-
-    on_loop: bool
-    """Whether the job runs on an event loop (so arguments are loaded off it)."""
-
-    async def perform(self, job: Job, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any: ...
-
-
-class _SyncCalling:
-    on_loop = False
-
-    # Never suspends: run() steps the coroutine once and it has finished.
-    async def perform(self, job: Job, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        return job.perform(*args, **kwargs)
-
-
-class _AsyncCalling:
-    on_loop = True
-
-    async def perform(self, job: Job, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        return await job.perform(*args, **kwargs)
-
-
-_SYNC: _Calling = _SyncCalling()
-_ASYNC: _Calling = _AsyncCalling()
+    return await _execution(job, adapter, stopping, on_loop=True)
 
 
 async def _execution(
-    job: Job, adapter: Adapter | None, calling: _Calling, stopping: StopCheck | None
+    job: Job, adapter: Adapter | None, stopping: StopCheck | None, *, on_loop: bool
 ) -> Outcome:
     """The one skeleton of an execution, for sync and async jobs alike.
 
     Count the execution and emit ``perform_start``; inside :func:`wrapped`, load
     the arguments and call ``perform`` within the perform callbacks; turn an
     exception into a decision through the job's rules; emit ``perform``. Only
-    ``calling`` differs between a sync job (stepped once by :func:`run`, it never
-    suspends) and an async one (awaited by :func:`arun`).
+    ``on_loop`` differs: an async job's ``perform`` is awaited (the skeleton is
+    awaited by :func:`arun`); a sync job's is called, so the skeleton never
+    suspends and :func:`run` steps it once.
     """
     started = _start(job, adapter)
     try:
-        with wrapped(job, adapter, stopping, on_loop=calling.on_loop):
-            if calling.on_loop and job.arguments_need_loading():
+        with wrapped(job, adapter, stopping, on_loop=on_loop):
+            if on_loop and job.arguments_need_loading():
                 # Loading may hit a database through a sync-only ORM (Django): not on the loop.
                 await asyncio.to_thread(lambda: job.arguments)
             args, kwargs = job.arguments, job.kwargs
             chain = job._activejob_callbacks.get("perform", ())
             if not chain:
-                value = await calling.perform(job, args, kwargs)
+                value = job.perform(*args, **kwargs)
+                if on_loop:
+                    value = await value
             else:
                 callback_run = CallbackRun(job, chain)
                 callback_run.enter()
                 try:
-                    value = await calling.perform(job, args, kwargs)
+                    value = job.perform(*args, **kwargs)
+                    if on_loop:
+                        value = await value
                 except BaseException as exc:
                     callback_run.exit(exc)  # raises unless an around callback swallowed it
                     value = None
