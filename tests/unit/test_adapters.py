@@ -15,8 +15,10 @@ from activejob import ConfigurationError, EnqueueError, Job
 from activejob.adapters import BUILTIN, EXTRAS, adapter_class, register, scheme_of
 from activejob.adapters.asyncpool import AsyncAdapter
 from activejob.adapters.cache import resolve_adapter
+from activejob.adapters.durable import storage_of
 from activejob.adapters.inline import InlineAdapter
 from activejob.adapters.test import TestAdapter
+from activejob.storage.base import JobFilter
 from tests.support import RecordingAdapter, wait_for
 
 ran: list[tuple[str, Any]] = []
@@ -454,3 +456,15 @@ def test_status_of_a_missing_sqlite_file_is_none_and_creates_nothing(tmp_path: P
     missing = tmp_path / "typo.sqlite3"
     assert activejob.status("no-such-job", adapter=f"sqlite:///{missing}") is None
     assert not missing.exists()
+
+
+def test_a_cycle_in_metadata_fails_the_durable_enqueue_with_a_value_error(tmp_path: Path) -> None:
+    """Payloads are encoded without json's cycle check: the error stays the one it gives."""
+    url = f"sqlite:///{tmp_path / 'jobs.sqlite3'}?auto_migrate=1"
+    job = EchoJob(1)
+    looped: dict[str, Any] = {}
+    looped["self"] = looped
+    job.metadata = {"loop": looped}
+    with pytest.raises((ValueError, EnqueueError), match=r"[Cc]ircular reference"):
+        resolve_adapter(url).enqueue(job)
+    assert storage_of(url).list(JobFilter(limit=None)) == []
