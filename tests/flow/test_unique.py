@@ -123,6 +123,19 @@ def test_the_default_key_is_the_class_and_a_stable_hash_of_the_arguments() -> No
     assert other.stdout.strip() == key
 
 
+def test_keys_are_the_ones_stored_before() -> None:
+    # Computed by activejob before the key's encoder and perform's signature were
+    # cached: a store written then must keep matching the keys computed now.
+    spec, sync = spec_of(Refresh(7)), spec_of(Sync(1, "a"))
+    assert spec is not None and sync is not None
+    pinned = "tests.flow.test_unique.Refresh:ab0c0e5e0c26856ec2cce3e8333b4932"
+    assert key_of(Refresh(7, full=True), spec) == pinned
+    nested = Refresh({"b": [1, {"z": "\u00e9", "a": None}], "a": 2.5})
+    assert key_of(nested, spec) == "tests.flow.test_unique.Refresh:7757774e0b43152fa29d49ceebf2014c"
+    assert key_of(Sync(42, reason="edit"), sync) == "tests.flow.test_unique.Sync:42"
+    assert key_of(Sync(42, "edit"), sync) == "tests.flow.test_unique.Sync:42"  # again: cached
+
+
 def test_a_callable_or_string_key_is_scoped_by_the_class() -> None:
     spec = spec_of(Sync(1, "a"))
     assert spec is not None
