@@ -15,7 +15,16 @@ from typing import Any
 import pytest
 
 import activejob
-from activejob import DuplicateJobError, EnqueueError, Job, events, job, retry_on, unique
+from activejob import (
+    DuplicateJobError,
+    EnqueueError,
+    Job,
+    events,
+    job,
+    rate_limit,
+    retry_on,
+    unique,
+)
 from activejob.adapters.asyncpool import AsyncAdapter
 from activejob.adapters.cache import reset_adapters
 from activejob.adapters.durable import storage_of
@@ -312,3 +321,27 @@ def test_a_duplicate_is_a_log_line_naming_the_holder(caplog: pytest.LogCaptureFi
     finally:
         Refresh.queue_adapter = None
         Sync.queue_adapter = None
+
+
+@rate_limit(1, per=timedelta(minutes=1), key="unique-and-rate")
+@unique(within=timedelta(minutes=5))
+class Windowed(Job):
+    def perform(self, n: int) -> None:
+        pass
+
+
+def test_a_unique_job_keeps_its_window_and_rate_limit_on_every_backend(backend_url: str) -> None:
+    # The store writes the key, its window and the rate limit with the job (on Redis in
+    # the one write of the job's hash): each is read back or acted on here.
+    activejob.configure(adapter=backend_url)
+    storage = storage_of(backend_url)
+    storage.migrate()
+    first, second = Windowed.perform_later(1), Windowed.perform_later(2)
+    assert first.successfully_enqueued and second.successfully_enqueued
+    info = storage.get(first.job_id)
+    assert info is not None and info.unique_key == key_of(first, spec_of(first))  # type: ignore[arg-type]
+    assert info.unique_until == "finished" and info.unique_held
+    assert info.unique_expires_at is not None and info.unique_expires_at > info.created_at
+    assert len(storage.claim("w", ["*"], 10)) == 1  # the rate limit admits one a minute
+    again = Windowed.perform_later(1)  # its holder runs; the window still holds the key
+    assert not again.successfully_enqueued and again.duplicate_of == first.job_id

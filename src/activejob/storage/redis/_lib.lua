@@ -421,7 +421,8 @@ end
 -- Store one new job under `sid` (ready, or scheduled if `run_at` is later than now;
 -- '' means now). `seen` remembers, across the calls of one script, the queues
 -- announced and the (queue, priority) pairs indexed already.
-local function insert_job(sid, job_id, class, queue, prio, run_at, payload, seen)
+-- extra (optional): more field, value pairs of the job's hash, set in the same HSET.
+local function insert_job(sid, job_id, class, queue, prio, run_at, payload, seen, extra)
   local state = 'ready'
   if run_at == '' then
     run_at = NOW
@@ -441,7 +442,8 @@ local function insert_job(sid, job_id, class, queue, prio, run_at, payload, seen
   end
   -- attempts and crashes start at 0: absent fields read as 0.
   redis.call('HSET', job_key(sid), 'job_id', job_id, 'class', class, 'queue', queue,
-    'priority', prio, 'state', state, 'payload', payload, 'created_at', NOW, 'run_at', run_at)
+    'priority', prio, 'state', state, 'payload', payload, 'created_at', NOW, 'run_at', run_at,
+    unpack(extra or {}))
   redis.call('HSET', P .. 'ids', job_id, sid)
   redis.call('ZADD', idx_key(state, queue), 0, sid)
   if not seen['q' .. queue] then

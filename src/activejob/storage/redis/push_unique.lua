@@ -77,15 +77,24 @@ for i = 0, n - 1 do
     end
   else
     holder = sid
-    insert_job(sid, job_id, class, queue, prio, run_at, payload, seen)
-    if rate ~= '' then redis.call('HSET', job_key(sid), 'rate', rate) end  -- flow: rate limits
-    cc_insert(sid, concurrency, queue, prio)  -- flow: concurrency
+    -- The job's unique and rate fields go in insert_job's HSET: one write of the hash.
+    local extra = {}
     if lock ~= '' then
-      redis.call('HSET', job_key(sid), 'unique_key', ukey, 'unique_lock', lock,
-        'unique_until', hold_until)
+      extra = {'unique_key', ukey, 'unique_lock', lock, 'unique_until', hold_until}
       if within ~= '' then
         local expires = tonumber(NOW) + tonumber(within)
-        redis.call('HSET', job_key(sid), 'unique_expires', string.format('%.6f', expires))
+        extra[#extra + 1] = 'unique_expires'
+        extra[#extra + 1] = string.format('%.6f', expires)
+      end
+    end
+    if rate ~= '' then  -- flow: rate limits
+      extra[#extra + 1] = 'rate'
+      extra[#extra + 1] = rate
+    end
+    insert_job(sid, job_id, class, queue, prio, run_at, payload, seen, extra)
+    cc_insert(sid, concurrency, queue, prio)  -- flow: concurrency
+    if lock ~= '' then
+      if within ~= '' then
         redis.call('SET', lkey, sid, 'PX', math.ceil(tonumber(within) * 1000))
       else
         redis.call('SET', lkey, sid)
