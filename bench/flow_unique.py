@@ -8,12 +8,16 @@ database ``activejob_bench_unique``, dropped at the end; Redis under a fresh key
 prefix, deleted at the end), ``perform_later`` one job at a time:
 
 - unique enqueue: a ``@unique`` job, each with new arguments, so every insert wins
-  its key (the common case), vs the same job without ``@unique``. Target >= 0.8x.
+  its key (the common case), vs the same job without ``@unique`` (same module, same
+  class-name length, same arguments: payloads of the same size). Target >= 0.8x.
 - every one a duplicate: the refused path (the insert loses to the index, the
   holder is looked up and named in ``duplicate_of``), vs plain enqueue; no target.
 
-Rounds alternate (best of three each), so a drift in the machine's speed affects
-both alike. ``bench/run.py`` (``make bench``) gets the same rows from :func:`rows`.
+Within a round the three kinds are enqueued one job at a time in turn (plain,
+unique, duplicate, then the next three in another order), each call timed on its
+own, so a drift in the machine's speed (other processes on a shared machine) falls
+on all three alike; each kind's rate is the median of the rounds. ``bench/run.py``
+(``make bench``) gets the same rows from :func:`rows`.
 """
 
 from __future__ import annotations
@@ -21,11 +25,12 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import statistics
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -33,7 +38,7 @@ from urllib.parse import urlsplit, urlunsplit
 BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCH.parent / "src"), str(BENCH)]
 
-from bench_jobs import QUEUE, NoopJob  # noqa: E402
+from bench_jobs import QUEUE  # noqa: E402
 
 import activejob  # noqa: E402
 from activejob import Job, unique  # noqa: E402
@@ -46,6 +51,16 @@ TARGET = 0.8
 Measure = tuple[str, float, float, str, float | None]
 """(measure, ours, baseline, unit, target ratio): a row of ``bench/run.py``."""
 _fresh = itertools.count()
+
+
+class PlainNoopJob(Job):
+    """Does nothing: :class:`UniqueNoopJob` without ``@unique`` (a name as long, so
+    the payloads are the same size)."""
+
+    queue_as = QUEUE
+
+    def perform(self, n: int) -> None:
+        pass
 
 
 @unique(until="finished")
@@ -63,26 +78,28 @@ def _empty(storage: Storage) -> None:
     storage.prune(0)
 
 
-def _rate(make: Callable[[int], Job], n: int, storage: Storage) -> float:
-    jobs = [make(i) for i in range(n)]
-    started = time.perf_counter()
-    for job in jobs:
-        job.enqueue()
-    rate = n / (time.perf_counter() - started)
+def _round(n: int, base: int, storage: Storage) -> tuple[float, float, float]:
+    """Rates (jobs/s) of plain, unique and duplicate enqueues, taken in turn one job
+    at a time; the arguments ``base + i`` are new to the store, so unique ones win."""
+    UniqueNoopJob(-1).enqueue()  # the holder every duplicate is refused by
+    kinds = (
+        [PlainNoopJob(base + i) for i in range(n)],
+        [UniqueNoopJob(base + i) for i in range(n)],
+        [UniqueNoopJob(-1) for _ in range(n)],
+    )
+    spent = [0.0, 0.0, 0.0]
+    orders = itertools.cycle(itertools.permutations(range(3)))
+    clock = time.perf_counter
+    for i in range(n):
+        for k in next(orders):
+            job = kinds[k][i]
+            started = clock()
+            job.enqueue()
+            spent[k] += clock() - started
+    assert all(job.successfully_enqueued for job in kinds[1])
+    assert not any(job.successfully_enqueued for job in kinds[2])
     _empty(storage)
-    return rate
-
-
-def _duplicate_rate(n: int, storage: Storage) -> float:
-    UniqueNoopJob(-1).enqueue()
-    jobs = [UniqueNoopJob(-1) for _ in range(n)]
-    started = time.perf_counter()
-    for job in jobs:
-        job.enqueue()
-    rate = n / (time.perf_counter() - started)
-    assert not any(job.successfully_enqueued for job in jobs)
-    _empty(storage)
-    return rate
+    return n / spent[0], n / spent[1], n / spent[2]
 
 
 def rows(name: str, url: str, n: int, repeat: int = 3) -> list[Measure]:
@@ -91,19 +108,10 @@ def rows(name: str, url: str, n: int, repeat: int = 3) -> list[Measure]:
     storage: Storage = storage_of(url)
     storage.migrate()
     _empty(storage)
-
-    def plain() -> float:
-        return _rate(NoopJob, n, storage)
-
-    def uniq() -> float:
-        base = next(_fresh) * n  # new arguments every round: every insert wins
-        return _rate(lambda i: UniqueNoopJob(base + i), n, storage)
-
-    found: list[list[float]] = [[], [], []]
-    for _ in range(repeat):
-        for fn, into in zip((plain, uniq, lambda: _duplicate_rate(n, storage)), found, strict=True):
-            into.append(fn())
-    ours_plain, ours_unique, ours_dup = (max(f) for f in found)
+    _round(min(n, 100), -(10**9), storage)  # warm up: connections, prepared statements
+    found = [_round(n, next(_fresh) * n, storage) for _ in range(repeat)]
+    medians = (statistics.median(kind) for kind in zip(*found, strict=True))
+    ours_plain, ours_unique, ours_dup = medians
     return [
         (f"{name} unique enqueue vs plain (perform_later)", ours_unique, ours_plain, "jobs/s",
          TARGET),
@@ -176,12 +184,13 @@ def _backend(name: str) -> Iterator[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--backends", default="sqlite,postgresql,mysql,redis")
-    parser.add_argument("--n", type=int, default=2000, help="jobs per round")
+    parser.add_argument("--n", type=int, default=2000, help="jobs of each kind per round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds (medians are quoted)")
     args = parser.parse_args()
     print(f"{'measure':<52}{'ours jobs/s':>12}{'plain':>12}{'ratio':>8}  target")
     for name in args.backends.split(","):
         with _backend(name) as url:
-            for measure, ours, base, _, target in rows(name, url, args.n):
+            for measure, ours, base, _, target in rows(name, url, args.n, args.rounds):
                 ratio = ours / base
                 verdict = "" if target is None else (
                     f">= {target:g}x {'met' if ratio >= target else 'MISSED'}"

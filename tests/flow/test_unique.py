@@ -15,7 +15,16 @@ from typing import Any
 import pytest
 
 import activejob
-from activejob import DuplicateJobError, EnqueueError, Job, events, job, retry_on, unique
+from activejob import (
+    DuplicateJobError,
+    EnqueueError,
+    Job,
+    events,
+    job,
+    rate_limit,
+    retry_on,
+    unique,
+)
 from activejob.adapters.asyncpool import AsyncAdapter
 from activejob.adapters.cache import reset_adapters
 from activejob.adapters.durable import storage_of
@@ -121,6 +130,19 @@ def test_the_default_key_is_the_class_and_a_stable_hash_of_the_arguments() -> No
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert other.stdout.strip() == key
+
+
+def test_keys_are_the_ones_stored_before() -> None:
+    # Computed by activejob before the key's encoder and perform's signature were
+    # cached: a store written then must keep matching the keys computed now.
+    spec, sync = spec_of(Refresh(7)), spec_of(Sync(1, "a"))
+    assert spec is not None and sync is not None
+    pinned = "tests.flow.test_unique.Refresh:ab0c0e5e0c26856ec2cce3e8333b4932"
+    assert key_of(Refresh(7, full=True), spec) == pinned
+    nested = Refresh({"b": [1, {"z": "\u00e9", "a": None}], "a": 2.5})
+    assert key_of(nested, spec) == "tests.flow.test_unique.Refresh:7757774e0b43152fa29d49ceebf2014c"
+    assert key_of(Sync(42, reason="edit"), sync) == "tests.flow.test_unique.Sync:42"
+    assert key_of(Sync(42, "edit"), sync) == "tests.flow.test_unique.Sync:42"  # again: cached
 
 
 def test_a_callable_or_string_key_is_scoped_by_the_class() -> None:
@@ -299,3 +321,27 @@ def test_a_duplicate_is_a_log_line_naming_the_holder(caplog: pytest.LogCaptureFi
     finally:
         Refresh.queue_adapter = None
         Sync.queue_adapter = None
+
+
+@rate_limit(1, per=timedelta(minutes=1), key="unique-and-rate")
+@unique(within=timedelta(minutes=5))
+class Windowed(Job):
+    def perform(self, n: int) -> None:
+        pass
+
+
+def test_a_unique_job_keeps_its_window_and_rate_limit_on_every_backend(backend_url: str) -> None:
+    # The store writes the key, its window and the rate limit with the job (on Redis in
+    # the one write of the job's hash): each is read back or acted on here.
+    activejob.configure(adapter=backend_url)
+    storage = storage_of(backend_url)
+    storage.migrate()
+    first, second = Windowed.perform_later(1), Windowed.perform_later(2)
+    assert first.successfully_enqueued and second.successfully_enqueued
+    info = storage.get(first.job_id)
+    assert info is not None and info.unique_key == key_of(first, spec_of(first))  # type: ignore[arg-type]
+    assert info.unique_until == "finished" and info.unique_held
+    assert info.unique_expires_at is not None and info.unique_expires_at > info.created_at
+    assert len(storage.claim("w", ["*"], 10)) == 1  # the rate limit admits one a minute
+    again = Windowed.perform_later(1)  # its holder runs; the window still holds the key
+    assert not again.successfully_enqueued and again.duplicate_of == first.job_id

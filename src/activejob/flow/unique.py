@@ -20,6 +20,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import json
@@ -156,8 +157,7 @@ def key_of(job: JobCore, spec: UniqueSpec, serialized: tuple[Any, Any] | None = 
     """
     if spec.key is None:
         args, kwargs = serialized or job.serialized_arguments()
-        text = json.dumps([args, kwargs], sort_keys=True, separators=(",", ":"))
-        part = hashlib.sha256(text.encode()).hexdigest()[:32]
+        part = hashlib.sha256(_ARGUMENTS.encode([args, kwargs]).encode()).hexdigest()[:32]
     elif isinstance(spec.key, str):
         part = spec.key
     else:
@@ -166,14 +166,18 @@ def key_of(job: JobCore, spec: UniqueSpec, serialized: tuple[Any, Any] | None = 
     return f"{job.job_class_name}:{part}"
 
 
+_ARGUMENTS = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+"""The encoder of the hashed arguments: one, built once (``json.dumps`` with these
+options builds one per call); its text, hence every key, is ``json.dumps``'s."""
+
+
 def _call_key(job: JobCore, key: Callable[..., Any]) -> Any:
     """``key`` called with ``perform``'s arguments by name (as ``limits_concurrency``'s
     key is), so ``lambda account_id, **_: account_id`` picks one of them."""
-    perform = getattr(type(job), "perform", None)
     try:
-        signature = inspect.signature(perform)  # type: ignore[arg-type]
+        signature = _signature(getattr(type(job), "perform", None))
         bound = signature.bind(job, *job.arguments, **job.kwargs)
-    except (TypeError, ValueError):
+    except TypeError:  # no signature, or these arguments do not bind to it
         return key(*job.arguments, **job.kwargs)
     named: dict[str, Any] = {}
     for index, (name, value) in enumerate(bound.arguments.items()):
@@ -188,6 +192,16 @@ def _call_key(job: JobCore, key: Callable[..., Any]) -> Any:
         else:
             named[name] = value
     return key(**named)
+
+
+@functools.lru_cache(maxsize=1024)
+def _signature(perform: Any) -> inspect.Signature:
+    """``perform``'s signature, read once per function (reading it costs more than
+    the rest of a key); :class:`TypeError` when it has none."""
+    try:
+        return inspect.signature(perform)
+    except ValueError as exc:
+        raise TypeError(str(exc)) from exc
 
 
 def lock_of(key: str) -> str:

@@ -425,7 +425,8 @@ end
 -- Store one new job under `sid` (ready, or scheduled if `run_at` is later than now;
 -- '' means now). `seen` remembers, across the calls of one script, the queues
 -- announced and the (queue, priority) pairs indexed already.
-local function insert_job(sid, job_id, class, queue, prio, run_at, payload, seen)
+-- extra (optional): more field, value pairs of the job's hash, set in the same HSET.
+local function insert_job(sid, job_id, class, queue, prio, run_at, payload, seen, extra)
   local state = 'ready'
   if run_at == '' then
     run_at = NOW
@@ -445,7 +446,8 @@ local function insert_job(sid, job_id, class, queue, prio, run_at, payload, seen
   end
   -- attempts and crashes start at 0: absent fields read as 0.
   redis.call('HSET', job_key(sid), 'job_id', job_id, 'class', class, 'queue', queue,
-    'priority', prio, 'state', state, 'payload', payload, 'created_at', NOW, 'run_at', run_at)
+    'priority', prio, 'state', state, 'payload', payload, 'created_at', NOW, 'run_at', run_at,
+    unpack(extra or {}))
   redis.call('HSET', P .. 'ids', job_id, sid)
   redis.call('ZADD', idx_key(state, queue), 0, sid)
   if not seen['q' .. queue] then
@@ -637,15 +639,32 @@ end
 
 -- The job just stored as `sid` takes unique key `ukey` (digest `lock`), held until
 -- `hold_until` ('started' or 'finished'), or for `within` seconds ('' = no expiry).
-local function unique_take(sid, lock, ukey, hold_until, within)
-  redis.call('HSET', job_key(sid), 'unique_key', ukey, 'unique_lock', lock,
-    'unique_until', hold_until)
+-- The fields of a job that takes its key, appended to extra (for insert_job's HSET).
+local function unique_fields(ukey, lock, hold_until, within, extra)
+  extra[#extra + 1] = 'unique_key'
+  extra[#extra + 1] = ukey
+  extra[#extra + 1] = 'unique_lock'
+  extra[#extra + 1] = lock
+  extra[#extra + 1] = 'unique_until'
+  extra[#extra + 1] = hold_until
+  if within ~= '' then
+    extra[#extra + 1] = 'unique_expires'
+    extra[#extra + 1] = string.format('%.6f', tonumber(NOW) + tonumber(within))
+  end
+  return extra
+end
+
+-- The key names its holder (for within, only that long).
+local function unique_hold(sid, lock, within)
   local lkey = P .. 'unique:' .. lock
   if within ~= '' then
-    local expires = tonumber(NOW) + tonumber(within)
-    redis.call('HSET', job_key(sid), 'unique_expires', string.format('%.6f', expires))
     redis.call('SET', lkey, sid, 'PX', math.ceil(tonumber(within) * 1000))
   else
     redis.call('SET', lkey, sid)
   end
+end
+
+local function unique_take(sid, lock, ukey, hold_until, within)
+  redis.call('HSET', job_key(sid), unpack(unique_fields(ukey, lock, hold_until, within, {})))
+  unique_hold(sid, lock, within)
 end

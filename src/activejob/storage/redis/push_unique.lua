@@ -40,10 +40,16 @@ for i = 0, n - 1 do
     end
   else
     holder = sid
-    insert_job(sid, job_id, class, queue, prio, run_at, payload, seen)
-    if rate ~= '' then redis.call('HSET', job_key(sid), 'rate', rate) end  -- flow: rate limits
+    -- The job's unique and rate fields go in insert_job's HSET: one write of the hash.
+    local extra = {}
+    if lock ~= '' then unique_fields(ukey, lock, hold_until, within, extra) end
+    if rate ~= '' then  -- flow: rate limits
+      extra[#extra + 1] = 'rate'
+      extra[#extra + 1] = rate
+    end
+    insert_job(sid, job_id, class, queue, prio, run_at, payload, seen, extra)
     cc_insert(sid, concurrency, queue, prio)  -- flow: concurrency
-    if lock ~= '' then unique_take(sid, lock, ukey, hold_until, within) end
+    if lock ~= '' then unique_hold(sid, lock, within) end
   end
   out[#out + 1] = kind
   out[#out + 1] = holder
