@@ -33,6 +33,8 @@ local P = ARGV[1]
 local NOW = ARGV[2]
 local IDX_KEYS = {}
 local RATE_LOGS = {}  -- flow: rate limits: per bucket, its log trimmed once per script
+local NOTIFIED = {}  -- queues announced by this script (once is enough: it is atomic)
+local CC_TRIMMED = {}  -- flow: concurrency: slot sets trimmed of expired slots (NOW is fixed)
 
 local function job_key(sid) return P .. 'job:' .. sid end
 -- Built once per (state, queue) and script: a hot loop names the same few indexes.
@@ -109,6 +111,8 @@ local function unqueue(sid, state, queue, prio)
 end
 
 local function notify(queue)
+  if NOTIFIED[queue] then return end
+  NOTIFIED[queue] = true
   redis.call('PUBLISH', P .. 'notify:' .. queue, '')
 end
 
@@ -199,7 +203,10 @@ end
 local function cc_acquire(sid, limits)
   for _, l in ipairs(limits) do
     local k = P .. 'cc:' .. l.key
-    redis.call('ZREMRANGEBYSCORE', k, '-inf', NOW)
+    if not CC_TRIMMED[k] then
+      redis.call('ZREMRANGEBYSCORE', k, '-inf', NOW)
+      CC_TRIMMED[k] = true
+    end
     if redis.call('ZCARD', k) >= tonumber(l.limit) then return l end
   end
   for _, l in ipairs(limits) do
@@ -248,47 +255,57 @@ local function cc_park(sid, limits, from_state, queue, run_at)
 end
 
 -- Hand free slots of key to its due blocked jobs, by priority then first enqueued;
--- the job ids made ready are appended to `out`.
-local function cc_unblock(key, out)
+-- the job ids made ready are appended to `out`. A limit of one frees one slot at a
+-- time, so the first read is two candidates (the one that gets it and the one that
+-- shows the key full again), then sixteen. A candidate left waiting on this key
+-- stays in its set untouched. With `d`, the index writes are deferred (`defer`).
+local function cc_unblock(key, out, d)
   local bkey = P .. 'blocked:' .. key
+  local window = 2
   while true do
-    local sids = redis.call('ZRANGE', bkey, 0, 15)
+    local sids = redis.call('ZRANGE', bkey, 0, window - 1)
     for _, sid in ipairs(sids) do
       local h = redis.call('HMGET', job_key(sid), 'state', 'queue', 'priority', 'run_at',
         'blocked_by', 'concurrency', 'job_id')
-      redis.call('ZREM', bkey, sid)
-      if h[1] == 'blocked' and h[5] == key then
-        local limits = cc_limits(h[6]) or {}
-        local full = cc_acquire(sid, limits)
-        if not full then
+      if h[1] ~= 'blocked' or h[5] ~= key then
+        redis.call('ZREM', bkey, sid)  -- a stale entry: the job moved on
+      else
+        local full = cc_acquire(sid, cc_limits(h[6]) or {})
+        if full and full.key == key then return end
+        redis.call('ZREM', bkey, sid)
+        if full then
+          cc_wait_on(sid, full.key, h[3])
+        else
           redis.call('HSET', job_key(sid), 'state', 'ready')
           redis.call('HDEL', job_key(sid), 'blocked_by')
-          reindex(sid, 'blocked', h[2], 'ready', h[2])
+          if d then
+            defer(d, 'ZREM', idx_key('blocked', h[2]), sid)
+            defer(d, 'ZADD', idx_key('ready', h[2]), 0, sid)
+          else
+            reindex(sid, 'blocked', h[2], 'ready', h[2])
+          end
           make_ready(sid, h[2], h[3], h[4])
           notify(h[2])
           out[#out + 1] = h[7]
-        elseif full.key == key then
-          redis.call('ZADD', bkey, tonumber(h[3]) or 0, sid)
-          return
-        else
-          cc_wait_on(sid, full.key, h[3])
         end
       end
     end
-    if #sids < 16 then
+    if #sids < window then
       if redis.call('ZCARD', bkey) == 0 then redis.call('SREM', P .. 'cc:waiting', key) end
       return
     end
+    window = 16
   end
 end
 
--- Free the slots a job held (it finished, or waits to run again) and hand them on.
-local function cc_release(sid, text, out)
+-- Free the slots a job held (it finished, or waits to run again) and hand them on
+-- (`d` as in cc_unblock).
+local function cc_release(sid, text, out, d)
   local limits = cc_limits(text)
   if not limits then return end
   for _, l in ipairs(limits) do
     redis.call('ZREM', P .. 'cc:' .. l.key, sid)
-    cc_unblock(l.key, out)
+    cc_unblock(l.key, out, d)
   end
 end
 
