@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
     from activejob.storage.signal import WakeSignal
+    from activejob.storage.sql.queries import Dialect
 
 __all__ = ["ConcurrencyOps"]
 
@@ -82,6 +83,9 @@ class ConcurrencyOps:
 
     if TYPE_CHECKING:  # supplied by SQLStorage
         _signal: WakeSignal
+
+        @property
+        def sql(self) -> Dialect: ...
 
         def _run(self, conn: Any, name: str, params: dict[str, Any] | None = None) -> Any: ...
 
@@ -151,6 +155,19 @@ class ConcurrencyOps:
             self._run(conn, "park_rescheduled", {"ids": _ids(rescheduled)})
         keys = self.free_slots(conn, ids)
         return self.unblock_keys(conn, keys, now, locked=self.free_slots_locks)
+
+    def complete_and_release(
+        self, conn: Any, rows: Sequence[dict[str, Any]], now: float
+    ) -> builtins.list[str] | None:
+        """``complete_jobs`` then :meth:`release_completed` for a batch of final results
+        (no job of it runs again), with the first two statements as one (query
+        ``complete_free_slots``, one round trip fewer). Returns the unblocked job ids,
+        or ``None`` when the dialect has no such query (the caller runs the two)."""
+        if "complete_free_slots" not in self.sql.queries:
+            return None
+        params = {"results": json.dumps(rows), "now": now}
+        keys = sorted({str(row[0]) for row in self._run(conn, "complete_free_slots", params)})
+        return self.unblock_keys(conn, keys, now, locked=True)
 
     def free_slots(self, conn: Any, ids: Sequence[Any]) -> builtins.list[str]:
         """Delete the slots of jobs ``ids`` that no longer hold them (not ready or
