@@ -34,7 +34,7 @@ local NOW = ARGV[2]
 local IDX_KEYS = {}
 local RATE_LOGS = {}  -- flow: rate limits: per bucket, its log trimmed once per script
 local NOTIFIED = {}  -- queues announced by this script (once is enough: it is atomic)
-local CC_TRIMMED = {}  -- flow: concurrency: slot sets trimmed of expired slots (NOW is fixed)
+local CC_LIMITS = {}  -- flow: concurrency: 'concurrency' texts decoded by this script
 
 local function job_key(sid) return P .. 'job:' .. sid end
 -- Built once per (state, queue) and script: a hot loop names the same few indexes.
@@ -93,10 +93,16 @@ end
 -- Put a job into its queue's ready set (the hash is updated by the caller). A priority
 -- or run_at that is not a number (a hash written by hand or by a buggy version) is taken
 -- as 0 or now: one bad hash must not make the script fail for every job it touches.
-local function make_ready(sid, queue, prio, run_at)
+-- With `d`, the writes are deferred (see `defer`).
+local function make_ready(sid, queue, prio, run_at, d)
   local p = tonumber(prio)
   if not p or p ~= math.floor(p) then prio = '0' end
   if not tonumber(run_at) then run_at = NOW end
+  if d then
+    defer(d, 'ZADD', ready_key(queue, prio), run_at, sid)
+    defer(d, 'ZADD', prios_key(queue), prio, prio)
+    return
+  end
   redis.call('ZADD', ready_key(queue, prio), run_at, sid)
   redis.call('ZADD', prios_key(queue), prio, prio)
 end
@@ -191,23 +197,26 @@ end
 -- A blocked job scheduled for later waits in P..'scheduled' until due, then is dispatched.
 
 -- The limits of a job's 'concurrency' text, or nil (none, or not readable: unlimited).
+-- Jobs of one key share one text: each is decoded once per script (read only).
 local function cc_limits(text)
   if not text or text == '' then return nil end
+  local known = CC_LIMITS[text]
+  if known ~= nil then return known or nil end
   local ok, limits = pcall(cjson.decode, text)
-  if not ok or type(limits) ~= 'table' or #limits == 0 then return nil end
-  return limits
+  if not ok or type(limits) ~= 'table' or #limits == 0 then limits = false end
+  CC_LIMITS[text] = limits
+  return limits or nil
 end
 
 -- Take a slot of every limit for sid, or none; returns the first full limit, or nil.
 -- Expired slots count no more (at the latest after `duration` a lost slot comes back).
 local function cc_acquire(sid, limits)
   for _, l in ipairs(limits) do
-    local k = P .. 'cc:' .. l.key
-    if not CC_TRIMMED[k] then
-      redis.call('ZREMRANGEBYSCORE', k, '-inf', NOW)
-      CC_TRIMMED[k] = true
+    -- expired slots (score <= NOW) count no more; their holders' release or the
+    -- maintenance pass removes them
+    if redis.call('ZCOUNT', P .. 'cc:' .. l.key, '(' .. NOW, '+inf') >= tonumber(l.limit) then
+      return l
     end
-    if redis.call('ZCARD', k) >= tonumber(l.limit) then return l end
   end
   for _, l in ipairs(limits) do
     redis.call('ZADD', P .. 'cc:' .. l.key, tonumber(NOW) + tonumber(l.duration), sid)
@@ -284,7 +293,7 @@ local function cc_unblock(key, out, d)
           else
             reindex(sid, 'blocked', h[2], 'ready', h[2])
           end
-          make_ready(sid, h[2], h[3], h[4])
+          make_ready(sid, h[2], h[3], h[4], d)
           notify(h[2])
           out[#out + 1] = h[7]
         end
