@@ -271,6 +271,7 @@ end
 local function cc_unblock(key, out, d)
   local bkey = P .. 'blocked:' .. key
   local window = 2
+  local held = nil  -- live slots of key, once counted
   while true do
     local sids = redis.call('ZRANGE', bkey, 0, window - 1)
     for _, sid in ipairs(sids) do
@@ -279,7 +280,22 @@ local function cc_unblock(key, out, d)
       if h[1] ~= 'blocked' or h[5] ~= key then
         redis.call('ZREM', bkey, sid)  -- a stale entry: the job moved on
       else
-        local full = cc_acquire(sid, cc_limits(h[6]) or {})
+        local limits = cc_limits(h[6]) or {}
+        local full
+        if #limits == 1 and limits[1].key == key then
+          -- this key alone (the usual case): its count read once, then kept up to
+          -- date from ZADD CH (never below the truth: a doubt only waits longer)
+          held = held or redis.call('ZCOUNT', P .. 'cc:' .. key, '(' .. NOW, '+inf')
+          if held >= tonumber(limits[1].limit) then
+            full = limits[1]
+          else
+            held = held + redis.call('ZADD', P .. 'cc:' .. key, 'CH',
+              tonumber(NOW) + tonumber(limits[1].duration), sid)
+          end
+        else
+          full = cc_acquire(sid, limits)
+          held = nil  -- counted afresh after a job of several keys
+        end
         if full and full.key == key then return end
         redis.call('ZREM', bkey, sid)
         if full then
