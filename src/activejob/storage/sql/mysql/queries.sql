@@ -768,17 +768,19 @@ WHERE r.limits = 1 AND r.rn <= r.lim - r.held
 ON DUPLICATE KEY UPDATE expires_at = VALUES(expires_at);
 
 -- name: ready_slot_holders_select
-SELECT j.job_id FROM activejob_jobs AS j
-WHERE j.state = 'blocked' AND j.blocked_by IN (SELECT k FROM JSON_TABLE(%(keys)s, '$[*]' COLUMNS (k VARCHAR(255) PATH '$')) AS keys_)
-  AND EXISTS (SELECT 1 FROM activejob_concurrency_slots AS s
-              WHERE s.job_ref = j.id AND s.concurrency_key = j.blocked_by)
+-- The blocked jobs of %(keys)s that now hold a slot of their key (as _apply joins).
+SELECT j.job_id FROM JSON_TABLE(%(keys)s, '$[*]' COLUMNS (k VARCHAR(255) PATH '$')) AS keys_
+JOIN activejob_jobs AS j ON j.state = 'blocked' AND j.blocked_by = keys_.k
+JOIN activejob_concurrency_slots AS s ON s.job_ref = j.id AND s.concurrency_key = j.blocked_by
 FOR UPDATE;
 
 -- name: ready_slot_holders_apply
-UPDATE activejob_jobs AS j SET j.state = 'ready', j.blocked_by = NULL
-WHERE j.state = 'blocked' AND j.blocked_by IN (SELECT k FROM JSON_TABLE(%(keys)s, '$[*]' COLUMNS (k VARCHAR(255) PATH '$')) AS keys_)
-  AND EXISTS (SELECT 1 FROM activejob_concurrency_slots AS s
-              WHERE s.job_ref = j.id AND s.concurrency_key = j.blocked_by);
+-- A join, not IN/EXISTS subqueries: MariaDB runs those of a single-table UPDATE row by
+-- row over every blocked job; the join seeks activejob_jobs_blocked per key.
+UPDATE JSON_TABLE(%(keys)s, '$[*]' COLUMNS (k VARCHAR(255) PATH '$')) AS keys_
+JOIN activejob_jobs AS j ON j.state = 'blocked' AND j.blocked_by = keys_.k
+JOIN activejob_concurrency_slots AS s ON s.job_ref = j.id AND s.concurrency_key = j.blocked_by
+SET j.state = 'ready', j.blocked_by = NULL;
 
 -- name: keys_with_stacked_waiters
 -- Keys of %(keys)s with a due blocked job limited by several keys.
