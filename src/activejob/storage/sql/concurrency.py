@@ -211,7 +211,8 @@ class ConcurrencyOps:
             pairs = [(str(job_id), str(key)) for kind, job_id, key in rows if kind == "ready"]
             found = [str(key) for kind, key, _ in rows if kind == "stacked"]
             return [job_id for job_id, _ in pairs], [key for _, key in pairs], found
-        taken = [str(row[0]) for row in self.changed_rows(conn, "take_free_slots", params)]
+        rows = self.changed_rows(conn, "take_free_slots", params, pass_rows=True)
+        taken = [str(row[0]) for row in rows]
         ready = [str(row[0]) for row in self.changed_rows(conn, "ready_slot_holders", params)]
         found = [str(row[0]) for row in self._run(conn, "keys_with_stacked_waiters", params)]
         return ready, taken, found
@@ -265,12 +266,17 @@ class ConcurrencyOps:
         self.announce_unblocked(unblocked)
         return unblocked
 
-    def changed_rows(self, conn: Any, name: str, params: dict[str, Any]) -> builtins.list[Any]:
-        """The rows query ``name`` changes and returns (see :attr:`returning`)."""
+    def changed_rows(
+        self, conn: Any, name: str, params: dict[str, Any], *, pass_rows: bool = False
+    ) -> builtins.list[Any]:
+        """The rows query ``name`` changes and returns (see :attr:`returning`); with
+        ``pass_rows``, ``q_apply`` is given them as ``rows`` (JSON) too."""
         if self.returning:
             return builtins.list(self._run(conn, name, params).fetchall())
         rows = builtins.list(self._run(conn, f"{name}_select", params).fetchall())
         if rows:
+            if pass_rows:
+                params = {**params, "rows": json.dumps([builtins.list(row) for row in rows])}
             self._run(conn, f"{name}_apply", params)
         return rows
 

@@ -746,25 +746,15 @@ WHERE r.limits = 1 AND r.rn <= r.lim - r.held
   AND (r.first_stacked IS NULL OR r.rn < r.first_stacked);
 
 -- name: take_free_slots_apply
+-- The rows take_free_slots_select found (%(rows)s: [[key, id, duration], ...]), not the
+-- window read again; the join reads the jobs again (a locking read), so a job no
+-- longer blocked on its key since the select gets no slot.
 INSERT INTO activejob_concurrency_slots (concurrency_key, job_ref, expires_at)
-SELECT t.k, t.id, %(now)s + t.duration FROM (SELECT r.k, r.id, r.duration FROM (
-    SELECT c.*, MIN(CASE WHEN c.limits <> 1 THEN c.rn END) OVER (PARTITION BY c.k) AS first_stacked
-    FROM (
-        SELECT j.blocked_by AS k, j.id,
-               JSON_LENGTH(j.concurrency) AS limits,
-               CAST(JSON_EXTRACT(j.concurrency, '$[0].limit') AS SIGNED) AS lim,
-               CAST(JSON_EXTRACT(j.concurrency, '$[0].duration') AS DOUBLE) AS duration,
-               ROW_NUMBER() OVER (PARTITION BY j.blocked_by ORDER BY j.priority, j.id) AS rn,
-               (SELECT count(*) FROM activejob_concurrency_slots AS s
-                WHERE s.concurrency_key = j.blocked_by AND s.expires_at > %(now)s) AS held
-        FROM activejob_jobs AS j
-        WHERE j.state = 'blocked' AND j.run_at <= %(now)s
-          AND j.blocked_by IN (SELECT k FROM JSON_TABLE(%(keys)s, '$[*]' COLUMNS (k VARCHAR(255) PATH '$')) AS keys_)
-    ) AS c
-    WHERE c.rn <= %(limit)s
-) AS r
-WHERE r.limits = 1 AND r.rn <= r.lim - r.held
-  AND (r.first_stacked IS NULL OR r.rn < r.first_stacked)) AS t
+SELECT t.k, t.id, %(now)s + t.duration
+FROM JSON_TABLE(%(rows)s, '$[*]' COLUMNS (
+    k VARCHAR(255) PATH '$[0]', id BIGINT PATH '$[1]', duration DOUBLE PATH '$[2]'
+)) AS t
+JOIN activejob_jobs AS j ON j.id = t.id AND j.state = 'blocked' AND j.blocked_by = t.k
 ON DUPLICATE KEY UPDATE expires_at = VALUES(expires_at);
 
 -- name: ready_slot_holders_select
