@@ -213,7 +213,8 @@ class ConcurrencyOps:
             return [job_id for job_id, _ in pairs], [key for _, key in pairs], found
         rows = self.changed_rows(conn, "take_free_slots", params, pass_rows=True)
         taken = [str(row[0]) for row in rows]
-        ready = [str(row[0]) for row in self.changed_rows(conn, "ready_slot_holders", params)]
+        holders = self.changed_rows(conn, "ready_slot_holders", params, pass_rows=True)
+        ready = [str(row[0]) for row in holders]
         found = [str(row[0]) for row in self._run(conn, "keys_with_stacked_waiters", params)]
         return ready, taken, found
 

@@ -758,19 +758,19 @@ JOIN activejob_jobs AS j ON j.id = t.id AND j.state = 'blocked' AND j.blocked_by
 ON DUPLICATE KEY UPDATE expires_at = VALUES(expires_at);
 
 -- name: ready_slot_holders_select
--- The blocked jobs of %(keys)s that now hold a slot of their key (as _apply joins).
-SELECT j.job_id FROM JSON_TABLE(%(keys)s, '$[*]' COLUMNS (k VARCHAR(255) PATH '$')) AS keys_
+-- The blocked jobs of %(keys)s that now hold a slot of their key, locked.
+SELECT j.job_id, j.id FROM JSON_TABLE(%(keys)s, '$[*]' COLUMNS (k VARCHAR(255) PATH '$')) AS keys_
 JOIN activejob_jobs AS j ON j.state = 'blocked' AND j.blocked_by = keys_.k
 JOIN activejob_concurrency_slots AS s ON s.job_ref = j.id AND s.concurrency_key = j.blocked_by
 FOR UPDATE;
 
 -- name: ready_slot_holders_apply
--- A join, not IN/EXISTS subqueries: MariaDB runs those of a single-table UPDATE row by
--- row over every blocked job; the join seeks activejob_jobs_blocked per key.
-UPDATE JSON_TABLE(%(keys)s, '$[*]' COLUMNS (k VARCHAR(255) PATH '$')) AS keys_
-JOIN activejob_jobs AS j ON j.state = 'blocked' AND j.blocked_by = keys_.k
-JOIN activejob_concurrency_slots AS s ON s.job_ref = j.id AND s.concurrency_key = j.blocked_by
-SET j.state = 'ready', j.blocked_by = NULL;
+-- The rows the select locked (%(rows)s: [[job_id, id], ...]) become ready: by id, a
+-- join (MariaDB runs the IN/EXISTS subqueries of a single-table UPDATE row by row).
+UPDATE JSON_TABLE(%(rows)s, '$[*]' COLUMNS (id BIGINT PATH '$[1]')) AS t
+JOIN activejob_jobs AS j ON j.id = t.id
+SET j.state = 'ready', j.blocked_by = NULL
+WHERE j.state = 'blocked';
 
 -- name: keys_with_stacked_waiters
 -- Keys of %(keys)s with a due blocked job limited by several keys.
