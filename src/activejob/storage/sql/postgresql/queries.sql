@@ -760,8 +760,9 @@ freed AS (
     DELETE FROM activejob_concurrency_slots AS s
     WHERE s.job_ref IN (SELECT id FROM results)
       AND (s.job_ref IN (SELECT id FROM done)
-           OR NOT EXISTS (SELECT 1 FROM activejob_jobs AS j
-                          WHERE j.id = s.job_ref AND j.state IN ('ready', 'running')))
+           -- a lookup by id per slot (NOT EXISTS would hash the whole table)
+           OR coalesce((SELECT j.state FROM activejob_jobs AS j WHERE j.id = s.job_ref), '')
+              NOT IN ('ready', 'running'))
     RETURNING s.concurrency_key
 )
 SELECT k, pg_advisory_xact_lock(hashtextextended(k, 7013))
@@ -803,9 +804,9 @@ FROM (SELECT k FROM json_array_elements_text(%(keys)s::json) AS k ORDER BY k) AS
 -- ('stacked', key, key).
 WITH candidates AS (
     SELECT k.key, j.id,
-           json_array_length(j.concurrency::json) AS limits,
-           (j.concurrency::json -> 0 ->> 'limit')::integer AS lim,
-           (j.concurrency::json -> 0 ->> 'duration')::float8 AS duration,
+           jsonb_array_length(j.limits) AS limits,
+           (j.limits -> 0 ->> 'limit')::integer AS lim,
+           (j.limits -> 0 ->> 'duration')::float8 AS duration,
            row_number() OVER (PARTITION BY k.key ORDER BY j.priority, j.id) AS rn,
            h.held
     FROM json_array_elements_text(%(keys)s::json) AS k(key)
@@ -814,7 +815,8 @@ WITH candidates AS (
         WHERE s.concurrency_key = k.key AND s.expires_at > to_timestamp(%(now)s::float8)
     ) AS h
     CROSS JOIN LATERAL (
-        SELECT b.id, b.priority, b.concurrency FROM activejob_jobs AS b
+        SELECT b.id, b.priority, b.concurrency::jsonb AS limits  -- parsed once
+        FROM activejob_jobs AS b
         WHERE b.state = 'blocked' AND b.blocked_by = k.key
           AND b.run_at <= to_timestamp(%(now)s::float8)
         ORDER BY b.priority, b.id LIMIT %(limit)s
