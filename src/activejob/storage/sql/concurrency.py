@@ -173,7 +173,7 @@ class ConcurrencyOps:
         """Delete the slots of jobs ``ids`` that no longer hold them (not ready or
         running: a stale result of a job running again elsewhere frees nothing).
         Returns the freed keys."""
-        rows = self.changed_rows(conn, "free_slots", {"ids": _ids(ids)})
+        rows = self.changed_rows(conn, "free_slots", {"ids": _ids(ids)}, pass_rows=True)
         return sorted({str(row[0]) for row in rows})
 
     def unblock_keys(

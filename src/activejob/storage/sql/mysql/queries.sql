@@ -667,18 +667,19 @@ SET state = 'blocked', blocked_by = JSON_UNQUOTE(JSON_EXTRACT(concurrency, '$[0]
 WHERE id IN (SELECT id FROM JSON_TABLE(%(ids)s, '$[*]' COLUMNS (id BIGINT PATH '$')) AS i) AND state = 'scheduled' AND concurrency IS NOT NULL;
 
 -- name: free_slots_select
--- The slots of these jobs, unless they still hold them (ready or running again).
-SELECT s.concurrency_key FROM activejob_concurrency_slots AS s
+-- The slots of these jobs, unless they still hold them (ready or running again), locked.
+SELECT s.concurrency_key, s.job_ref FROM activejob_concurrency_slots AS s
 WHERE s.job_ref IN (SELECT id FROM JSON_TABLE(%(ids)s, '$[*]' COLUMNS (id BIGINT PATH '$')) AS i)
   AND NOT EXISTS (SELECT 1 FROM activejob_jobs AS j
                   WHERE j.id = s.job_ref AND j.state IN ('ready', 'running'))
 FOR UPDATE;
 
 -- name: free_slots_apply
-DELETE FROM activejob_concurrency_slots
-WHERE job_ref IN (SELECT id FROM JSON_TABLE(%(ids)s, '$[*]' COLUMNS (id BIGINT PATH '$')) AS i)
-  AND NOT EXISTS (SELECT 1 FROM activejob_jobs AS j
-                  WHERE j.id = job_ref AND j.state IN ('ready', 'running'));
+-- The slots the select locked (%(rows)s: [[key, job_ref], ...]), by primary key.
+DELETE s FROM activejob_concurrency_slots AS s
+JOIN JSON_TABLE(%(rows)s, '$[*]' COLUMNS (
+    k VARCHAR(255) PATH '$[0]', id BIGINT PATH '$[1]'
+)) AS t ON s.concurrency_key = t.k AND s.job_ref = t.id;
 
 -- name: park_retried_select
 -- Limited jobs retried by an operator (ready at :now, no slot) wait blocked.
