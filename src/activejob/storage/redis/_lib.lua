@@ -33,6 +33,8 @@ local P = ARGV[1]
 local NOW = ARGV[2]
 local IDX_KEYS = {}
 local RATE_LOGS = {}  -- flow: rate limits: per bucket, its log trimmed once per script
+local NOTIFIED = {}  -- queues announced by this script (once is enough: it is atomic)
+local CC_LIMITS = {}  -- flow: concurrency: 'concurrency' texts decoded by this script
 
 local function job_key(sid) return P .. 'job:' .. sid end
 -- Built once per (state, queue) and script: a hot loop names the same few indexes.
@@ -91,10 +93,16 @@ end
 -- Put a job into its queue's ready set (the hash is updated by the caller). A priority
 -- or run_at that is not a number (a hash written by hand or by a buggy version) is taken
 -- as 0 or now: one bad hash must not make the script fail for every job it touches.
-local function make_ready(sid, queue, prio, run_at)
+-- With `d`, the writes are deferred (see `defer`).
+local function make_ready(sid, queue, prio, run_at, d)
   local p = tonumber(prio)
   if not p or p ~= math.floor(p) then prio = '0' end
   if not tonumber(run_at) then run_at = NOW end
+  if d then
+    defer(d, 'ZADD', ready_key(queue, prio), run_at, sid)
+    defer(d, 'ZADD', prios_key(queue), prio, prio)
+    return
+  end
   redis.call('ZADD', ready_key(queue, prio), run_at, sid)
   redis.call('ZADD', prios_key(queue), prio, prio)
 end
@@ -109,6 +117,8 @@ local function unqueue(sid, state, queue, prio)
 end
 
 local function notify(queue)
+  if NOTIFIED[queue] then return end
+  NOTIFIED[queue] = true
   redis.call('PUBLISH', P .. 'notify:' .. queue, '')
 end
 
@@ -187,20 +197,26 @@ end
 -- A blocked job scheduled for later waits in P..'scheduled' until due, then is dispatched.
 
 -- The limits of a job's 'concurrency' text, or nil (none, or not readable: unlimited).
+-- Jobs of one key share one text: each is decoded once per script (read only).
 local function cc_limits(text)
   if not text or text == '' then return nil end
+  local known = CC_LIMITS[text]
+  if known ~= nil then return known or nil end
   local ok, limits = pcall(cjson.decode, text)
-  if not ok or type(limits) ~= 'table' or #limits == 0 then return nil end
-  return limits
+  if not ok or type(limits) ~= 'table' or #limits == 0 then limits = false end
+  CC_LIMITS[text] = limits
+  return limits or nil
 end
 
 -- Take a slot of every limit for sid, or none; returns the first full limit, or nil.
 -- Expired slots count no more (at the latest after `duration` a lost slot comes back).
 local function cc_acquire(sid, limits)
   for _, l in ipairs(limits) do
-    local k = P .. 'cc:' .. l.key
-    redis.call('ZREMRANGEBYSCORE', k, '-inf', NOW)
-    if redis.call('ZCARD', k) >= tonumber(l.limit) then return l end
+    -- expired slots (score <= NOW) count no more; their holders' release or the
+    -- maintenance pass removes them
+    if redis.call('ZCOUNT', P .. 'cc:' .. l.key, '(' .. NOW, '+inf') >= tonumber(l.limit) then
+      return l
+    end
   end
   for _, l in ipairs(limits) do
     redis.call('ZADD', P .. 'cc:' .. l.key, tonumber(NOW) + tonumber(l.duration), sid)
@@ -248,47 +264,73 @@ local function cc_park(sid, limits, from_state, queue, run_at)
 end
 
 -- Hand free slots of key to its due blocked jobs, by priority then first enqueued;
--- the job ids made ready are appended to `out`.
-local function cc_unblock(key, out)
+-- the job ids made ready are appended to `out`. A limit of one frees one slot at a
+-- time, so the first read is two candidates (the one that gets it and the one that
+-- shows the key full again), then sixteen. A candidate left waiting on this key
+-- stays in its set untouched. With `d`, the index writes are deferred (`defer`).
+local function cc_unblock(key, out, d)
   local bkey = P .. 'blocked:' .. key
+  local window = 2
+  local held = nil  -- live slots of key, once counted
   while true do
-    local sids = redis.call('ZRANGE', bkey, 0, 15)
+    local sids = redis.call('ZRANGE', bkey, 0, window - 1)
     for _, sid in ipairs(sids) do
       local h = redis.call('HMGET', job_key(sid), 'state', 'queue', 'priority', 'run_at',
         'blocked_by', 'concurrency', 'job_id')
-      redis.call('ZREM', bkey, sid)
-      if h[1] == 'blocked' and h[5] == key then
+      if h[1] ~= 'blocked' or h[5] ~= key then
+        redis.call('ZREM', bkey, sid)  -- a stale entry: the job moved on
+      else
         local limits = cc_limits(h[6]) or {}
-        local full = cc_acquire(sid, limits)
-        if not full then
+        local full
+        if #limits == 1 and limits[1].key == key then
+          -- this key alone (the usual case): its count read once, then kept up to
+          -- date from ZADD CH (never below the truth: a doubt only waits longer)
+          held = held or redis.call('ZCOUNT', P .. 'cc:' .. key, '(' .. NOW, '+inf')
+          if held >= tonumber(limits[1].limit) then
+            full = limits[1]
+          else
+            held = held + redis.call('ZADD', P .. 'cc:' .. key, 'CH',
+              tonumber(NOW) + tonumber(limits[1].duration), sid)
+          end
+        else
+          full = cc_acquire(sid, limits)
+          held = nil  -- counted afresh after a job of several keys
+        end
+        if full and full.key == key then return end
+        redis.call('ZREM', bkey, sid)
+        if full then
+          cc_wait_on(sid, full.key, h[3])
+        else
           redis.call('HSET', job_key(sid), 'state', 'ready')
           redis.call('HDEL', job_key(sid), 'blocked_by')
-          reindex(sid, 'blocked', h[2], 'ready', h[2])
-          make_ready(sid, h[2], h[3], h[4])
+          if d then
+            defer(d, 'ZREM', idx_key('blocked', h[2]), sid)
+            defer(d, 'ZADD', idx_key('ready', h[2]), 0, sid)
+          else
+            reindex(sid, 'blocked', h[2], 'ready', h[2])
+          end
+          make_ready(sid, h[2], h[3], h[4], d)
           notify(h[2])
           out[#out + 1] = h[7]
-        elseif full.key == key then
-          redis.call('ZADD', bkey, tonumber(h[3]) or 0, sid)
-          return
-        else
-          cc_wait_on(sid, full.key, h[3])
         end
       end
     end
-    if #sids < 16 then
+    if #sids < window then
       if redis.call('ZCARD', bkey) == 0 then redis.call('SREM', P .. 'cc:waiting', key) end
       return
     end
+    window = 16
   end
 end
 
--- Free the slots a job held (it finished, or waits to run again) and hand them on.
-local function cc_release(sid, text, out)
+-- Free the slots a job held (it finished, or waits to run again) and hand them on
+-- (`d` as in cc_unblock).
+local function cc_release(sid, text, out, d)
   local limits = cc_limits(text)
   if not limits then return end
   for _, l in ipairs(limits) do
     redis.call('ZREM', P .. 'cc:' .. l.key, sid)
-    cc_unblock(l.key, out)
+    cc_unblock(l.key, out, d)
   end
 end
 

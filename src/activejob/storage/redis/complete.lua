@@ -40,7 +40,9 @@ for i = 4, 3 + 2 * n_ok, 2 do
   end
 end
 flush(d)
-for _, f in ipairs(freed) do cc_release(f[1], f[2], unblocked) end
+local dd = {}  -- flow: concurrency: the unblocked jobs' index writes, deferred too
+for _, f in ipairs(freed) do cc_release(f[1], f[2], unblocked, dd) end
+flush(dd)
 
 for r = 4 + 2 * n_ok, #ARGV, FIELDS do
   local sid, state = ARGV[r], ARGV[r + 2]

@@ -458,10 +458,12 @@ class SQLStorage(ConcurrencyOps, Storage):
         with self._transaction() as conn:
             if values:
                 self._run(conn, "store_return_values", {"results": json.dumps(values)})
-            self._run(conn, "complete_jobs", {"results": json.dumps(rows), "now": now})
-            if requeued:
-                self._discard_cancelled(conn)
-            unblocked = self.release_completed(conn, results, now)
+            unblocked = self.complete_and_release(conn, rows, now) if not requeued else None
+            if unblocked is None:
+                self._run(conn, "complete_jobs", {"results": json.dumps(rows), "now": now})
+                if requeued:
+                    self._discard_cancelled(conn)
+                unblocked = self.release_completed(conn, results, now)
         self.announce_unblocked(unblocked)
         for result in results:
             if result.state in (JobState.READY, JobState.SCHEDULED):

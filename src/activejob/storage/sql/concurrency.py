@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
     from activejob.storage.signal import WakeSignal
+    from activejob.storage.sql.queries import Dialect
 
 __all__ = ["ConcurrencyOps"]
 
@@ -82,6 +83,9 @@ class ConcurrencyOps:
 
     if TYPE_CHECKING:  # supplied by SQLStorage
         _signal: WakeSignal
+
+        @property
+        def sql(self) -> Dialect: ...
 
         def _run(self, conn: Any, name: str, params: dict[str, Any] | None = None) -> Any: ...
 
@@ -152,11 +156,24 @@ class ConcurrencyOps:
         keys = self.free_slots(conn, ids)
         return self.unblock_keys(conn, keys, now, locked=self.free_slots_locks)
 
+    def complete_and_release(
+        self, conn: Any, rows: Sequence[dict[str, Any]], now: float
+    ) -> builtins.list[str] | None:
+        """``complete_jobs`` then :meth:`release_completed` for a batch of final results
+        (no job of it runs again), with the first two statements as one (query
+        ``complete_free_slots``, one round trip fewer). Returns the unblocked job ids,
+        or ``None`` when the dialect has no such query (the caller runs the two)."""
+        if "complete_free_slots" not in self.sql.queries:
+            return None
+        params = {"results": json.dumps(rows), "now": now}
+        keys = sorted({str(row[0]) for row in self._run(conn, "complete_free_slots", params)})
+        return self.unblock_keys(conn, keys, now, locked=True)
+
     def free_slots(self, conn: Any, ids: Sequence[Any]) -> builtins.list[str]:
         """Delete the slots of jobs ``ids`` that no longer hold them (not ready or
         running: a stale result of a job running again elsewhere frees nothing).
         Returns the freed keys."""
-        rows = self.changed_rows(conn, "free_slots", {"ids": _ids(ids)})
+        rows = self.changed_rows(conn, "free_slots", {"ids": _ids(ids)}, pass_rows=True)
         return sorted({str(row[0]) for row in rows})
 
     def unblock_keys(
@@ -194,8 +211,10 @@ class ConcurrencyOps:
             pairs = [(str(job_id), str(key)) for kind, job_id, key in rows if kind == "ready"]
             found = [str(key) for kind, key, _ in rows if kind == "stacked"]
             return [job_id for job_id, _ in pairs], [key for _, key in pairs], found
-        taken = [str(row[0]) for row in self.changed_rows(conn, "take_free_slots", params)]
-        ready = [str(row[0]) for row in self.changed_rows(conn, "ready_slot_holders", params)]
+        rows = self.changed_rows(conn, "take_free_slots", params, pass_rows=True)
+        taken = [str(row[0]) for row in rows]
+        holders = self.changed_rows(conn, "ready_slot_holders", params, pass_rows=True)
+        ready = [str(row[0]) for row in holders]
         found = [str(row[0]) for row in self._run(conn, "keys_with_stacked_waiters", params)]
         return ready, taken, found
 
@@ -248,12 +267,17 @@ class ConcurrencyOps:
         self.announce_unblocked(unblocked)
         return unblocked
 
-    def changed_rows(self, conn: Any, name: str, params: dict[str, Any]) -> builtins.list[Any]:
-        """The rows query ``name`` changes and returns (see :attr:`returning`)."""
+    def changed_rows(
+        self, conn: Any, name: str, params: dict[str, Any], *, pass_rows: bool = False
+    ) -> builtins.list[Any]:
+        """The rows query ``name`` changes and returns (see :attr:`returning`); with
+        ``pass_rows``, ``q_apply`` is given them as ``rows`` (JSON) too."""
         if self.returning:
             return builtins.list(self._run(conn, name, params).fetchall())
         rows = builtins.list(self._run(conn, f"{name}_select", params).fetchall())
         if rows:
+            if pass_rows:
+                params = {**params, "rows": json.dumps([builtins.list(row) for row in rows])}
             self._run(conn, f"{name}_apply", params)
         return rows
 

@@ -667,18 +667,19 @@ SET state = 'blocked', blocked_by = JSON_UNQUOTE(JSON_EXTRACT(concurrency, '$[0]
 WHERE id IN (SELECT id FROM JSON_TABLE(%(ids)s, '$[*]' COLUMNS (id BIGINT PATH '$')) AS i) AND state = 'scheduled' AND concurrency IS NOT NULL;
 
 -- name: free_slots_select
--- The slots of these jobs, unless they still hold them (ready or running again).
-SELECT s.concurrency_key FROM activejob_concurrency_slots AS s
+-- The slots of these jobs, unless they still hold them (ready or running again), locked.
+SELECT s.concurrency_key, s.job_ref FROM activejob_concurrency_slots AS s
 WHERE s.job_ref IN (SELECT id FROM JSON_TABLE(%(ids)s, '$[*]' COLUMNS (id BIGINT PATH '$')) AS i)
   AND NOT EXISTS (SELECT 1 FROM activejob_jobs AS j
                   WHERE j.id = s.job_ref AND j.state IN ('ready', 'running'))
 FOR UPDATE;
 
 -- name: free_slots_apply
-DELETE FROM activejob_concurrency_slots
-WHERE job_ref IN (SELECT id FROM JSON_TABLE(%(ids)s, '$[*]' COLUMNS (id BIGINT PATH '$')) AS i)
-  AND NOT EXISTS (SELECT 1 FROM activejob_jobs AS j
-                  WHERE j.id = job_ref AND j.state IN ('ready', 'running'));
+-- The slots the select locked (%(rows)s: [[key, job_ref], ...]), by primary key.
+DELETE s FROM activejob_concurrency_slots AS s
+JOIN JSON_TABLE(%(rows)s, '$[*]' COLUMNS (
+    k VARCHAR(255) PATH '$[0]', id BIGINT PATH '$[1]'
+)) AS t ON s.concurrency_key = t.k AND s.job_ref = t.id;
 
 -- name: park_retried_select
 -- Limited jobs retried by an operator (ready at :now, no slot) wait blocked.
@@ -746,39 +747,31 @@ WHERE r.limits = 1 AND r.rn <= r.lim - r.held
   AND (r.first_stacked IS NULL OR r.rn < r.first_stacked);
 
 -- name: take_free_slots_apply
+-- The rows take_free_slots_select found (%(rows)s: [[key, id, duration], ...]), not the
+-- window read again; the join reads the jobs again (a locking read), so a job no
+-- longer blocked on its key since the select gets no slot.
 INSERT INTO activejob_concurrency_slots (concurrency_key, job_ref, expires_at)
-SELECT t.k, t.id, %(now)s + t.duration FROM (SELECT r.k, r.id, r.duration FROM (
-    SELECT c.*, MIN(CASE WHEN c.limits <> 1 THEN c.rn END) OVER (PARTITION BY c.k) AS first_stacked
-    FROM (
-        SELECT j.blocked_by AS k, j.id,
-               JSON_LENGTH(j.concurrency) AS limits,
-               CAST(JSON_EXTRACT(j.concurrency, '$[0].limit') AS SIGNED) AS lim,
-               CAST(JSON_EXTRACT(j.concurrency, '$[0].duration') AS DOUBLE) AS duration,
-               ROW_NUMBER() OVER (PARTITION BY j.blocked_by ORDER BY j.priority, j.id) AS rn,
-               (SELECT count(*) FROM activejob_concurrency_slots AS s
-                WHERE s.concurrency_key = j.blocked_by AND s.expires_at > %(now)s) AS held
-        FROM activejob_jobs AS j
-        WHERE j.state = 'blocked' AND j.run_at <= %(now)s
-          AND j.blocked_by IN (SELECT k FROM JSON_TABLE(%(keys)s, '$[*]' COLUMNS (k VARCHAR(255) PATH '$')) AS keys_)
-    ) AS c
-    WHERE c.rn <= %(limit)s
-) AS r
-WHERE r.limits = 1 AND r.rn <= r.lim - r.held
-  AND (r.first_stacked IS NULL OR r.rn < r.first_stacked)) AS t
+SELECT t.k, t.id, %(now)s + t.duration
+FROM JSON_TABLE(%(rows)s, '$[*]' COLUMNS (
+    k VARCHAR(255) PATH '$[0]', id BIGINT PATH '$[1]', duration DOUBLE PATH '$[2]'
+)) AS t
+JOIN activejob_jobs AS j ON j.id = t.id AND j.state = 'blocked' AND j.blocked_by = t.k
 ON DUPLICATE KEY UPDATE expires_at = VALUES(expires_at);
 
 -- name: ready_slot_holders_select
-SELECT j.job_id FROM activejob_jobs AS j
-WHERE j.state = 'blocked' AND j.blocked_by IN (SELECT k FROM JSON_TABLE(%(keys)s, '$[*]' COLUMNS (k VARCHAR(255) PATH '$')) AS keys_)
-  AND EXISTS (SELECT 1 FROM activejob_concurrency_slots AS s
-              WHERE s.job_ref = j.id AND s.concurrency_key = j.blocked_by)
+-- The blocked jobs of %(keys)s that now hold a slot of their key, locked.
+SELECT j.job_id, j.id FROM JSON_TABLE(%(keys)s, '$[*]' COLUMNS (k VARCHAR(255) PATH '$')) AS keys_
+JOIN activejob_jobs AS j ON j.state = 'blocked' AND j.blocked_by = keys_.k
+JOIN activejob_concurrency_slots AS s ON s.job_ref = j.id AND s.concurrency_key = j.blocked_by
 FOR UPDATE;
 
 -- name: ready_slot_holders_apply
-UPDATE activejob_jobs AS j SET j.state = 'ready', j.blocked_by = NULL
-WHERE j.state = 'blocked' AND j.blocked_by IN (SELECT k FROM JSON_TABLE(%(keys)s, '$[*]' COLUMNS (k VARCHAR(255) PATH '$')) AS keys_)
-  AND EXISTS (SELECT 1 FROM activejob_concurrency_slots AS s
-              WHERE s.job_ref = j.id AND s.concurrency_key = j.blocked_by);
+-- The rows the select locked (%(rows)s: [[job_id, id], ...]) become ready: by id, a
+-- join (MariaDB runs the IN/EXISTS subqueries of a single-table UPDATE row by row).
+UPDATE JSON_TABLE(%(rows)s, '$[*]' COLUMNS (id BIGINT PATH '$[1]')) AS t
+JOIN activejob_jobs AS j ON j.id = t.id
+SET j.state = 'ready', j.blocked_by = NULL
+WHERE j.state = 'blocked';
 
 -- name: keys_with_stacked_waiters
 -- Keys of %(keys)s with a due blocked job limited by several keys.

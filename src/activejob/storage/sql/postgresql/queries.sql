@@ -728,6 +728,46 @@ WITH freed AS (
 SELECT k, pg_advisory_xact_lock(hashtextextended(k, 7013))
 FROM (SELECT DISTINCT concurrency_key AS k FROM freed ORDER BY 1) AS keys;
 
+-- name: complete_free_slots
+-- complete_jobs and free_slots in one round trip, for a batch of final results only
+-- (succeeded, failed, discarded: none of these jobs runs again). The CTEs see the
+-- jobs as they were before this statement, so a slot is freed when its job was just
+-- finished here, or was neither ready nor running already (as free_slots: a stale
+-- result of a job running again elsewhere frees nothing). Then the freed keys'
+-- locks, in key order, as free_slots.
+WITH results AS (
+    SELECT * FROM json_to_recordset(%(results)s::json) AS r(
+        id bigint, state text, payload text, run_at float8, queue_name text, priority integer,
+        attempts integer, error_class text, error_message text, error_traceback text
+    )
+),
+done AS (
+    UPDATE activejob_jobs AS j
+    SET state = r.state,
+        finished_at = to_timestamp(%(now)s::float8),
+        payload = coalesce(r.payload, j.payload),
+        run_at = coalesce(to_timestamp(r.run_at), j.run_at),
+        queue_name = coalesce(r.queue_name, j.queue_name),
+        priority = coalesce(r.priority, j.priority),
+        error_class = coalesce(r.error_class, j.error_class),
+        error_message = coalesce(r.error_message, j.error_message),
+        error_traceback = coalesce(r.error_traceback, j.error_traceback)
+    FROM results AS r
+    WHERE j.id = r.id AND j.state = 'running' AND (r.attempts IS NULL OR j.attempts = r.attempts)
+    RETURNING j.id
+),
+freed AS (
+    DELETE FROM activejob_concurrency_slots AS s
+    WHERE s.job_ref IN (SELECT id FROM results)
+      AND (s.job_ref IN (SELECT id FROM done)
+           -- a lookup by id per slot (NOT EXISTS would hash the whole table)
+           OR coalesce((SELECT j.state FROM activejob_jobs AS j WHERE j.id = s.job_ref), '')
+              NOT IN ('ready', 'running'))
+    RETURNING s.concurrency_key
+)
+SELECT k, pg_advisory_xact_lock(hashtextextended(k, 7013))
+FROM (SELECT DISTINCT concurrency_key AS k FROM freed ORDER BY 1) AS keys;
+
 -- name: park_retried
 -- Limited jobs retried by an operator (ready at :now, no slot) wait blocked.
 UPDATE activejob_jobs AS j
@@ -764,16 +804,19 @@ FROM (SELECT k FROM json_array_elements_text(%(keys)s::json) AS k ORDER BY k) AS
 -- ('stacked', key, key).
 WITH candidates AS (
     SELECT k.key, j.id,
-           json_array_length(j.concurrency::json) AS limits,
-           (j.concurrency::json -> 0 ->> 'limit')::integer AS lim,
-           (j.concurrency::json -> 0 ->> 'duration')::float8 AS duration,
+           jsonb_array_length(j.limits) AS limits,
+           (j.limits -> 0 ->> 'limit')::integer AS lim,
+           (j.limits -> 0 ->> 'duration')::float8 AS duration,
            row_number() OVER (PARTITION BY k.key ORDER BY j.priority, j.id) AS rn,
-           (SELECT count(*) FROM activejob_concurrency_slots AS s
-            WHERE s.concurrency_key = k.key
-              AND s.expires_at > to_timestamp(%(now)s::float8)) AS held
+           h.held
     FROM json_array_elements_text(%(keys)s::json) AS k(key)
+    CROSS JOIN LATERAL (  -- counted once per key, not once per candidate
+        SELECT count(*) AS held FROM activejob_concurrency_slots AS s
+        WHERE s.concurrency_key = k.key AND s.expires_at > to_timestamp(%(now)s::float8)
+    ) AS h
     CROSS JOIN LATERAL (
-        SELECT b.id, b.priority, b.concurrency FROM activejob_jobs AS b
+        SELECT b.id, b.priority, b.concurrency::jsonb AS limits  -- parsed once
+        FROM activejob_jobs AS b
         WHERE b.state = 'blocked' AND b.blocked_by = k.key
           AND b.run_at <= to_timestamp(%(now)s::float8)
         ORDER BY b.priority, b.id LIMIT %(limit)s
