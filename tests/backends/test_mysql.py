@@ -523,3 +523,48 @@ def test_prune_forgets_concurrency_keys_nothing_holds_or_waits_for(
     storage.push([again, over])
     assert storage.get(over.job_id).state is JobState.BLOCKED
     assert "done/1" in concurrency_key_rows(mysql_url)
+
+
+def test_a_real_deadlock_is_told_apart_as_one_a_claim_may_run_again(mysql_url: str) -> None:
+    """Two transactions locking two rows in opposite orders: InnoDB rolls one back with
+    1213, which a claim (one transaction) runs again; other errors are not retried."""
+    from activejob.storage.sql.mysql.storage import _translated, deadlocked
+
+    table = f"aj_deadlock_{uuid.uuid4().hex[:8]}"
+    first, second = connect(mysql_url), connect(mysql_url)
+    first.cursor().execute(f"CREATE TABLE {table} (id INT PRIMARY KEY) ENGINE=InnoDB")
+    first.cursor().execute(f"INSERT INTO {table} VALUES (1), (2)")
+    caught: list[BaseException] = []
+
+    def lock(conn: Any, ids: tuple[int, int], locked: threading.Event, go: threading.Event) -> None:
+        try:
+            with _translated():
+                conn.begin()
+                conn.cursor().execute(f"SELECT id FROM {table} WHERE id = %s FOR UPDATE", (ids[0],))
+                locked.set()
+                go.wait(10)
+                conn.cursor().execute(f"SELECT id FROM {table} WHERE id = %s FOR UPDATE", (ids[1],))
+                conn.rollback()
+        except StorageUnavailable as exc:
+            caught.append(exc)
+            conn.rollback()
+
+    events = [threading.Event() for _ in range(3)]
+    threads = [
+        threading.Thread(target=lock, args=(first, (1, 2), events[0], events[2])),
+        threading.Thread(target=lock, args=(second, (2, 1), events[1], events[2])),
+    ]
+    try:
+        for thread in threads:
+            thread.start()
+        assert events[0].wait(10) and events[1].wait(10)
+        events[2].set()
+        for thread in threads:
+            thread.join(30)
+    finally:
+        first.cursor().execute(f"DROP TABLE IF EXISTS {table}")
+        first.close()
+        second.close()
+    [victim] = caught
+    assert "1213" in str(victim) and deadlocked(victim)
+    assert not deadlocked(StorageUnavailable("mysql: (2003, \"Can't connect\")"))

@@ -73,6 +73,9 @@ URL_SETTINGS = (
 """The settings a ``mysql://`` URL's query may hold."""
 MIGRATION_LOCK_TIMEOUT = 60
 _NO_SUCH_TABLE = 1146
+_DEADLOCK = 1213
+DEADLOCK_ATTEMPTS = 5
+"""Times a claim is run when InnoDB rolls it back as a deadlock victim."""
 _SESSION = "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"
 
 
@@ -340,6 +343,20 @@ class MySQLStorage(SQLStorage):
     def _claim(
         self, worker_id: str, selector: QueueSelector, limit: int
     ) -> builtins.list[ClaimedJob]:
+        # A claim is one transaction: InnoDB rolls all of it back when it picks the
+        # claim as a deadlock victim (two claims creating rate-limit logs at once), so
+        # it is simply run again, as the server's message says.
+        for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
+            try:
+                return self._claim_once(worker_id, selector, limit)
+            except StorageUnavailable as exc:
+                if attempt == DEADLOCK_ATTEMPTS or not deadlocked(exc):
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _claim_once(
+        self, worker_id: str, selector: QueueSelector, limit: int
+    ) -> builtins.list[ClaimedJob]:
         self._signal.mark()
         now = _time.now()
         claimed: builtins.list[ClaimedJob] = []
@@ -501,6 +518,17 @@ def _connect_error(exc: MySQLdb.OperationalError, where: str) -> Exception:
         reason = exc.args[1] if len(exc.args) > 1 else str(exc)
         return StorageConfigurationError(f"{where}: {reason}")
     return StorageUnavailable(f"mysql: {exc}", unreachable=code in _UNREACHABLE)
+
+
+def deadlocked(exc: BaseException) -> bool:
+    """Whether ``exc`` (a storage error) is InnoDB's deadlock (1213): the transaction
+    was rolled back whole and may run again."""
+    cause = exc.__cause__
+    return (
+        isinstance(cause, MySQLdb.OperationalError)
+        and bool(cause.args)
+        and (cause.args[0] == _DEADLOCK)
+    )
 
 
 @contextmanager
