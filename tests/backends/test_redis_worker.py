@@ -6,8 +6,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +22,7 @@ from tests.support import wait_for
 from tests.worker import jobs
 from tests.worker.conftest import FAST, Background, start_worker
 from tests.worker.jobs import Broken, DiesFirstTime, Flaky, KillsItsWorker, Note, labels
+from tests.worker_command import WorkerCommand
 
 pytestmark = pytest.mark.redis
 
@@ -148,30 +147,15 @@ def test_the_worker_carries_on_after_redis_is_killed_and_restarted(
         store.close()
 
 
-class CLI:
+class CLI(WorkerCommand):
     """``python -m activejob worker`` on Redis, its output in a file."""
 
     def __init__(self, tmp_path: Path, url: str, *flags: str) -> None:
-        self.output = tmp_path / "worker.out"
-        command = [
-            sys.executable, "-m", "activejob", "worker", "--adapter", url,
-            "--import", "tests.worker.jobs", "--poll-interval", "0.05",
-            "--heartbeat-interval", "0.2", "--recover-after", "1", *flags,
-        ]  # fmt: skip
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]))
-        with self.output.open("w") as out:
-            self.proc = subprocess.Popen(
-                command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-            )
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            raise AssertionError(self.output.read_text()) from None
+        super().__init__(
+            tmp_path / "worker.out", url, "--import", "tests.worker.jobs",
+            "--poll-interval", "0.05", "--heartbeat-interval", "0.2", "--recover-after", "1",
+            *flags,
+        )  # fmt: skip
 
 
 @pytest.fixture

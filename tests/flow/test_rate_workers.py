@@ -26,6 +26,7 @@ from tests.flow import rate_jobs
 from tests.flow.rate_jobs import Limited, OncePerMinute, SlowLimited, WakesOnTime
 from tests.support import wait_for
 from tests.worker.conftest import working
+from tests.worker_command import WorkerCommand
 
 ROOT = Path(__file__).resolve().parents[2]
 IDLE = WorkerOptions(
@@ -36,30 +37,14 @@ JITTER = 0.05
 """Seconds two clocks of this machine may disagree by, read by two processes."""
 
 
-class CLIWorker:
+class CLIWorker(WorkerCommand):
     """``python -m activejob worker`` in a process of its own, polling every 30 s only."""
 
     def __init__(self, tmp_path: Path, url: str, name: str) -> None:
-        self.output = tmp_path / f"{name}.out"
-        command = [
-            sys.executable, "-m", "activejob", "worker", "--adapter", url,
-            "--import", "tests.flow.rate_jobs", "--threads", "4", "--poll-interval", "30",
-            "--heartbeat-interval", "0.2", "--recover-after", "1",
-        ]  # fmt: skip
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]))
-        with self.output.open("w") as out:
-            self.proc = subprocess.Popen(
-                command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-            )
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            raise AssertionError(self.output.read_text()) from None
+        super().__init__(
+            tmp_path / f"{name}.out", url, "--import", "tests.flow.rate_jobs", "--threads", "4",
+            "--poll-interval", "30", "--heartbeat-interval", "0.2", "--recover-after", "1",
+        )  # fmt: skip
 
 
 @pytest.fixture
