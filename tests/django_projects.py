@@ -112,3 +112,21 @@ def mysql_project(kind: type[P], **values: str) -> Iterator[P]:
                 **values,
             )
         )
+
+
+def manage_copy(folder: Path, *args: str) -> str:
+    """``python manage.py ...`` in ``folder``, a copy of an example project, with only
+    ``src`` importable and no activejob settings from this environment; its stdout."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ACTIVEJOB_", "AJ_"))}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env["PYTHONPATH"] = str(SRC)
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout

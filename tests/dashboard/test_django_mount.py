@@ -7,13 +7,12 @@ and none."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.django_projects import manage_copy as manage
 
 pytest.importorskip("django")
 
@@ -58,22 +57,6 @@ print(json.dumps({
     "django": site.get("/", cookies=cookie("ada")).json(),
 }))
 """
-
-
-def manage(folder: Path, *args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ACTIVEJOB_")}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    env["PYTHONPATH"] = str(ROOT / "src")
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=folder,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
 
 
 def test_the_dashboard_beside_django_lets_in_django_staff_only(tmp_path: Path) -> None:

@@ -4,14 +4,13 @@ POST to its view, ``manage.py activejob worker --burst``, the order shipped."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.django_projects import manage_copy as manage
 
 pytest.importorskip("django")
 
@@ -38,22 +37,6 @@ import re
 from shop.models import Order
 print(json.dumps([[o.email, o.shipped] for o in Order.objects.order_by("pk")]))
 """
-
-
-def manage(folder: Path, *args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ACTIVEJOB_")}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    env["PYTHONPATH"] = str(ROOT / "src")
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=folder,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
 
 
 def test_the_example_project_ships_an_order_through_the_worker(tmp_path: Path) -> None:

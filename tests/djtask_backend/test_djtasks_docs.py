@@ -5,13 +5,12 @@ project it shows, migrated, a task enqueued from its views (sync and async), run
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.django_projects import manage_copy as manage
 
 pytest.importorskip("django")
 pytest.importorskip("django_tasks")
@@ -27,22 +26,6 @@ client = Client(HTTP_HOST="localhost")
 response = client.{method}({path!r}, {data!r})
 print(json.dumps(response.json()))
 """
-
-
-def manage(folder: Path, *args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ACTIVEJOB_", "AJ_"))}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    env["PYTHONPATH"] = str(ROOT / "src")
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=folder,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
 
 
 def request(folder: Path, method: str, path: str, data: dict[str, str] | None = None) -> dict:
