@@ -85,6 +85,8 @@ def make_storage(request: pytest.FixtureRequest) -> Iterator[Factory]:
 
     def factory() -> Storage:
         storage = build()
+        if not made:  # the store made once, before storages race to make it (SQLite: locked)
+            storage.migrate()
         made.append(storage)
         return storage
 
@@ -278,7 +280,6 @@ def test_a_recurring_unique_job_is_skipped_while_its_run_holds_the_key(
     make_storage: Factory, clock: FakeClock
 ) -> None:
     storage = make_storage()
-    storage.migrate()  # before the schedulers race: a fresh SQLite file is made once
     seen: list[events.Event] = []
     events.subscribe("duplicate", seen.append)
     try:
