@@ -35,31 +35,39 @@ jobs that had started, and a job that kills its worker fails alone.
 Failures of the server itself raise :class:`StorageUnavailable`: the operation
 did not apply (its transaction was rolled back), and the same call may be
 retried once the server is back; the storage reconnects by itself.
+
+The values the methods take and return (:class:`NewJob`, :class:`Result`,
+:class:`JobInfo`, ...) are defined in :mod:`activejob.storage.records` and the
+checks run on them in :mod:`activejob.storage.checks`; import them from here.
 """
 
 from __future__ import annotations
 
 import builtins
-import enum
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from activejob import events
-from activejob.errors import (
-    MESSAGE_LIMIT,
-    ActiveJobError,
-    ConfigurationError,
-    JobCancelled,
-    shorten,
-)
+from activejob.errors import ActiveJobError, ConfigurationError, JobCancelled
 from activejob.storage.browse import BrowsingStorage
 from activejob.storage.cancel import CANCEL_NOTICE, Cancellation, CancelStorage
-from activejob.storage.concurrency import ConcurrencySlot
-from activejob.storage.recurring import RecurringStorage, _check_name
-from activejob.storage.return_value import check_return_value
+from activejob.storage.checks import check_filter, check_name, check_new_job, check_result
+from activejob.storage.records import (
+    CLAIMABLE_STATES,
+    FINISHED_STATES,
+    RESULT_STATES,
+    ClaimedJob,
+    Duplicate,
+    ErrorInfo,
+    JobFilter,
+    JobInfo,
+    JobState,
+    NewJob,
+    QueueInfo,
+    Result,
+)
+from activejob.storage.recurring import RecurringStorage
 from activejob.storage.selector import QueueSelector
 
 __all__ = [
@@ -86,8 +94,6 @@ __all__ = [
     "WorkerLostError",
 ]
 
-TRACEBACK_LIMIT = 50_000
-"""Characters of a stored traceback kept (its end, where the innermost frames are)."""
 DEFAULT_KEEP_FINISHED = 7 * 24 * 3600.0
 """Seconds finished jobs are kept before :meth:`Storage.prune` deletes them (7 days)."""
 
@@ -132,281 +138,6 @@ class WorkerLostError(ActiveJobError):
     """Recorded as the error of a job whose worker died while running it too often."""
 
 
-class JobState(str, enum.Enum):
-    """Where a stored job is in its life."""
-
-    SCHEDULED = "scheduled"
-    READY = "ready"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    DISCARDED = "discarded"
-    # flow: concurrency
-    BLOCKED = "blocked"
-    """Waiting for a slot of a concurrency limit (``limits_concurrency``)."""
-
-    @property
-    def finished(self) -> bool:
-        """Whether the job will not run again unless an operator retries it."""
-        return self in FINISHED_STATES
-
-
-FINISHED_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.DISCARDED})
-"""States a job stays in until an operator retries it or it is pruned."""
-CLAIMABLE_STATES = frozenset({JobState.READY, JobState.SCHEDULED})
-"""States a worker may claim from once ``run_at`` has come."""
-RESULT_STATES = frozenset(FINISHED_STATES | {JobState.SCHEDULED, JobState.READY})
-"""States a :class:`Result` may move a running job to."""
-
-
-@dataclass(frozen=True)
-class NewJob:
-    """A job to store, as the adapter hands it over.
-
-    Example::
-
-        NewJob(job.job_id, job.job_class_name, "default", 0, json.dumps(job.serialize()))
-    """
-
-    job_id: str
-    job_class: str
-    queue_name: str
-    priority: int
-    """Smaller runs first; ``None`` from the job is stored as 0."""
-    payload: str
-    """The job's JSON payload, already encoded."""
-    run_at: float | None = None
-    """Epoch seconds; ``None`` means ready now."""
-    # flow: unique (activejob.flow.unique) -----------------------------------------
-    unique_key: str | None = None
-    """The job's unique key; ``None`` for a job that is not unique."""
-    unique_until: str = "finished"
-    """``"started"`` or ``"finished"``: the states the key is held in
-    (:func:`activejob.flow.unique.holds_key`)."""
-    unique_within: float | None = None
-    """Seconds from now the key is held whatever the job's state (``until`` unused)."""
-    unique_on_conflict: str = "skip"
-    """``"replace"`` moves this job's payload and run time into a waiting holder;
-    anything else stores nothing on a conflict."""
-    # -- flow: rate limits
-    rate_limits: str | None = None
-    """The job's rate limits, resolved (``flow.rate.encode_limits``); ``None``: none."""
-
-    # flow: concurrency
-    concurrency: tuple[ConcurrencySlot, ...] = ()
-    """The limits the job runs under (``limits_concurrency``); empty for none."""
-
-@dataclass(frozen=True)
-class Duplicate:
-    """What :meth:`Storage.push` returns, in place of a storage id, for a unique job
-    whose key another stored job holds (flow: unique)."""
-
-    job_id: str
-    """The ``job_id`` of the job holding the key."""
-    id: Any
-    """Its storage id."""
-    replaced: bool = False
-    """Whether that waiting job took this job's payload and run time (``replace``)."""
-
-
-@dataclass
-class ClaimedJob:
-    """A job a worker claimed and must report a :class:`Result` for."""
-
-    id: Any
-    """The storage's own id of the row (not the job's ``job_id``)."""
-    job_id: str
-    queue_name: str
-    payload: str
-    attempts: int
-    """How many times the job has been claimed, this claim included."""
-    job_class: str | None = None
-    """The class the row names (for the worker's message about a job it cannot load)."""
-    defect: str | None = None
-    """Why the stored row cannot run (a column a hostile or buggy writer corrupted);
-    the worker then fails the job with a ``DeserializationError`` saying so."""
-
-
-@dataclass(frozen=True)
-class ErrorInfo:
-    """The exception that ended a run, as stored for operators."""
-
-    exception_class: str
-    message: str
-    traceback: str
-
-    @classmethod
-    def from_exception(cls, exc: BaseException) -> ErrorInfo:
-        """Describe ``exc`` with its class, message and formatted traceback.
-
-        The message keeps at most :data:`~activejob.errors.MESSAGE_LIMIT` characters
-        and each traceback line as many (see :func:`~activejob.errors.shorten`), so a
-        huge offending value is never stored whole.
-
-        Example::
-
-            ErrorInfo.from_exception(ValueError("bad")).exception_class  # 'builtins.ValueError'
-        """
-        import traceback
-
-        lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
-        text = "".join(shorten(line, MESSAGE_LIMIT) for line in "".join(lines).splitlines(True))
-        if len(text) > TRACEBACK_LIMIT:
-            # The innermost frames and the exception line are at the end.
-            text = (
-                f"… ({len(text) - TRACEBACK_LIMIT:,} characters left out)\n"
-                + text[-TRACEBACK_LIMIT:]
-            )
-        return cls(
-            f"{type(exc).__module__}.{type(exc).__qualname__}",
-            shorten(str(exc), MESSAGE_LIMIT),
-            text,
-        )
-
-
-@dataclass(frozen=True)
-class Result:
-    """How a claimed job ended, for :meth:`Storage.complete`.
-
-    ``state`` is ``succeeded``, ``failed`` or ``discarded`` (finished), or
-    ``scheduled`` for a retry (``payload``, ``run_at`` and optionally
-    ``queue_name``/``priority`` carry the retried job), or ``ready`` to release a
-    job unrun (a draining worker). ``error`` is kept as the job's last error.
-
-    ``attempts`` is the :attr:`ClaimedJob.attempts` of the claim this result
-    answers: when given, a result for a claim that is no longer current (the job
-    was recovered and claimed again elsewhere) is ignored.
-
-    Example::
-
-        Result(claimed.id, JobState.SUCCEEDED, attempts=claimed.attempts)
-    """
-
-    id: Any
-    state: JobState
-    error: ErrorInfo | None = None
-    payload: str | None = None
-    run_at: float | None = None
-    queue_name: str | None = None
-    priority: int | None = None
-    attempts: int | None = None
-    # -- results: return values (django.tasks) ------------------------------------------
-    return_value: str | None = None
-    """The JSON text of what a succeeded job returned, kept with it (at most
-    :data:`~activejob.storage.return_value.RETURN_VALUE_LIMIT` bytes); ``None`` keeps none."""
-
-
-@dataclass
-class JobInfo:
-    """One stored job, for ``activejob.status``, the CLI and the dashboard."""
-
-    id: Any
-    job_id: str
-    job_class: str
-    queue_name: str
-    priority: int
-    state: JobState
-    attempts: int
-    payload: dict[str, Any]
-    created_at: datetime
-    run_at: datetime
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    worker_id: str | None = None
-    heartbeat_at: datetime | None = None
-    error: ErrorInfo | None = None
-    crashes: int = 0
-    # -- results: return values (django.tasks) ------------------------------------------
-    return_value: str | None = None
-    """The JSON text a succeeded job's :class:`Result` kept, or ``None``."""
-    # flow: cancellation
-    cancel_requested: bool = False
-    """A running job asked to stop (``activejob.cancel``) that has not ended yet."""
-    # flow: unique -------------------------------------------------------------------
-    unique_key: str | None = None
-    """The job's unique key (``None``: not a unique job)."""
-    unique_until: str | None = None
-    unique_expires_at: datetime | None = None
-    """When a ``within`` key stops being held."""
-    unique_held: bool | None = None
-    """Whether the job holds its key now (``None``: not a unique job)."""
-    # -- flow: rate limits
-    rate_limited_until: datetime | None = None
-    """For a ready job held back by a full rate-limit window: when it frees."""
-    # flow: concurrency
-    blocked_by: str | None = None
-    """The concurrency key whose slots are all taken, for a ``blocked`` job."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict: times in ISO 8601, the state and error as plain values.
-
-        Example::
-
-            json.dumps(storage.get(job_id).to_dict())
-        """
-        data: dict[str, Any] = {}
-        for name in self.__dataclass_fields__:
-            value = getattr(self, name)
-            if isinstance(value, datetime):
-                value = value.isoformat()
-            elif isinstance(value, JobState):
-                value = value.value
-            elif isinstance(value, ErrorInfo):
-                value = {
-                    "exception_class": value.exception_class,
-                    "message": value.message,
-                    "traceback": value.traceback,
-                }
-            data[name] = value
-        return data
-
-
-def cancel_error(running: bool) -> ErrorInfo:
-    """The error recorded on a job cancelled while it waited (``running`` false) or
-    whose cancel outlived its worker (released by recovery: it never runs again)."""
-    cls = f"{JobCancelled.__module__}.{JobCancelled.__qualname__}"
-    if running:
-        return ErrorInfo(cls, "cancelled while it ran; its worker stopped before it ended", "")
-    return ErrorInfo(cls, "cancelled before it ran (activejob.cancel)", "")
-
-
-@dataclass
-class QueueInfo:
-    """A queue's name, whether it is paused, and its jobs by state. A count in
-    ``capped`` is a lower bound (a SQL store counts up to ``COUNT_CAP``);
-    ``oldest_ready_at`` is the ``run_at`` of its oldest ready job, if known."""
-
-    name: str
-    paused: bool
-    counts: dict[JobState, int] = field(default_factory=dict)
-    capped: frozenset[JobState] = frozenset()
-    oldest_ready_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class JobFilter:
-    """Which jobs an operator means: by state, queue, class, ids, or an id prefix.
-
-    ``limit``/``offset`` page :meth:`Storage.list`; :meth:`Storage.retry` and
-    :meth:`Storage.discard` act on every match and ignore them.
-    ``job_id_prefix`` matches the jobs whose ``job_id`` starts with it, exactly
-    (case-sensitive, no wildcards), as ``activejob jobs show 0b6c`` does.
-
-    Example::
-
-        JobFilter(states=[JobState.FAILED], queue_name="mailers", limit=20)
-        JobFilter(job_id_prefix="0b6c2f", limit=10)
-    """
-
-    states: Sequence[JobState] | None = None
-    queue_name: str | None = None
-    job_class: str | None = None
-    job_ids: Sequence[str] | None = None
-    job_id_prefix: str | None = None
-    limit: int | None = 100
-    offset: int = 0
-
-
 class Storage(RecurringStorage, CancelStorage, BrowsingStorage, ABC):
     """The worker side of a durable backend. See the module docstring for states.
 
@@ -432,7 +163,7 @@ class Storage(RecurringStorage, CancelStorage, BrowsingStorage, ABC):
         the jobs then exist if and only if the caller's transaction commits.
         """
         for job in jobs:
-            _check_new_job(job)
+            check_new_job(job)
         if not jobs:
             return []
         return self._push(jobs, connection)
@@ -445,7 +176,7 @@ class Storage(RecurringStorage, CancelStorage, BrowsingStorage, ABC):
         run-at. Paused queues are skipped. Scheduled jobs that are due are
         claimable. Claimed jobs become ``running``.
         """
-        _check_name("worker_id", worker_id)
+        check_name("worker_id", worker_id)
         selector = QueueSelector.parse(queues)
         if limit < 0:
             raise ValueError(f"claim limit must be >= 0, got {limit}")
@@ -458,7 +189,7 @@ class Storage(RecurringStorage, CancelStorage, BrowsingStorage, ABC):
         possible. Results for jobs that are no longer running are ignored, so a
         batch whose outcome is unknown may be sent again."""
         for result in results:
-            _check_result(result)
+            check_result(result)
         if len({result.id for result in results}) != len(results):
             raise ValueError("complete() takes at most one result per claimed job")
         if results:
@@ -470,7 +201,7 @@ class Storage(RecurringStorage, CancelStorage, BrowsingStorage, ABC):
         ``info`` (hostname, pid, queues, ...) is shown by :meth:`workers`; ``None``
         keeps what the last heartbeat said.
         """
-        _check_name("worker_id", worker_id)
+        check_name("worker_id", worker_id)
         self._heartbeat(worker_id, info)
 
     @abstractmethod
@@ -504,7 +235,7 @@ class Storage(RecurringStorage, CancelStorage, BrowsingStorage, ABC):
 
             storage.recover_worker("host:4242:1a2b3c4d", started=[17], max_crashes=3)
         """
-        _check_name("worker_id", worker_id)
+        check_name("worker_id", worker_id)
         if max_crashes < 0:
             raise ValueError(f"max_crashes must be >= 0, got {max_crashes}")
         if isinstance(started, (str, bytes)):
@@ -538,12 +269,12 @@ class Storage(RecurringStorage, CancelStorage, BrowsingStorage, ABC):
 
     def list(self, where: JobFilter) -> builtins.list[JobInfo]:
         """Jobs matching ``where``, newest first."""
-        _check_filter(where)
+        check_filter(where)
         return self._list(where)
 
     def retry(self, where: JobFilter) -> int:
         """Make failed or discarded jobs ready again; returns how many."""
-        _check_filter(where)
+        check_filter(where)
         count = self._retry(where)
         events.emit("jobs_retried", count=count, where=where)
         return count
@@ -551,20 +282,20 @@ class Storage(RecurringStorage, CancelStorage, BrowsingStorage, ABC):
     def discard(self, where: JobFilter) -> int:
         """Discard ready, scheduled, blocked and failed jobs (never running or succeeded ones);
         returns how many."""
-        _check_filter(where)
+        check_filter(where)
         count = self._discard(where)
         events.emit("jobs_discarded", count=count, where=where)
         return count
 
     def pause(self, queue_name: str) -> None:
         """Stop claiming from ``queue_name`` (enqueueing goes on)."""
-        _check_name("queue_name", queue_name)
+        check_name("queue_name", queue_name)
         self._pause(queue_name)
         events.emit("queue_paused", queue_name=queue_name)
 
     def resume(self, queue_name: str) -> None:
         """Claim from ``queue_name`` again."""
-        _check_name("queue_name", queue_name)
+        check_name("queue_name", queue_name)
         self._resume(queue_name)
         events.emit("queue_resumed", queue_name=queue_name)
 
@@ -653,55 +384,10 @@ def crash_error(crashes: int, max_crashes: int) -> ErrorInfo:
     )
 
 
-def _check_new_job(job: NewJob) -> None:
-    if not isinstance(job, NewJob):
-        raise TypeError(f"push() takes NewJob values, got {type(job).__name__}")
-    _check_name("job_id", job.job_id)
-    _check_name("job_class", job.job_class)
-    _check_name("queue_name", job.queue_name)
-    if not isinstance(job.priority, int) or isinstance(job.priority, bool):
-        raise ValueError(f"job {job.job_id}: priority must be an int, got {job.priority!r}")
-    if not isinstance(job.payload, str) or not job.payload.strip().startswith("{"):
-        raise ValueError(f"job {job.job_id}: payload must be a JSON object, encoded")
-    if job.run_at is not None and not isinstance(job.run_at, (int, float)):
-        raise ValueError(f"job {job.job_id}: run_at must be epoch seconds, got {job.run_at!r}")
-    # flow: unique
-    if job.unique_key is not None:
-        _check_name("unique_key", job.unique_key)
-        if job.unique_until not in ("started", "finished"):
-            raise ValueError(f"job {job.job_id}: unique_until must be 'started' or 'finished'")
-        if job.unique_within is not None and not job.unique_within > 0:
-            raise ValueError(f"job {job.job_id}: unique_within must be > 0 seconds")
-    # flow: concurrency
-    if isinstance(job.concurrency, (str, bytes)) or not all(
-        isinstance(slot, ConcurrencySlot) for slot in job.concurrency
-    ):
-        raise TypeError(f"job {job.job_id}: concurrency takes ConcurrencySlot values")
-    if len({slot.key for slot in job.concurrency}) != len(job.concurrency):
-        raise ValueError(f"job {job.job_id}: a concurrency key is given twice")
-
-
-def _check_result(result: Result) -> None:
-    state = JobState(result.state)
-    if state not in RESULT_STATES:
-        raise ValueError(
-            f"a result cannot move job {result.id!r} to {state.value!r} "
-            f"(allowed: {', '.join(sorted(s.value for s in RESULT_STATES))})"
-        )
-    if state is JobState.SCHEDULED and (result.payload is None or result.run_at is None):
-        raise ValueError(f"a scheduled result for job {result.id!r} needs payload and run_at")
-    if result.return_value is not None:
-        check_return_value(result.id, state, result.return_value)
-
-
-def _check_filter(where: JobFilter) -> None:
-    if isinstance(where.states, str) or isinstance(where.job_ids, str):
-        raise TypeError("JobFilter.states and .job_ids take lists, not a single string")
-    if where.limit is not None and where.limit < 0:
-        raise ValueError(f"limit must be >= 0 or None, got {where.limit}")
-    if where.offset < 0:
-        raise ValueError(f"offset must be >= 0, got {where.offset}")
-    if where.job_id_prefix is not None:
-        _check_name("job_id_prefix", where.job_id_prefix)
-    for state in where.states or ():
-        JobState(state)
+def cancel_error(running: bool) -> ErrorInfo:
+    """The error recorded on a job cancelled while it waited (``running`` false) or
+    whose cancel outlived its worker (released by recovery: it never runs again)."""
+    cls = f"{JobCancelled.__module__}.{JobCancelled.__qualname__}"
+    if running:
+        return ErrorInfo(cls, "cancelled while it ran; its worker stopped before it ended", "")
+    return ErrorInfo(cls, "cancelled before it ran (activejob.cancel)", "")

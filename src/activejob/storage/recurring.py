@@ -24,9 +24,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from activejob import events
+from activejob.storage.checks import check_name, check_new_job
 
 if TYPE_CHECKING:
-    from activejob.storage.base import NewJob
+    from activejob.storage.records import NewJob
 
 __all__ = ["ORPHAN_AFTER", "RecurringStorage", "RecurringTaskInfo", "RecurringTaskSpec"]
 
@@ -119,7 +120,7 @@ class RecurringStorage(ABC):
     def pause_recurring(self, key: str) -> bool:
         """Stop every scheduler enqueueing runs of ``key`` (from their next tick);
         returns whether such a task is stored."""
-        _check_name("task key", key)
+        check_name("task key", key)
         found = self._set_recurring_paused(key, True)
         if found:
             events.emit("recurring_paused", task_key=key)
@@ -128,7 +129,7 @@ class RecurringStorage(ABC):
     def resume_recurring(self, key: str) -> bool:
         """Let schedulers enqueue runs of ``key`` again, from the next run on (runs
         that fell while it was paused are not caught up); returns whether it is stored."""
-        _check_name("task key", key)
+        check_name("task key", key)
         found = self._set_recurring_paused(key, False)
         if found:
             events.emit("recurring_resumed", task_key=key)
@@ -154,12 +155,10 @@ class RecurringStorage(ABC):
 
             storage.enqueue_recurring("nightly", 1767236400, new_job)
         """
-        from activejob.storage.base import _check_new_job
-
-        _check_name("task key", key)
+        check_name("task key", key)
         if not isinstance(run_at, int) or isinstance(run_at, bool):
             raise ValueError(f"run_at must be whole epoch seconds (an int), got {run_at!r}")
-        _check_new_job(job)
+        check_new_job(job)
         return self._enqueue_recurring(key, run_at, job)
 
     # -- what a backend implements -------------------------------------------------------
@@ -180,16 +179,11 @@ class RecurringStorage(ABC):
         atomically."""
 
 
-def _check_name(what: str, value: object) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{what} must be a non-empty string, got {value!r}")
-
-
 def _check_task(task: RecurringTaskSpec) -> None:
     if not isinstance(task, RecurringTaskSpec):
         raise TypeError(f"declare_recurring() takes RecurringTaskSpec values, got {task!r}")
     for name in ("key", "job_class", "schedule", "timezone", "queue_name"):
-        _check_name(f"recurring task {name}", getattr(task, name))
+        check_name(f"recurring task {name}", getattr(task, name))
     if not isinstance(task.priority, int) or isinstance(task.priority, bool):
         raise ValueError(f"recurring task {task.key}: priority must be an int")
     if not isinstance(task.payload, str) or not task.payload.strip().startswith("{"):

@@ -19,53 +19,54 @@ from __future__ import annotations
 import builtins
 import json
 import threading
-from abc import abstractmethod
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, ClassVar
 
 from activejob import _time
-from activejob.errors import DeserializationError, shorten
-from activejob.flow.unique import holds_key
 from activejob.storage.base import (
-    CANCEL_NOTICE,
     DEFAULT_KEEP_FINISHED,
-    Cancellation,
     ClaimedJob,
-    ErrorInfo,
     JobFilter,
     JobInfo,
     JobState,
     NewJob,
     QueueInfo,
     Result,
-    SchemaError,
     Storage,
     StorageError,
-    cancel_error,
     crash_error,
 )
 from activejob.storage.browse import Activity, BlockedKey, JobPage, JobQuery
-from activejob.storage.decode import Defects, load_object, payload_dict, sound_text
-from activejob.storage.recurring import RecurringTaskInfo, RecurringTaskSpec
-from activejob.storage.selector import QueuePattern, QueueSelector
+from activejob.storage.selector import QueueSelector
 from activejob.storage.signal import WakeSignal
 from activejob.storage.sql import rate
+from activejob.storage.sql.cancel import CancelOps
 from activejob.storage.sql.concurrency import ConcurrencyOps, announce_blocked
-from activejob.storage.sql.queries import Dialect, load_dialect
+from activejob.storage.sql.recurring import RecurringOps
+from activejob.storage.sql.rows import (
+    claim_order,
+    claimed_job,
+    job_info,
+    job_row,
+    json_object,
+    result_row,
+)
+from activejob.storage.sql.schema import SchemaOps
 from activejob.storage.sql.unique import push_jobs_with_unique, unique_params
 
 __all__ = ["SQLStorage"]
 
-CANCEL_SELECTOR = QueueSelector((QueuePattern("exact", CANCEL_NOTICE),))
-"""What a worker's overseer waits for on the wake signal (flow: cancellation)."""
+# The MySQL storage imports these two from here, under their old names.
+_claim_order, _claimed_job = claim_order, claimed_job
 
 
-class SQLStorage(ConcurrencyOps, Storage):
-    """The dialect-independent half of the SQL storages."""
+class SQLStorage(SchemaOps, CancelOps, RecurringOps, ConcurrencyOps, Storage):
+    """The dialect-independent half of the SQL storages, assembled from one mixin per
+    concern: the schema (``sql/schema.py``), cancellation (``sql/cancel.py``),
+    recurring tasks (``sql/recurring.py``) and concurrency limits
+    (``sql/concurrency.py``), all on the connections of ``sql/connection.py``."""
 
-    sql_package: ClassVar[str]
-    """The package holding this dialect's ``queries.sql`` and migrations."""
     no_limit: ClassVar[Any] = None
     """The ``LIMIT`` parameter meaning "no limit"."""
     prune_batch: ClassVar[int] = 5000
@@ -86,38 +87,7 @@ class SQLStorage(ConcurrencyOps, Storage):
         self._schema_ready = False
         self._schema_lock = threading.Lock()
 
-    @property
-    def sql(self) -> Dialect:
-        """This dialect's queries and migrations."""
-        return load_dialect(self.sql_package)
-
     # -- what a dialect supplies ------------------------------------------------------
-
-    @abstractmethod
-    def _acquire(self) -> AbstractContextManager[Any]:
-        """A connection of this storage in autocommit mode, returned when the block
-        ends; driver errors raised in the block become ``StorageUnavailable`` or
-        ``StorageError``."""
-
-    @abstractmethod
-    def _begin(self, conn: Any) -> AbstractContextManager[None]:
-        """One short write transaction on ``conn``: commit on success, else roll back."""
-
-    @abstractmethod
-    def _foreign(self, connection: Any) -> AbstractContextManager[Any]:
-        """The caller's own connection, checked, to run inside the caller's
-        transaction (never committed here)."""
-
-    @abstractmethod
-    def _savepoint(self, conn: Any) -> AbstractContextManager[None]:
-        """A savepoint inside the transaction the caller has open on ``conn``."""
-
-    @abstractmethod
-    def _apply_script(self, conn: Any, script: str) -> None:
-        """Run one migration script inside the current transaction."""
-
-    def _lock_schema(self, conn: Any) -> None:
-        """Serialise migrations between processes (the transaction may suffice)."""
 
     def _array(self, values: Sequence[str]) -> Any:
         """A list of strings as this dialect's list parameter."""
@@ -131,7 +101,7 @@ class SQLStorage(ConcurrencyOps, Storage):
 
     def _jobs_param(self, jobs: Sequence[NewJob]) -> Any:
         """Many jobs as the one parameter of ``insert_jobs``: a JSON array of objects."""
-        return json.dumps([_job_row(job) for job in jobs])
+        return json.dumps([job_row(job) for job in jobs])
 
     def _claim_scope(self) -> AbstractContextManager[Any]:
         """Where the statements of one claim run: one transaction by default."""
@@ -165,126 +135,6 @@ class SQLStorage(ConcurrencyOps, Storage):
         rows = builtins.list(self._run(conn, "rate_claim_jobs", params).fetchall())
         self._run(conn, "rate_windows_save", params)
         return lambda: rows
-
-    # -- connections ----------------------------------------------------------------
-
-    def _run(self, conn: Any, name: str, params: dict[str, Any] | None = None) -> Any:
-        """Execute the named query; returns the driver's cursor."""
-        return conn.execute(self.sql.queries[name], params or {})
-
-    def _run_unprepared(self, conn: Any, name: str, params: dict[str, Any]) -> Any:
-        """:meth:`_run` for a query whose plan depends on which filters are given
-        (a dialect that prepares statements plans this one afresh each time)."""
-        return self._run(conn, name, params)
-
-    @contextmanager
-    def _connection(self) -> Iterator[Any]:
-        with self._acquire() as conn:
-            if not self._schema_ready:
-                self._check_schema(conn)
-            yield conn
-
-    @contextmanager
-    def _transaction(self) -> Iterator[Any]:
-        with self._connection() as conn, self._begin(conn):
-            yield conn
-
-    # -- schema ---------------------------------------------------------------------
-
-    def migrate(self) -> None:
-        """Apply pending migrations (idempotent, safe from several processes)."""
-        self.apply_migrations()
-
-    def apply_migrations(self) -> builtins.list[str]:
-        """Apply pending migrations; returns the names of those applied now."""
-        with self._acquire() as conn:
-            applied = self._migrate_on(conn)
-        self._schema_ready = True
-        return applied
-
-    def schema_version(self) -> tuple[int, int]:
-        """``(applied, latest)`` schema versions."""
-        with self._acquire() as conn:
-            return self._schema_version(conn), self.sql.latest_version
-
-    def _schema_version(self, conn: Any) -> int:
-        """The applied schema version (0 when no activejob table exists). Raises
-        nothing, so it is safe inside a caller's transaction."""
-        if not self._run(conn, "migrations_table_exists").fetchone()[0]:
-            return 0
-        return int(self._run(conn, "schema_version").fetchone()[0])
-
-    def _migrate_on(self, conn: Any) -> builtins.list[str]:
-        with self._begin(conn):
-            self._lock_schema(conn)
-            return self._migrate_inside(conn)
-
-    def migrate_in_transaction(self, conn: Any) -> builtins.list[str]:
-        """Apply pending migrations on ``conn``, inside the transaction its caller has
-        open (a framework's own migration, such as Django's ``manage.py migrate``), so
-        they commit or roll back with it; returns the names applied. Not for MySQL,
-        where DDL commits by itself: use :meth:`apply_migrations` there."""
-        self._lock_schema(conn)
-        return self._migrate_inside(conn)
-
-    def _migrate_inside(self, conn: Any) -> builtins.list[str]:
-        """Apply pending migrations in the transaction open on ``conn``."""
-        applied: builtins.list[str] = []
-        self._run(conn, "create_migrations_table")
-        current = self._schema_version(conn)
-        for migration in self.sql.migrations:
-            if migration.version > current:
-                self._apply_script(conn, migration.script)
-                self._run(
-                    conn,
-                    "record_migration",
-                    {"version": migration.version, "name": migration.name, "now": _time.now()},
-                )
-                applied.append(migration.name)
-        return applied
-
-    def _schema_behind(self, conn: Any) -> bool:
-        """Whether migrations are pending on ``conn``'s database; raises
-        :class:`SchemaError` when they may not be applied automatically."""
-        current, latest = self._schema_version(conn), self.sql.latest_version
-        if current > latest:
-            raise SchemaError(
-                f"the database's activejob schema (version {current}) is newer than this "
-                f"activejob knows (version {latest}): upgrade activejob"
-            )
-        if current < latest and not self.auto_migrate:
-            raise SchemaError(
-                f"the activejob schema is at version {current}, this activejob needs "
-                f"{latest}: run `activejob migrate --adapter <url>` (or storage.migrate())"
-            )
-        return current < latest
-
-    def _check_schema(self, conn: Any) -> None:
-        with self._schema_lock:
-            if self._schema_ready:
-                return
-            if self._schema_behind(conn):
-                self._migrate_on(conn)
-            self._schema_ready = True
-
-    def _check_foreign_schema(self, conn: Any) -> None:
-        """Check (and, on first use, create) the schema through the caller's own
-        connection: opening ours could wait on the lock the caller's transaction
-        holds. A schema created here commits or rolls back with the caller's
-        transaction, so it is not remembered as ready."""
-        if self._schema_ready:
-            return
-        if not self._schema_behind(conn):
-            self._schema_ready = True
-            return
-        with self._savepoint(conn):
-            self._lock_schema(conn)
-            self._migrate_inside(conn)
-
-    def _ensure_schema(self) -> None:
-        if not self._schema_ready:
-            with self._connection():
-                pass
 
     # -- enqueue and claim ----------------------------------------------------------
 
@@ -323,7 +173,7 @@ class SQLStorage(ConcurrencyOps, Storage):
 
     def _insert_one(self, conn: Any, job: NewJob, now: float) -> Any:
         """Insert one job on ``conn``; returns its storage id."""
-        return self._run(conn, "insert_job", {**_job_row(job), "now": now}).fetchone()[0]
+        return self._run(conn, "insert_job", {**job_row(job), "now": now}).fetchone()[0]
 
     # flow: unique
     def _push_unique(
@@ -332,7 +182,7 @@ class SQLStorage(ConcurrencyOps, Storage):
         """Push a batch holding unique jobs: ids, or a ``Duplicate`` per refused job."""
 
         def params(job: NewJob) -> dict[str, Any]:
-            return {**_job_row(job), **unique_params(job, now), "now": now}
+            return {**job_row(job), **unique_params(job, now), "now": now}
 
         def inserted(cursor: Any) -> Any | None:
             row = cursor.fetchone()
@@ -357,7 +207,7 @@ class SQLStorage(ConcurrencyOps, Storage):
         with self._claim_scope() as conn:
             # flow: rate limits -- the rate-limited jobs their windows admit, first.
             rows = rate.claim_rate_limited(self, conn, worker_id, selector, now, limit)
-            claimed.extend(_claimed_job(r) for r in rows)
+            claimed.extend(claimed_job(r) for r in rows)
             for pattern in selector.patterns:
                 if len(claimed) >= limit:
                     break
@@ -368,8 +218,8 @@ class SQLStorage(ConcurrencyOps, Storage):
                     "queue": pattern.value,
                 }
                 rows = self._run(conn, f"claim_{pattern.kind}", params).fetchall()
-                rows.sort(key=_claim_order)
-                claimed.extend(_claimed_job(r) for r in rows)
+                rows.sort(key=claim_order)
+                claimed.extend(claimed_job(r) for r in rows)
                 if len(claimed) >= limit:
                     break
         self._claimed(bool(claimed))
@@ -391,59 +241,10 @@ class SQLStorage(ConcurrencyOps, Storage):
     def notify_stop(self) -> None:
         self._signal.notify(None)
 
-    # -- flow: cancellation ---------------------------------------------------------
-
-    def _cancel(self, job_id: str) -> Cancellation | None:
-        now = _time.now()
-        with self._transaction() as conn:
-            row = self._run(conn, "cancel_find", {"job_id": job_id}).fetchone()
-            if row is None:
-                return None
-            state = JobState(row[1])
-            params = {"id": row[0], "now": now, **_error_params(cancel_error(running=False))}
-            if state is JobState.RUNNING:
-                self._run(conn, "cancel_request", params)
-                if "announce_cancel" in self.sql.queries:
-                    self._run(conn, "announce_cancel", {"notice": CANCEL_NOTICE})
-                outcome: Any = "requested"
-            elif state.finished:
-                outcome = "finished"
-            else:
-                self._run(conn, "cancel_discard", params)
-                outcome = "discarded"
-                unblocked = self.release_cancelled(conn, row[0], now)  # flow: concurrency
-        if outcome == "requested":
-            self._signal.notify(CANCEL_NOTICE)  # a worker in this process hears it at once
-        elif outcome == "discarded":
-            self.announce_unblocked(unblocked)
-        return Cancellation(job_id, outcome, state)
-
-    def _cancel_requests(self, worker_id: str) -> builtins.list[Any]:
-        with self._connection() as conn:
-            rows = self._run(conn, "cancel_requests", {"worker_id": worker_id}).fetchall()
-        return [row[0] for row in rows]
-
-    def _wait_cancel(self, timeout: float) -> bool:
-        return self._signal.wait(CANCEL_SELECTOR, timeout)
-
-    def _mark_cancel_requested(self, conn: Any, infos: Sequence[JobInfo]) -> None:
-        """Set ``cancel_requested`` on the running ``infos`` asked to stop (one query)."""
-        running = {int(info.id): info for info in infos if info.state is JobState.RUNNING}
-        if not running:
-            return
-        params = {"ids": json.dumps(sorted(running))}
-        for row in self._run(conn, "cancel_pending", params).fetchall():
-            running[int(row[0])].cancel_requested = True
-
-    def _discard_cancelled(self, conn: Any) -> None:
-        """Discard the jobs released unrun during the claim a cancel was asked in."""
-        params = {"now": _time.now(), **_error_params(cancel_error(running=True))}
-        self._run(conn, "discard_cancelled", params)
-
     # -- results, heartbeats, recovery ---------------------------------------------
 
     def _complete(self, results: Sequence[Result]) -> None:
-        rows = [_result_row(result) for result in results]
+        rows = [result_row(result) for result in results]
         # results: return values (django.tasks) go first, in the same transaction.
         values = [
             {"id": r.id, "attempts": r.attempts, "return_value": r.return_value}
@@ -563,7 +364,7 @@ class SQLStorage(ConcurrencyOps, Storage):
             row = self._run(conn, "get_job", {"job_id": job_id}).fetchone()
             if row is None:
                 return None
-            info = _job_info(row, now)
+            info = job_info(row, now)
             self._mark_cancel_requested(conn, [info])  # flow: cancellation
             rate.held_until(self, conn, [info], now)  # flow: rate limits
         return info
@@ -572,7 +373,7 @@ class SQLStorage(ConcurrencyOps, Storage):
         now = _time.now()
         with self._connection() as conn:
             rows = self._run(conn, "list_jobs", self._filter_params(where, now)).fetchall()
-            infos = [_job_info(row, now) for row in rows]
+            infos = [job_info(row, now) for row in rows]
             self._mark_cancel_requested(conn, infos)  # flow: cancellation
             rate.held_until(self, conn, infos, now)  # flow: rate limits
         return infos
@@ -603,26 +404,7 @@ class SQLStorage(ConcurrencyOps, Storage):
             self._run(conn, "resume_queue", {"queue_name": queue_name})
         self._signal.notify(queue_name)
 
-    # -- recurring tasks -------------------------------------------------------------
-
-    def _declare_recurring(self, tasks: Sequence[RecurringTaskSpec]) -> None:
-        now = _time.now()
-        with self._transaction() as conn:
-            for task in tasks:
-                self._run(conn, "declare_recurring_task", {**_task_row(task), "now": now})
-
-    def _recurring_tasks(self) -> builtins.list[RecurringTaskInfo]:
-        now = _time.now()
-        with self._connection() as conn:
-            rows = self._run(conn, "list_recurring_tasks").fetchall()
-        return [_task_info(row, now - self.recurring_orphan_after) for row in rows]
-
-    def _set_recurring_paused(self, key: str, paused: bool) -> bool:
-        params = {"task_key": key, "paused": paused, "now": _time.now()}
-        with self._transaction() as conn:
-            self._run(conn, "set_recurring_paused", params)
-            # Not the UPDATE's row count: MySQL counts only rows it changed.
-            return bool(self._run(conn, "recurring_task_exists", params).fetchone()[0])
+    # -- recurring tasks: a run is a push (the declared tasks: sql/recurring.py) -----
 
     def _enqueue_recurring(self, key: str, run_at: int, job: NewJob) -> Any | None:
         now = _time.now()
@@ -682,7 +464,7 @@ class SQLStorage(ConcurrencyOps, Storage):
             jobs.setdefault(worker_id, []).append(job_id)
         workers = []
         for worker_id, info, started_at, heartbeat_at in rows:
-            details = _json_object(info)
+            details = json_object(info)
             workers.append(
                 {
                     **details,
@@ -708,174 +490,3 @@ class SQLStorage(ConcurrencyOps, Storage):
             "offset": where.offset,
             "now": _time.now() if now is None else now,
         }
-
-
-def _job_row(job: NewJob) -> dict[str, Any]:
-    return {
-        "job_id": job.job_id,
-        "job_class": job.job_class,
-        "queue_name": job.queue_name,
-        "priority": job.priority,
-        "payload": job.payload,
-        "run_at": None if job.run_at is None else float(job.run_at),
-        "rate_limits": job.rate_limits,  # flow: rate limits
-    }
-
-
-def _task_row(task: RecurringTaskSpec) -> dict[str, Any]:
-    return {
-        "task_key": task.key,
-        "job_class": task.job_class,
-        "schedule": task.schedule,
-        "timezone": task.timezone,
-        "queue_name": task.queue_name,
-        "priority": task.priority,
-        "payload": task.payload,
-    }
-
-
-def _task_info(row: Sequence[Any], orphan_before: float) -> RecurringTaskInfo:
-    key, job_class, schedule, timezone, queue_name, priority, payload, paused = row[:8]
-    created_at, declared_at, last_run_at, resumed_at = row[8:12]
-    return RecurringTaskInfo(
-        key=str(key),
-        job_class=str(job_class),
-        schedule=str(schedule),
-        timezone=str(timezone),
-        queue_name=str(queue_name),
-        priority=int(priority),
-        payload=payload_dict(payload),
-        paused=bool(paused),
-        created_at=_time.from_timestamp(float(created_at)),
-        declared_at=_time.from_timestamp(float(declared_at)),
-        last_run_at=None if last_run_at is None else _time.from_timestamp(float(last_run_at)),
-        resumed_at=None if resumed_at is None else _time.from_timestamp(float(resumed_at)),
-        orphaned=float(declared_at) < orphan_before,
-    )
-
-
-def _error_params(error: ErrorInfo) -> dict[str, Any]:
-    return {
-        "error_class": error.exception_class,
-        "error_message": error.message,
-        "error_traceback": error.traceback,
-    }
-
-
-def _result_row(result: Result) -> dict[str, Any]:
-    error = result.error
-    return {
-        "id": result.id,
-        "state": JobState(result.state).value,
-        "payload": result.payload,
-        "run_at": None if result.run_at is None else float(result.run_at),
-        "queue_name": result.queue_name,
-        "priority": result.priority,
-        "attempts": result.attempts,
-        "error_class": None if error is None else error.exception_class,
-        "error_message": None if error is None else error.message,
-        "error_traceback": None if error is None else error.traceback,
-    }
-
-
-def _claim_order(row: Sequence[Any]) -> tuple[Any, ...]:
-    """Priority, run-at, id; a corrupt priority or run-at sorts last instead of
-    making the sort raise."""
-    priority, run_at = row[5], row[6]
-    return (
-        priority if type(priority) is int else float("inf"),
-        run_at if type(run_at) in (int, float) else float("inf"),
-        row[0],
-    )
-
-
-def _claimed_job(row: Sequence[Any]) -> ClaimedJob:
-    """A claimed row; one with a corrupt column carries the defect, for the worker
-    to fail that job alone."""
-    id_, job_id, queue_name, payload, attempts, priority, _, job_class = row
-    if (
-        type(priority) is int
-        and type(attempts) is int
-        and type(payload) is str
-        and type(queue_name) is str
-        and type(job_id) is str
-        and sound_text(payload)
-    ):
-        return ClaimedJob(id_, job_id, queue_name, payload, attempts, job_class=job_class)
-    d = Defects()
-    d.integer("priority", priority)
-    return ClaimedJob(
-        id_,
-        d.text("job_id", job_id, str(job_id)),
-        d.text("queue_name", queue_name, str(queue_name)),
-        d.text("payload", payload, "{}"),
-        d.integer("attempts", attempts, 1),
-        job_class=job_class if isinstance(job_class, str) else None,
-        defect=d.message,
-    )
-
-
-def _job_info(row: Sequence[Any], now: float) -> JobInfo:
-    """A row as a :class:`JobInfo`; a corrupt column is shown with a default and a
-    :class:`~activejob.DeserializationError` as the error, never raised."""
-    (id_, job_id, job_class, queue_name, priority, state, attempts, payload) = row[:8]
-    created_at, run_at, started_at, finished_at, worker_id, heartbeat_at = row[8:14]
-    error_class, error_message, error_traceback, crashes = row[14:18]
-    return_value = row[18]  # results: return values (django.tasks)
-    blocked_by = row[23] if len(row) > 23 else None  # flow: concurrency
-    d = Defects()
-    job_state = d.state(state)
-    run_at_s = d.seconds("run_at", run_at, now)
-    if job_state is JobState.SCHEDULED and run_at_s <= now:
-        job_state = JobState.READY
-    error = None
-    if error_class is not None:
-        error = ErrorInfo(str(error_class), str(error_message or ""), str(error_traceback or ""))
-    info = JobInfo(
-        id=id_,
-        job_id=d.text("job_id", job_id),
-        job_class=d.text("job_class", job_class),
-        queue_name=d.text("queue_name", queue_name),
-        priority=d.integer("priority", priority),
-        state=job_state,
-        attempts=d.integer("attempts", attempts),
-        payload=payload_dict(payload),
-        created_at=_time.from_timestamp(d.seconds("created_at", created_at, now)),
-        run_at=_time.from_timestamp(run_at_s),
-        started_at=d.maybe_time("started_at", started_at),
-        finished_at=d.maybe_time("finished_at", finished_at),
-        worker_id=worker_id,
-        heartbeat_at=d.maybe_time("heartbeat_at", heartbeat_at),
-        crashes=d.integer("crashes", crashes),
-        return_value=return_value if isinstance(return_value, str) else None,
-        blocked_by=None if blocked_by is None else str(blocked_by),
-    )
-    info.error = d.error(error)
-    if len(row) > 19:  # flow: unique
-        _unique_info(info, row[19:23], now)
-    return info
-
-
-def _unique_info(info: JobInfo, row: Sequence[Any], now: float) -> None:
-    """Fill ``info``'s unique fields from the key, until, expiry and lock columns."""
-    key, until, expires_at, lock = row
-    if key is None:
-        return
-    expires = None if expires_at is None else float(expires_at)
-    info.unique_key = str(key)
-    info.unique_until = None if until is None else str(until)
-    info.unique_expires_at = None if expires is None else _time.from_timestamp(expires)
-    info.unique_held = lock is not None and holds_key(
-        info.state.value, info.attempts, info.unique_until, expires, now
-    )
-
-
-def _json_object(text: Any) -> dict[str, Any]:
-    """A stored JSON object (a worker's info); anything else is kept, shortened,
-    under ``"raw"``."""
-    if text is None:
-        return {}
-    try:
-        return load_object(text, "the stored worker info")
-    except DeserializationError:
-        return {"raw": shorten(str(text))}

@@ -32,6 +32,7 @@ from activejob.storage.browse import (
     page_from,
     window_size,
 )
+from activejob.storage.sql.rows import job_info
 
 if TYPE_CHECKING:
     from activejob.storage.sql.base import SQLStorage
@@ -117,8 +118,6 @@ def _split_pending(
 
 def browse(storage: SQLStorage, query: JobQuery) -> JobPage:
     """One page of ``browse_jobs`` (see :mod:`activejob.storage.browse`)."""
-    from activejob.storage.sql.base import _job_info
-
     now = _time.now()
     state = None if query.state is None else JobState(query.state)
     params = {
@@ -141,7 +140,7 @@ def browse(storage: SQLStorage, query: JobQuery) -> JobPage:
     with storage._connection() as conn:
         rows = storage._run_unprepared(conn, name, params).fetchall()
     lowest, scanned = (rows[0][0], int(rows[0][1])) if rows else (None, 0)
-    jobs = [_job_info(row[2:], now) for row in rows if row[2] is not None]
+    jobs = [job_info(row[2:], now) for row in rows if row[2] is not None]
     return page_from(jobs, lowest, scanned, query)
 
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import builtins
 import json
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from activejob import _time
 from activejob.storage.base import Duplicate, JobState, NewJob, Result
@@ -41,12 +41,7 @@ from activejob.storage.concurrency import (
     slots_from_json,
     slots_to_json,
 )
-
-if TYPE_CHECKING:
-    from contextlib import AbstractContextManager
-
-    from activejob.storage.signal import WakeSignal
-    from activejob.storage.sql.queries import Dialect
+from activejob.storage.sql.connection import SQLConnection
 
 __all__ = ["ConcurrencyOps"]
 
@@ -66,7 +61,7 @@ in the same transaction (flow: cancellation); :meth:`ConcurrencyOps.free_slots` 
 only the slots of jobs no longer ready or running."""
 
 
-class ConcurrencyOps:
+class ConcurrencyOps(SQLConnection):
     """The concurrency half of :class:`~activejob.storage.sql.base.SQLStorage`."""
 
     locks_keys: bool = True
@@ -80,16 +75,6 @@ class ConcurrencyOps:
     returning: bool = True
     """Whether the dialect has ``RETURNING``; without it, a query ``q`` is run as
     ``q_select`` (which locks and reads the rows) and then ``q_apply``."""
-
-    if TYPE_CHECKING:  # supplied by SQLStorage
-        _signal: WakeSignal
-
-        @property
-        def sql(self) -> Dialect: ...
-
-        def _run(self, conn: Any, name: str, params: dict[str, Any] | None = None) -> Any: ...
-
-        def _transaction(self) -> AbstractContextManager[Any]: ...
 
     # -- push --------------------------------------------------------------------------
 
