@@ -54,9 +54,11 @@ class MySQLConcurrency(ConcurrencyOps):
         if readied:
             rows = json.dumps([[key, row_id, duration] for key, row_id, _, duration in readied])
             self._run(conn, "take_slots", {"rows": rows, "now": params["now"]})
-        # A job that left its line since the walk read it (discarded) took nothing:
-        # unblock() hands its key's free slot on, job by job.
-        stacked.extend(take[0] for take in takes if take not in readied)
+        if len(readied) < len(takes):
+            # A job that left its line since the walk read it (discarded) took nothing:
+            # unblock() hands the slot it left on, job by job.
+            kept = {row_id for _, row_id, _, _ in readied}
+            stacked.extend(key for key, row_id, _, _ in takes if row_id not in kept)
         return [job_id for _, _, job_id, _ in readied], [key for key, *_ in readied], stacked
 
     def _ready_takers(
