@@ -721,63 +721,75 @@ INSERT INTO activejob_concurrency_keys (concurrency_key)
 SELECT k FROM JSON_TABLE(%(keys)s, '$[*]' COLUMNS (k VARCHAR(255) PATH '$')) AS keys_ ORDER BY k
 ON DUPLICATE KEY UPDATE concurrency_key = activejob_concurrency_keys.concurrency_key;
 
--- name: take_free_slots_select
--- For each key of %(keys)s (a JSON array), its first due blocked jobs, by priority
--- then id, that are limited by that key alone take the key's free slots, up to the
--- first job limited by several keys (those go one by one, in order, from Python).
--- MariaDB has no LATERAL: the window reads every blocked job of these keys. The
--- keys are locked (lock_concurrency_keys), so _apply inserts the same rows.
-SELECT r.k, r.id, r.duration FROM (
-    SELECT c.*, MIN(CASE WHEN c.limits <> 1 THEN c.rn END) OVER (PARTITION BY c.k) AS first_stacked
-    FROM (
-        SELECT j.blocked_by AS k, j.id,
-               JSON_LENGTH(j.concurrency) AS limits,
-               CAST(JSON_EXTRACT(j.concurrency, '$[0].limit') AS SIGNED) AS lim,
-               CAST(JSON_EXTRACT(j.concurrency, '$[0].duration') AS DOUBLE) AS duration,
-               ROW_NUMBER() OVER (PARTITION BY j.blocked_by ORDER BY j.priority, j.id) AS rn,
-               (SELECT count(*) FROM activejob_concurrency_slots AS s
-                WHERE s.concurrency_key = j.blocked_by AND s.expires_at > %(now)s) AS held
-        FROM activejob_jobs AS j
-        WHERE j.state = 'blocked' AND j.run_at <= %(now)s
-          AND j.blocked_by IN (SELECT k FROM JSON_TABLE(%(keys)s, '$[*]' COLUMNS (k VARCHAR(255) PATH '$')) AS keys_)
-    ) AS c
-    WHERE c.rn <= %(limit)s
-) AS r
-WHERE r.limits = 1 AND r.rn <= r.lim - r.held
-  AND (r.first_stacked IS NULL OR r.rn < r.first_stacked);
+-- name: free_slot_line
+-- For each key of %(keys)s (a JSON array), its line of due blocked jobs, by priority
+-- then id, walked as ConcurrencyOps.unblock walks it, job by job: a job limited by
+-- that key alone takes a slot if fewer than its own limit are held (counting the
+-- slots taken before it), up to %(limit)s jobs; the walk stops at the first job that
+-- cannot, or at a job limited by several keys, whose key is returned as 'stacked'
+-- (Python hands such a job on, in order). Returns ('take', key, id, job_id,
+-- duration) and ('stacked', key, id, job_id, duration). MariaDB has no LATERAL, so
+-- the line is walked by a recursive query, each step one seek on
+-- activejob_jobs_blocked (which holds run_at) for the job after the last one: the
+-- statement reads the rows of the jobs it takes and of the one it stops at, however
+-- long the line. Not a locking read: the keys are locked (lock_concurrency_keys),
+-- and ready_slot_takers re-checks each job as it locks it.
+WITH RECURSIVE line (k, rn, held, id, priority, job_id, limits, took, duration) AS (
+    SELECT f.k, CAST(1 AS SIGNED), f.held, b.id, b.priority, b.job_id,
+           JSON_LENGTH(b.concurrency),
+           JSON_LENGTH(b.concurrency) = 1
+               AND 1 <= CAST(JSON_EXTRACT(b.concurrency, '$[0].limit') AS SIGNED) - f.held,
+           CAST(JSON_EXTRACT(b.concurrency, '$[0].duration') AS DOUBLE)
+    FROM (SELECT keys_.k,
+                 (SELECT count(*) FROM activejob_concurrency_slots AS s
+                  WHERE s.concurrency_key = keys_.k AND s.expires_at > %(now)s) AS held,
+                 (SELECT n.id FROM activejob_jobs AS n
+                  WHERE n.state = 'blocked' AND n.blocked_by = keys_.k AND n.run_at <= %(now)s
+                  ORDER BY n.priority, n.id LIMIT 1) AS first_id
+          FROM JSON_TABLE(%(keys)s, '$[*]' COLUMNS (k VARCHAR(255) PATH '$')) AS keys_) AS f
+    JOIN activejob_jobs AS b ON b.id = f.first_id
+    UNION ALL
+    SELECT line.k, line.rn + 1, line.held, b.id, b.priority, b.job_id,
+           JSON_LENGTH(b.concurrency),
+           JSON_LENGTH(b.concurrency) = 1
+               AND line.rn + 1 <= CAST(JSON_EXTRACT(b.concurrency, '$[0].limit') AS SIGNED) - line.held,
+           CAST(JSON_EXTRACT(b.concurrency, '$[0].duration') AS DOUBLE)
+    FROM line
+    JOIN activejob_jobs AS b ON b.id = (
+        SELECT n.id FROM activejob_jobs AS n
+        WHERE n.state = 'blocked' AND n.blocked_by = line.k AND n.run_at <= %(now)s
+          AND (n.priority > line.priority OR (n.priority = line.priority AND n.id > line.id))
+        ORDER BY n.priority, n.id LIMIT 1)
+    WHERE line.took AND line.rn < %(limit)s
+)
+SELECT CASE WHEN took THEN 'take' ELSE 'stacked' END, k, id, job_id, duration
+FROM line
+WHERE took OR limits <> 1;
 
--- name: take_free_slots_apply
--- The rows take_free_slots_select found (%(rows)s: [[key, id, duration], ...]), not the
--- window read again; the join reads the jobs again (a locking read), so a job no
--- longer blocked on its key since the select gets no slot.
+-- name: ready_slot_takers
+-- The jobs free_slot_line chose (%(rows)s: [[key, id], ...]) become ready, by id; a
+-- job no longer blocked by that key (discarded since) is left alone: the row count
+-- says whether all of them were readied.
+UPDATE JSON_TABLE(%(rows)s, '$[*]' COLUMNS (k VARCHAR(255) PATH '$[0]', id BIGINT PATH '$[1]')) AS t
+STRAIGHT_JOIN activejob_jobs AS j FORCE INDEX (PRIMARY) ON j.id = t.id
+SET j.state = 'ready', j.blocked_by = NULL
+WHERE j.state = 'blocked' AND j.blocked_by = t.k;
+
+-- name: readied_slot_takers
+-- Of %(rows)s ([[key, id], ...]), the jobs ready_slot_takers readied (locked by it:
+-- ready, blocked by nothing), when it readied fewer than all.
+SELECT j.id FROM JSON_TABLE(%(rows)s, '$[*]' COLUMNS (id BIGINT PATH '$[1]')) AS t
+STRAIGHT_JOIN activejob_jobs AS j FORCE INDEX (PRIMARY) ON j.id = t.id
+WHERE j.state = 'ready' AND j.blocked_by IS NULL;
+
+-- name: take_slots
+-- Slots for the jobs just readied (%(rows)s: [[key, id, duration], ...]).
 INSERT INTO activejob_concurrency_slots (concurrency_key, job_ref, expires_at)
 SELECT t.k, t.id, %(now)s + t.duration
 FROM JSON_TABLE(%(rows)s, '$[*]' COLUMNS (
     k VARCHAR(255) PATH '$[0]', id BIGINT PATH '$[1]', duration DOUBLE PATH '$[2]'
 )) AS t
-JOIN activejob_jobs AS j ON j.id = t.id AND j.state = 'blocked' AND j.blocked_by = t.k
 ON DUPLICATE KEY UPDATE expires_at = VALUES(expires_at);
-
--- name: ready_slot_holders_select
--- The blocked jobs of %(keys)s that now hold a slot of their key, locked.
-SELECT j.job_id, j.id FROM JSON_TABLE(%(keys)s, '$[*]' COLUMNS (k VARCHAR(255) PATH '$')) AS keys_
-JOIN activejob_jobs AS j ON j.state = 'blocked' AND j.blocked_by = keys_.k
-JOIN activejob_concurrency_slots AS s ON s.job_ref = j.id AND s.concurrency_key = j.blocked_by
-FOR UPDATE;
-
--- name: ready_slot_holders_apply
--- The rows the select locked (%(rows)s: [[job_id, id], ...]) become ready: by id, a
--- join (MariaDB runs the IN/EXISTS subqueries of a single-table UPDATE row by row).
-UPDATE JSON_TABLE(%(rows)s, '$[*]' COLUMNS (id BIGINT PATH '$[1]')) AS t
-JOIN activejob_jobs AS j ON j.id = t.id
-SET j.state = 'ready', j.blocked_by = NULL
-WHERE j.state = 'blocked';
-
--- name: keys_with_stacked_waiters
--- Keys of %(keys)s with a due blocked job limited by several keys.
-SELECT DISTINCT blocked_by FROM activejob_jobs
-WHERE state = 'blocked' AND blocked_by IN (SELECT k FROM JSON_TABLE(%(keys)s, '$[*]' COLUMNS (k VARCHAR(255) PATH '$')) AS keys_)
-  AND run_at <= %(now)s AND JSON_LENGTH(concurrency) > 1;
 
 -- flow: concurrency, for the dashboard's blocked page (storage/sql/browse.py) ----------
 

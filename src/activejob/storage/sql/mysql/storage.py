@@ -49,6 +49,7 @@ from activejob.storage.selector import QueueSelector
 from activejob.storage.sql import rate
 from activejob.storage.sql.base import SQLStorage, _claim_order, _claimed_job
 from activejob.storage.sql.concurrency import announce_blocked
+from activejob.storage.sql.mysql.concurrency import MySQLConcurrency
 from activejob.storage.sql.mysql.pool import ConnectionPool
 from activejob.storage.sql.unique import push_jobs_with_unique, unique_params
 
@@ -99,7 +100,7 @@ def check_server_version(version: str) -> None:
         )
 
 
-class MySQLStorage(SQLStorage):
+class MySQLStorage(MySQLConcurrency, SQLStorage):
     """Jobs in the MariaDB/MySQL database that ``connect_args`` (mysqlclient's) name."""
 
     sql_package: ClassVar[str] = "activejob.storage.sql.mysql"
