@@ -57,9 +57,6 @@ from activejob.storage.sql.unique import push_jobs_with_unique, unique_params
 
 __all__ = ["SQLStorage"]
 
-# The MySQL storage imports these two from here, under their old names.
-_claim_order, _claimed_job = claim_order, claimed_job
-
 
 class SQLStorage(SchemaOps, CancelOps, RecurringOps, ConcurrencyOps, Storage):
     """The dialect-independent half of the SQL storages, assembled from one mixin per

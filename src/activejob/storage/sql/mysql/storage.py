@@ -47,10 +47,11 @@ from activejob.storage.base import (
 from activejob.storage.options import UrlOptions, mask_password
 from activejob.storage.selector import QueueSelector
 from activejob.storage.sql import rate
-from activejob.storage.sql.base import SQLStorage, _claim_order, _claimed_job
+from activejob.storage.sql.base import SQLStorage
 from activejob.storage.sql.concurrency import announce_blocked
 from activejob.storage.sql.mysql.concurrency import MySQLConcurrency
 from activejob.storage.sql.mysql.pool import ConnectionPool
+from activejob.storage.sql.rows import claim_order, claimed_job
 from activejob.storage.sql.unique import push_jobs_with_unique, unique_params
 
 __all__ = ["MIN_MARIADB", "MIN_MYSQL", "URL_SETTINGS", "MySQLStorage", "check_server_version"]
@@ -364,7 +365,7 @@ class MySQLStorage(MySQLConcurrency, SQLStorage):
         with self._transaction() as conn:
             # flow: rate limits -- the rate-limited jobs their windows admit, first.
             rate_rows = rate.claim_rate_limited(self, conn, worker_id, selector, now, limit)
-            claimed.extend(_claimed_job(row) for row in rate_rows)
+            claimed.extend(claimed_job(row) for row in rate_rows)
             for pattern in selector.patterns:
                 if len(claimed) >= limit:
                     break
@@ -374,8 +375,8 @@ class MySQLStorage(MySQLConcurrency, SQLStorage):
                     continue
                 ids = json.dumps([row[0] for row in rows])
                 self._run(conn, "mark_running", {"ids": ids, "worker_id": worker_id, "now": now})
-                rows.sort(key=_claim_order)
-                claimed.extend(_claimed_job(row) for row in rows)
+                rows.sort(key=claim_order)
+                claimed.extend(claimed_job(row) for row in rows)
                 if len(claimed) >= limit:
                     break
         if claimed:
