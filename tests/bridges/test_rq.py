@@ -29,6 +29,7 @@ from rq.serializers import JSONSerializer
 import activejob
 from activejob.adapters.rq import PERFORM, RQAdapter
 from activejob.errors import EnqueueError
+from activejob.job.core import compact_payload
 from tests.bridges.rq_huey_jobs import FlakyJob, GoneJob, LedgerJob, lines
 from tests.bridges.subprocess_worker import BIN, ROOT, WorkerProcess, redis_db_url
 from tests.support import wait_for
@@ -119,7 +120,19 @@ def test_the_payload_is_stored_as_json_not_pickle(rq: RQSetup) -> None:
 
     data = json.loads(zlib.decompress(raw))
     assert data[0] == PERFORM
-    assert data[2] == [{**job.serialize(), "provider_job_id": None}]
+    # The compact form: keys at their defaults (executions 0, no priority) left out.
+    assert data[2] == [compact_payload({**job.serialize(), "provider_job_id": None})]
+    assert "executions" not in data[2][0] and "priority" not in data[2][0]
+    assert data[2][0]["scheduled_at"] == job.serialize()["scheduled_at"]
+
+
+def test_a_message_with_the_full_payload_runs_too(rq: RQSetup) -> None:
+    # What an earlier version sent (every key of the payload): still read.
+    payload = LedgerJob(tag()).serialize()
+    queue = Queue("default", connection=rq.redis, serializer=JSONSerializer)
+    rq_job = queue.enqueue_call(PERFORM, args=(payload,))
+    wait_for(lambda: rq.fetch(rq_job.id).get_status() == JobStatus.FINISHED, 20)
+    assert [row[1] for row in rq.rows(payload["arguments"][0])] == ["ran"]
 
 
 def test_a_scheduled_job_runs_after_its_time(rq: RQSetup) -> None:

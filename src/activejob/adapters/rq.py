@@ -42,7 +42,7 @@ from rq.job import JobStatus
 from rq.serializers import JSONSerializer
 
 from activejob.adapters.base import Adapter
-from activejob.adapters.bridge import WorkerPreparation, run_in_worker
+from activejob.adapters.bridge import WorkerPreparation, message_payload, run_in_worker
 from activejob.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -176,7 +176,7 @@ class RQAdapter(Adapter):
 
     def _options(self, job: Job) -> dict[str, Any]:
         return {
-            "args": (job.serialize(),),
+            "args": (message_payload(job),),
             "timeout": self.job_timeout,
             # What `rq info` and dashboards show, instead of the whole payload.
             "description": f"{job.job_class_name} {job.job_id}",
