@@ -12,10 +12,11 @@ unit, ratio, target); :data:`MEASURES` lists them as ``(name, function)``.
 - bulk (RQ): one ``perform_all_later`` vs one ``Queue.enqueue_many``;
 - throughput: the real worker drains N jobs. RQ: ``rq worker --burst`` with
   ``SimpleWorker`` (one process, no fork per job), and RQ's default forking worker
-  on fewer jobs with the job modules imported before it forks (``-c``); timed from
-  start to exit. Huey: ``huey_consumer -w 1`` (one thread, so the queue runs in
-  order) timed from start until a last native task, enqueued after the batch,
-  has stored its result; the same last task closes both rows.
+  on fewer jobs with the job modules imported before it forks (``-c
+  bridges_rq_settings``, which calls ``prepare_worker()``); timed from start to
+  exit. Huey: ``huey_consumer -w 1`` (one thread, so the queue runs in order)
+  timed from start until a last native task, enqueued after the batch, has stored
+  its result; the same last task closes both rows.
 
 Every row has :data:`ROUNDS` rounds, ours and native back to back in each, the
 order alternating from one round to the next (the machine is shared and noisy: the
@@ -141,8 +142,10 @@ def measure_rq(jobs: int = 2000, forked_jobs: int = 200) -> list[Row]:
                 [Queue.prepare_data("bridges_rq_huey_app.rq_noop", args=(i,)) for i in range(jobs)]
             ),
         )))  # fmt: skip
-        # The bulk jobs are dropped by fill(); then the forking worker on fewer.
-        preload = ["-c", "bridges_rq_huey_app"]
+        # The bulk jobs are dropped by fill(); then the forking worker on fewer. The
+        # settings module readies the bridge and imports the job module (with RQ's own
+        # no-op) in RQ's main process: the work horses inherit both.
+        preload = ["-c", "bridges_rq_settings"]
         rows.append(_row("rq", f"throughput, forking worker -c ({forked_jobs} jobs)", _drains(
             lambda: fill(forked_jobs),
             lambda first: _rq_drain(forked_jobs, [bridge_q, native_q], preload, first),

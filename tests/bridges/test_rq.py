@@ -30,6 +30,7 @@ import activejob
 from activejob.adapters.rq import PERFORM, RQAdapter
 from activejob.errors import EnqueueError
 from activejob.job.core import compact_payload
+from tests.bridges.rq_counted_jobs import CountedJob
 from tests.bridges.rq_huey_jobs import FlakyJob, GoneJob, LedgerJob, lines
 from tests.bridges.subprocess_worker import BIN, ROOT, WorkerProcess, redis_db_url
 from tests.support import wait_for
@@ -101,6 +102,37 @@ def test_a_job_runs_once_in_the_rq_worker(rq: RQSetup) -> None:
     assert rq_job.func_name == PERFORM
     assert rq_job.origin == "default"
     assert rq_job.retries_left is None  # RQ's own retry is never set
+
+
+@pytest.mark.parametrize("prepared", [False, True], ids=["imports-only", "prepare_worker"])
+def test_prepare_worker_imports_the_job_modules_once_for_every_work_horse(
+    rq: RQSetup, prepared: bool, tmp_path: Path
+) -> None:
+    log = tmp_path / "imports.log"
+    jobs = [CountedJob.set(queue="aj_rq_forks").perform_later() for _ in range(3)]
+    settings = ["-c", "tests.bridges.rq_settings"] if prepared else []
+    command = [
+        str(BIN / "rq"), "worker", "--burst", *settings,
+        "--serializer", "rq.serializers.JSONSerializer", "-u", rq.url, "aj_rq_forks",
+    ]  # fmt: skip
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "ACTIVEJOB_ADAPTER": f"rq:{rq.url}",
+        "ACTIVEJOB_IMPORTS": "tests.bridges.rq_counted_jobs",
+        "AJ_RQ_IMPORTS_LOG": str(log),
+    }
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert all(rq.fetch(j.provider_job_id).get_status() == JobStatus.FINISHED for j in jobs)
+    words = [line.split() for line in log.read_text().splitlines()]
+    ran = {pid for what, pid in words if what == "ran"}
+    imported = [pid for what, pid in words if what == "imported"]
+    assert len(ran) == 3  # RQ's default worker: one work horse (fork) per job
+    if prepared:
+        assert len(imported) == 1 and imported[0] not in ran  # once, in the main process
+    else:
+        assert sorted(imported) == sorted(ran)  # again in every work horse
 
 
 def test_queue_maps_to_the_rq_queue(rq: RQSetup) -> None:
