@@ -2,9 +2,9 @@
 no-op and marker jobs, as activejob jobs and as each system's own task, on an app
 or broker built from ``AJ_BENCH_BROKER`` and ``AJ_BENCH_PREFIX``.
 
-A marker writes the time it ran to the file it is given: a batch of no-ops
-between two markers, run in order by one worker thread, took the time between
-them.
+A marker writes the time it ran, and its process's CPU time, to the file it is
+given: a batch of no-ops between two markers, run in order by one worker thread,
+took the time (and the worker the CPU time) between them.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from activejob import Job
 
 
 def mark(path: str) -> None:
-    """Write the time now to ``path``."""
+    """Write the time now and this process's CPU time to ``path``."""
     with open(path, "w", encoding="utf-8") as out:
-        out.write(repr(time.time()))
+        out.write(f"{time.time()!r} {time.process_time()!r}")
 
 
 class BridgeNoopJob(Job):

@@ -5,12 +5,13 @@
 
 For each system, one enqueue at a time, rounds alternating (ABC, CBA, ...):
 ``perform_later`` through the bridge ("ours"), the system's own no-op task
-("native"), and that task carrying our payload as its one argument ("native +
-payload": the foreign system's cost of our bigger message, without activejob's
-job layer). Each figure is CPU time of this process per job (``process_time``,
-which another process's load disturbs far less than wall time), with wall time
-beside it. Then activejob's own per-job costs with no broker at all:
-``perform_later`` onto an adapter that only serializes, and ``activejob.execute``
+("native"), and that task carrying our payload as its one argument, in the
+compact form the bridges send ("native + payload": the foreign system's cost of
+our bigger message, without activejob's job layer). Each figure is CPU time of
+this process per job (``process_time``, which another process's load disturbs far
+less than wall time), with wall time beside it. Then activejob's own per-job
+costs with no broker at all: ``perform_later`` onto an adapter that only
+serializes, and ``activejob.execute``
 of a payload (what the bridge's task adds in the foreign worker) with the
 ``activejob`` logger at WARNING and at INFO into a ``/dev/null`` handler.
 """
@@ -35,6 +36,7 @@ import bridge_apps  # noqa: E402
 
 import activejob  # noqa: E402
 from activejob.adapters.base import Adapter  # noqa: E402
+from activejob.adapters.bridge import message_payload  # noqa: E402
 from activejob.job.execution import execute  # noqa: E402
 
 REDIS = os.environ.get("ACTIVEJOB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -64,7 +66,7 @@ def per_job(fns: Sides, n: int, rounds: int) -> dict[str, tuple[float, float]]:
 def _payload() -> dict[str, Any]:
     job = bridge_apps.BridgeNoopJob(1)
     job.enqueued_at = activejob._time.utcnow()
-    return job.serialize()
+    return message_payload(job)
 
 
 def celery_sides(url: str) -> tuple[Sides, Callable[[], None]]:
@@ -117,7 +119,7 @@ def rq_sides() -> tuple[Sides, Callable[[], None]]:
     configured = BridgeNoopJob.set(queue=ours_q)
     job = BridgeNoopJob(1)
     job.enqueued_at = activejob._time.utcnow()
-    payload = job.serialize()
+    payload = message_payload(job)
     noop = "bridges_rq_huey_app.rq_noop"
 
     def cleanup() -> None:
@@ -146,7 +148,7 @@ def huey_sides() -> tuple[Sides, Callable[[], None]]:
     activejob.configure(adapter=HueyAdapter(app.huey), queue_name_prefix=None)
     job = app.BridgeNoopJob(1)
     job.enqueued_at = activejob._time.utcnow()
-    payload = job.serialize()
+    payload = message_payload(job)
     return {
         "ours": lambda i: app.BridgeNoopJob.perform_later(i),
         "native": lambda i: app.huey_noop(i),

@@ -13,8 +13,12 @@ worker starts (one process, one thread: the queue runs in order) and the markers
 time each batch. Each row is the median of the rounds, its ratio the median of
 the per-round ratios (ours and native measured back to back, so the machine's
 load of the moment hits both) with their spread: enqueue, bulk enqueue, worker
-throughput; target >= 0.8x. One worker runs ours and native with the same
-settings, printed under the table; each at its system's default log level
+throughput; target >= 0.8x. Beside each wall-clock ratio, the same ratio in CPU
+time (the enqueueing process's ``process_time``; the worker's, read by the
+markers, or an RQ/Huey worker's rusage), which another process's load on a
+shared machine disturbs far less; the target is read on the wall-clock ratio.
+One worker runs ours and native with the same settings, printed under the
+table; each at its system's default log level
 (Celery WARNING, Dramatiq INFO, where Dramatiq's per-message lines and the
 bridge's are DEBUG).
 
@@ -66,13 +70,17 @@ class Row:
     unit: str = "jobs/s"
     target: float | None = TARGET
     ratios: list[float] = field(default_factory=list)
+    cpu_ratios: list[float] = field(default_factory=list)
+    """The per-round ratios in CPU time (jobs per CPU second, ours / native)."""
 
     @classmethod
-    def of_rounds(cls, measure: str, ours: Sequence[float], native: Sequence[float],
+    def of_rounds(cls, measure: str, ours: Sequence[Rate], native: Sequence[Rate],
                   unit: str = "jobs/s", target: float | None = TARGET) -> Row:  # fmt: skip
         """A row from paired rounds: ``ours[i]`` was measured next to ``native[i]``."""
-        ratios = [o / n for o, n in zip(ours, native, strict=True) if n]
-        return cls(measure, median(ours), median(native), unit, target, ratios)
+        ratios = [o[0] / n[0] for o, n in zip(ours, native, strict=True) if n[0]]
+        cpu = [o[1] / n[1] for o, n in zip(ours, native, strict=True) if n[1] and o[1]]
+        return cls(measure, median(r[0] for r in ours), median(r[0] for r in native), unit,
+                   target, ratios, cpu)  # fmt: skip
 
     @property
     def ratio(self) -> float:
@@ -85,17 +93,30 @@ class Row:
             return ""
         return f"{min(self.ratios):.2f}-{max(self.ratios):.2f}"
 
+    def cpu_text(self) -> str:
+        """The CPU-time ratio (median of the rounds) and its spread."""
+        if not self.cpu_ratios:
+            return ""
+        spread = (f" ({min(self.cpu_ratios):.2f}-{max(self.cpu_ratios):.2f})"
+                  if len(self.cpu_ratios) > 1 else "")  # fmt: skip
+        return f"{median(self.cpu_ratios):.2f}x{spread}"
+
     def target_text(self) -> str:
         if self.target is None:
             return ""
         return f">= {self.target:g}x {'met' if self.ratio >= self.target else 'MISSED'}"
 
 
-def rate(n: int, fn: Callable[[], object]) -> float:
-    """Jobs per second of ``fn``, which handles ``n`` jobs."""
-    started = time.perf_counter()
+Rate = tuple[float, float]
+"""Jobs per second of wall-clock time, and per second of CPU time."""
+
+
+def rate(n: int, fn: Callable[[], object]) -> Rate:
+    """Jobs per second of ``fn``, which handles ``n`` jobs: wall clock, and this
+    process's CPU time."""
+    started, cpu = time.perf_counter(), time.process_time()
     fn()
-    return n / (time.perf_counter() - started)
+    return n / (time.perf_counter() - started), n / max(time.process_time() - cpu, 1e-9)
 
 
 @contextmanager
@@ -131,13 +152,18 @@ class Batch:
     start: Path
     stop: Path
 
-    def throughput(self, n: int, timeout: float = 300.0) -> float:
+    def throughput(self, n: int, timeout: float = 300.0) -> Rate:
+        """Jobs per second between the markers: wall clock, and the worker's CPU time
+        (each marker writes both, see ``bridge_apps.mark``)."""
         deadline = time.monotonic() + timeout
         while not self.stop.exists() or not self.stop.read_text():
             if time.monotonic() > deadline:
                 raise RuntimeError(f"batch {self.kind} did not finish in {timeout}s")
             time.sleep(0.01)  # sleep-ok: polling a marker file with a deadline
-        return n / (float(self.stop.read_text()) - float(self.start.read_text()))
+        (wall0, cpu0), (wall1, cpu1) = (
+            map(float, path.read_text().split()) for path in (self.start, self.stop)
+        )
+        return n / (wall1 - wall0), n / max(cpu1 - cpu0, 1e-9)
 
 
 @dataclass
@@ -163,7 +189,7 @@ WARMUP = 200
 """Untimed jobs of each kind the worker runs before the first timed batch."""
 
 
-def timed_enqueues(n: int, plan: Plan) -> dict[str, list[float]]:
+def timed_enqueues(n: int, plan: Plan) -> dict[str, list[Rate]]:
     """With no worker running: rounds of each enqueue, alternating the order; the
     rate of each, round by round. The jobs are flushed afterwards, unrun."""
     for i in range(50):  # warm up: connections, caches
@@ -175,7 +201,7 @@ def timed_enqueues(n: int, plan: Plan) -> dict[str, list[float]]:
         "native_all": lambda: plan.native_all(list(range(n))),
         "ours_all": lambda: plan.ours_all(list(range(n))),
     }
-    rates: dict[str, list[float]] = {name: [] for name in timed}
+    rates: dict[str, list[Rate]] = {name: [] for name in timed}
     for r in range(ROUNDS):
         for name, fn in timed.items() if r % 2 == 0 else reversed(timed.items()):
             rates[name].append(rate(n, fn))
@@ -202,7 +228,7 @@ def throughput_batches(tmp: Path, n: int, plan: Plan) -> list[Batch]:
     return batches
 
 
-def enqueue_rows(name: str, rates: dict[str, list[float]], bulk_name: str) -> list[Row]:
+def enqueue_rows(name: str, rates: dict[str, list[Rate]], bulk_name: str) -> list[Row]:
     """The enqueue and bulk enqueue rows for one system."""
     return [
         Row.of_rounds(f"{name} enqueue: perform_later vs own task", rates["ours_one"],
@@ -215,7 +241,7 @@ def enqueue_rows(name: str, rates: dict[str, list[float]], bulk_name: str) -> li
 def worker_row(measure: str, n: int, batches: list[Batch]) -> Row:
     """The worker's throughput on ours and on native, once it has run ``batches``
     (a pair of batches per round)."""
-    rates: dict[str, list[float]] = {"ours": [], "native": []}
+    rates: dict[str, list[Rate]] = {"ours": [], "native": []}
     for batch in batches:
         rates[batch.kind].append(batch.throughput(n))
     return Row.of_rounds(measure, rates["ours"], rates["native"])
@@ -320,7 +346,9 @@ def measure_dramatiq(broker_name: str, url: str, n: int) -> list[Row]:
 def _rows_of(found: list[dict[str, Any]]) -> list[Row]:
     """``bench/bridges_rq_huey.py``'s rows (dicts with each round) as this table's rows."""
     return [
-        Row.of_rounds(f"{r['system']} {r['measure']}", r["bridge_rounds"], r["native_rounds"],
+        Row.of_rounds(f"{r['system']} {r['measure']}",
+                      list(zip(r["bridge_rounds"], r["bridge_cpu_rounds"], strict=True)),
+                      list(zip(r["native_rounds"], r["native_cpu_rounds"], strict=True)),
                       r["unit"], r["target"])
         for r in found
     ]  # fmt: skip
@@ -340,13 +368,13 @@ SYSTEMS: list[tuple[str, Callable[[int], list[Row]]]] = [
 def table(found: list[Row]) -> str:
     """The rows as a Markdown table."""
     lines = [
-        "| measure | ours | native | ratio | spread | target |",
-        "|---|---:|---:|---:|---:|---|",
+        "| measure | ours | native | ratio | spread | CPU ratio (spread) | target |",
+        "|---|---:|---:|---:|---:|---:|---|",
     ]
     for row in found:
         lines.append(f"| {row.measure} | {row.ours:,.0f} {row.unit} | {row.native:,.0f} "
                      f"{row.unit} | {row.ratio:.2f}x | {row.spread_text()} | "
-                     f"{row.target_text()} |")  # fmt: skip
+                     f"{row.cpu_text()} | {row.target_text()} |")  # fmt: skip
     return "\n".join(lines)
 
 

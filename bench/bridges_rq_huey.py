@@ -12,15 +12,18 @@ unit, ratio, target); :data:`MEASURES` lists them as ``(name, function)``.
 - bulk (RQ): one ``perform_all_later`` vs one ``Queue.enqueue_many``;
 - throughput: the real worker drains N jobs. RQ: ``rq worker --burst`` with
   ``SimpleWorker`` (one process, no fork per job), and RQ's default forking worker
-  on fewer jobs with the job modules imported before it forks (``-c``); timed from
-  start to exit. Huey: ``huey_consumer -w 1`` (one thread, so the queue runs in
-  order) timed from start until a last native task, enqueued after the batch,
-  has stored its result; the same last task closes both rows.
+  on fewer jobs with the job modules imported before it forks (``-c
+  bridges_rq_settings``, which calls ``prepare_worker()``); timed from start to
+  exit. Huey: ``huey_consumer -w 1`` (one thread, so the queue runs in order)
+  timed from start until a last native task, enqueued after the batch, has stored
+  its result; the same last task closes both rows.
 
 Every row has :data:`ROUNDS` rounds, ours and native back to back in each, the
 order alternating from one round to the next (the machine is shared and noisy: the
 load of the moment hits both); the rows carry every round (``bridge_rounds``,
-``native_rounds``) and ``bench/bridges.py`` reports medians and the spread.
+``native_rounds``, and in CPU time ``bridge_cpu_rounds``, ``native_cpu_rounds``:
+this process's for an enqueue, the worker's rusage for a drain) and
+``bench/bridges.py`` reports medians and the spread.
 
 Redis database 13 (``AJ_BENCH_REDIS_URL``), under names of this run only; the
 keys are deleted at the end.
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -51,12 +55,14 @@ SETTINGS: list[str] = []
 """The worker settings of each system measured, printed under the table."""
 BIN = Path(sys.executable).parent
 Row = dict[str, Any]
+Rate = tuple[float, float]
+"""Jobs per second of wall-clock time, and per second of CPU time."""
+Rounds = tuple[list[Rate], list[Rate]]
 
 
-def _row(
-    system: str, measure: str, rounds: tuple[list[float], list[float]], unit: str = "jobs/s"
-) -> Row:
-    bridge_rounds, native_rounds = rounds
+def _row(system: str, measure: str, rounds: Rounds, unit: str = "jobs/s") -> Row:
+    bridge_rounds = [wall for wall, _ in rounds[0]]
+    native_rounds = [wall for wall, _ in rounds[1]]
     bridge, native = median(bridge_rounds), median(native_rounds)
     ratios = [b / n for b, n in zip(bridge_rounds, native_rounds, strict=True) if n]
     return {
@@ -66,23 +72,29 @@ def _row(
         "native": native,
         "bridge_rounds": bridge_rounds,
         "native_rounds": native_rounds,
+        "bridge_cpu_rounds": [cpu for _, cpu in rounds[0]],
+        "native_cpu_rounds": [cpu for _, cpu in rounds[1]],
         "unit": unit,
         "ratio": median(ratios) if ratios else float("nan"),
         "target": TARGET,
     }
 
 
-def _rate(n: int, action: Callable[[], object]) -> float:
-    started = time.perf_counter()
+def _rate(n: int, action: Callable[[], object]) -> Rate:
+    started, cpu = time.perf_counter(), time.process_time()
     action()
-    return n / (time.perf_counter() - started)
+    return n / (time.perf_counter() - started), n / max(time.process_time() - cpu, 1e-9)
 
 
-def _pair(
-    n: int, ours: Callable[[], object], theirs: Callable[[], object]
-) -> tuple[list[float], list[float]]:
+def _children_cpu() -> float:
+    """CPU seconds of this process's waited-for children so far (the workers)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _pair(n: int, ours: Callable[[], object], theirs: Callable[[], object]) -> Rounds:
     """:data:`ROUNDS` rounds of each, back to back, alternating which goes first."""
-    rates: tuple[list[float], list[float]] = ([], [])
+    rates: Rounds = ([], [])
     for r in range(ROUNDS):
         for index in (0, 1) if r % 2 == 0 else (1, 0):
             rates[index].append(_rate(n, (ours, theirs)[index]))
@@ -141,8 +153,10 @@ def measure_rq(jobs: int = 2000, forked_jobs: int = 200) -> list[Row]:
                 [Queue.prepare_data("bridges_rq_huey_app.rq_noop", args=(i,)) for i in range(jobs)]
             ),
         )))  # fmt: skip
-        # The bulk jobs are dropped by fill(); then the forking worker on fewer.
-        preload = ["-c", "bridges_rq_huey_app"]
+        # The bulk jobs are dropped by fill(); then the forking worker on fewer. The
+        # settings module readies the bridge and imports the job module (with RQ's own
+        # no-op) in RQ's main process: the work horses inherit both.
+        preload = ["-c", "bridges_rq_settings"]
         rows.append(_row("rq", f"throughput, forking worker -c ({forked_jobs} jobs)", _drains(
             lambda: fill(forked_jobs),
             lambda first: _rq_drain(forked_jobs, [bridge_q, native_q], preload, first),
@@ -163,12 +177,12 @@ def measure_rq(jobs: int = 2000, forked_jobs: int = 200) -> list[Row]:
 
 def _drains(
     fill: Callable[[], None],
-    drain: Callable[[bool], tuple[float, float]],
+    drain: Callable[[bool], tuple[Rate, Rate]],
     rounds: int | None = None,
-) -> tuple[list[float], list[float]]:
+) -> Rounds:
     """Fill-and-drain rounds (:data:`ROUNDS` unless given), alternating which queue
     drains first."""
-    rates: tuple[list[float], list[float]] = ([], [])
+    rates: Rounds = ([], [])
     for r in range(ROUNDS if rounds is None else rounds):
         fill()
         ours, theirs = drain(r % 2 == 1)
@@ -179,26 +193,27 @@ def _drains(
 
 def _rq_drain(
     n: int, queues: list[str], worker_args: list[str], native_first: bool
-) -> tuple[float, float]:
+) -> tuple[Rate, Rate]:
     """Each queue (filled with ``n`` jobs) drained by its own ``rq worker --burst``
     (``queues``: ours, native; drained in the other order if ``native_first``); a
-    failed job stops the benchmark."""
+    failed job stops the benchmark. CPU time: the worker's and its work horses'."""
     from redis import Redis
     from rq import Queue
     from rq.registry import FailedJobRegistry
     from rq.serializers import JSONSerializer
 
     redis = Redis.from_url(REDIS_URL)
-    rates: dict[str, float] = {}
+    rates: dict[str, Rate] = {}
     for queue in queues[::-1] if native_first else queues:
         command = [
             str(BIN / "rq"), "worker", "--burst", "-q", *worker_args,
             "--serializer", "rq.serializers.JSONSerializer", "-u", REDIS_URL, queue,
         ]  # fmt: skip
         env = _env(ACTIVEJOB_ADAPTER=f"rq:{REDIS_URL}", ACTIVEJOB_IMPORTS="bridges_rq_huey_app")
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _children_cpu()
         subprocess.run(command, cwd=BENCH, env=env, check=True, stdout=subprocess.DEVNULL)
-        rates[queue] = n / (time.perf_counter() - started)
+        rates[queue] = (n / (time.perf_counter() - started),
+                        n / max(_children_cpu() - cpu, 1e-9))  # fmt: skip
         failed = FailedJobRegistry(queue, connection=redis, serializer=JSONSerializer)
         if failed.count or Queue(queue, connection=redis, serializer=JSONSerializer).count:
             raise RuntimeError(f"rq worker left {queue} with failed or queued jobs")
@@ -229,7 +244,7 @@ def measure_huey(jobs: int = 2000) -> list[Row]:
             lambda: [app.BridgeNoopJob.perform_later(i) for i in range(jobs)],
             lambda: [app.huey_noop(i) for i in range(jobs)],
         )
-        drained: tuple[list[float], list[float]] = ([], [])
+        drained: Rounds = ([], [])
         for r in range(ROUNDS):
             for index in (0, 1) if r % 2 == 0 else (1, 0):
                 fills[index]()
@@ -244,11 +259,13 @@ def measure_huey(jobs: int = 2000) -> list[Row]:
     return rows
 
 
-def _huey_drain(app: Any, n: int, name: str) -> float:
+def _huey_drain(app: Any, n: int, name: str) -> Rate:
+    """Wall clock from the consumer's start to the last task's result; CPU time of
+    the consumer, start to exit (its start-up counts on both sides alike)."""
     last = app.huey_last()
     command = [str(BIN / "huey_consumer"), "bridges_huey_app.huey", "-w", "1", "-q"]
     env = _env(AJ_BENCH_HUEY_NAME=name, AJ_BENCH_REDIS_URL=REDIS_URL)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _children_cpu()
     consumer = subprocess.Popen(command, cwd=BENCH, env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)  # fmt: skip
     try:
@@ -261,7 +278,7 @@ def _huey_drain(app: Any, n: int, name: str) -> float:
     finally:
         consumer.terminate()
         consumer.wait(timeout=30)
-    return n / elapsed
+    return n / elapsed, n / max(_children_cpu() - cpu, 1e-9)
 
 
 MEASURES: list[tuple[str, Callable[..., list[Row]]]] = [

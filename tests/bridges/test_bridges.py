@@ -7,8 +7,10 @@ a retry is ours (the foreign task's retries are off), a discard runs once.
 
 from __future__ import annotations
 
+import sys
 import uuid
 
+import pytest
 from sqlalchemy.orm import Session
 
 import activejob
@@ -45,6 +47,20 @@ def test_enqueued_job_runs_once(bridge: Bridge) -> None:
     [line] = bridge.ledger.lines(t)
     assert line["job_id"] == job.job_id
     assert line["executions"] == 1
+
+
+def test_a_message_with_the_full_payload_runs_too(
+    bridge: Bridge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The bridge sends the compact payload; what an earlier version sent (every key)
+    # must still run: this adapter made to send the full form, as it did.
+    module = sys.modules[type(bridge.adapter).__module__]
+    monkeypatch.setattr(module, "message_payload", lambda job: job.serialize())
+    t = tag()
+    job = jobs.RecordJob.perform_later(t)
+    wait_for(lambda: bridge.ledger.lines(t), timeout=TIMEOUT)
+    [line] = bridge.ledger.lines(t)
+    assert line["job_id"] == job.job_id
 
 
 def test_async_job(bridge: Bridge) -> None:

@@ -30,6 +30,7 @@ import activejob
 from activejob.adapters.huey import HueyAdapter, JSONSerializer, bridge_task
 from activejob.config import get_config
 from activejob.errors import EnqueueError
+from activejob.job.core import compact_payload
 from tests.bridges.rq_huey_jobs import FlakyJob, GoneJob, LedgerJob, lines
 from tests.bridges.subprocess_worker import BIN, WorkerProcess, redis_db_url
 from tests.support import wait_for
@@ -133,9 +134,10 @@ def test_the_message_is_json_not_pickle(hq: HueySetup) -> None:
     message = ours[0]["__huey_json__"]
     assert message[0] == "message"
     assert message[1][1] == "activejob.adapters.huey.perform"
-    assert message[1][6] == {
-        "__huey_json__": ["tuple", [{**job.serialize(), "provider_job_id": None}]]
-    }
+    # The compact form: keys at their defaults (executions 0, no priority) left out.
+    sent = compact_payload({**job.serialize(), "provider_job_id": None})
+    assert message[1][6] == {"__huey_json__": ["tuple", [sent]]}
+    assert "executions" not in sent and "scheduled_at" in sent
 
 
 def test_a_scheduled_job_runs_after_its_time(hq: HueySetup) -> None:
@@ -201,6 +203,14 @@ def test_a_globalid_argument_is_loaded_in_the_consumer(hq: HueySetup) -> None:
         assert not [e for e in hq.errors() if "RecordNotFound" in e["error"]]
     finally:
         engine.dispose()
+
+
+def test_a_message_with_the_full_payload_runs_too(hq: HueySetup) -> None:
+    # What an earlier version sent (every key of the payload): still read.
+    payload = LedgerJob(tag()).serialize()
+    hq.huey.enqueue(bridge_task(hq.huey).s(payload))
+    wait_for(lambda: hq.rows(payload["arguments"][0]), 20)
+    assert [row[1] for row in hq.rows(payload["arguments"][0])] == ["ran"]
 
 
 def test_an_unknown_class_fails_in_huey_and_the_consumer_goes_on(hq: HueySetup) -> None:

@@ -29,6 +29,8 @@ from rq.serializers import JSONSerializer
 import activejob
 from activejob.adapters.rq import PERFORM, RQAdapter
 from activejob.errors import EnqueueError
+from activejob.job.core import compact_payload
+from tests.bridges.rq_counted_jobs import CountedJob
 from tests.bridges.rq_huey_jobs import FlakyJob, GoneJob, LedgerJob, lines
 from tests.bridges.subprocess_worker import BIN, ROOT, WorkerProcess, redis_db_url
 from tests.support import wait_for
@@ -102,6 +104,37 @@ def test_a_job_runs_once_in_the_rq_worker(rq: RQSetup) -> None:
     assert rq_job.retries_left is None  # RQ's own retry is never set
 
 
+@pytest.mark.parametrize("prepared", [False, True], ids=["imports-only", "prepare_worker"])
+def test_prepare_worker_imports_the_job_modules_once_for_every_work_horse(
+    rq: RQSetup, prepared: bool, tmp_path: Path
+) -> None:
+    log = tmp_path / "imports.log"
+    jobs = [CountedJob.set(queue="aj_rq_forks").perform_later() for _ in range(3)]
+    settings = ["-c", "tests.bridges.rq_settings"] if prepared else []
+    command = [
+        str(BIN / "rq"), "worker", "--burst", *settings,
+        "--serializer", "rq.serializers.JSONSerializer", "-u", rq.url, "aj_rq_forks",
+    ]  # fmt: skip
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "ACTIVEJOB_ADAPTER": f"rq:{rq.url}",
+        "ACTIVEJOB_IMPORTS": "tests.bridges.rq_counted_jobs",
+        "AJ_RQ_IMPORTS_LOG": str(log),
+    }
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert all(rq.fetch(j.provider_job_id).get_status() == JobStatus.FINISHED for j in jobs)
+    words = [line.split() for line in log.read_text().splitlines()]
+    ran = {pid for what, pid in words if what == "ran"}
+    imported = [pid for what, pid in words if what == "imported"]
+    assert len(ran) == 3  # RQ's default worker: one work horse (fork) per job
+    if prepared:
+        assert len(imported) == 1 and imported[0] not in ran  # once, in the main process
+    else:
+        assert sorted(imported) == sorted(ran)  # again in every work horse
+
+
 def test_queue_maps_to_the_rq_queue(rq: RQSetup) -> None:
     name = tag()
     job = LedgerJob.set(queue="aj_rq_other").perform_later(name)
@@ -119,7 +152,19 @@ def test_the_payload_is_stored_as_json_not_pickle(rq: RQSetup) -> None:
 
     data = json.loads(zlib.decompress(raw))
     assert data[0] == PERFORM
-    assert data[2] == [{**job.serialize(), "provider_job_id": None}]
+    # The compact form: keys at their defaults (executions 0, no priority) left out.
+    assert data[2] == [compact_payload({**job.serialize(), "provider_job_id": None})]
+    assert "executions" not in data[2][0] and "priority" not in data[2][0]
+    assert data[2][0]["scheduled_at"] == job.serialize()["scheduled_at"]
+
+
+def test_a_message_with_the_full_payload_runs_too(rq: RQSetup) -> None:
+    # What an earlier version sent (every key of the payload): still read.
+    payload = LedgerJob(tag()).serialize()
+    queue = Queue("default", connection=rq.redis, serializer=JSONSerializer)
+    rq_job = queue.enqueue_call(PERFORM, args=(payload,))
+    wait_for(lambda: rq.fetch(rq_job.id).get_status() == JobStatus.FINISHED, 20)
+    assert [row[1] for row in rq.rows(payload["arguments"][0])] == ["ran"]
 
 
 def test_a_scheduled_job_runs_after_its_time(rq: RQSetup) -> None:

@@ -12,6 +12,7 @@ import pytest
 
 import activejob
 from activejob import DeserializationError, Job, UnknownJobClassError
+from activejob.job.core import PAYLOAD_DEFAULTS, compact_payload
 from tests.support import RecordingAdapter
 
 PAYLOAD_KEYS = {
@@ -84,6 +85,54 @@ def test_round_trip_keeps_every_attribute() -> None:
     assert back.kwargs == {"lines": (2, 3)}
     assert type(back.kwargs["lines"]) is tuple
     assert back.serialize() == payload
+
+
+ATTRIBUTES = (
+    "job_id", "provider_job_id", "queue_name", "priority", "executions",
+    "exception_executions", "locale", "timezone", "enqueued_at", "scheduled_at", "metadata",
+)  # fmt: skip
+
+
+def test_compact_payload_leaves_out_defaults_and_reads_back_as_the_full_one() -> None:
+    """The bridges send the compact form; both forms give the same job."""
+    full = enqueued_payload(4)
+    compact = json.loads(json.dumps(compact_payload(full)))
+    assert set(compact) == {
+        "version", "job_class", "job_id", "queue_name", "priority", "arguments",
+        "enqueued_at", "scheduled_at",
+    }  # fmt: skip
+    assert len(json.dumps(compact)) < len(json.dumps(full)) * 0.7
+    one, other = Job.deserialize(full), Job.deserialize(compact)
+    for name in ATTRIBUTES:
+        assert getattr(other, name) == getattr(one, name), name
+    assert other.arguments == (4,) and other.kwargs == {}
+    assert other.serialize() == full  # serialize() still writes every key
+    assert activejob.execute(compact) == (4, ())
+
+
+def test_compact_payload_keeps_every_value_that_is_not_the_default() -> None:
+    job = InvoiceJob(1, lines=(2,))
+    job.priority = 0  # not None: kept
+    job.executions = 3
+    job.exception_executions = {"[builtins.OSError]": 3}
+    job.locale, job.timezone, job.provider_job_id = "fr", "Europe/Paris", "p-1"
+    job.metadata = {"traceparent": "00-abc"}
+    full = job.serialize()
+    unset = {"scheduled_at", "enqueued_at"}  # not enqueued: both None
+    assert compact_payload(full) == {k: v for k, v in full.items() if k not in unset}
+    back = Job.deserialize(json.loads(json.dumps(compact_payload(full))))
+    for name in ATTRIBUTES:
+        assert getattr(back, name) == getattr(job, name), name
+    assert back.kwargs == {"lines": (2,)}
+    assert set(PAYLOAD_DEFAULTS) < PAYLOAD_KEYS
+
+
+@pytest.mark.parametrize("key", ["version", "job_class", "job_id", "queue_name", "arguments"])
+def test_a_compact_payload_still_needs_the_keys_without_a_default(key: str) -> None:
+    payload = compact_payload(enqueued_payload(1))
+    del payload[key]
+    with pytest.raises(DeserializationError):
+        Job.deserialize(payload)
 
 
 def test_execute_runs_a_payload() -> None:

@@ -42,7 +42,7 @@ from urllib.parse import parse_qs, urlsplit
 from celery import Celery, shared_task
 
 from activejob.adapters.base import Adapter
-from activejob.adapters.bridge import load_object
+from activejob.adapters.bridge import load_object, message_payload
 from activejob.config import get_config
 from activejob.errors import ConfigurationError, EnqueueError
 from activejob.job.execution import execute
@@ -170,7 +170,7 @@ class CeleryAdapter(Adapter):
         # here, it names the job rather than dumping the payload, and Celery skips a
         # saferepr of the whole payload (a third of its publish time).
         result = self.task.apply_async(
-            args=(job.serialize(),),
+            args=(message_payload(job),),
             argsrepr=f"({job.job_class_name}, job_id={job.job_id})",
             eta=eta,
             producer=producer,

@@ -45,7 +45,7 @@ import dramatiq
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
 from activejob.adapters.base import Adapter
-from activejob.adapters.bridge import load_object
+from activejob.adapters.bridge import load_object, message_payload
 from activejob.config import get_config
 from activejob.errors import ConfigurationError, EnqueueError
 from activejob.job.execution import execute
@@ -183,7 +183,7 @@ class DramatiqAdapter(Adapter):
         return dramatiq.Message(
             queue_name=job.queue_name,
             actor_name=ACTOR_NAME,
-            args=(job.serialize(),),
+            args=(message_payload(job),),
             kwargs={},
             options=options,
         )

@@ -43,7 +43,7 @@ from huey.serializer import Serializer
 from huey.utils import Error, normalize_time
 
 from activejob.adapters.base import Adapter
-from activejob.adapters.bridge import WorkerPreparation, load_object, run_in_worker
+from activejob.adapters.bridge import WorkerPreparation, load_object, message_payload, run_in_worker
 from activejob.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -137,7 +137,7 @@ class HueyAdapter(Adapter):
         self._send(job, timestamp)
 
     def _send(self, job: Job, timestamp: float | None) -> None:
-        task = self.task.s(job.serialize())
+        task = self.task.s(message_payload(job))
         if timestamp is not None:
             at = datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc)
             task.eta = normalize_time(at, None, self.huey.utc)

@@ -15,6 +15,11 @@ Every key of the payload is named here, in one place::
       "timeout": 30.0                      (only when the job has a timeout)
     }
 
+The keys of :data:`PAYLOAD_DEFAULTS` may be left out where they hold that value
+(a fresh job's): :func:`compact_payload` drops them, as the bridges do for the
+messages they hand a foreign system, and :meth:`JobCore.deserialize` reads either
+form.
+
 Arguments stay in their JSON form until the job is performed, so a record that
 vanished surfaces inside ``perform_now``, where the job's own rules see it.
 """
@@ -24,6 +29,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Any, ClassVar, TypeVar
 
 from activejob import arguments as _arguments
@@ -31,15 +37,53 @@ from activejob.errors import DeserializationError, shorten
 from activejob.flow.timeouts import timeout_seconds
 from activejob.job import callbacks, registry
 
-__all__ = ["PAYLOAD_VERSION", "JobCore", "new_job_id"]
+__all__ = ["PAYLOAD_DEFAULTS", "PAYLOAD_VERSION", "JobCore", "compact_payload", "new_job_id"]
 
 PAYLOAD_VERSION = 1
 """The ``version`` key of payloads this code writes and reads."""
+
+PAYLOAD_DEFAULTS: Mapping[str, Any] = MappingProxyType(
+    {
+        "provider_job_id": None,
+        "priority": None,
+        "kwargs": {},
+        "executions": 0,
+        "exception_executions": {},
+        "locale": None,
+        "timezone": None,
+        "enqueued_at": None,
+        "scheduled_at": None,
+        "metadata": {},
+    }
+)
+"""The payload keys a reader takes as this value when they are absent. The others
+(``version``, ``job_class``, ``job_id``, ``queue_name``, ``arguments``) are always
+written."""
+_DEFAULT_ITEMS = tuple(PAYLOAD_DEFAULTS.items())
 
 J = TypeVar("J", bound="JobCore")
 _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 _UNSET: Any = object()
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def compact_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """``payload`` without the keys that hold their :data:`PAYLOAD_DEFAULTS` value:
+    the same job, in fewer bytes. A bridge sends this form, since every byte of a
+    message costs the foreign system's client and broker time (encoding, RQ's zlib,
+    the socket); :meth:`JobCore.deserialize` reads it and the full form alike.
+
+    Example::
+
+        compact_payload(ReportJob(42).serialize())
+        # {'version': 1, 'job_class': 'myapp.jobs.ReportJob', 'job_id': '0b6c...',
+        #  'queue_name': 'default', 'arguments': [42]}
+    """
+    compact = dict(payload)
+    for key, default in _DEFAULT_ITEMS:  # ten lookups, not one test per key
+        if compact.get(key, _UNSET) == default:
+            del compact[key]
+    return compact
 
 
 def new_job_id() -> str:
@@ -209,7 +253,11 @@ class JobCore:
         return job
 
     def _load(self, p: Mapping[str, Any]) -> None:
-        args, kwargs = p["arguments"], p["kwargs"]
+        # The keys of PAYLOAD_DEFAULTS may be absent (a compact payload): each reads
+        # as its default; the other keys are required.
+        args, kwargs = p["arguments"], p.get("kwargs", _UNSET)
+        if kwargs is _UNSET:
+            kwargs = {}
         if not isinstance(args, list) or not isinstance(kwargs, dict):
             raise TypeError("'arguments' must be a list and 'kwargs' an object")
         self._arguments = _UNSET
@@ -219,8 +267,8 @@ class JobCore:
         self.provider_job_id = _optional(p, "provider_job_id", str)
         self.queue_name = _field(p, "queue_name", str)
         self.priority = _optional(p, "priority", int)
-        self.executions = _field(p, "executions", int)
-        counts = _field(p, "exception_executions", dict)
+        self.executions = _field(p, "executions", int, 0)
+        counts = _field(p, "exception_executions", dict, _EMPTY)
         if counts and not all(isinstance(k, str) and type(v) is int for k, v in counts.items()):
             raise TypeError("'exception_executions' must map names to counts")
         self.exception_executions = dict(counts)
@@ -243,14 +291,20 @@ class JobCore:
 
 # _field and _optional are _expect's fast paths (one payload runs them eleven times
 # per execution): the exact type passes at once; anything else gets _expect's check
-# and its error text.
-def _field(payload: Mapping[str, Any], key: str, kind: type) -> Any:
-    value = payload.get(key, _UNSET)
-    return value if type(value) is kind else _expect(payload, key, kind)
+# and its error text. A key of PAYLOAD_DEFAULTS that is absent reads as its default
+# (``None`` for an optional one; a _field passes its own, never mutated).
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+def _field(payload: Mapping[str, Any], key: str, kind: type, default: Any = _UNSET) -> Any:
+    value = payload.get(key, default)
+    if type(value) is kind or (value is default and default is not _UNSET):
+        return value
+    return _expect(payload, key, kind)
 
 
 def _optional(payload: Mapping[str, Any], key: str, kind: type) -> Any:
-    value = payload.get(key, _UNSET)
+    value = payload.get(key)  # absent: None, as PAYLOAD_DEFAULTS says
     if value is None or type(value) is kind:
         return value
     return _expect(payload, key, kind, optional=True)
