@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from activejob import events
 from activejob.errors import shorten
+from activejob.log.deferred import emit, performed, performing
 from activejob.log.records import log, logger
 from activejob.log.text import (
     adapter_name,
@@ -95,12 +96,7 @@ def _perform_start(event: events.Event) -> None:
     level = job_line_level.get()
     if not logger.isEnabledFor(level):
         return
-    job = _job_of(event)
-    enqueued = f" enqueued at {job.enqueued_at.isoformat()}" if job.enqueued_at else ""
-    wire = wire_arguments(job)
-    where = _where(job, event.adapter)
-    text = f"Performing {job_of(job)} from {where}{enqueued}{arguments_text(wire)}"
-    log(level, event, text, wire=wire)
+    emit(performing(level, event))
 
 
 def _perform(event: events.Event) -> None:
@@ -119,12 +115,12 @@ def _perform(event: events.Event) -> None:
         level = job_line_level.get()
     if not logger.isEnabledFor(level):
         return
+    if exc is None:
+        emit(performed(level, event))
+        return
     job = _job_of(event)
     head = f"{job_of(job)} from {_where(job, event.adapter)} in {ms(event.duration)}"
-    if exc is None:
-        halted = ", halted by a before_perform callback" if event.extra.get("halted") else ""
-        log(level, event, f"Performed {head}{halted}")
-    elif outcome == "interrupted":
+    if outcome == "interrupted":
         log(level, event, f"Interrupted performing {head}: {error(exc)}")
     else:
         log(level, event, f"Error performing {head}: {error(exc)}", exc_info=exc)

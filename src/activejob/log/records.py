@@ -17,6 +17,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from activejob import events
@@ -60,6 +61,40 @@ def make_record(level: int, text: str, error: Any, extra: dict[str, Any]) -> log
     return logger.makeRecord(logger.name, level, __file__, 0, "%s", (text,), error, "_log", extra)
 
 
+def deferring_handler(level: int) -> Callable[[Any], None] | None:
+    """Where to put a line of ours at ``level`` to be made into a record and
+    written later, by the only handler that would see its record; ``None``
+    whenever anything else would (a handler or filter on our logger, another
+    handler on the root logger, a record factory of the application's), so that
+    everyone else always gets a complete record at once.
+
+    A handler takes such lines by having ``put_deferred`` (the worker's log sink,
+    :mod:`activejob.worker.logsink`); it makes the record with the line's
+    ``record()`` (the one :func:`make_record` would have made when the line was
+    logged, same time and thread) only when it formats it.
+
+    Example::
+
+        put = deferring_handler(logging.INFO)
+        if put is not None:
+            put(line)
+    """
+    # What Logger.handle and callHandlers consult for a record of ours (the root
+    # logger's own filters never see records propagated to it).
+    if logger.handlers or logger.filters or not logger.propagate:
+        return None
+    root = logger.parent
+    if root is None or root.parent is not None or len(root.handlers) != 1:
+        return None
+    handler = root.handlers[0]
+    put: Callable[[Any], None] | None = getattr(handler, "put_deferred", None)
+    if put is None or handler.filters or level < handler.level:
+        return None
+    if logging.getLogRecordFactory() is not logging.LogRecord:
+        return None
+    return put
+
+
 _template: dict[str, Any] = {}
 """The attributes of a record of ours that stay the same within a process."""
 os.register_at_fork(after_in_child=_template.clear)  # a child has its own pid
@@ -87,16 +122,17 @@ def quick_record(
     extra: dict[str, Any],
     *,
     created: float | None = None,
-    thread: threading.Thread | None = None,
+    thread: tuple[int | None, str] | None = None,
     task_name: str | None = None,
 ) -> logging.LogRecord:
     """The record ``logger.makeRecord`` would make, at about a third of its cost.
 
     ``LogRecord.__init__`` works out a dozen attributes that are the same for every
     line we log (:func:`template`): only the time, thread, level and message are
-    set per line. ``created``, ``thread`` and ``task_name`` default to now, the
-    current thread and its asyncio task; a line written later passes the ones it
-    was logged with. Used only while the record factory is logging's own.
+    set per line. ``created``, ``thread`` (its ident and name) and ``task_name``
+    default to now, the current thread and its asyncio task; a line written later
+    passes the ones it was logged with. Used only while the record factory is
+    logging's own.
 
     Example::
 
@@ -108,7 +144,8 @@ def quick_record(
     if created is None:
         created = time.time()
     if thread is None:
-        thread = threading.current_thread()
+        current = threading.current_thread()
+        thread = current.ident, current.name
         task_name = current_task_name() if "taskName" in attributes else None
     attributes.update(extra)
     attributes.update(
@@ -120,8 +157,8 @@ def quick_record(
         created=created,
         msecs=int((created - int(created)) * 1000) + 0.0,
         relativeCreated=(created - logging._startTime) * 1000,  # type: ignore[attr-defined]
-        thread=thread.ident,
-        threadName=thread.name,
+        thread=thread[0],
+        threadName=thread[1],
     )
     if "taskName" in attributes:  # Python 3.12+: the asyncio task logging, if any
         attributes["taskName"] = task_name
