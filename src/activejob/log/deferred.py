@@ -134,13 +134,6 @@ class JobLine(tuple[Any, ...]):
             task_name=self[3],
         )
 
-    def _head(self) -> str:
-        # job_text() and place(), inlined: the writer makes this twice a job.
-        adapter = self[4]
-        where = f"queue {self[8]}" if adapter is None else f"{adapter}({self[8]})"
-        return f"{self[5]} (Job ID: {self[6]}) from {where}"
-
-
 class Performing(JobLine):
     """``Performing <class> (Job ID: <id>) from <adapter>(<queue>)[ enqueued at
     <time>][ with arguments: ...]`` (``perform_start``); after the common values,
@@ -156,9 +149,11 @@ class Performing(JobLine):
 
     def text(self) -> str:
         """``Performing ...``."""
-        enqueued_at = self[12]
+        adapter, enqueued_at = self[4], self[12]
+        where = f"queue {self[8]}" if adapter is None else f"{adapter}({self[8]})"
         enqueued = f" enqueued at {enqueued_at.isoformat()}" if enqueued_at else ""
-        return f"Performing {self._head()}{enqueued}{arguments_text(self[13])}"
+        head = f"{self[5]} (Job ID: {self[6]}) from {where}"
+        return f"Performing {head}{enqueued}{arguments_text(self[13])}"
 
     def fields(self) -> dict[str, Any]:
         """The fields, and the arguments (``job_arguments``, ``job_kwargs``) when shown."""
@@ -218,8 +213,10 @@ class Performed(JobLine):
 
     def text(self) -> str:
         """``Performed ...``."""
+        adapter = self[4]
+        where = f"queue {self[8]}" if adapter is None else f"{adapter}({self[8]})"
         halted = ", halted by a before_perform callback" if self[13] else ""
-        return f"Performed {self._head()} in {ms(self[12])}{halted}"
+        return f"Performed {self[5]} (Job ID: {self[6]}) from {where} in {ms(self[12])}{halted}"
 
     def fields(self) -> dict[str, Any]:
         """The fields, with ``duration_ms`` and ``outcome``."""

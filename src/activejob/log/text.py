@@ -95,10 +95,12 @@ def arguments_text(wire: Wire | None) -> str:
 
         arguments_text(([42], {"pages": 3}))  # ' with arguments: 42, pages=3'
     """
-    if wire is None or not (wire[0] or wire[1]):
+    if wire is None:
         return ""
     args, kwargs = wire
     # One encode of the list, brackets dropped: the arguments joined by the encoder's ", ".
+    if not kwargs:  # the usual case, in one step
+        return f" with arguments: {encode(args)[1:-1]}" if args else ""
     parts = [encode(args)[1:-1]] if args else []
     parts += [f"{k}={encode(v)}" for k, v in kwargs.items()]
     return " with arguments: " + ", ".join(parts)
