@@ -15,7 +15,9 @@ with this tree's ``src`` and once with ``SRC`` first on ``PYTHONPATH``.
 
 ``workers``: ``activejob worker`` throughput at ``INFO`` against ``WARNING`` for
 no-op jobs and one-round-trip I/O jobs on each durable backend, interleaved
-(WARNING, INFO, WARNING, INFO, ...); prints the median ratio and its range::
+(WARNING, INFO, WARNING, INFO, ...); prints the median ratio and its range, and
+the CPU per job of the worker's processes (start-up included: the same at both
+levels, so the difference is what INFO costs)::
 
     .venv/bin/python bench/log_cost.py workers --backends sqlite,postgresql,mysql,redis
 """
@@ -26,6 +28,7 @@ import argparse
 import contextlib
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -33,6 +36,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -163,14 +167,10 @@ def backend(name: str) -> Iterator[str]:
 def worker_rates(backends: list[str], bodies: list[str], rounds: int, n: int,
                  compare: Path | None) -> None:  # fmt: skip
     """Worker throughput at INFO and WARNING, interleaved, per backend and body."""
-    import bench_jobs
-    import workers
-
     import activejob
     from activejob.adapters.cache import reset_adapters
     from activejob.adapters.durable import storage_of
 
-    jobs = {"no-op": bench_jobs.NoopJob, **bench_jobs.BODIES}
     trees = {"this tree": ROOT}
     if compare is not None:
         trees["other"] = compare.resolve().parent
@@ -183,25 +183,47 @@ def worker_rates(backends: list[str], bodies: list[str], rounds: int, n: int,
             storage.migrate()
             try:
                 for body in bodies:
-                    found: dict[tuple[str, str], list[float]] = {}
-                    for _ in range(rounds):
-                        for tree, root in trees.items():
-                            workers.ROOT = root  # the worker runs that tree's src
-                            for level in ("WARNING", "INFO"):
-                                rate, _ = workers.throughput(url, storage, n, 1, level, jobs[body])
-                                found.setdefault((tree, level), []).append(rate)
-                    workers.ROOT = ROOT
-                    for tree in trees:
-                        warn, info = found[(tree, "WARNING")], found[(tree, "INFO")]
-                        ratios = [i / w for i, w in zip(info, warn, strict=True)]
-                        print(
-                            f"{name:10} {body:10} {tree:9} WARNING {_rate(warn)}  INFO "
-                            f"{_rate(info)}  INFO/WARNING {_ratio(ratios)}  "
-                            f"load {os.getloadavg()[0]:.2f}",
-                            flush=True,
-                        )
+                    _body_rates(name, url, storage, body, trees, rounds, n)
             finally:
                 reset_adapters(wait=True)
+
+
+def _body_rates(name: str, url: str, storage: Any, body: str, trees: dict[str, Path],
+                rounds: int, n: int) -> None:  # fmt: skip
+    import bench_jobs
+    import workers
+
+    job = {"no-op": bench_jobs.NoopJob, **bench_jobs.BODIES}[body]
+    rates: dict[tuple[str, str], list[float]] = {}
+    cpu: dict[tuple[str, str], list[float]] = {}
+    for _ in range(rounds):
+        for tree, root in trees.items():
+            workers.ROOT = root  # the worker runs that tree's src
+            for level in ("WARNING", "INFO"):
+                before = _children_cpu()
+                rates.setdefault((tree, level), []).append(
+                    workers.throughput(url, storage, n, 1, level, job)[0]
+                )
+                cpu.setdefault((tree, level), []).append((_children_cpu() - before) / n * 1e6)
+    workers.ROOT = ROOT
+    for tree in trees:
+        warn, info = rates[(tree, "WARNING")], rates[(tree, "INFO")]
+        ratios = [i / w for i, w in zip(info, warn, strict=True)]
+        quiet, logged = cpu[(tree, "WARNING")], cpu[(tree, "INFO")]
+        extra = [i - w for i, w in zip(logged, quiet, strict=True)]
+        print(
+            f"{name:10} {body:10} {tree:9} WARNING {_rate(warn)}  INFO {_rate(info)}  "
+            f"INFO/WARNING {_ratio(ratios)}  worker CPU {statistics.median(quiet):.0f} µs/job, "
+            f"INFO +{statistics.median(extra):.1f}  load {os.getloadavg()[0]:.2f}",
+            flush=True,
+        )
+
+
+def _children_cpu() -> float:
+    """CPU seconds of every ended child process and, through their own waits, their
+    descendants (the worker's supervisor and its worker processes, once stopped)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _rate(values: list[float]) -> str:
