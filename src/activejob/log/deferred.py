@@ -25,6 +25,7 @@ import logging
 import sys
 import threading
 import time
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from activejob.log.records import (
@@ -34,7 +35,8 @@ from activejob.log.records import (
     make_record,
     quick_record,
 )
-from activejob.log.text import arguments_text, ms, wire_arguments
+from activejob.log.text import arguments_text, wire_arguments
+from activejob.log.text import encode as _encode
 
 if TYPE_CHECKING:
     from activejob import events
@@ -82,21 +84,17 @@ class JobLine(tuple[Any, ...]):
     event = ""
     """The event the line is about."""
 
-    @property
-    def level(self) -> int:
+    if TYPE_CHECKING:
+        level: int
         """The line's level."""
-        return int(self[0])
-
-    @property
-    def created(self) -> float:
+        created: float
         """When the line was logged (``time.time()``)."""
-        return float(self[1])
-
-    @property
-    def thread(self) -> threading.Thread:
+        thread: threading.Thread
         """The thread that logged it."""
-        thread: threading.Thread = self[2]
-        return thread
+    else:  # read by the writer twice a job: no Python frame for them
+        level = property(itemgetter(0), doc="The line's level.")
+        created = property(itemgetter(1), doc="When the line was logged (``time.time()``).")
+        thread = property(itemgetter(2), doc="The thread that logged it.")
 
     def text(self) -> str:
         """The message of the line."""
@@ -134,6 +132,7 @@ class JobLine(tuple[Any, ...]):
             task_name=self[3],
         )
 
+
 class Performing(JobLine):
     """``Performing <class> (Job ID: <id>) from <adapter>(<queue>)[ enqueued at
     <time>][ with arguments: ...]`` (``perform_start``); after the common values,
@@ -149,11 +148,14 @@ class Performing(JobLine):
 
     def text(self) -> str:
         """``Performing ...``."""
-        adapter, enqueued_at = self[4], self[12]
+        adapter, enqueued_at, wire = self[4], self[12], self[13]
         where = f"queue {self[8]}" if adapter is None else f"{adapter}({self[8]})"
         enqueued = f" enqueued at {enqueued_at.isoformat()}" if enqueued_at else ""
-        head = f"{self[5]} (Job ID: {self[6]}) from {where}"
-        return f"Performing {head}{enqueued}{arguments_text(self[13])}"
+        if wire is not None and wire[0] and not wire[1]:  # arguments_text's usual case
+            shown = f" with arguments: {_encode(wire[0])[1:-1]}"
+        else:
+            shown = arguments_text(wire)
+        return f"Performing {self[5]} (Job ID: {self[6]}) from {where}{enqueued}{shown}"
 
     def fields(self) -> dict[str, Any]:
         """The fields, and the arguments (``job_arguments``, ``job_kwargs``) when shown."""
@@ -216,7 +218,8 @@ class Performed(JobLine):
         adapter = self[4]
         where = f"queue {self[8]}" if adapter is None else f"{adapter}({self[8]})"
         halted = ", halted by a before_perform callback" if self[13] else ""
-        return f"Performed {self[5]} (Job ID: {self[6]}) from {where} in {ms(self[12])}{halted}"
+        took = (self[12] or 0.0) * 1000  # ms(), inlined
+        return f"Performed {self[5]} (Job ID: {self[6]}) from {where} in {took:.2f}ms{halted}"
 
     def fields(self) -> dict[str, Any]:
         """The fields, with ``duration_ms`` and ``outcome``."""

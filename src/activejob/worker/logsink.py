@@ -111,15 +111,16 @@ class _Writer(threading.Thread):
                 entry = pending.popleft()
                 try:
                     if isinstance(entry, logging.LogRecord):
-                        lines.append(formatter.format(entry) + "\n")
+                        lines.append(formatter.format(entry))
                     elif direct is not None:
-                        lines.append(direct(entry) + "\n")
+                        lines.append(direct(entry))
                     else:
-                        lines.append(formatter.format(entry.record()) + "\n")
+                        lines.append(formatter.format(entry.record()))
                 except Exception:  # a record that cannot be formatted costs its line only
-                    lines.append(f"(unformattable log record from {entry.name})\n")
+                    lines.append(f"(unformattable log record from {entry.name})")
+            lines.append("")  # the last line's end
             try:
-                self.stream.write("".join(lines))
+                self.stream.write("\n".join(lines))
                 self.stream.flush()
             except (OSError, ValueError):
                 pass  # the stream is gone: nothing is left to tell
@@ -140,6 +141,8 @@ class SecondsFormatter(logging.Formatter):
 
     _second = -1
     _text = ""
+    _msecs = -1.0
+    _stamp = ""
     _names: frozenset[str] | None = None
     """The fields the format names, once known (for :meth:`format_deferred`)."""
 
@@ -177,8 +180,11 @@ class SecondsFormatter(logging.Formatter):
             values["name"] = line.name
             if "asctime" in names:
                 created = line.created
-                msecs = int((created - int(created)) * 1000) + 0.0
-                values["asctime"] = self._asctime(created, msecs)
+                second = int(created)
+                msecs = int((created - second) * 1000) + 0.0
+                if msecs != self._msecs or second != self._second:  # one string a millisecond
+                    self._msecs, self._stamp = msecs, self._asctime(created, msecs)
+                values["asctime"] = self._stamp
             return self._fmt % values  # type: ignore[operator]
         values = _LineValues(line, self._style._defaults)  # type: ignore[attr-defined]
         values["message"] = line.text()
