@@ -585,18 +585,19 @@ def test_the_job_lines_at_example_in_the_docs_runs(
 def test_our_quick_records_carry_what_make_record_would() -> None:
     """The per-process template must not freeze what changes per line (thread, time,
     level, message, fields), and must leave nothing out that handlers read."""
-    from activejob import log
+    from activejob.log import records
 
     fields = {"job_id": "j1", "activejob_event": "perform"}
-    made = log.logger.makeRecord(
-        log.logger.name, logging.INFO, log.__file__, 0, "%s", ("hello",), None, "_log", fields
-    )
+    made = records.logger.makeRecord(
+        records.logger.name, logging.INFO, records.__file__, 0, "%s", ("hello",), None, "_log",
+        fields,
+    )  # fmt: skip
     seen: list[logging.LogRecord] = []
 
     def other_thread() -> None:
-        seen.append(log._quick_record(logging.WARNING, "bye", None, {"job_id": "j2"}))
+        seen.append(records.quick_record(logging.WARNING, "bye", None, {"job_id": "j2"}))
 
-    quick = log._quick_record(logging.INFO, "hello", None, fields)
+    quick = records.quick_record(logging.INFO, "hello", None, fields)
     thread = threading.Thread(target=other_thread, name="elsewhere")
     thread.start()
     thread.join()
@@ -649,13 +650,13 @@ def test_the_sinks_formatter_writes_the_time_as_logging_does() -> None:
 def test_a_forked_child_logs_with_its_own_pid() -> None:
     import os
 
-    from activejob import log
+    from activejob.log import records
 
-    assert log._quick_record(logging.INFO, "parent", None, {}).process == os.getpid()
+    assert records.quick_record(logging.INFO, "parent", None, {}).process == os.getpid()
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: report the pid its record carries, then leave at once
-        record = log._quick_record(logging.INFO, "child", None, {})
+        record = records.quick_record(logging.INFO, "child", None, {})
         os.write(write, f"{record.process} {os.getpid()}".encode())
         os._exit(0)
     os.close(write)

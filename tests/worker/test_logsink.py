@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 from activejob.worker.logsink import LogSink
+from tests.worker.jobs import Note
+from tests.worker_command import WorkerCommand
 
 
 def _logger(sink: LogSink, name: str) -> logging.Logger:
@@ -72,3 +76,30 @@ def test_lines_still_waiting_are_written_when_the_process_exits() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stderr.splitlines() == [f"line {i}" for i in range(2000)]
+
+
+def test_the_worker_writes_each_jobs_lines_at_the_default_level(url: str, tmp_path: Path) -> None:
+    """The real command at its default level: every job's Performing and Performed
+    lines, in order, with the worker's line format, through its log sink."""
+    jobs = [Note.perform_later(f"note{n}") for n in range(30)]
+    worker = WorkerCommand(
+        tmp_path / "worker.out", url, "--import", "tests.worker.jobs", "--burst",
+        "--burst-horizon", "0", "--threads", "3",
+    )  # fmt: skip
+    assert worker.proc.wait(60) == 0, worker.output.read_text()
+    written = worker.output.read_text().splitlines()
+    line = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} \[\d+\] INFO activejob: "
+    for n, job in enumerate(jobs):
+        mine = [text for text in written if f"(Job ID: {job.job_id})" in text]
+        assert len(mine) == 2, "\n".join(written)
+        start, done = mine
+        assert re.fullmatch(
+            line + rf"Performing tests\.worker\.jobs\.Note \(Job ID: {job.job_id}\) from "
+            rf"sqlite\(default\) enqueued at \S+ with arguments: \"note{n}\"",
+            start,
+        ), start
+        assert re.fullmatch(
+            line + rf"Performed tests\.worker\.jobs\.Note \(Job ID: {job.job_id}\) from "
+            r"sqlite\(default\) in \d+\.\d\dms",
+            done,
+        ), done

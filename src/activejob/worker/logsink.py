@@ -26,14 +26,32 @@ import atexit
 import collections
 import logging
 import logging.handlers
+import os
+import re
 import sys
 import threading
 import time
-from typing import IO
+from typing import IO, Any, Protocol
 
 __all__ = ["LogSink", "SecondsFormatter", "start", "stop"]
 
 _sink: LogSink | None = None
+
+CHUNK = 64
+"""Lines formatted between two writes (see ``_Writer._write_pending``)."""
+
+
+class _Deferred(Protocol):
+    """A line handed over as values (:class:`activejob.log.deferred.JobLine`)."""
+
+    name: str
+    level: int
+    created: float
+    thread: threading.Thread
+
+    def text(self) -> str: ...
+
+    def record(self) -> logging.LogRecord: ...
 
 
 class _Records:
@@ -42,7 +60,7 @@ class _Records:
     switch of the GIL between threads that cost more than the line itself)."""
 
     def __init__(self) -> None:
-        self.pending: collections.deque[logging.LogRecord] = collections.deque()
+        self.pending: collections.deque[logging.LogRecord | _Deferred] = collections.deque()
         self.closed = threading.Event()
 
     def put_nowait(self, record: logging.LogRecord) -> None:
@@ -50,7 +68,16 @@ class _Records:
 
 
 class _Handoff(logging.handlers.QueueHandler):
-    """Puts the record on the queue as it is: the writer thread formats it."""
+    """Puts the record on the queue as it is: the writer thread formats it.
+
+    ``put_deferred`` takes our per-job lines as values, when this handler is the
+    only one that would see them (:func:`activejob.log.records.deferring_handler`
+    decides): their record is made by the writer thread, when it writes them.
+    """
+
+    def __init__(self, records: _Records) -> None:
+        super().__init__(records)  # type: ignore[arg-type]
+        self.put_deferred = records.pending.append
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
         return record
@@ -73,16 +100,27 @@ class _Writer(threading.Thread):
 
     def _write_pending(self) -> None:
         pending = self.records.pending
-        lines = []
+        formatter = self.formatter
+        direct = getattr(formatter, "format_deferred", None)
         while pending:
-            record = pending.popleft()
+            # A chunk at a time, each written at once: the write gives up the GIL,
+            # so job threads whose I/O came back run while a long backlog is being
+            # formatted, instead of waiting for all of it (and the servers with them).
+            lines = []
+            for _ in range(min(len(pending), CHUNK)):
+                entry = pending.popleft()
+                try:
+                    if isinstance(entry, logging.LogRecord):
+                        lines.append(formatter.format(entry))
+                    elif direct is not None:
+                        lines.append(direct(entry))
+                    else:
+                        lines.append(formatter.format(entry.record()))
+                except Exception:  # a record that cannot be formatted costs its line only
+                    lines.append(f"(unformattable log record from {entry.name})")
+            lines.append("")  # the last line's end
             try:
-                lines.append(self.formatter.format(record) + "\n")
-            except Exception:  # a record that cannot be formatted costs its line only
-                lines.append(f"(unformattable log record from {record.name})\n")
-        if lines:
-            try:
-                self.stream.write("".join(lines))
+                self.stream.write("\n".join(lines))
                 self.stream.flush()
             except (OSError, ValueError):
                 pass  # the stream is gone: nothing is left to tell
@@ -92,6 +130,10 @@ class SecondsFormatter(logging.Formatter):
     """A ``logging.Formatter`` that works out the date and time of ``%(asctime)s`` once
     a second, not once a line (the default ``datefmt`` only: ``2026-12-03 08:40:01,123``).
 
+    It also writes the lines our per-job events hand over as values
+    (:meth:`format_deferred`) without making their record, unless the format asks
+    for more than the message, level, logger name and time.
+
     Example::
 
         SecondsFormatter("%(asctime)s %(levelname)s %(message)s")
@@ -99,16 +141,100 @@ class SecondsFormatter(logging.Formatter):
 
     _second = -1
     _text = ""
+    _msecs = -1.0
+    _stamp = ""
+    _names: frozenset[str] | None = None
+    """The fields the format names, once known (for :meth:`format_deferred`)."""
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         if datefmt is not None:
             return super().formatTime(record, datefmt)
-        second = int(record.created)
+        return self._asctime(record.created, record.msecs)
+
+    def _asctime(self, created: float, msecs: float) -> str:
+        second = int(created)
         if second != self._second:  # only the writer thread formats: no lock needed
             self._text = time.strftime(self.default_time_format, self.converter(second))
             self._second = second
         msec_format = self.default_msec_format or "%s,%03d"
-        return msec_format % (self._text, record.msecs)
+        return msec_format % (self._text, msecs)
+
+    def format_deferred(self, line: _Deferred) -> str:
+        """``format(line.record())``, the same text, made without the record when the
+        format is a plain ``%`` one: only a field beyond the message, level, logger
+        name, time, thread and process makes the record, then read from it.
+
+        Example::
+
+            SecondsFormatter("%(levelname)s %(message)s").format_deferred(line)
+        """
+        names = self._names
+        if names is None:  # the first line: which fields, and is the format logging's own?
+            plain = type(self) is SecondsFormatter and type(self._style) is logging.PercentStyle
+            plain = plain and self.datefmt is None
+            names = self._names = _names_in(self._fmt) if plain else _NOT_PLAIN
+        if names is _NOT_PLAIN:
+            return self.format(line.record())
+        if names <= _USUAL:  # the worker's own format: nothing else to look up
+            values = {"message": line.text(), "levelname": _level_name(line.level)}
+            values["name"] = line.name
+            if "asctime" in names:
+                created = line.created
+                second = int(created)
+                msecs = int((created - second) * 1000) + 0.0
+                if msecs != self._msecs or second != self._second:  # one string a millisecond
+                    self._msecs, self._stamp = msecs, self._asctime(created, msecs)
+                values["asctime"] = self._stamp
+            return self._fmt % values  # type: ignore[operator]
+        values = _LineValues(line, self._style._defaults)  # type: ignore[attr-defined]
+        values["message"] = line.text()
+        values["levelname"] = logging.getLevelName(line.level)
+        values["name"] = line.name
+        if names & _CHEAP:
+            created = line.created
+            msecs = int((created - int(created)) * 1000) + 0.0
+            values.update(created=created, msecs=msecs, levelno=line.level, process=_pid())
+            thread = line.thread
+            values["thread"], values["threadName"] = thread.ident, thread.name
+            if "asctime" in names:
+                values["asctime"] = self._asctime(created, msecs)
+        try:
+            return self._fmt % values  # type: ignore[operator]
+        except KeyError as missing:  # as logging's PercentStyle says it
+            raise ValueError(f"Formatting field not found in record: {missing}") from None
+
+
+_CHEAP = frozenset({"asctime", "created", "msecs", "levelno", "process", "thread", "threadName"})
+"""Fields of a deferred line's record known without making it (beyond the message,
+level name and logger name, always set)."""
+_USUAL = frozenset({"asctime", "levelname", "name", "message"})
+_pid = os.getpid
+_level_name = logging.getLevelName
+_NOT_PLAIN = frozenset({"(not a plain format)"})
+
+
+def _names_in(fmt: str | None) -> frozenset[str]:
+    return frozenset(re.findall(r"%\((\w+)\)", fmt or ""))
+
+
+class _LineValues(dict[str, Any]):
+    """What a ``%`` format reads of a deferred line: the usual fields set
+    beforehand; any other one (``%(process)d``, ``%(job_id)s``) makes the line's
+    record, once, and is read from it (then from the formatter's defaults)."""
+
+    __slots__ = ("defaults", "line")
+
+    def __init__(self, line: _Deferred, defaults: dict[str, Any] | None) -> None:
+        super().__init__()
+        self.line = line
+        self.defaults = defaults
+
+    def __missing__(self, key: str) -> Any:
+        full = dict(self.defaults or {})
+        full.update(self.line.record().__dict__)
+        full.update(self)
+        self.update(full)
+        return full[key]
 
 
 class LogSink:
@@ -126,7 +252,7 @@ class LogSink:
         self, stream: IO[str], formatter: logging.Formatter, *, interval: float = 0.02
     ) -> None:
         records = _Records()
-        self.handler: logging.Handler = _Handoff(records)  # type: ignore[arg-type]
+        self.handler: logging.Handler = _Handoff(records)
         self._writer = _Writer(records, stream, formatter, interval)
         self._writer.start()
 
