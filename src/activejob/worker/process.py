@@ -34,9 +34,9 @@ from typing import TYPE_CHECKING, Any
 from activejob import _time, events
 from activejob.job.execution import abandoned
 from activejob.storage.base import ClaimedJob, JobFilter, JobState, Result, Storage
-from activejob.storage.selector import QueueSelector
 from activejob.worker.acker import Acker
 from activejob.worker.board import LostWorker, StartedBoard
+from activejob.worker.burst import next_due
 from activejob.worker.executor import Executor, Task
 from activejob.worker.heartbeat import Heartbeat
 from activejob.worker.options import WorkerOptions
@@ -404,49 +404,8 @@ class WorkerProcess:
             )
 
     def _next_due(self, claimed_since: float, *, recheck: bool = True) -> float | None:
-        """Burst mode: seconds to wait for more work on our queues, or ``None`` when
-        there is none: nothing running anywhere (a dead worker's job is released by
-        recovery and runs here) and nothing scheduled within ``burst_horizon``.
-
-        Jobs due before the last claim were claimable then, so one that is due but
-        was not claimed (a paused queue) does not hold the worker. A ready job may
-        also be a rate-limited one whose window freed between the last claim and this
-        listing (it lists as held no more): with ``recheck``, such a job asks for one
-        more claim (0.0) rather than end the burst with it still waiting."""
-        horizon = _time.now() + self.options.burst_horizon
-        try:
-            paused = persist(
-                lambda: {q.name for q in self.storage.queues() if q.paused},
-                "listing queues",
-                self.stopping,
-            )
-            # READY too: a scheduled job that came due since the last claim is listed
-            # as ready, and it is work for this burst.
-            pending = persist(
-                lambda: self.storage.list(
-                    JobFilter(
-                        states=[JobState.SCHEDULED, JobState.READY, JobState.RUNNING],
-                        limit=None,
-                    )
-                ),
-                "listing pending jobs",
-                self.stopping,
-            )
-        except GaveUp:
-            return None
-        selector = QueueSelector.parse(self.options.queues)
-        ours = [info for info in pending if selector.matches(info.queue_name)]
-        if any(info.state is JobState.RUNNING for info in ours):
-            return self.options.poll_interval
-        # flow: rate limits -- a ready job held by its rate limit is due when it frees.
-        due = {info.id: (info.rate_limited_until or info.run_at).timestamp() for info in ours}
-        waiting = [info for info in ours if info.queue_name not in paused]
-        upcoming = [due[i.id] for i in waiting if claimed_since < due[i.id] <= horizon]
-        if upcoming:
-            return max(0.0, min(upcoming) - _time.now())
-        if recheck and any(info.state is JobState.READY for info in waiting):
-            return 0.0
-        return None
+        """Burst mode: seconds to wait for more work, or ``None`` (see :func:`.burst.next_due`)."""
+        return next_due(self.storage, self.options, self.stopping, claimed_since, recheck=recheck)
 
     # -- stopping --------------------------------------------------------------------
 

@@ -28,7 +28,6 @@ import builtins
 import dataclasses
 import json
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import Any, TypeVar, cast
 
 import redis
@@ -41,7 +40,6 @@ from activejob.storage.base import (
     CANCEL_NOTICE,
     Cancellation,
     ClaimedJob,
-    Duplicate,
     JobFilter,
     JobInfo,
     JobState,
@@ -59,7 +57,7 @@ from activejob.storage.browse import Activity, BlockedKey, JobPage, JobQuery
 from activejob.storage.concurrency import emit_blocked, emit_unblocked, slots_to_json
 from activejob.storage.options import mask_password
 from activejob.storage.recurring import RecurringTaskInfo, RecurringTaskSpec
-from activejob.storage.redis import records
+from activejob.storage.redis import records, recurring
 from activejob.storage.redis.browse import (
     blocked_keys,
     browse,
@@ -74,7 +72,7 @@ from activejob.storage.redis.connection import (
 )
 from activejob.storage.redis.notifier import Notifier
 from activejob.storage.redis.scripts import Scripts
-from activejob.storage.redis.unique import unique_fields, unique_push_args, unique_push_reply
+from activejob.storage.redis.unique import unique_push_args, unique_push_reply
 from activejob.storage.selector import QueuePattern, QueueSelector
 
 T = TypeVar("T")
@@ -503,87 +501,19 @@ class RedisStorage(Storage):
 
         self._pipeline(build)
 
-    # -- recurring tasks ---------------------------------------------------------------
+    # -- recurring tasks (see .recurring) ----------------------------------------------
 
     def _declare_recurring(self, tasks: Sequence[RecurringTaskSpec]) -> None:
-        now = records.stamp(_time.now())
-
-        def build(pipe: Any) -> None:
-            for task in tasks:
-                definition = dataclasses.asdict(task)
-                del definition["key"]
-                pipe.hset(self.key("recurring:tasks"), task.key, json.dumps(definition))
-                pipe.hsetnx(self.key("recurring:created"), task.key, now)
-                pipe.hset(self.key("recurring:declared"), task.key, now)
-
-        self._transaction(build)
+        recurring.declare(self, tasks)
 
     def _recurring_tasks(self) -> builtins.list[RecurringTaskInfo]:
-        def build(pipe: Any) -> None:
-            for name in ("tasks", "created", "declared", "last", "resumed"):
-                pipe.hgetall(self.key(f"recurring:{name}"))
-            pipe.smembers(self.key("recurring:paused"))
-
-        tasks, created, declared, last, resumed, paused = self._pipeline(build)
-        orphan_before = _time.now() - self.recurring_orphan_after
-        out = []
-        for key in sorted(tasks):
-            definition = json.loads(tasks[key])
-            declared_at = float(declared.get(key, 0))
-            out.append(
-                RecurringTaskInfo(
-                    key=key,
-                    job_class=definition["job_class"],
-                    schedule=definition["schedule"],
-                    timezone=definition["timezone"],
-                    queue_name=definition["queue_name"],
-                    priority=int(definition["priority"]),
-                    payload=json.loads(definition["payload"]),
-                    paused=key in paused,
-                    created_at=_time.from_timestamp(float(created.get(key, declared_at))),
-                    declared_at=_time.from_timestamp(declared_at),
-                    last_run_at=_maybe_time(last.get(key)),
-                    resumed_at=_maybe_time(resumed.get(key)),
-                    orphaned=declared_at < orphan_before,
-                )
-            )
-        return out
+        return recurring.tasks(self)
 
     def _set_recurring_paused(self, key: str, paused: bool) -> bool:
-        exists = self._call(lambda: self.client.hexists(self.key("recurring:tasks"), key))
-        if not exists:
-            return False
-        now = records.stamp(_time.now())
-
-        def build(pipe: Any) -> None:
-            if paused:
-                pipe.sadd(self.key("recurring:paused"), key)
-            else:
-                pipe.srem(self.key("recurring:paused"), key)
-                pipe.hset(self.key("recurring:resumed"), key, now)
-
-        self._transaction(build)
-        return True
+        return recurring.set_paused(self, key, paused)
 
     def _enqueue_recurring(self, key: str, run_at: int, job: NewJob) -> Any | None:
-        # Kept as long as finished jobs (and at least a day): long past the catch-up
-        # window, which starts at the task's last run.
-        ttl = max(int(self.keep_finished), 86400)
-        job_run_at = "" if job.run_at is None else records.stamp(job.run_at)
-        args: builtins.list[str | int] = [key, run_at, ttl, job.job_id, job.job_class]
-        args += [job.queue_name, job.priority]
-        args += [job_run_at, job.payload, job.rate_limits or ""]  # flow: rate limits
-        args.append(slots_to_json(job.concurrency) or "")  # flow: concurrency
-        args += unique_fields(job)  # flow: unique
-        # A retried call after a lost reply finds the run stored and returns None:
-        # the job was stored once, by the first call.
-        reply = self._script("recurring_enqueue", *args)
-        if not reply:
-            return None
-        [stored] = unique_push_reply(reply)
-        if job.concurrency and not isinstance(stored, Duplicate):  # flow: concurrency
-            self._announce_blocked([job], [stored])
-        return stored
+        return recurring.enqueue(self, key, run_at, job)
 
     def queues(self) -> builtins.list[QueueInfo]:
         """Every queue with jobs, or paused, by name, with its non-zero counts by state."""
@@ -651,7 +581,3 @@ class RedisStorage(Storage):
         self._notifier.close()
         self._scripts.close()
         self.client.close()
-
-
-def _maybe_time(stamp: str | None) -> datetime | None:
-    return None if stamp is None else _time.from_timestamp(float(stamp))
