@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from activejob import _time, events
 from activejob.job.execution import abandoned
 from activejob.storage.base import ClaimedJob, JobFilter, JobState, Result, Storage
+from activejob.storage.handoff import HandsOff
 from activejob.worker.acker import Acker
 from activejob.worker.board import LostWorker, StartedBoard
 from activejob.worker.burst import next_due
@@ -116,6 +117,9 @@ class WorkerProcess:
             board.publish(self.worker_id)
         self.heartbeat = Heartbeat(storage, self.worker_id, options, self._heartbeat_info)
         self._prefetch = options.prefetch_count
+        # A storage that hands new jobs to idle fetchers (Redis): the wait after an
+        # empty claim may return jobs, claimed already.
+        self._handoff = storage if isinstance(storage, HandsOff) else None
         # flow: timeouts and cancellation. Cancel requests reach running jobs, and a
         # job that outran its timeout is recorded while its thread runs on.
         self.overseer = Overseer(storage, self.worker_id, self.executor, options, self._runaway)
@@ -326,17 +330,23 @@ class WorkerProcess:
             logger.warning("releasing %d job(s) claimed by a lost reply", len(orphans))
             self.acker.add_many(orphans)
 
-    def _dispatch(self, claimed: Sequence[ClaimedJob]) -> None:
+    def _dispatch(self, claimed: Sequence[ClaimedJob], *, keep: bool = False) -> Task | None:
+        """Queue the claimed jobs to run; with ``keep``, the first sync one is
+        returned instead, for the calling thread to run."""
         with self._inflight_lock:
             for job in claimed:
                 self._inflight[job.id] = job
         events.emit("worker_claim", worker_id=self.worker_id, jobs=claimed)
+        kept = None
         for job in claimed:
             loaded = load_job(job)
             if isinstance(loaded, Result):
                 self._record(job, loaded)
+            elif keep and kept is None and not type(loaded).is_async():
+                kept = Task(job, loaded)
             else:
                 self.executor.submit(Task(job, loaded))
+        return kept
 
     def _runaway(self, task: Task) -> None:
         """A job went ``timeout_grace`` past its timeout and has not returned: record
@@ -396,12 +406,64 @@ class WorkerProcess:
     def _wait_for_jobs(self, timeout: float) -> None:
         if self.stopping.is_set():
             return
+        if self._handoff is not None:
+            self._wait_for_handoff(self._handoff, timeout)
+            return
         with contextlib.suppress(GaveUp):
             persist(
                 lambda: self.storage.wait(self.options.queues, max(timeout, 0.0)),
                 "waiting for jobs",
                 self.stopping,
             )
+
+    def _wait_for_handoff(self, storage: HandsOff, timeout: float) -> None:
+        """Wait as an idle fetcher the storage may hand a new job to, claimed. The
+        wait is lent to an idle job thread if there is one, so a job handed over
+        starts on the thread that woke; this thread waits for the wait to end."""
+        ended = threading.Event()
+        failure: list[BaseException] = []
+
+        def lent() -> Task | None:
+            try:
+                return self._receive(storage, timeout, keep=True)
+            except BaseException as exc:  # raised again by the fetcher
+                failure.append(exc)
+                return None
+            finally:
+                ended.set()  # the fetcher carries on while the job runs
+
+        if not self.executor.lend(lent):
+            self._receive(storage, timeout, keep=False)
+            return
+        ended.wait()
+        if failure:
+            raise failure[0]
+
+    def _receive(self, storage: HandsOff, timeout: float, *, keep: bool) -> Task | None:
+        """One wait for a hand-off; what is handed over is dispatched (released if the
+        worker is stopping by then), the first sync job returned with ``keep``."""
+        failed = False
+
+        def wait() -> list[ClaimedJob]:
+            nonlocal failed
+            try:
+                return storage.wait_handoff(self.worker_id, self.options.queues, max(timeout, 0))
+            except Exception:
+                failed = True
+                raise
+
+        try:
+            handed = persist(wait, "waiting for jobs", self.stopping)
+        except GaveUp:
+            return None  # whatever a lost reply handed over is released by unregistering
+        if failed:  # as after a claim: a lost reply may have handed a job over
+            self._release_orphans(handed)
+        if not handed:
+            return None
+        if self.stopping.is_set():
+            self.acker.add_many([released(job) for job in handed])
+            return None
+        return self._dispatch(handed, keep=keep)
 
     def _next_due(self, claimed_since: float, *, recheck: bool = True) -> float | None:
         """Burst mode: seconds to wait for more work, or ``None`` (see :func:`.burst.next_due`)."""

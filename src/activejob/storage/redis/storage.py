@@ -6,7 +6,9 @@ script that moves up to ``limit`` jobs into the claiming worker's in-progress se
 and marks them running; a worker that stops heartbeating has its in-progress jobs
 released by :meth:`~activejob.storage.base.Storage.recover`. Idle workers block on a
 Pub/Sub subscription (see :mod:`.notifier`), so a job starts as soon as it is
-enqueued and a scheduled one as soon as it is due. The key layout is described in
+enqueued and a scheduled one as soon as it is due; a worker's fetcher blocks on a
+list of its own instead, where a new job is handed to it already claimed (see
+:mod:`.handoff`). The key layout is described in
 ``_lib.lua``; every script is atomic, so nothing is ever half-applied.
 
 A lost connection raises :class:`~activejob.storage.base.StorageUnavailable` after a
@@ -70,6 +72,7 @@ from activejob.storage.redis.connection import (
     is_config_error,
     retrying,
 )
+from activejob.storage.redis.handoff import Handoff
 from activejob.storage.redis.notifier import Notifier
 from activejob.storage.redis.scripts import Scripts
 from activejob.storage.redis.unique import unique_push_args, unique_push_reply
@@ -107,6 +110,7 @@ class RedisStorage(Storage):
         self._p = settings.key_prefix
         self._scripts = Scripts(self.client, own_connections=not settings.caps_connections)
         self._notifier = Notifier(self.client, self._p)
+        self._handoff = Handoff(self.client, self._scripts, self._p)
 
     @classmethod
     def from_url(cls, url: str) -> RedisStorage:
@@ -372,6 +376,27 @@ class RedisStorage(Storage):
                 return True
         return self._notifier.wait(selector, timeout)
 
+    def wait_handoff(
+        self, worker_id: str, queues: Sequence[str], timeout: float
+    ) -> builtins.list[ClaimedJob]:
+        """Block as :meth:`wait` does, as the idle fetcher of ``worker_id``: a new job
+        for ``queues`` may be handed over already claimed (returned, to run); ``[]``
+        after a wake-up or the timeout, when the caller claims next. Call it after an
+        empty :meth:`claim` by the same thread. See :mod:`.handoff`."""
+        selector = QueueSelector.parse(queues)
+        timeout = max(float(timeout), 0.0)
+        if not self.settings.handoff or not self._handoff.supported(self._call):
+            self._wait(selector, timeout)
+            return []
+        return self._handoff.wait(
+            lambda name, *args: self._script(name, *args, retry=False),
+            lambda operation: self._call(operation, retry=False),
+            worker_id,
+            [str(pattern) for pattern in selector.patterns],
+            timeout,
+            lambda: self._notifier.wait(selector, 0.0),
+        )
+
     # -- flow: cancellation -------------------------------------------------------------
 
     def _cancel(self, job_id: str) -> Cancellation | None:
@@ -394,6 +419,7 @@ class RedisStorage(Storage):
         """Wake every thread blocked in ``wait`` (those of other workers sharing this
         storage too: they look again and carry on)."""
         self._notifier.wake_all()
+        self._call(self._handoff.notify_stop)
 
     def _prune(self, older_than: float) -> int:  # runs of recurring tasks expire by TTL
         cutoff = records.stamp(_time.now() - older_than)
@@ -495,11 +521,7 @@ class RedisStorage(Storage):
         self._pipeline(build)
 
     def _resume(self, queue_name: str) -> None:
-        def build(pipe: Any) -> None:
-            pipe.srem(self.key("paused"), queue_name)
-            pipe.publish(self.key("notify", queue_name), "")
-
-        self._pipeline(build)
+        self._script("resume", queue_name)
 
     # -- recurring tasks (see .recurring) ----------------------------------------------
 
