@@ -59,12 +59,11 @@ from activejob.storage.browse import Activity, BlockedKey, JobPage, JobQuery
 from activejob.storage.concurrency import emit_blocked, emit_unblocked, slots_to_json
 from activejob.storage.options import mask_password
 from activejob.storage.recurring import RecurringTaskInfo, RecurringTaskSpec
-from activejob.storage.redis import records, recurring
+from activejob.storage.redis import listing, records, recurring
 from activejob.storage.redis.browse import (
     blocked_keys,
     browse,
     finished_activity,
-    with_oldest_ready,
 )
 from activejob.storage.redis.connection import (
     TRANSIENT,
@@ -438,53 +437,7 @@ class RedisStorage(Storage):
         return records.job_info(found) if found else None
 
     def _list(self, where: JobFilter) -> builtins.list[JobInfo]:
-        if where.job_id_prefix is not None:
-            ids = self._ids_with_prefix(where.job_id_prefix, where.job_ids)
-            return self._list_by_ids(dataclasses.replace(where, job_ids=ids))
-        if where.job_ids is not None:
-            return self._list_by_ids(where)
-        if where.queue_name is not None:
-            queues = [where.queue_name]
-        else:
-            known = self._call(lambda: self.client.smembers(self.key("queues")))
-            queues = sorted(cast("set[str]", known))
-        states = [JobState(s) for s in where.states] if where.states is not None else list(JobState)
-        indexes = [f"idx:{state.value}:{queue}" for queue in queues for state in states]
-        if not indexes or where.limit == 0:
-            return []
-        limit = -1 if where.limit is None else where.limit
-        found = self._script(
-            "list", PROMOTE_LIMIT, where.offset, limit, where.job_class or "", *indexes
-        )
-        return [records.job_info(flat) for flat in found]
-
-    def _ids_with_prefix(self, prefix: str, among: Sequence[str] | None) -> builtins.list[str]:
-        """The job ids starting with ``prefix`` (of ``among``, if given). HSCAN walks the
-        id index a slice at a time, so a large store is never blocked by one call."""
-        if among is not None:
-            return [job_id for job_id in among if job_id.startswith(prefix)]
-        pattern = "".join("\\" + c if c in "*?[]\\" else c for c in prefix) + "*"
-
-        def scan() -> builtins.list[str]:
-            pairs = self.client.hscan_iter(self.key("ids"), match=pattern, count=1000)
-            return [cast("str", job_id) for job_id, _ in pairs]
-
-        return self._call(scan)
-
-    def _list_by_ids(self, where: JobFilter) -> builtins.list[JobInfo]:
-        ids = list(dict.fromkeys(where.job_ids or ()))
-        found = self._script("get", PROMOTE_LIMIT, *ids) if ids else []
-        states = None if where.states is None else {JobState(s) for s in where.states}
-        jobs = [
-            info
-            for info in (records.job_info(flat) for flat in found if flat)
-            if (states is None or info.state in states)
-            and (where.queue_name is None or info.queue_name == where.queue_name)
-            and (where.job_class is None or info.job_class == where.job_class)
-        ]
-        jobs.sort(key=lambda info: int(info.id), reverse=True)
-        end = None if where.limit is None else where.offset + where.limit
-        return jobs[where.offset : end]
+        return listing.jobs(self, where)
 
     def _retry(self, where: JobFilter) -> int:
         return self._change(where, _RETRYABLE, "retry")
@@ -539,17 +492,7 @@ class RedisStorage(Storage):
 
     def queues(self) -> builtins.list[QueueInfo]:
         """Every queue with jobs, or paused, by name, with its non-zero counts by state."""
-        states = list(JobState)
-        reply = self._script("queues", PROMOTE_LIMIT, *(s.value for s in states))
-        width = 2 + len(states)
-        out = []
-        for i in range(0, len(reply), width):
-            pairs = zip(states, reply[i + 2 : i + width], strict=True)
-            counts = {state: int(n) for state, n in pairs if int(n)}
-            paused = bool(int(reply[i + 1]))
-            if paused or counts:
-                out.append(QueueInfo(reply[i], paused, counts))
-        return with_oldest_ready(self, out)
+        return listing.queues(self)
 
     def _browse(self, query: JobQuery) -> JobPage:
         return browse(self, query)
@@ -566,37 +509,7 @@ class RedisStorage(Storage):
     def workers(self) -> builtins.list[dict[str, Any]]:
         """Live workers, most recent heartbeat first: id, started and heartbeat times,
         the job ids they run, and the info of their last heartbeat."""
-        beats = cast(
-            "builtins.list[tuple[str, float]]",
-            self._call(lambda: self.client.zrevrange(self.key("workers"), 0, -1, withscores=True)),
-        )
-
-        def build_workers(pipe: Any) -> None:
-            for worker_id, _ in beats:
-                pipe.hgetall(self.key("worker", worker_id))
-                pipe.smembers(self.key("running", worker_id))
-
-        replies = self._pipeline(build_workers) if beats else []
-        running = [sorted(replies[i + 1]) for i in range(0, len(replies), 2)]
-
-        def build_jobs(pipe: Any) -> None:
-            for sids in running:
-                for s in sids:
-                    pipe.hget(self.key("job", s), "job_id")
-
-        job_ids = iter(self._pipeline(build_jobs) if any(running) else [])
-        out: builtins.list[dict[str, Any]] = []
-        for (worker_id, beat), fields, sids in zip(beats, replies[::2], running, strict=True):
-            entry = records.worker_info(fields.get("info"))
-            started = fields.get("started_at", beat)
-            entry.update(
-                id=worker_id,
-                started_at=_time.from_timestamp(float(started)),
-                heartbeat_at=_time.from_timestamp(float(beat)),
-                running=[j for j in (next(job_ids) for _ in sids) if j],
-            )
-            out.append(entry)
-        return out
+        return listing.workers(self)
 
     def close(self) -> None:
         """Stop the notification listener and close the connections."""
