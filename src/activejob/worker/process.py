@@ -40,6 +40,7 @@ from activejob.worker.board import LostWorker, StartedBoard
 from activejob.worker.burst import next_due
 from activejob.worker.executor import Executor, Task
 from activejob.worker.heartbeat import Heartbeat
+from activejob.worker.lending import lend_wait
 from activejob.worker.options import WorkerOptions
 from activejob.worker.outcomes import Tally, load_job, plural, released, result_for
 from activejob.worker.overseer import Overseer
@@ -417,27 +418,9 @@ class WorkerProcess:
             )
 
     def _wait_for_handoff(self, storage: HandsOff, timeout: float) -> None:
-        """Wait as an idle fetcher the storage may hand a new job to, claimed. The
-        wait is lent to an idle job thread if there is one, so a job handed over
-        starts on the thread that woke; this thread waits for the wait to end."""
-        ended = threading.Event()
-        failure: list[BaseException] = []
-
-        def lent() -> Task | None:
-            try:
-                return self._receive(storage, timeout, keep=True)
-            except BaseException as exc:  # raised again by the fetcher
-                failure.append(exc)
-                return None
-            finally:
-                ended.set()  # the fetcher carries on while the job runs
-
-        if not self.executor.lend(lent):
-            self._receive(storage, timeout, keep=False)
-            return
-        ended.wait()
-        if failure:
-            raise failure[0]
+        """Wait as an idle fetcher the storage may hand a new job to, claimed; on an
+        idle job thread if there is one, which then runs the job (:func:`.lend_wait`)."""
+        lend_wait(self.executor, functools.partial(self._receive, storage, timeout))
 
     def _receive(self, storage: HandsOff, timeout: float, *, keep: bool) -> Task | None:
         """One wait for a hand-off; what is handed over is dispatched (released if the
