@@ -253,3 +253,17 @@ def test_a_scheduled_job_still_starts_when_due(redis_url: str, storage: RedisSto
         Note.set(wait=timedelta(seconds=0.3)).perform_later("later")
         wait_for(lambda: jobs.labels() == ["later"], timeout=5)
     jobs.RUNS.clear()
+
+
+def test_handoff_0_in_the_url_keeps_the_pub_sub_wait(redis_url: str) -> None:
+    store = RedisStorage(redis_support.with_params(redis_url, handoff=0))
+    try:
+        assert store.settings.handoff is False
+        waiter = Waiter(store, "w1", ["default"])
+        wait_for(lambda: store._notifier._thread is not None)  # listening, not registered
+        assert idle_fetchers(store) == {}
+        store.push([new_job("j1")])
+        assert waiter.result() == []  # woken by the announcement, to claim
+        assert info_of(store, "j1").state is JobState.READY
+    finally:
+        store.close()

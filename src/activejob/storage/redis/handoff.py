@@ -20,8 +20,9 @@ that unregisters gives it back. A fetcher that died while idle keeps its
 registration until the deadline (its wait's timeout, at most :data:`LONGEST`, plus
 :data:`SLACK`): at most one job is handed to it, and recovery releases that one.
 
-Needs Redis 6.0 (``BLPOP`` with a fractional timeout); on an older server, or with
-``?handoff=0`` in the URL, fetchers wait on Pub/Sub as before.
+Needs Redis 6.0 (``BLPOP`` with a fractional timeout); on an older server, with a
+``socket_timeout`` under 0.2 s, or with ``?handoff=0`` in the URL, fetchers wait on
+Pub/Sub as before.
 
 Example::
 
@@ -52,7 +53,7 @@ pushes after that go to the ready sets, where the fetcher claims them."""
 PAST_DUE = 0.0005
 """A wait for a scheduled job ends this long after it is due, so that the claim that
 follows finds it due."""
-REPLY_GRACE = 5.0
+REPLY_GRACE = 2.0
 """Seconds beyond its timeout that a ``BLPOP`` reply may take before the connection
 is taken for dead."""
 
@@ -79,7 +80,10 @@ class Handoff:
         self._socket_timeout: float | None = kwargs.get("socket_timeout")
 
     def supported(self, call: Run) -> bool:
-        """Whether the server has ``BLPOP`` with fractional timeouts (Redis 6.0)."""
+        """Whether the server has ``BLPOP`` with fractional timeouts (Redis 6.0), and
+        the URL's ``socket_timeout`` (if any) leaves room for a blocking wait."""
+        if self._socket_timeout is not None and self._socket_timeout < 0.2:
+            return False
         if self._supported is None:
             info = call(lambda: self._client.info("server"))
             major = int(str(info.get("redis_version", "0")).split(".")[0] or 0)
