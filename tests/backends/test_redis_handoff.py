@@ -267,3 +267,19 @@ def test_handoff_0_in_the_url_keeps_the_pub_sub_wait(redis_url: str) -> None:
         assert info_of(store, "j1").state is JobState.READY
     finally:
         store.close()
+
+
+def test_a_job_due_within_the_wait_is_timed_here_not_by_blpop(storage: RedisStorage) -> None:
+    # A BLPOP's timeout fires only on the server's clock tick (hz: every 100 ms by
+    # default), so a fetcher that must wake when a job comes due does not register:
+    # it waits on Pub/Sub with its own timer, then claims.
+    due = time.time() + 0.5
+    storage.push([new_job("soon", run_at=due)])
+    waiter = Waiter(storage, "w1", ["default"])
+    seen: set[str] = set()
+    while waiter.thread.is_alive():
+        seen.update(idle_fetchers(storage))
+        time.sleep(0.01)  # sleep-ok: sampling the registrations while the wait lasts
+    assert waiter.result() == [] and time.time() >= due
+    assert seen == set()
+    assert [c.job_id for c in storage.claim("w1", ["default"], 5)] == ["soon"]

@@ -98,11 +98,14 @@ class Handoff:
         entries: Sequence[str],
         timeout: float,
         interrupted: Callable[[], bool],
+        announced: Callable[[float], bool],
     ) -> list[ClaimedJob]:
         """Register ``worker_id`` as idle on ``entries`` and block until a job is
         handed to it (returned), a wake-up, ``interrupted()`` or ``timeout`` (``[]``:
         claim next). ``interrupted`` says whether this thread was woken since its
-        last claim (a stop, or an announcement on its queues)."""
+        last claim (a stop, or an announcement on its queues); ``announced(seconds)``
+        waits for one, on Pub/Sub: the wait used, unregistered, when a job comes due
+        within ``timeout`` (its timer is ours, to the millisecond)."""
         with self._lock:
             self._known.add(worker_id)
         # From here on a notify_stop reaches the list (and idle.lua sees it there); a
@@ -111,13 +114,15 @@ class Handoff:
             return []
         timeout = min(timeout, LONGEST)
         deadline = _time.now() + timeout + SLACK
-        reply = script("idle", worker_id, 1000, records.stamp(deadline), *entries)
-        claimable, next_due = reply[:2]
-        if int(claimable):
+        horizon = records.stamp(_time.now() + timeout)
+        reply = script("idle", worker_id, 1000, records.stamp(deadline), horizon, *entries)
+        code, next_due = int(reply[0]), reply[1]
+        if code == 1:
             return _jobs(reply[2:])
+        if code == 2:
+            announced(max(0.0, float(next_due) - _time.now()) + PAST_DUE)
+            return []
         block = timeout
-        if next_due:
-            block = min(block, float(next_due) - _time.now() + PAST_DUE)
         if self._socket_timeout is not None:
             block = min(block, self._socket_timeout - 0.05)
         item = None

@@ -393,7 +393,8 @@ class RedisStorage(Storage):
             worker_id,
             [str(pattern) for pattern in selector.patterns],
             timeout,
-            lambda: self._notifier.wait(selector, 0.0),
+            lambda: self._notifier.heard(selector),
+            lambda seconds: self._notifier.wait(selector, seconds),
         )
 
     # -- flow: cancellation -------------------------------------------------------------
