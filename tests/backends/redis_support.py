@@ -8,14 +8,17 @@ private ``redis-server`` on a free port instead of touching the shared one.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import socket
 import subprocess
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -293,3 +296,10 @@ def proxy(redis_server_url: str) -> Iterator[FaultyProxy]:
     faulty = FaultyProxy(redis_server_url)
     yield faulty
     faulty.close()
+
+
+def idle_fetchers(storage: RedisStorage) -> dict[str, float]:
+    """The live idle registrations (worker id: deadline) a push may hand a job to."""
+    found = storage.client.hgetall(storage.key("idle"))
+    deadlines = {wid: json.loads(text)[0] for wid, text in cast("dict[str, str]", found).items()}
+    return {wid: at for wid, at in deadlines.items() if at > time.time()}

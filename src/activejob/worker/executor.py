@@ -50,6 +50,7 @@ class Task:
 
 
 Done = Callable[[Task, "Result"], None]
+Lent = Callable[[], "Task | None"]
 
 
 class Executor:
@@ -81,6 +82,8 @@ class Executor:
         self._changed = threading.Condition(self._lock)
         """Signalled when a task finishes, or on :meth:`wake`."""
         self._sync: deque[Task] = deque()
+        self._lent: deque[Lent] = deque()
+        self._idle_threads = 0
         self._async: deque[Task] = deque()
         self._running = 0
         self._async_running = 0
@@ -168,6 +171,18 @@ class Executor:
                 self._sync.append(task)
                 self._work.notify()
 
+    def lend(self, call: Lent) -> bool:
+        """Have an idle sync thread run ``call``, then at once the task it returns (if
+        any) as if queued: a fetcher's wait for a job lent this way starts the job on
+        the thread that woke, with no hand-over between threads. ``call`` must not
+        raise. ``False`` (and nothing done) when no thread is idle."""
+        with self._work:
+            if self._closing or self._sync or self._idle_threads <= len(self._lent):
+                return False
+            self._lent.append(call)
+            self._work.notify()
+            return True
+
     def take_unstarted(self) -> list[Task]:
         """Remove and return every task not started yet (to release them)."""
         with self._lock:
@@ -243,32 +258,48 @@ class Executor:
     # -- running ---------------------------------------------------------------------
 
     def _sync_worker(self, slot: int) -> None:
-        board = self._board
         while True:
+            lent = None
             with self._work:
-                while not self._sync and not self._closing:
+                while not self._sync and not self._lent and not self._closing:
+                    self._idle_threads += 1
                     self._work.wait()
-                if not self._sync:
+                    self._idle_threads -= 1
+                if self._lent:
+                    lent = self._lent.popleft()
+                elif not self._sync:
                     return
-                task = self._sync.popleft()
-                self._running += 1
+                else:
+                    task = self._sync.popleft()
+                    self._running += 1
+            if lent is not None:
+                found = lent()
+                if found is None:
+                    continue
+                task = found
+                with self._lock:
+                    self._running += 1
+            self._run_sync(slot, task)
+
+    def _run_sync(self, slot: int, task: Task) -> None:
+        board = self._board
+        try:
+            if board is not None:
+                board.start(slot, task.claimed.id, task.claimed.job_id)
+            self._occupy(slot, task)
             try:
-                if board is not None:
-                    board.start(slot, task.claimed.id, task.claimed.job_id)
-                self._occupy(slot, task)
-                try:
-                    outcome = run(task.job, adapter=self.adapter, stopping=self.stopping)
-                    result = result_for(task.claimed, outcome, self.adapter)
-                    task.resumed = is_resumption(outcome)
-                except BaseException as exc:  # SystemExit or KeyboardInterrupt from a job
-                    result = crashed(task.claimed, task.job, exc)
-                finally:
-                    if board is not None:
-                        board.clear(slot)
-                    self._vacate(slot)
-                self._done(task, result)
+                outcome = run(task.job, adapter=self.adapter, stopping=self.stopping)
+                result = result_for(task.claimed, outcome, self.adapter)
+                task.resumed = is_resumption(outcome)
+            except BaseException as exc:  # SystemExit or KeyboardInterrupt from a job
+                result = crashed(task.claimed, task.job, exc)
             finally:
-                self._finished()
+                if board is not None:
+                    board.clear(slot)
+                self._vacate(slot)
+            self._done(task, result)
+        finally:
+            self._finished()
 
     def _finished(self) -> None:
         with self._changed:

@@ -34,11 +34,13 @@ from typing import TYPE_CHECKING, Any
 from activejob import _time, events
 from activejob.job.execution import abandoned
 from activejob.storage.base import ClaimedJob, JobFilter, JobState, Result, Storage
-from activejob.storage.selector import QueueSelector
+from activejob.storage.handoff import HandsOff
 from activejob.worker.acker import Acker
 from activejob.worker.board import LostWorker, StartedBoard
+from activejob.worker.burst import next_due
 from activejob.worker.executor import Executor, Task
 from activejob.worker.heartbeat import Heartbeat
+from activejob.worker.lending import lend_wait
 from activejob.worker.options import WorkerOptions
 from activejob.worker.outcomes import Tally, load_job, plural, released, result_for
 from activejob.worker.overseer import Overseer
@@ -116,6 +118,9 @@ class WorkerProcess:
             board.publish(self.worker_id)
         self.heartbeat = Heartbeat(storage, self.worker_id, options, self._heartbeat_info)
         self._prefetch = options.prefetch_count
+        # A storage that hands new jobs to idle fetchers (Redis): the wait after an
+        # empty claim may return jobs, claimed already.
+        self._handoff = storage if isinstance(storage, HandsOff) else None
         # flow: timeouts and cancellation. Cancel requests reach running jobs, and a
         # job that outran its timeout is recorded while its thread runs on.
         self.overseer = Overseer(storage, self.worker_id, self.executor, options, self._runaway)
@@ -326,17 +331,23 @@ class WorkerProcess:
             logger.warning("releasing %d job(s) claimed by a lost reply", len(orphans))
             self.acker.add_many(orphans)
 
-    def _dispatch(self, claimed: Sequence[ClaimedJob]) -> None:
+    def _dispatch(self, claimed: Sequence[ClaimedJob], *, keep: bool = False) -> Task | None:
+        """Queue the claimed jobs to run; with ``keep``, the first sync one is
+        returned instead, for the calling thread to run."""
         with self._inflight_lock:
             for job in claimed:
                 self._inflight[job.id] = job
         events.emit("worker_claim", worker_id=self.worker_id, jobs=claimed)
+        kept = None
         for job in claimed:
             loaded = load_job(job)
             if isinstance(loaded, Result):
                 self._record(job, loaded)
+            elif keep and kept is None and not type(loaded).is_async():
+                kept = Task(job, loaded)
             else:
                 self.executor.submit(Task(job, loaded))
+        return kept
 
     def _runaway(self, task: Task) -> None:
         """A job went ``timeout_grace`` past its timeout and has not returned: record
@@ -396,6 +407,9 @@ class WorkerProcess:
     def _wait_for_jobs(self, timeout: float) -> None:
         if self.stopping.is_set():
             return
+        if self._handoff is not None:
+            self._wait_for_handoff(self._handoff, timeout)
+            return
         with contextlib.suppress(GaveUp):
             persist(
                 lambda: self.storage.wait(self.options.queues, max(timeout, 0.0)),
@@ -403,50 +417,40 @@ class WorkerProcess:
                 self.stopping,
             )
 
-    def _next_due(self, claimed_since: float, *, recheck: bool = True) -> float | None:
-        """Burst mode: seconds to wait for more work on our queues, or ``None`` when
-        there is none: nothing running anywhere (a dead worker's job is released by
-        recovery and runs here) and nothing scheduled within ``burst_horizon``.
+    def _wait_for_handoff(self, storage: HandsOff, timeout: float) -> None:
+        """Wait as an idle fetcher the storage may hand a new job to, claimed; on an
+        idle job thread if there is one, which then runs the job (:func:`.lend_wait`)."""
+        lend_wait(self.executor, functools.partial(self._receive, storage, timeout))
 
-        Jobs due before the last claim were claimable then, so one that is due but
-        was not claimed (a paused queue) does not hold the worker. A ready job may
-        also be a rate-limited one whose window freed between the last claim and this
-        listing (it lists as held no more): with ``recheck``, such a job asks for one
-        more claim (0.0) rather than end the burst with it still waiting."""
-        horizon = _time.now() + self.options.burst_horizon
+    def _receive(self, storage: HandsOff, timeout: float, *, keep: bool) -> Task | None:
+        """One wait for a hand-off; what is handed over is dispatched (released if the
+        worker is stopping by then), the first sync job returned with ``keep``."""
+        failed = False
+
+        def wait() -> list[ClaimedJob]:
+            nonlocal failed
+            try:
+                return storage.wait_handoff(self.worker_id, self.options.queues, max(timeout, 0))
+            except Exception:
+                failed = True
+                raise
+
         try:
-            paused = persist(
-                lambda: {q.name for q in self.storage.queues() if q.paused},
-                "listing queues",
-                self.stopping,
-            )
-            # READY too: a scheduled job that came due since the last claim is listed
-            # as ready, and it is work for this burst.
-            pending = persist(
-                lambda: self.storage.list(
-                    JobFilter(
-                        states=[JobState.SCHEDULED, JobState.READY, JobState.RUNNING],
-                        limit=None,
-                    )
-                ),
-                "listing pending jobs",
-                self.stopping,
-            )
+            handed = persist(wait, "waiting for jobs", self.stopping)
         except GaveUp:
+            return None  # whatever a lost reply handed over is released by unregistering
+        if failed:  # as after a claim: a lost reply may have handed a job over
+            self._release_orphans(handed)
+        if not handed:
             return None
-        selector = QueueSelector.parse(self.options.queues)
-        ours = [info for info in pending if selector.matches(info.queue_name)]
-        if any(info.state is JobState.RUNNING for info in ours):
-            return self.options.poll_interval
-        # flow: rate limits -- a ready job held by its rate limit is due when it frees.
-        due = {info.id: (info.rate_limited_until or info.run_at).timestamp() for info in ours}
-        waiting = [info for info in ours if info.queue_name not in paused]
-        upcoming = [due[i.id] for i in waiting if claimed_since < due[i.id] <= horizon]
-        if upcoming:
-            return max(0.0, min(upcoming) - _time.now())
-        if recheck and any(info.state is JobState.READY for info in waiting):
-            return 0.0
-        return None
+        if self.stopping.is_set():
+            self.acker.add_many([released(job) for job in handed])
+            return None
+        return self._dispatch(handed, keep=keep)
+
+    def _next_due(self, claimed_since: float, *, recheck: bool = True) -> float | None:
+        """Burst mode: seconds to wait for more work, or ``None`` (see :func:`.burst.next_due`)."""
+        return next_due(self.storage, self.options, self.stopping, claimed_since, recheck=recheck)
 
     # -- stopping --------------------------------------------------------------------
 

@@ -27,6 +27,11 @@
 --   P..'recurring:run:'..key..':'..run_at  string: one run of a task, stored once
 --   P..'unique:'..lock          string: the sid of the job that took a unique key
 --   channel P..'notify:'..queue published when a queue may have claimable work
+--   P..'idle'                   hash: wid -> JSON [deadline, queue entries] of a fetcher
+--                               blocked on its hand-off list (see idle.lua); one job or
+--                               wake-up each: whoever hands it one removes the entry
+--   P..'handoff:'..wid          list: what was handed to that fetcher: a claimed job (JSON
+--                               of claim's seven values), '' (look again) or 's' (stop)
 --
 -- A sid is the zero-padded storage id, so that sids sort as numbers would.
 local P = ARGV[1]
@@ -35,6 +40,7 @@ local IDX_KEYS = {}
 local RATE_LOGS = {}  -- flow: rate limits: per bucket, its log trimmed once per script
 local NOTIFIED = {}  -- queues announced by this script (once is enough: it is atomic)
 local CC_LIMITS = {}  -- flow: concurrency: 'concurrency' texts decoded by this script
+local NO_IDLERS = false  -- no fetcher is registered as idle (nothing in a script adds one)
 
 local function job_key(sid) return P .. 'job:' .. sid end
 -- Built once per (state, queue) and script: a hot loop names the same few indexes.
@@ -116,10 +122,50 @@ local function unqueue(sid, state, queue, prio)
   end
 end
 
+-- Whether a queue entry list (a name, or a prefix ending in '*') takes `queue`.
+local function entries_match(entries, queue)
+  for _, entry in ipairs(entries) do
+    if entry == queue then return true end
+    if string.sub(entry, -1) == '*' and string.sub(queue, 1, #entry - 1) ==
+        string.sub(entry, 1, -2) then
+      return true
+    end
+  end
+  return false
+end
+
+-- An idle fetcher registered for `queue` (see idle.lua), its registration removed, or
+-- nil; registrations past their deadline (a fetcher that died or stalled) are dropped.
+local function take_idler(queue)
+  if NO_IDLERS then return nil end
+  local all = redis.call('HGETALL', P .. 'idle')
+  if #all == 0 then
+    NO_IDLERS = true
+    return nil
+  end
+  for i = 1, #all, 2 do
+    local ok, reg = pcall(cjson.decode, all[i + 1])
+    if not ok or type(reg) ~= 'table' or not tonumber(reg[1])
+        or tonumber(reg[1]) <= tonumber(NOW) then
+      redis.call('HDEL', P .. 'idle', all[i])
+    elseif entries_match(reg[2], queue) then
+      redis.call('HDEL', P .. 'idle', all[i])
+      return all[i]
+    end
+  end
+  return nil
+end
+
 local function notify(queue)
   if NOTIFIED[queue] then return end
   NOTIFIED[queue] = true
   redis.call('PUBLISH', P .. 'notify:' .. queue, '')
+  -- Fetchers blocked on their hand-off list hear it there: each is told to look again.
+  while true do
+    local wid = take_idler(queue)
+    if not wid then return end
+    redis.call('LPUSH', P .. 'handoff:' .. wid, '')
+  end
 end
 
 -- Store a job as ready now, or scheduled for run_at; returns the new state.
@@ -431,6 +477,14 @@ local function argv_from(first)
   return out
 end
 
+-- Forget a worker whose running jobs were released: its heartbeat, its in-progress
+-- set, and its hand-off list and idle registration (a job handed to it is in the set).
+local function forget_worker(wid)
+  redis.call('DEL', running_key(wid), P .. 'worker:' .. wid, P .. 'handoff:' .. wid)
+  redis.call('HDEL', P .. 'idle', wid)
+  redis.call('ZREM', P .. 'workers', wid)
+end
+
 -- Release the running jobs of worker wid and forget the worker. A crash is counted
 -- on each job, or, given `started` (a set of sids), only on those; a job past
 -- max_crashes fails as poison with the error in ARGV[5] (class) and ARGV[6], ARGV[7]
@@ -459,8 +513,7 @@ local function release_worker(wid, max_crashes, started, out)
       end
     end
   end
-  redis.call('DEL', rkey, P .. 'worker:' .. wid)
-  redis.call('ZREM', P .. 'workers', wid)
+  forget_worker(wid)
   return released, failed
 end
 

@@ -48,7 +48,8 @@ class RedisSettings:
     kept: ``7d``, ``12h``, ``30m`` or seconds; default 7 days; see
     :mod:`activejob.storage.options`) and
     ``reconnect_timeout`` (seconds an operation keeps retrying a lost connection before
-    it raises, default 1); every other parameter is redis-py's own
+    it raises, default 1), ``handoff`` (``0`` turns off handing new jobs straight to
+    idle workers, see :mod:`.handoff`; default on); every other parameter is redis-py's own
     (``socket_timeout``, ``max_connections``, ...).
     """
 
@@ -56,6 +57,7 @@ class RedisSettings:
     prefix: str = DEFAULT_PREFIX
     reconnect_timeout: float = 1.0
     keep_finished: float = DEFAULT_KEEP_FINISHED
+    handoff: bool = True
 
     @classmethod
     def from_url(cls, url: str) -> RedisSettings:
@@ -66,12 +68,13 @@ class RedisSettings:
             raise ConfigurationError(f"empty prefix in redis URL {mask_password(url)}")
         reconnect_timeout = options.duration("reconnect_timeout", 1.0)
         keep_finished = options.duration("keep_finished", DEFAULT_KEEP_FINISHED)
+        handoff = options.boolean("handoff", True)
         # What is left is redis-py's (socket_timeout, max_connections, ...).
         parts = urlsplit(url)
         scheme = parts.scheme.split("+", 1)[0]
         query = urlencode(options.query)
         plain = urlunsplit((scheme, parts.netloc, parts.path, query, parts.fragment))
-        return cls(plain, prefix, reconnect_timeout, keep_finished)
+        return cls(plain, prefix, reconnect_timeout, keep_finished, handoff)
 
     @property
     def caps_connections(self) -> bool:
@@ -114,8 +117,8 @@ def _reason(exc: Exception) -> str:
     unknown = re.search(r"unexpected keyword argument '(\w+)'", str(exc))
     if unknown:
         return (
-            f"unknown option {unknown[1]!r} (activejob's are prefix, keep_finished and "
-            "reconnect_timeout; the others are redis-py's, such as socket_timeout)"
+            f"unknown option {unknown[1]!r} (activejob's are prefix, keep_finished, "
+            "reconnect_timeout and handoff; the others are redis-py's, such as socket_timeout)"
         )
     return str(exc)
 

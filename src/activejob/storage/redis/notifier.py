@@ -82,6 +82,15 @@ class Notifier:
         ``False`` on timeout."""
         return self._signal.wait(selector, max(0.0, timeout))
 
+    def heard(self, selector: QueueSelector) -> bool:
+        """Whether a queue ``selector`` matches was announced (or :meth:`wake_all`
+        called) since this thread last looked, without blocking; listening goes on
+        from here (as after :meth:`listen` with ``keep``, unless this call starts the
+        listener: what it announces on subscribing is for earlier listeners)."""
+        starting = self._thread is None or self._pid != os.getpid()
+        self.listen(keep=not starting)
+        return self._signal.wait(selector, 0.0)
+
     def wake_all(self) -> None:
         """Wake every caller blocked in :meth:`wait` (and any that listened before)."""
         self._signal.notify(None)

@@ -49,6 +49,9 @@ NAMES = (
     "push_unique",  # flow: unique
     "browse",
     "run_now",
+    "idle",  # hand-off to idle fetchers (handoff.py)
+    "unidle",
+    "resume",
 )
 
 Args = Sequence[str | int | float]
@@ -185,6 +188,17 @@ class Scripts:
             connection.disconnect()
             connection.connect()
         return connection
+
+    def block(self, timeout: float, *command: str | float) -> Any:
+        """Send a blocking command (``BLPOP key timeout``) on this thread's own
+        connection, as :meth:`run` does, and wait up to ``timeout`` seconds more than
+        the server should take for its reply (then the connection is dropped)."""
+        if not self._own_connections:
+            client: Any = self._client  # redis-py leaves execute_command untyped
+            return client.execute_command(*command)
+        connection = self._connection()
+        connection.send_command(*command)
+        return connection.read_response(timeout=timeout)
 
     def run_atomically(self, calls: Sequence[tuple[str, Args]]) -> list[Any]:
         """Run several scripts as one MULTI/EXEC, so no other client sees one applied

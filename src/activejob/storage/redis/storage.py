@@ -6,7 +6,9 @@ script that moves up to ``limit`` jobs into the claiming worker's in-progress se
 and marks them running; a worker that stops heartbeating has its in-progress jobs
 released by :meth:`~activejob.storage.base.Storage.recover`. Idle workers block on a
 Pub/Sub subscription (see :mod:`.notifier`), so a job starts as soon as it is
-enqueued and a scheduled one as soon as it is due. The key layout is described in
+enqueued and a scheduled one as soon as it is due; a worker's fetcher blocks on a
+list of its own instead, where a new job is handed to it already claimed (see
+:mod:`.handoff`). The key layout is described in
 ``_lib.lua``; every script is atomic, so nothing is ever half-applied.
 
 A lost connection raises :class:`~activejob.storage.base.StorageUnavailable` after a
@@ -28,7 +30,6 @@ import builtins
 import dataclasses
 import json
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import Any, TypeVar, cast
 
 import redis
@@ -41,7 +42,6 @@ from activejob.storage.base import (
     CANCEL_NOTICE,
     Cancellation,
     ClaimedJob,
-    Duplicate,
     JobFilter,
     JobInfo,
     JobState,
@@ -59,12 +59,11 @@ from activejob.storage.browse import Activity, BlockedKey, JobPage, JobQuery
 from activejob.storage.concurrency import emit_blocked, emit_unblocked, slots_to_json
 from activejob.storage.options import mask_password
 from activejob.storage.recurring import RecurringTaskInfo, RecurringTaskSpec
-from activejob.storage.redis import records
+from activejob.storage.redis import listing, records, recurring
 from activejob.storage.redis.browse import (
     blocked_keys,
     browse,
     finished_activity,
-    with_oldest_ready,
 )
 from activejob.storage.redis.connection import (
     TRANSIENT,
@@ -72,9 +71,10 @@ from activejob.storage.redis.connection import (
     is_config_error,
     retrying,
 )
+from activejob.storage.redis.handoff import Handoff
 from activejob.storage.redis.notifier import Notifier
 from activejob.storage.redis.scripts import Scripts
-from activejob.storage.redis.unique import unique_fields, unique_push_args, unique_push_reply
+from activejob.storage.redis.unique import unique_push_args, unique_push_reply
 from activejob.storage.selector import QueuePattern, QueueSelector
 
 T = TypeVar("T")
@@ -109,6 +109,7 @@ class RedisStorage(Storage):
         self._p = settings.key_prefix
         self._scripts = Scripts(self.client, own_connections=not settings.caps_connections)
         self._notifier = Notifier(self.client, self._p)
+        self._handoff = Handoff(self.client, self._scripts, self._p)
 
     @classmethod
     def from_url(cls, url: str) -> RedisStorage:
@@ -374,6 +375,28 @@ class RedisStorage(Storage):
                 return True
         return self._notifier.wait(selector, timeout)
 
+    def wait_handoff(
+        self, worker_id: str, queues: Sequence[str], timeout: float
+    ) -> builtins.list[ClaimedJob]:
+        """Block as :meth:`wait` does, as the idle fetcher of ``worker_id``: a new job
+        for ``queues`` may be handed over already claimed (returned, to run); ``[]``
+        after a wake-up or the timeout, when the caller claims next. Call it after an
+        empty :meth:`claim` by the same thread. See :mod:`.handoff`."""
+        selector = QueueSelector.parse(queues)
+        timeout = max(float(timeout), 0.0)
+        if not self.settings.handoff or not self._handoff.supported(self._call):
+            self._wait(selector, timeout)
+            return []
+        return self._handoff.wait(
+            lambda name, *args: self._script(name, *args, retry=False),
+            lambda operation: self._call(operation, retry=False),
+            worker_id,
+            [str(pattern) for pattern in selector.patterns],
+            timeout,
+            lambda: self._notifier.heard(selector),
+            lambda seconds: self._notifier.wait(selector, seconds),
+        )
+
     # -- flow: cancellation -------------------------------------------------------------
 
     def _cancel(self, job_id: str) -> Cancellation | None:
@@ -396,6 +419,7 @@ class RedisStorage(Storage):
         """Wake every thread blocked in ``wait`` (those of other workers sharing this
         storage too: they look again and carry on)."""
         self._notifier.wake_all()
+        self._call(self._handoff.notify_stop)
 
     def _prune(self, older_than: float) -> int:  # runs of recurring tasks expire by TTL
         cutoff = records.stamp(_time.now() - older_than)
@@ -414,53 +438,7 @@ class RedisStorage(Storage):
         return records.job_info(found) if found else None
 
     def _list(self, where: JobFilter) -> builtins.list[JobInfo]:
-        if where.job_id_prefix is not None:
-            ids = self._ids_with_prefix(where.job_id_prefix, where.job_ids)
-            return self._list_by_ids(dataclasses.replace(where, job_ids=ids))
-        if where.job_ids is not None:
-            return self._list_by_ids(where)
-        if where.queue_name is not None:
-            queues = [where.queue_name]
-        else:
-            known = self._call(lambda: self.client.smembers(self.key("queues")))
-            queues = sorted(cast("set[str]", known))
-        states = [JobState(s) for s in where.states] if where.states is not None else list(JobState)
-        indexes = [f"idx:{state.value}:{queue}" for queue in queues for state in states]
-        if not indexes or where.limit == 0:
-            return []
-        limit = -1 if where.limit is None else where.limit
-        found = self._script(
-            "list", PROMOTE_LIMIT, where.offset, limit, where.job_class or "", *indexes
-        )
-        return [records.job_info(flat) for flat in found]
-
-    def _ids_with_prefix(self, prefix: str, among: Sequence[str] | None) -> builtins.list[str]:
-        """The job ids starting with ``prefix`` (of ``among``, if given). HSCAN walks the
-        id index a slice at a time, so a large store is never blocked by one call."""
-        if among is not None:
-            return [job_id for job_id in among if job_id.startswith(prefix)]
-        pattern = "".join("\\" + c if c in "*?[]\\" else c for c in prefix) + "*"
-
-        def scan() -> builtins.list[str]:
-            pairs = self.client.hscan_iter(self.key("ids"), match=pattern, count=1000)
-            return [cast("str", job_id) for job_id, _ in pairs]
-
-        return self._call(scan)
-
-    def _list_by_ids(self, where: JobFilter) -> builtins.list[JobInfo]:
-        ids = list(dict.fromkeys(where.job_ids or ()))
-        found = self._script("get", PROMOTE_LIMIT, *ids) if ids else []
-        states = None if where.states is None else {JobState(s) for s in where.states}
-        jobs = [
-            info
-            for info in (records.job_info(flat) for flat in found if flat)
-            if (states is None or info.state in states)
-            and (where.queue_name is None or info.queue_name == where.queue_name)
-            and (where.job_class is None or info.job_class == where.job_class)
-        ]
-        jobs.sort(key=lambda info: int(info.id), reverse=True)
-        end = None if where.limit is None else where.offset + where.limit
-        return jobs[where.offset : end]
+        return listing.jobs(self, where)
 
     def _retry(self, where: JobFilter) -> int:
         return self._change(where, _RETRYABLE, "retry")
@@ -497,107 +475,25 @@ class RedisStorage(Storage):
         self._pipeline(build)
 
     def _resume(self, queue_name: str) -> None:
-        def build(pipe: Any) -> None:
-            pipe.srem(self.key("paused"), queue_name)
-            pipe.publish(self.key("notify", queue_name), "")
+        self._script("resume", queue_name)
 
-        self._pipeline(build)
-
-    # -- recurring tasks ---------------------------------------------------------------
+    # -- recurring tasks (see .recurring) ----------------------------------------------
 
     def _declare_recurring(self, tasks: Sequence[RecurringTaskSpec]) -> None:
-        now = records.stamp(_time.now())
-
-        def build(pipe: Any) -> None:
-            for task in tasks:
-                definition = dataclasses.asdict(task)
-                del definition["key"]
-                pipe.hset(self.key("recurring:tasks"), task.key, json.dumps(definition))
-                pipe.hsetnx(self.key("recurring:created"), task.key, now)
-                pipe.hset(self.key("recurring:declared"), task.key, now)
-
-        self._transaction(build)
+        recurring.declare(self, tasks)
 
     def _recurring_tasks(self) -> builtins.list[RecurringTaskInfo]:
-        def build(pipe: Any) -> None:
-            for name in ("tasks", "created", "declared", "last", "resumed"):
-                pipe.hgetall(self.key(f"recurring:{name}"))
-            pipe.smembers(self.key("recurring:paused"))
-
-        tasks, created, declared, last, resumed, paused = self._pipeline(build)
-        orphan_before = _time.now() - self.recurring_orphan_after
-        out = []
-        for key in sorted(tasks):
-            definition = json.loads(tasks[key])
-            declared_at = float(declared.get(key, 0))
-            out.append(
-                RecurringTaskInfo(
-                    key=key,
-                    job_class=definition["job_class"],
-                    schedule=definition["schedule"],
-                    timezone=definition["timezone"],
-                    queue_name=definition["queue_name"],
-                    priority=int(definition["priority"]),
-                    payload=json.loads(definition["payload"]),
-                    paused=key in paused,
-                    created_at=_time.from_timestamp(float(created.get(key, declared_at))),
-                    declared_at=_time.from_timestamp(declared_at),
-                    last_run_at=_maybe_time(last.get(key)),
-                    resumed_at=_maybe_time(resumed.get(key)),
-                    orphaned=declared_at < orphan_before,
-                )
-            )
-        return out
+        return recurring.tasks(self)
 
     def _set_recurring_paused(self, key: str, paused: bool) -> bool:
-        exists = self._call(lambda: self.client.hexists(self.key("recurring:tasks"), key))
-        if not exists:
-            return False
-        now = records.stamp(_time.now())
-
-        def build(pipe: Any) -> None:
-            if paused:
-                pipe.sadd(self.key("recurring:paused"), key)
-            else:
-                pipe.srem(self.key("recurring:paused"), key)
-                pipe.hset(self.key("recurring:resumed"), key, now)
-
-        self._transaction(build)
-        return True
+        return recurring.set_paused(self, key, paused)
 
     def _enqueue_recurring(self, key: str, run_at: int, job: NewJob) -> Any | None:
-        # Kept as long as finished jobs (and at least a day): long past the catch-up
-        # window, which starts at the task's last run.
-        ttl = max(int(self.keep_finished), 86400)
-        job_run_at = "" if job.run_at is None else records.stamp(job.run_at)
-        args: builtins.list[str | int] = [key, run_at, ttl, job.job_id, job.job_class]
-        args += [job.queue_name, job.priority]
-        args += [job_run_at, job.payload, job.rate_limits or ""]  # flow: rate limits
-        args.append(slots_to_json(job.concurrency) or "")  # flow: concurrency
-        args += unique_fields(job)  # flow: unique
-        # A retried call after a lost reply finds the run stored and returns None:
-        # the job was stored once, by the first call.
-        reply = self._script("recurring_enqueue", *args)
-        if not reply:
-            return None
-        [stored] = unique_push_reply(reply)
-        if job.concurrency and not isinstance(stored, Duplicate):  # flow: concurrency
-            self._announce_blocked([job], [stored])
-        return stored
+        return recurring.enqueue(self, key, run_at, job)
 
     def queues(self) -> builtins.list[QueueInfo]:
         """Every queue with jobs, or paused, by name, with its non-zero counts by state."""
-        states = list(JobState)
-        reply = self._script("queues", PROMOTE_LIMIT, *(s.value for s in states))
-        width = 2 + len(states)
-        out = []
-        for i in range(0, len(reply), width):
-            pairs = zip(states, reply[i + 2 : i + width], strict=True)
-            counts = {state: int(n) for state, n in pairs if int(n)}
-            paused = bool(int(reply[i + 1]))
-            if paused or counts:
-                out.append(QueueInfo(reply[i], paused, counts))
-        return with_oldest_ready(self, out)
+        return listing.queues(self)
 
     def _browse(self, query: JobQuery) -> JobPage:
         return browse(self, query)
@@ -614,44 +510,10 @@ class RedisStorage(Storage):
     def workers(self) -> builtins.list[dict[str, Any]]:
         """Live workers, most recent heartbeat first: id, started and heartbeat times,
         the job ids they run, and the info of their last heartbeat."""
-        beats = cast(
-            "builtins.list[tuple[str, float]]",
-            self._call(lambda: self.client.zrevrange(self.key("workers"), 0, -1, withscores=True)),
-        )
-
-        def build_workers(pipe: Any) -> None:
-            for worker_id, _ in beats:
-                pipe.hgetall(self.key("worker", worker_id))
-                pipe.smembers(self.key("running", worker_id))
-
-        replies = self._pipeline(build_workers) if beats else []
-        running = [sorted(replies[i + 1]) for i in range(0, len(replies), 2)]
-
-        def build_jobs(pipe: Any) -> None:
-            for sids in running:
-                for s in sids:
-                    pipe.hget(self.key("job", s), "job_id")
-
-        job_ids = iter(self._pipeline(build_jobs) if any(running) else [])
-        out: builtins.list[dict[str, Any]] = []
-        for (worker_id, beat), fields, sids in zip(beats, replies[::2], running, strict=True):
-            entry = records.worker_info(fields.get("info"))
-            started = fields.get("started_at", beat)
-            entry.update(
-                id=worker_id,
-                started_at=_time.from_timestamp(float(started)),
-                heartbeat_at=_time.from_timestamp(float(beat)),
-                running=[j for j in (next(job_ids) for _ in sids) if j],
-            )
-            out.append(entry)
-        return out
+        return listing.workers(self)
 
     def close(self) -> None:
         """Stop the notification listener and close the connections."""
         self._notifier.close()
         self._scripts.close()
         self.client.close()
-
-
-def _maybe_time(stamp: str | None) -> datetime | None:
-    return None if stamp is None else _time.from_timestamp(float(stamp))

@@ -10,6 +10,5 @@ for _, sid in ipairs(redis.call('SMEMBERS', rkey)) do
     released = released + 1
   end
 end
-redis.call('DEL', rkey, P .. 'worker:' .. wid)
-redis.call('ZREM', P .. 'workers', wid)
+forget_worker(wid)
 return released
