@@ -528,7 +528,7 @@ def test_prune_forgets_concurrency_keys_nothing_holds_or_waits_for(
 def test_a_real_deadlock_is_told_apart_as_one_a_claim_may_run_again(mysql_url: str) -> None:
     """Two transactions locking two rows in opposite orders: InnoDB rolls one back with
     1213, which a claim (one transaction) runs again; other errors are not retried."""
-    from activejob.storage.sql.mysql.storage import _translated, deadlocked
+    from activejob.storage.sql.mysql.server import deadlocked, translated
 
     table = f"aj_deadlock_{uuid.uuid4().hex[:8]}"
     first, second = connect(mysql_url), connect(mysql_url)
@@ -538,7 +538,7 @@ def test_a_real_deadlock_is_told_apart_as_one_a_claim_may_run_again(mysql_url: s
 
     def lock(conn: Any, ids: tuple[int, int], locked: threading.Event, go: threading.Event) -> None:
         try:
-            with _translated():
+            with translated():
                 conn.begin()
                 conn.cursor().execute(f"SELECT id FROM {table} WHERE id = %s FOR UPDATE", (ids[0],))
                 locked.set()

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import builtins
 import json
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -38,7 +37,6 @@ from activejob.storage.base import (
     DEFAULT_KEEP_FINISHED,
     ClaimedJob,
     NewJob,
-    SchemaError,
     StorageConfigurationError,
     StorageError,
     StorageUnavailable,
@@ -51,15 +49,19 @@ from activejob.storage.sql.base import SQLStorage
 from activejob.storage.sql.concurrency import announce_blocked
 from activejob.storage.sql.mysql.concurrency import MySQLConcurrency
 from activejob.storage.sql.mysql.pool import ConnectionPool
+from activejob.storage.sql.mysql.server import (
+    MIN_MARIADB,
+    MIN_MYSQL,
+    check_server_version,
+    connect_error,
+    deadlocked,
+    translated,
+)
 from activejob.storage.sql.rows import claim_order, claimed_job
 from activejob.storage.sql.unique import push_jobs_with_unique, unique_params
 
 __all__ = ["MIN_MARIADB", "MIN_MYSQL", "URL_SETTINGS", "MySQLStorage", "check_server_version"]
 
-MIN_MARIADB = (10, 6)
-"""``SKIP LOCKED`` (10.6) and ``JSON_TABLE`` (10.6)."""
-MIN_MYSQL = (8, 0)
-"""``SKIP LOCKED`` and ``JSON_TABLE`` (8.0)."""
 FIRST_POLL = 0.05
 """The poll interval after a claim found work; it doubles while idle."""
 URL_SETTINGS = (
@@ -74,31 +76,9 @@ URL_SETTINGS = (
 )
 """The settings a ``mysql://`` URL's query may hold."""
 MIGRATION_LOCK_TIMEOUT = 60
-_NO_SUCH_TABLE = 1146
-_DEADLOCK = 1213
 DEADLOCK_ATTEMPTS = 5
 """Times a claim is run when InnoDB rolls it back as a deadlock victim."""
 _SESSION = "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"
-
-
-def check_server_version(version: str) -> None:
-    """Raise :class:`ConfigurationError` for a server without ``SKIP LOCKED``.
-
-    Example::
-
-        check_server_version("10.11.6-MariaDB")  # fine
-        check_server_version("5.7.44")           # ConfigurationError
-    """
-    match = re.match(r"(\d+)\.(\d+)", version)
-    found = (int(match[1]), int(match[2])) if match else (0, 0)
-    mariadb = "mariadb" in version.lower()
-    needed = MIN_MARIADB if mariadb else MIN_MYSQL
-    if found < needed:
-        name = "MariaDB" if mariadb else "MySQL"
-        raise ConfigurationError(
-            f"the mysql adapter needs MariaDB >= 10.6 or MySQL >= 8.0 (FOR UPDATE SKIP LOCKED, "
-            f"JSON_TABLE); this server is {name} {version}"
-        )
 
 
 class MySQLStorage(MySQLConcurrency, SQLStorage):
@@ -201,7 +181,7 @@ class MySQLStorage(MySQLConcurrency, SQLStorage):
                 init_command=_SESSION,
             )
         except MySQLdb.OperationalError as exc:
-            raise _connect_error(exc, self.describe()) from exc
+            raise connect_error(exc, self.describe()) from exc
         if not self._server_checked:
             try:
                 self._check_server(conn)
@@ -221,7 +201,7 @@ class MySQLStorage(MySQLConcurrency, SQLStorage):
 
     @contextmanager
     def _acquire(self) -> Iterator[Any]:
-        with _translated(), self._pool.connection() as conn:
+        with translated(), self._pool.connection() as conn:
             yield conn
 
     def _run(self, conn: Any, name: str, params: dict[str, Any] | None = None) -> Any:
@@ -249,7 +229,7 @@ class MySQLStorage(MySQLConcurrency, SQLStorage):
         # The schema is checked (and created) on a connection of ours: DDL commits
         # the transaction it runs in, and that must never be the caller's.
         self._ensure_schema()
-        with _translated():
+        with translated():
             yield connection
 
     @contextmanager
@@ -496,55 +476,3 @@ def _statements(script: str) -> Iterator[str]:
             yield statement.strip()
 
 
-_REFUSED = {
-    1044: "ER_DBACCESS_DENIED_ERROR",
-    1045: "ER_ACCESS_DENIED_ERROR",
-    1049: "ER_BAD_DB_ERROR",
-    1698: "ER_ACCESS_DENIED_NO_PASSWORD_ERROR",
-}
-"""What the server answers when it will never accept these settings, however often we
-retry. (A locked account, 4151 or 3118, is an outage an operator ends: retried.)"""
-_UNREACHABLE = {
-    2002: "CR_CONNECTION_ERROR",
-    2003: "CR_CONN_HOST_ERROR",
-    2005: "CR_UNKNOWN_HOST",
-    2013: "CR_SERVER_LOST",
-}
-"""The client's own codes for a server it could not reach (or lost while connecting)."""
-
-
-def _connect_error(exc: MySQLdb.OperationalError, where: str) -> Exception:
-    """A failed connection as the error the caller can act on."""
-    code = exc.args[0] if exc.args else None
-    if code in _REFUSED:
-        reason = exc.args[1] if len(exc.args) > 1 else str(exc)
-        return StorageConfigurationError(f"{where}: {reason}")
-    return StorageUnavailable(f"mysql: {exc}", unreachable=code in _UNREACHABLE)
-
-
-def deadlocked(exc: BaseException) -> bool:
-    """Whether ``exc`` (a storage error) is InnoDB's deadlock (1213): the transaction
-    was rolled back whole and may run again."""
-    cause = exc.__cause__
-    return (
-        isinstance(cause, MySQLdb.OperationalError)
-        and bool(cause.args)
-        and (cause.args[0] == _DEADLOCK)
-    )
-
-
-@contextmanager
-def _translated() -> Iterator[None]:
-    """mysqlclient errors as storage errors, with the driver's exception chained."""
-    try:
-        yield
-    except MySQLdb.ProgrammingError as exc:
-        if exc.args and exc.args[0] == _NO_SUCH_TABLE:
-            raise SchemaError(
-                f"the activejob tables are missing ({exc}): run `activejob migrate`"
-            ) from exc
-        raise StorageError(f"mysql: {exc}") from exc
-    except (MySQLdb.OperationalError, MySQLdb.InterfaceError) as exc:
-        raise StorageUnavailable(f"mysql: {exc}") from exc
-    except MySQLdb.Error as exc:
-        raise StorageError(f"mysql: {exc}") from exc
