@@ -145,6 +145,18 @@ def emit(
 
         events.emit("discard", job, exception=exc, reason="discard_on")
     """
+    _deliver(name, job, adapter, duration, exception, extra)
+
+
+def _deliver(
+    name: str,
+    job: JobCore | None,
+    adapter: Adapter | None,
+    duration: float | None,
+    exception: BaseException | None,
+    extra: dict[str, Any],
+) -> None:
+    """:func:`emit`'s work, for callers that hold ``extra`` as a dict of their own."""
     handlers = _routes.get(name)
     if handlers is None:
         handlers = _routes.get(ALL, ())
@@ -193,7 +205,8 @@ class _Instrumented:
         started = self.started
         if started is not None:
             duration = time.perf_counter() - started
-            emit(self.name, self.job, self.adapter, duration=duration, exception=exc, **self.extra)
+            # A copy: the block's dict stays the block's, as emit(**extra) would leave it.
+            _deliver(self.name, self.job, self.adapter, duration, exc, dict(self.extra))
 
 
 def instrument(
