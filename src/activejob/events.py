@@ -20,9 +20,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -144,6 +145,18 @@ def emit(
 
         events.emit("discard", job, exception=exc, reason="discard_on")
     """
+    _deliver(name, job, adapter, duration, exception, extra)
+
+
+def _deliver(
+    name: str,
+    job: JobCore | None,
+    adapter: Adapter | None,
+    duration: float | None,
+    exception: BaseException | None,
+    extra: dict[str, Any],
+) -> None:
+    """:func:`emit`'s work, for callers that hold ``extra`` as a dict of their own."""
     handlers = _routes.get(name)
     if handlers is None:
         handlers = _routes.get(ALL, ())
@@ -157,32 +170,60 @@ def emit(
             _logger.exception("activejob event subscriber %r failed on %r", handler, name)
 
 
-@contextmanager
+class _Instrumented:
+    """What :func:`instrument` returns: a context manager with no generator behind
+    it (an enqueue runs one, so its cost is every enqueue's)."""
+
+    __slots__ = ("adapter", "extra", "job", "name", "started")
+
+    def __init__(
+        self, name: str, job: JobCore | None, adapter: Adapter | None, extra: dict[str, Any]
+    ) -> None:
+        self.name = name
+        self.job = job
+        self.adapter = adapter
+        self.extra = extra
+        self.started: float | None = None  # None: nobody listens, nothing to emit
+
+    def __enter__(self) -> dict[str, Any]:
+        name = self.name
+        start_name = f"{name}_start"
+        listening = _subscribers
+        everyone = ALL in listening
+        if everyone or start_name in listening:
+            emit(start_name, self.job, self.adapter, **self.extra)
+        if everyone or name in listening:
+            self.started = time.perf_counter()
+        return self.extra
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        started = self.started
+        if started is not None:
+            duration = time.perf_counter() - started
+            # A copy: the block's dict stays the block's, as emit(**extra) would leave it.
+            _deliver(self.name, self.job, self.adapter, duration, exc, dict(self.extra))
+
+
 def instrument(
     name: str, job: JobCore | None = None, adapter: Adapter | None = None, **extra: Any
-) -> Iterator[dict[str, Any]]:
+) -> AbstractContextManager[dict[str, Any]]:
     """Emit ``<name>_start`` as the block begins and ``name`` when it ends, timed,
     with the exception if it raised.
 
     Subscribers to the start event may still change the job (its ``metadata``
     goes into the payload: that is how a trace context travels with a job). The
-    yielded dict is merged into the end event's ``extra``, so the block can add
-    what it learned (an outcome, an id).
+    returned dict is merged into the end event's ``extra``, so the block can add
+    what it learned (an outcome, an id). Whether anyone listens is decided as the
+    block begins: a subscriber added inside it sees neither event.
 
     Example::
 
         with events.instrument("enqueue", job, adapter) as info:
             info["aborted"] = False
     """
-    start_name = f"{name}_start"
-    if not (has_subscribers(name) or has_subscribers(start_name)):
-        yield extra
-        return
-    emit(start_name, job, adapter, **extra)
-    started = time.perf_counter()
-    try:
-        yield extra
-    except BaseException as exc:
-        emit(name, job, adapter, duration=time.perf_counter() - started, exception=exc, **extra)
-        raise
-    emit(name, job, adapter, duration=time.perf_counter() - started, **extra)
+    return _Instrumented(name, job, adapter, extra)

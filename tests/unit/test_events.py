@@ -137,6 +137,31 @@ def test_subscribe_unsubscribe_and_has_subscribers() -> None:
     events.unsubscribe("custom_event", got.append)  # unknown: ignored
 
 
+@pytest.mark.parametrize("listening", [("job_step",), ("job_step_start",), ("job_step", "*")])
+def test_instrument_reaches_each_subscriber_of_its_two_events(listening: tuple[str, ...]) -> None:
+    got: list[Event] = []
+    for name in listening:
+        events.subscribe(name, got.append)
+    try:
+        with pytest.raises(KeyError), events.instrument("job_step", None, None, step=1) as info:
+            info["reached"] = True
+            raise KeyError("boom")
+    finally:
+        for name in listening:
+            events.unsubscribe(name, got.append)
+    names = [e.name for e in got]
+    if "*" in listening:  # the "*" subscriber hears both, the named one its own
+        assert names == ["job_step_start", "job_step", "job_step"]
+    else:
+        assert names == [n for n in ("job_step_start", "job_step") if n in listening]
+    for event in got:
+        if event.name == "job_step":
+            assert isinstance(event.exception, KeyError) and event.duration is not None
+            assert event.extra == {"step": 1, "reached": True}
+        else:
+            assert event.duration is None and event.extra == {"step": 1}
+
+
 # -- enqueue ------------------------------------------------------------------------------
 
 

@@ -12,7 +12,7 @@ import pytest
 
 import activejob
 from activejob import DeserializationError, Job, UnknownJobClassError
-from activejob.job.core import PAYLOAD_DEFAULTS, compact_payload
+from activejob.job.core import PAYLOAD_DEFAULTS, compact_payload, compact_payload_of
 from tests.support import RecordingAdapter
 
 PAYLOAD_KEYS = {
@@ -125,6 +125,51 @@ def test_compact_payload_keeps_every_value_that_is_not_the_default() -> None:
         assert getattr(back, name) == getattr(job, name), name
     assert back.kwargs == {"lines": (2,)}
     assert set(PAYLOAD_DEFAULTS) < PAYLOAD_KEYS
+
+
+def _each_key_off_its_default() -> list[InvoiceJob]:
+    """A job per PAYLOAD_DEFAULTS key, that key (only) set to something else; and a
+    fresh one, every key at its default."""
+    jobs = [InvoiceJob(1)]
+    for key in PAYLOAD_DEFAULTS:
+        job = InvoiceJob(1)
+        job.priority = None
+        if key == "kwargs":
+            job = InvoiceJob(1, lines=(2,))
+            job.priority = None
+        elif key in ("enqueued_at", "scheduled_at"):
+            job.set(wait=60)
+            if key == "enqueued_at":
+                job.enqueued_at, job.scheduled_at = job.scheduled_at, None
+        else:
+            value = {
+                "provider_job_id": "p-1",
+                "priority": 0,
+                "executions": 3,
+                "exception_executions": {"[builtins.OSError]": 3},
+                "locale": "fr",
+                "timezone": "Europe/Paris",
+                "metadata": {"traceparent": "00-abc"},
+            }[key]
+            setattr(job, key, value)
+        jobs.append(job)
+    timed = InvoiceJob(1)
+    timed.timeout = timedelta(seconds=90)
+    return [*jobs, timed]
+
+
+@pytest.mark.parametrize("job", _each_key_off_its_default())
+def test_compact_payload_of_a_job_is_the_compact_form_of_its_payload(job: InvoiceJob) -> None:
+    """The bridges build the compact form in one pass: the same dict, key by key."""
+    assert compact_payload_of(job) == compact_payload(job.serialize())
+
+
+def test_compact_payload_of_keeps_a_serialize_override() -> None:
+    class TracedJob(InvoiceJob):
+        def serialize(self) -> dict[str, Any]:
+            return {**super().serialize(), "metadata": {"traced": True}}
+
+    assert compact_payload_of(TracedJob(1))["metadata"] == {"traced": True}
 
 
 @pytest.mark.parametrize("key", ["version", "job_class", "job_id", "queue_name", "arguments"])

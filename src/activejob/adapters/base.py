@@ -24,6 +24,11 @@ if TYPE_CHECKING:
     from activejob.job.base import Job
 
 
+_NO_SCOPE: AbstractContextManager[None] = contextlib.nullcontext()
+"""The default enqueue scope: one object for every enqueue (a ``nullcontext``
+holds no state)."""
+
+
 class Adapter(ABC):
     """Base class of queue adapters.
 
@@ -102,7 +107,7 @@ class Adapter(ABC):
         on other threads at once (``async:``) starts those it was given when the
         scope ends, so a job's enqueue is reported before it is performed. The
         default does nothing."""
-        return contextlib.nullcontext()
+        return _NO_SCOPE
 
     def shutdown(self, *, wait: bool = True) -> None:
         """Release what the adapter holds (threads, connections)."""

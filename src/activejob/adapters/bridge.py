@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from activejob.config import get_config
 from activejob.errors import ConfigurationError, UnknownJobClassError
-from activejob.job.core import compact_payload
+from activejob.job.core import compact_payload_of
 from activejob.job.execution import execute
 from activejob.job.registry import import_modules
 
@@ -37,7 +37,7 @@ logger = logging.getLogger("activejob")
 
 def message_payload(job: Job) -> dict[str, Any]:
     """The payload a bridge puts in the foreign system's message: the compact form
-    (:func:`~activejob.job.core.compact_payload`, keys at their defaults left out),
+    (:func:`~activejob.job.core.compact_payload_of`, keys at their defaults left out),
     which :func:`activejob.execute` reads as it reads the full one. A no-op job's
     payload shrinks from about 345 bytes of JSON to about 190: the foreign client
     encodes, compresses (RQ) and sends that much less per message.
@@ -46,7 +46,7 @@ def message_payload(job: Job) -> dict[str, Any]:
 
         task.apply_async(args=(message_payload(job),))
     """
-    return compact_payload(job.serialize())
+    return compact_payload_of(job)
 
 
 def load_object(spec: str) -> object:

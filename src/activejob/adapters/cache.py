@@ -63,7 +63,8 @@ def resolve_adapter(setting: str | Adapter | None = None) -> Adapter:
     """
     target = get_config().adapter_url() if setting is None else setting
     if not isinstance(target, str):
-        if not isinstance(target, Adapter):
+        # The MRO, not isinstance: an ABC's isinstance runs Python code on every enqueue.
+        if Adapter not in type(target).__mro__:
             # Set around configure() (Config.adapter, or queue_adapter after the class).
             where = "the adapter setting" if setting is None else "a job class's queue_adapter"
             check_adapter_setting(target, where)

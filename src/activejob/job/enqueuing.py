@@ -155,11 +155,11 @@ class Enqueuing(Queueing):
             events.instrument(name, self, adapter, aborted=False) as info,
         ):
             try:
-                callbacks.run_around(
-                    self,
-                    self._activejob_callbacks.get("enqueue", ()),
-                    lambda: self._hand_to(adapter),
-                )
+                chain = self._activejob_callbacks.get("enqueue")
+                if chain:
+                    callbacks.run_around(self, chain, functools.partial(self._hand_to, adapter))
+                else:  # most jobs have no enqueue callbacks: no chain to build
+                    self._hand_to(adapter)
             except Abort:
                 info["aborted"] = True
         return self
