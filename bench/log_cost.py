@@ -3,7 +3,8 @@
 ``cpu``: runs no-op jobs through ``run(payload, adapter=...)`` on one thread of
 this process, with the worker's own log output (:mod:`activejob.worker.logsink`,
 the worker's line format, written to ``/dev/null``), at ``INFO`` and at
-``WARNING`` in interleaved rounds. It prints the CPU per job of the job thread
+``WARNING`` in interleaved rounds (payloads as a worker reads them, with their
+``enqueued_at``). It prints the CPU per job of the job thread
 (``time.thread_time``) and of the whole process (``time.process_time``, the
 writer thread included, measured until every line is written)::
 
@@ -35,6 +36,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +63,12 @@ def cpu_round(level: str, n: int) -> dict[str, float]:
     logsink.start(getattr(logging, level), FORMAT, devnull)
     adapter = resolve_adapter("async:")
     activejob.configure(adapter=adapter)
-    payloads = [NoopJob(i).serialize() for i in range(n)]
+    # As a worker reads them: enqueued a moment ago (the Performing line shows the time).
+    enqueued = datetime.now(timezone.utc)
+    payloads = []
+    for i in range(n):
+        at = enqueued + timedelta(microseconds=i)
+        payloads.append(dict(NoopJob(i).serialize(), enqueued_at=at.isoformat()))
     for payload in payloads[:200]:  # warm up: the first record, caches
         run(payload, adapter=adapter)
     sink = logsink._sink
