@@ -14,6 +14,13 @@ writer thread included, measured until every line is written)::
 With ``--compare SRC`` every round runs twice, in a child process each: once
 with this tree's ``src`` and once with ``SRC`` first on ``PYTHONPATH``.
 
+``count LEVEL N``: the same jobs for ``valgrind --tool=callgrind`` (instructions,
+not time: steady on a busy machine); run it with ``N`` and with ``0`` and divide
+the difference by ``N``::
+
+    PYTHONPATH=src valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+        .venv/bin/python bench/log_cost.py count INFO 2000
+
 ``workers``: ``activejob worker`` throughput at ``INFO`` against ``WARNING`` for
 no-op jobs and one-round-trip I/O jobs on each durable backend, interleaved
 (WARNING, INFO, WARNING, INFO, ...); prints the median ratio and its range, and
@@ -83,6 +90,31 @@ def cpu_round(level: str, n: int) -> dict[str, float]:
     logsink.stop()  # writes what is left, so the writer's share is counted
     process = time.process_time() - cpu
     return {"job_thread": job_thread / n * 1e6, "process": process / n * 1e6}
+
+
+def count_round(level: str, n: int) -> None:
+    """``n`` no-op jobs at ``level`` after a warm-up, every line written: run it under
+    ``valgrind --tool=callgrind`` with ``n`` and with 0; the difference over ``n`` is
+    the instructions a job costs (all threads)."""
+    import logging
+
+    from bench_jobs import NoopJob
+
+    import activejob
+    from activejob.adapters.cache import resolve_adapter
+    from activejob.job.execution import run
+    from activejob.worker import logsink
+
+    devnull = open(os.devnull, "w")  # noqa: SIM115
+    adapter = resolve_adapter("async:")
+    activejob.configure(adapter=adapter)
+    enqueued = datetime.now(timezone.utc).isoformat()
+    payloads = [dict(NoopJob(i).serialize(), enqueued_at=enqueued) for i in range(n + 50)]
+    for payloads_now in (payloads[:50], payloads[50:]):  # the warm-up, then what is counted
+        logsink.start(getattr(logging, level), FORMAT, devnull)
+        for payload in payloads_now:
+            run(payload, adapter=adapter)
+        logsink.stop()
 
 
 def _child(src: Path, level: str, n: int) -> dict[str, float]:
@@ -247,6 +279,9 @@ def main() -> None:
     one = sub.add_parser("cpu-round")
     one.add_argument("level")
     one.add_argument("n", type=int)
+    counted = sub.add_parser("count", help="for callgrind: n jobs at a level, see count_round")
+    counted.add_argument("level")
+    counted.add_argument("n", type=int)
     many = sub.add_parser("cpu")
     many.add_argument("--rounds", type=int, default=5)
     many.add_argument("-n", type=int, default=20_000)
@@ -258,7 +293,9 @@ def main() -> None:
     rates.add_argument("-n", type=int, default=5000)
     rates.add_argument("--compare", type=Path, help="another tree's src/ to run beside")
     args = parser.parse_args()
-    if args.mode == "cpu-round":
+    if args.mode == "count":
+        count_round(args.level, args.n)
+    elif args.mode == "cpu-round":
         print(json.dumps(cpu_round(args.level, args.n)))
     elif args.mode == "cpu":
         cpu(args.rounds, args.n, args.compare)
