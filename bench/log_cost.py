@@ -3,7 +3,8 @@
 ``cpu``: runs no-op jobs through ``run(payload, adapter=...)`` on one thread of
 this process, with the worker's own log output (:mod:`activejob.worker.logsink`,
 the worker's line format, written to ``/dev/null``), at ``INFO`` and at
-``WARNING`` in interleaved rounds. It prints the CPU per job of the job thread
+``WARNING`` in interleaved rounds (payloads as a worker reads them, with their
+``enqueued_at``). It prints the CPU per job of the job thread
 (``time.thread_time``) and of the whole process (``time.process_time``, the
 writer thread included, measured until every line is written)::
 
@@ -12,6 +13,13 @@ writer thread included, measured until every line is written)::
 
 With ``--compare SRC`` every round runs twice, in a child process each: once
 with this tree's ``src`` and once with ``SRC`` first on ``PYTHONPATH``.
+
+``count LEVEL N``: the same jobs for ``valgrind --tool=callgrind`` (instructions,
+not time: steady on a busy machine); run it with ``N`` and with ``0`` and divide
+the difference by ``N``::
+
+    PYTHONPATH=src valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+        .venv/bin/python bench/log_cost.py count INFO 2000
 
 ``workers``: ``activejob worker`` throughput at ``INFO`` against ``WARNING`` for
 no-op jobs and one-round-trip I/O jobs on each durable backend, interleaved
@@ -35,6 +43,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +70,12 @@ def cpu_round(level: str, n: int) -> dict[str, float]:
     logsink.start(getattr(logging, level), FORMAT, devnull)
     adapter = resolve_adapter("async:")
     activejob.configure(adapter=adapter)
-    payloads = [NoopJob(i).serialize() for i in range(n)]
+    # As a worker reads them: enqueued a moment ago (the Performing line shows the time).
+    enqueued = datetime.now(timezone.utc)
+    payloads = []
+    for i in range(n):
+        at = enqueued + timedelta(microseconds=i)
+        payloads.append(dict(NoopJob(i).serialize(), enqueued_at=at.isoformat()))
     for payload in payloads[:200]:  # warm up: the first record, caches
         run(payload, adapter=adapter)
     sink = logsink._sink
@@ -76,6 +90,31 @@ def cpu_round(level: str, n: int) -> dict[str, float]:
     logsink.stop()  # writes what is left, so the writer's share is counted
     process = time.process_time() - cpu
     return {"job_thread": job_thread / n * 1e6, "process": process / n * 1e6}
+
+
+def count_round(level: str, n: int) -> None:
+    """``n`` no-op jobs at ``level`` after a warm-up, every line written: run it under
+    ``valgrind --tool=callgrind`` with ``n`` and with 0; the difference over ``n`` is
+    the instructions a job costs (all threads)."""
+    import logging
+
+    from bench_jobs import NoopJob
+
+    import activejob
+    from activejob.adapters.cache import resolve_adapter
+    from activejob.job.execution import run
+    from activejob.worker import logsink
+
+    devnull = open(os.devnull, "w")  # noqa: SIM115
+    adapter = resolve_adapter("async:")
+    activejob.configure(adapter=adapter)
+    enqueued = datetime.now(timezone.utc).isoformat()
+    payloads = [dict(NoopJob(i).serialize(), enqueued_at=enqueued) for i in range(n + 50)]
+    for payloads_now in (payloads[:50], payloads[50:]):  # the warm-up, then what is counted
+        logsink.start(getattr(logging, level), FORMAT, devnull)
+        for payload in payloads_now:
+            run(payload, adapter=adapter)
+        logsink.stop()
 
 
 def _child(src: Path, level: str, n: int) -> dict[str, float]:
@@ -240,6 +279,9 @@ def main() -> None:
     one = sub.add_parser("cpu-round")
     one.add_argument("level")
     one.add_argument("n", type=int)
+    counted = sub.add_parser("count", help="for callgrind: n jobs at a level, see count_round")
+    counted.add_argument("level")
+    counted.add_argument("n", type=int)
     many = sub.add_parser("cpu")
     many.add_argument("--rounds", type=int, default=5)
     many.add_argument("-n", type=int, default=20_000)
@@ -251,7 +293,9 @@ def main() -> None:
     rates.add_argument("-n", type=int, default=5000)
     rates.add_argument("--compare", type=Path, help="another tree's src/ to run beside")
     args = parser.parse_args()
-    if args.mode == "cpu-round":
+    if args.mode == "count":
+        count_round(args.level, args.n)
+    elif args.mode == "cpu-round":
         print(json.dumps(cpu_round(args.level, args.n)))
     elif args.mode == "cpu":
         cpu(args.rounds, args.n, args.compare)

@@ -8,6 +8,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -27,6 +28,7 @@ from activejob import (
 from activejob.adapters.asyncpool import AsyncAdapter
 from activejob.adapters.test import TestAdapter
 from activejob.job.execution import run
+from activejob.log.text import iso_time
 from tests.support import RecordingAdapter
 
 FIELDS = {"activejob_event", "job_class", "job_id", "queue_name", "priority", "executions"}
@@ -134,6 +136,24 @@ def test_arguments_text_of_nested_values(
     assert record.getMessage().endswith(
         'with arguments: 1, [2, [3]], {"a": "é", "b": null}, "", flag=true'
     )
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 12, 3, 8, 40, 1, 5, tzinfo=timezone.utc),
+        datetime(2026, 12, 3, 8, 40, 1, tzinfo=timezone.utc),
+        datetime(2026, 12, 3, 8, 40, 1, 999999, tzinfo=timezone.utc),
+        datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc),
+        datetime.min.replace(tzinfo=timezone.utc),
+        datetime.max.replace(tzinfo=timezone.utc),
+        datetime(2026, 12, 3, 8, 40, 1, 5),
+        datetime(2026, 12, 3, 8, 40, 1, 5, tzinfo=timezone(timedelta(hours=-3))),
+    ],
+)
+def test_iso_time_is_isoformat(moment: datetime) -> None:
+    assert iso_time(moment) == moment.isoformat()
+    assert iso_time(moment) == moment.isoformat()  # its second's text remembered
 
 
 def test_installed_by_default() -> None:

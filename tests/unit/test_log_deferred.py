@@ -224,6 +224,9 @@ def test_a_line_shows_the_job_as_it_was_when_it_was_logged(adapter: TestAdapter)
         "%(asctime)s %(created)f %(msecs)03d %(levelno)d %(process)d %(message)s",
         "%(threadName)s %(thread)d %(message)s",
         "%(message)s job=%(job_id)s queue=%(queue_name)s %(module)s %(funcName)s",
+        "[%(levelname)s] %(message)s (%(name)s at %(asctime)s)",
+        "100%%(message)s %(message)s",
+        "%(message)s %(message)s",
     ],
 )
 def test_the_sinks_formatter_writes_a_line_as_logging_writes_its_record(
@@ -238,6 +241,26 @@ def test_the_sinks_formatter_writes_a_line_as_logging_writes_its_record(
     ours = SecondsFormatter(fmt)
     for line in lines:
         assert ours.format_deferred(line) == logging.Formatter(fmt).format(line.record())
+
+
+def test_each_line_gets_the_time_and_level_of_its_own(adapter: TestAdapter) -> None:
+    """The text around the message is made once a millisecond and level: lines of
+    the same millisecond share it, a line of another millisecond or level does not."""
+    payload = _payload(Report, [5], meta={})
+    sink, _ = _held_sink(Keeping())
+    with only(sink.handler, level=logging.DEBUG):
+        run(payload, adapter=adapter)
+        with activejob.log.job_lines_at(logging.DEBUG):
+            run(payload, adapter=adapter)
+        lines = list(sink._writer.records.pending)
+    sink.close()
+    start = lines[0].created
+    moments = [start, start, start + 0.0004, start + 0.001, start + 1.0, start - 5.0]
+    ours, theirs = SecondsFormatter(FORMAT), logging.Formatter(FORMAT)
+    for line in lines:
+        for created in moments:
+            moved = type(line)((line[0], created, *line[2:]))
+            assert ours.format_deferred(moved) == theirs.format(moved.record())
 
 
 def test_a_format_that_is_not_a_plain_percent_one_gets_the_record(adapter: TestAdapter) -> None:

@@ -35,7 +35,7 @@ from activejob.log.records import (
     make_record,
     quick_record,
 )
-from activejob.log.text import arguments_text, wire_arguments
+from activejob.log.text import arguments_text, iso_time, wire_arguments
 from activejob.log.text import encode as _encode
 
 if TYPE_CHECKING:
@@ -114,7 +114,7 @@ class JobLine(tuple[Any, ...]):
             queue_name=self[8],
             priority=self[9],
             executions=self[10],
-            scheduled_at=scheduled_at.isoformat() if scheduled_at else None,
+            scheduled_at=iso_time(scheduled_at) if scheduled_at else None,
         )
         return extra
 
@@ -150,7 +150,7 @@ class Performing(JobLine):
         """``Performing ...``."""
         adapter, enqueued_at, wire = self[4], self[12], self[13]
         where = f"queue {self[8]}" if adapter is None else f"{adapter}({self[8]})"
-        enqueued = f" enqueued at {enqueued_at.isoformat()}" if enqueued_at else ""
+        enqueued = f" enqueued at {iso_time(enqueued_at)}" if enqueued_at else ""
         if wire is not None and wire[0] and not wire[1]:  # arguments_text's usual case
             shown = f" with arguments: {_encode(wire[0])[1:-1]}"
         else:

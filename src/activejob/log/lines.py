@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from activejob import events
 from activejob.errors import shorten
 from activejob.log.deferred import emit, performed, performing
-from activejob.log.records import log, logger
+from activejob.log.records import deferring_handler, log, logger
 from activejob.log.text import (
     adapter_name,
     arguments_text,
@@ -96,7 +96,11 @@ def _perform_start(event: events.Event) -> None:
     level = job_line_level.get()
     if not logger.isEnabledFor(level):
         return
-    emit(performing(level, event))
+    put = deferring_handler(level)  # the worker's sink: the line goes over as values
+    if put is not None:
+        put(performing(level, event))
+    else:
+        emit(performing(level, event))
 
 
 def _perform(event: events.Event) -> None:
@@ -116,7 +120,11 @@ def _perform(event: events.Event) -> None:
     if not logger.isEnabledFor(level):
         return
     if exc is None:
-        emit(performed(level, event))
+        put = deferring_handler(level)
+        if put is not None:
+            put(performed(level, event))
+        else:
+            emit(performed(level, event))
         return
     job = _job_of(event)
     head = f"{job_of(job)} from {_where(job, event.adapter)} in {ms(event.duration)}"

@@ -80,19 +80,27 @@ def deferring_handler(level: int) -> Callable[[Any], None] | None:
             put(line)
     """
     # What Logger.handle and callHandlers consult for a record of ours (the root
-    # logger's own filters never see records propagated to it).
-    if logger.handlers or logger.filters or not logger.propagate:
+    # logger's own filters never see records propagated to it). Asked twice a job:
+    # every test is an attribute read or a comparison, no call but getattr's.
+    ours = logger
+    if ours.handlers or ours.filters or not ours.propagate:
         return None
-    root = logger.parent
-    if root is None or root.parent is not None or len(root.handlers) != 1:
+    root = ours.parent
+    if root is None or root.parent is not None:
         return None
-    handler = root.handlers[0]
+    handlers = root.handlers
+    if len(handlers) != 1:
+        return None
+    handler = handlers[0]
     put: Callable[[Any], None] | None = getattr(handler, "put_deferred", None)
     if put is None or handler.filters or level < handler.level:
         return None
-    if logging.getLogRecordFactory() is not logging.LogRecord:
+    if logging.getLogRecordFactory() is not _LogRecord:
         return None
     return put
+
+
+_LogRecord = logging.LogRecord
 
 
 _template: dict[str, Any] = {}
@@ -175,10 +183,12 @@ def current_task_name() -> str | None:
     asyncio = sys.modules.get("asyncio")
     if asyncio is None:
         return None
-    try:
-        task = asyncio.current_task()
-    except RuntimeError:  # no running loop on this thread
+    # No loop on this thread (a worker's job threads): known without the
+    # RuntimeError that current_task() raises and we would catch, twice a job.
+    loop = asyncio.events._get_running_loop()
+    if loop is None:
         return None
+    task = asyncio.current_task(loop)
     return None if task is None else task.get_name()
 
 

@@ -141,10 +141,17 @@ class SecondsFormatter(logging.Formatter):
 
     _second = -1
     _text = ""
-    _msecs = -1.0
-    _stamp = ""
     _names: frozenset[str] | None = None
     """The fields the format names, once known (for :meth:`format_deferred`)."""
+    _around: tuple[str, str] | None = None
+    """The worker's kind of format, split around its message (see :meth:`_learn`)."""
+    _head_second = -1
+    _head_msecs = -1.0
+    _head_level = -1
+    _head_name = ""
+    _head = ""
+    _tail = ""
+    """The text around the message of the last deferred line, for its millisecond and level."""
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         if datefmt is not None:
@@ -170,22 +177,25 @@ class SecondsFormatter(logging.Formatter):
         """
         names = self._names
         if names is None:  # the first line: which fields, and is the format logging's own?
-            plain = type(self) is SecondsFormatter and type(self._style) is logging.PercentStyle
-            plain = plain and self.datefmt is None
-            names = self._names = _names_in(self._fmt) if plain else _NOT_PLAIN
+            names = self._learn()
+        around = self._around
+        if around is not None:  # the worker's own format: what is around the message
+            created, level, name = line.created, line.level, line.name
+            second = int(created)
+            msecs = int((created - second) * 1000) + 0.0
+            # One head a millisecond, level and logger (a busy worker writes dozens a
+            # millisecond, all on one logger).
+            if (msecs != self._head_msecs or second != self._head_second
+                    or level != self._head_level or name is not self._head_name):  # fmt: skip
+                self._head_second, self._head_msecs = second, msecs
+                self._head_level, self._head_name = level, name
+                values = {"levelname": _level_name(level), "name": name}
+                if "asctime" in names:
+                    values["asctime"] = self._asctime(created, msecs)
+                self._head, self._tail = around[0] % values, around[1] % values
+            return self._head + line.text() + self._tail
         if names is _NOT_PLAIN:
             return self.format(line.record())
-        if names <= _USUAL:  # the worker's own format: nothing else to look up
-            values = {"message": line.text(), "levelname": _level_name(line.level)}
-            values["name"] = line.name
-            if "asctime" in names:
-                created = line.created
-                second = int(created)
-                msecs = int((created - second) * 1000) + 0.0
-                if msecs != self._msecs or second != self._second:  # one string a millisecond
-                    self._msecs, self._stamp = msecs, self._asctime(created, msecs)
-                values["asctime"] = self._stamp
-            return self._fmt % values  # type: ignore[operator]
         values = _LineValues(line, self._style._defaults)  # type: ignore[attr-defined]
         values["message"] = line.text()
         values["levelname"] = logging.getLevelName(line.level)
@@ -202,6 +212,34 @@ class SecondsFormatter(logging.Formatter):
             return self._fmt % values  # type: ignore[operator]
         except KeyError as missing:  # as logging's PercentStyle says it
             raise ValueError(f"Formatting field not found in record: {missing}") from None
+
+    def _learn(self) -> frozenset[str]:
+        """Which fields the format names; for the worker's own kind of format (the
+        time, level and logger name around one ``%(message)s``), the two parts of
+        it around the message (:attr:`_around`)."""
+        plain = type(self) is SecondsFormatter and type(self._style) is logging.PercentStyle
+        plain = plain and self.datefmt is None
+        names = _names_in(self._fmt) if plain else _NOT_PLAIN
+        self._names = names
+        if names is not _NOT_PLAIN and "message" in names and names <= _USUAL:
+            self._around = _split_at_message(self._fmt or "")
+        return names
+
+
+def _split_at_message(fmt: str) -> tuple[str, str] | None:
+    """``fmt`` as the formats before and after its one ``%(message)s``, when
+    formatting them apart and joining them with the message gives what ``fmt``
+    gives (a ``%%(message)s`` is text, not the field: checked, not parsed)."""
+    parts = fmt.split("%(message)s")
+    if len(parts) != 2:
+        return None
+    probe = {"asctime": "2026-12-03 08:40:01,123", "levelname": "INFO", "name": "activejob"}
+    try:
+        whole = fmt % {**probe, "message": "\x00"}
+        apart = parts[0] % probe + "\x00" + parts[1] % probe
+    except (KeyError, TypeError, ValueError):
+        return None
+    return (parts[0], parts[1]) if whole == apart else None
 
 
 _CHEAP = frozenset({"asctime", "created", "msecs", "levelno", "process", "thread", "threadName"})
