@@ -25,10 +25,10 @@ from activejob import (
     log,
     retry_on,
 )
+from activejob._time import iso_time
 from activejob.adapters.asyncpool import AsyncAdapter
 from activejob.adapters.test import TestAdapter
 from activejob.job.execution import run
-from activejob.log.text import iso_time
 from tests.support import RecordingAdapter
 
 FIELDS = {"activejob_event", "job_class", "job_id", "queue_name", "priority", "executions"}

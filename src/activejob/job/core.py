@@ -33,6 +33,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar, TypeVar
 
 from activejob import arguments as _arguments
+from activejob._time import iso_time
 from activejob.errors import DeserializationError, shorten
 from activejob.flow.timeouts import timeout_seconds
 from activejob.job import callbacks, registry
@@ -129,9 +130,9 @@ def compact_payload_of(job: JobCore) -> dict[str, Any]:
     if job.timezone is not None:
         payload["timezone"] = job.timezone
     if job.enqueued_at is not None:
-        payload["enqueued_at"] = job.enqueued_at.isoformat()
+        payload["enqueued_at"] = iso_time(job.enqueued_at)
     if job.scheduled_at is not None:
-        payload["scheduled_at"] = job.scheduled_at.isoformat()
+        payload["scheduled_at"] = iso_time(job.scheduled_at)
     if job.metadata:
         payload["metadata"] = dict(job.metadata)
     timeout = job.timeout
@@ -269,8 +270,8 @@ class JobCore:
             "exception_executions": dict(self.exception_executions),
             "locale": self.locale,
             "timezone": self.timezone,
-            "enqueued_at": None if enqueued_at is None else enqueued_at.isoformat(),
-            "scheduled_at": None if scheduled_at is None else scheduled_at.isoformat(),
+            "enqueued_at": None if enqueued_at is None else iso_time(enqueued_at),
+            "scheduled_at": None if scheduled_at is None else iso_time(scheduled_at),
             "metadata": dict(self.metadata),
         }
         timeout = self.timeout

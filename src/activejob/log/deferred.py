@@ -28,6 +28,7 @@ import time
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
+from activejob._time import iso_time
 from activejob.log.records import (
     current_task_name,
     deferring_handler,
@@ -35,7 +36,7 @@ from activejob.log.records import (
     make_record,
     quick_record,
 )
-from activejob.log.text import arguments_text, iso_time, wire_arguments
+from activejob.log.text import arguments_text, wire_arguments
 from activejob.log.text import encode as _encode
 
 if TYPE_CHECKING:
