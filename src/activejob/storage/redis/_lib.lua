@@ -106,7 +106,14 @@ local function make_ready(sid, queue, prio, run_at, d)
   if not tonumber(run_at) then run_at = NOW end
   if d then
     defer(d, 'ZADD', ready_key(queue, prio), run_at, sid)
-    defer(d, 'ZADD', prios_key(queue), prio, prio)
+    -- a batch mostly shares a queue and priority: each pair indexed once
+    local seen = d.prios or {}
+    d.prios = seen
+    local pair = queue .. ':' .. prio
+    if not seen[pair] then
+      seen[pair] = true
+      defer(d, 'ZADD', prios_key(queue), prio, prio)
+    end
     return
   end
   redis.call('ZADD', ready_key(queue, prio), run_at, sid)
@@ -239,7 +246,8 @@ end
 --   P..'blocked:'..key          zset: sids blocked on key, by priority (ties: sid, FIFO)
 --   P..'cc:waiting'             set: keys that have blocked jobs (for the maintenance pass)
 -- A limited job's hash keeps its limits as 'concurrency' (JSON: [{key, limit, duration,
--- on_conflict}], keys sorted) and, while blocked, the key it waits for as 'blocked_by'.
+-- on_conflict}], keys sorted) and, while blocked, the key it waits for as 'blocked_by'
+-- ('' once it got its slots; kept on a job discarded by on_conflict 'discard').
 -- A blocked job scheduled for later waits in P..'scheduled' until due, then is dispatched.
 
 -- The limits of a job's 'concurrency' text, or nil (none, or not readable: unlimited).
@@ -282,8 +290,7 @@ end
 local function cc_dispatch(sid, limits, from_state, queue, prio, run_at, at_push)
   local full = cc_acquire(sid, limits)
   if not full then
-    redis.call('HSET', job_key(sid), 'state', 'ready')
-    redis.call('HDEL', job_key(sid), 'blocked_by')
+    redis.call('HSET', job_key(sid), 'state', 'ready', 'blocked_by', '')
     reindex(sid, from_state, queue, 'ready', queue)
     make_ready(sid, queue, prio, run_at)
     notify(queue)
@@ -314,28 +321,41 @@ end
 -- time, so the first read is two candidates (the one that gets it and the one that
 -- shows the key full again), then sixteen. A candidate left waiting on this key
 -- stays in its set untouched. With `d`, the index writes are deferred (`defer`).
+-- Every call here is paid once per slot handed on: a candidate's hash is read in
+-- full only once it may start (the first one, or one the key has room for), and
+-- 'blocked_by' is emptied in the same HSET that makes the job ready ('' reads as none).
 local function cc_unblock(key, out, d)
-  local bkey = P .. 'blocked:' .. key
+  local bkey, ckey = P .. 'blocked:' .. key, P .. 'cc:' .. key
   local window = 2
   local held = nil  -- live slots of key, once counted
+  local first = true
   while true do
     local sids = redis.call('ZRANGE', bkey, 0, window - 1)
     for _, sid in ipairs(sids) do
-      local h = redis.call('HMGET', job_key(sid), 'state', 'queue', 'priority', 'run_at',
-        'blocked_by', 'concurrency', 'job_id')
-      if h[1] ~= 'blocked' or h[5] ~= key then
+      local jkey = job_key(sid)
+      -- state, blocked_by, concurrency, then (read with them for the first candidate,
+      -- else once it gets its slots) queue, priority, run_at, job_id
+      local h
+      if first then
+        h = redis.call('HMGET', jkey, 'state', 'blocked_by', 'concurrency', 'queue',
+          'priority', 'run_at', 'job_id')
+        first = false
+      else
+        h = redis.call('HMGET', jkey, 'state', 'blocked_by', 'concurrency')
+      end
+      if h[1] ~= 'blocked' or h[2] ~= key then
         redis.call('ZREM', bkey, sid)  -- a stale entry: the job moved on
       else
-        local limits = cc_limits(h[6]) or {}
+        local limits = cc_limits(h[3]) or {}
         local full
         if #limits == 1 and limits[1].key == key then
           -- this key alone (the usual case): its count read once, then kept up to
           -- date from ZADD CH (never below the truth: a doubt only waits longer)
-          held = held or redis.call('ZCOUNT', P .. 'cc:' .. key, '(' .. NOW, '+inf')
+          held = held or redis.call('ZCOUNT', ckey, '(' .. NOW, '+inf')
           if held >= tonumber(limits[1].limit) then
             full = limits[1]
           else
-            held = held + redis.call('ZADD', P .. 'cc:' .. key, 'CH',
+            held = held + redis.call('ZADD', ckey, 'CH',
               tonumber(NOW) + tonumber(limits[1].duration), sid)
           end
         else
@@ -344,19 +364,22 @@ local function cc_unblock(key, out, d)
         end
         if full and full.key == key then return end
         redis.call('ZREM', bkey, sid)
+        if not full and not h[4] then
+          local rest = redis.call('HMGET', jkey, 'queue', 'priority', 'run_at', 'job_id')
+          h[4], h[5], h[6], h[7] = rest[1], rest[2], rest[3], rest[4]
+        end
         if full then
-          cc_wait_on(sid, full.key, h[3])
+          cc_wait_on(sid, full.key, h[4] and h[5] or redis.call('HGET', jkey, 'priority'))
         else
-          redis.call('HSET', job_key(sid), 'state', 'ready')
-          redis.call('HDEL', job_key(sid), 'blocked_by')
+          redis.call('HSET', jkey, 'state', 'ready', 'blocked_by', '')
           if d then
-            defer(d, 'ZREM', idx_key('blocked', h[2]), sid)
-            defer(d, 'ZADD', idx_key('ready', h[2]), 0, sid)
+            defer(d, 'ZREM', idx_key('blocked', h[4]), sid)
+            defer(d, 'ZADD', idx_key('ready', h[4]), 0, sid)
           else
-            reindex(sid, 'blocked', h[2], 'ready', h[2])
+            reindex(sid, 'blocked', h[4], 'ready', h[4])
           end
-          make_ready(sid, h[2], h[3], h[4], d)
-          notify(h[2])
+          make_ready(sid, h[4], h[5], h[6], d)
+          notify(h[4])
           out[#out + 1] = h[7]
         end
       end
@@ -366,6 +389,24 @@ local function cc_unblock(key, out, d)
       return
     end
     window = 16
+  end
+end
+
+-- Reverse the members of every deferred ZADD in `d` (before `flush`), for the writes
+-- of jobs cc_unblock made ready: they come oldest first (in the order their keys were
+-- freed), and a small sorted set (a listpack: up to 128 members) places each new
+-- member by parsing every score before its place, so newest first each one stops at
+-- the one added before it instead of passing all of them. A set's content is the same.
+local function cc_newest_first(d)
+  for _, entry in ipairs(d) do
+    if entry[1] == 'ZADD' then
+      local i, j = 3, #entry - 1
+      while i < j do
+        entry[i], entry[i + 1], entry[j], entry[j + 1] = entry[j], entry[j + 1], entry[i],
+          entry[i + 1]
+        i, j = i + 2, j - 2
+      end
+    end
   end
 end
 

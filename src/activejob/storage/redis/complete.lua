@@ -42,6 +42,7 @@ end
 flush(d)
 local dd = {}  -- flow: concurrency: the unblocked jobs' index writes, deferred too
 for _, f in ipairs(freed) do cc_release(f[1], f[2], unblocked, dd) end
+cc_newest_first(dd)
 flush(dd)
 
 for r = 4 + 2 * n_ok, #ARGV, FIELDS do

@@ -90,7 +90,7 @@ def job_info(flat: Sequence[str]) -> JobInfo:
         heartbeat_at=d.maybe_time("heartbeat_at", h.get("heartbeat_at")),
         crashes=d.integer("crashes", h.get("crashes", "0")),
         return_value=h.get("return_value"),  # results: return values (django.tasks)
-        blocked_by=h.get("blocked_by"),  # flow: concurrency
+        blocked_by=h.get("blocked_by") or None,  # flow: concurrency ("" once unblocked)
     )
     # flow: cancellation. Asked to stop during the claim it runs under.
     info.cancel_requested = info.state.value == "running" and h.get("cancel_attempts") == h.get(
