@@ -215,7 +215,8 @@ class Scripts:
             with self._lock:
                 self._opened.add(lane.connection)
         connection = lane.connection
-        connection.connect()  # a no-op while connected
+        if getattr(connection, "_sock", None) is None:  # redis-py's socket, once connected
+            connection.connect()  # (a no-op while connected, but through its retry wrapper)
         # As the pool does on checkout: a connection the server closed (a restart, its
         # idle timeout) reads as readable, and is replaced before the command is sent,
         # so a call that must not be retried is not lost to a stale socket.
