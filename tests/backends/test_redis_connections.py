@@ -18,6 +18,7 @@ import redis
 
 from activejob.storage.base import JobFilter, JobState, NewJob
 from activejob.storage.redis import RedisStorage
+from activejob.storage.redis.scripts import _packer
 from tests.backends import redis_support
 from tests.backends.redis_support import kill_connections, with_params
 from tests.support import wait_for
@@ -155,5 +156,37 @@ def test_a_forked_child_does_not_share_its_parents_connection(
         assert len({i.id for i in stored}) == 101
         info = store.get("parent-51")
         assert info is not None and info.state is JobState.READY
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1"])
+def test_scripts_pack_each_command_as_redis_py_would(encoding: str) -> None:
+    # The fast packer (hiredis in one call) must send the very bytes redis-py's own
+    # send_command would, for every kind of argument the storage passes; a text UTF-8
+    # cannot encode, or another encoding, takes redis-py's encoder.
+    connection = redis.Connection(encoding=encoding, encoding_errors="replace")
+    pack = _packer({"encoding": encoding})
+    for command in [
+        ("EVALSHA", "0" * 40, 0, "activejob:", "1796425470.123456", "0", "id-1", "é—ü"),
+        ("EVALSHA", "0" * 40, 0, 12, -3, 0.1, 1 / 3, 1e20, ""),
+        ("BLPOP", "activejob:handoff:w\udc80", 1.5),
+    ]:
+        assert b"".join(pack(connection, command)) == b"".join(connection.pack_command(*command))
+
+
+def test_text_that_is_not_ascii_round_trips_through_a_push(
+    redis_server_url: str, prefix: str, client_name: str
+) -> None:
+    store = open_storage(redis_server_url, prefix, client_name)
+    try:
+        payload = {"name": "Zoë — 東京"}
+        store.push(
+            [NewJob("jöb-1", "tests.Jöb", "quëue", 0, json.dumps(payload, ensure_ascii=False))]
+        )
+        info = store.get("jöb-1")
+        assert info is not None
+        assert (info.job_class, info.queue_name, info.payload) == ("tests.Jöb", "quëue", payload)
+        assert [c.job_id for c in store.claim("w", ["quëue"], 1)] == ["jöb-1"]
     finally:
         store.close()

@@ -421,3 +421,32 @@ def test_blocked_keys_skip_a_key_left_in_cc_waiting_and_read_past_a_chunk(
     storage.client.sadd(storage.key("cc:waiting"), "a/stale")
     [key] = storage.blocked_keys(limit=1)
     assert (key.key, key.waiting, key.limit, key.taken) == ("b/1", 1, 1, 1)
+
+
+def test_a_batch_with_one_limited_job_keeps_its_limit_and_plain_ones_skip_the_cc_code(
+    storage: RedisStorage,
+) -> None:
+    import dataclasses
+
+    from activejob.storage.concurrency import ConcurrencySlot
+    from activejob.storage.redis.scripts import source
+    from activejob.testing.contract import new_job
+
+    # push_unlimited is push.lua without its concurrency lines: none of those helpers.
+    assert "cc_insert" in source("push") and "local function cc_" not in source("push_unlimited")
+    slot = (ConcurrencySlot("k/1", 1, 600.0),)
+    storage.push([new_job(job_id="plain-1")])
+    storage.push(
+        [dataclasses.replace(new_job(job_id=f"held-{n}"), concurrency=slot) for n in (1, 2)]
+    )
+    storage.push(
+        [new_job(job_id="plain-2"), dataclasses.replace(new_job(job_id="held-3"), concurrency=slot)]
+    )
+    states = {n: storage.get(n).state for n in ("plain-1", "plain-2", "held-1", "held-2", "held-3")}  # type: ignore[union-attr]
+    assert states == {
+        "plain-1": JobState.READY,
+        "plain-2": JobState.READY,
+        "held-1": JobState.READY,
+        "held-2": JobState.BLOCKED,
+        "held-3": JobState.BLOCKED,
+    }

@@ -163,7 +163,7 @@ def retrying(
     The last error is raised when the budget is spent.
     """
     deadline = time.monotonic() + budget
-    backoff = Backoff()
+    backoff: Backoff | None = None  # made on the first error: most calls succeed at once
     while True:
         try:
             return operation()
@@ -172,6 +172,7 @@ def retrying(
                 raise
             if on_error is not None:
                 on_error(exc)
+            backoff = backoff or Backoff()
             pause = backoff.next()
             if time.monotonic() + pause > deadline:
                 raise

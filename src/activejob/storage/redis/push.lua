@@ -8,7 +8,8 @@
 -- has nothing ready (so no older or more urgent job is passed over) goes straight to
 -- an idle fetcher serving its queue, if one is registered: claimed for that worker as
 -- claim.lua would, and pushed onto the list the fetcher blocks on (see idle.lua).
--- Returns the sids, in order.
+-- Returns the sids, in order. A batch whose jobs declare no concurrency limit runs
+-- this file without the lines ending '-- flow: concurrency' (push_unlimited, scripts.py).
 local FIELDS = 8
 local dedupe = ARGV[3] == '1'
 local n = (#ARGV - 3) / FIELDS

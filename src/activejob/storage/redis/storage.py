@@ -205,10 +205,13 @@ class RedisStorage(Storage):
             self._push_args(jobs[i : i + PUSH_CHUNK], now) for i in range(0, len(jobs), PUSH_CHUNK)
         ]
 
+        # flow: concurrency -- a batch without limits runs the script without their code
+        script = "push" if any(job.concurrency for job in jobs) else "push_unlimited"
+
         def attempt() -> builtins.list[Any]:
             if len(calls) == 1:
-                return [self._scripts.run("push", calls[0])]
-            return self._scripts.run_many("push", calls)
+                return [self._scripts.run(script, calls[0])]
+            return self._scripts.run_many(script, calls)
 
         def dedupe_from_now_on(_: BaseException) -> None:
             for args in calls:
