@@ -39,6 +39,8 @@ def test_enqueued_job_runs_once(bridge: Bridge) -> None:
     job = jobs.RecordJob.perform_later(t)
     assert job.successfully_enqueued
     assert job.provider_job_id and job.provider_job_id != job.job_id
+    # The foreign system's own kind of id (a random UUID's text), a new one per message.
+    assert str(uuid.UUID(job.provider_job_id, version=4)) == job.provider_job_id
     wait_for(lambda: bridge.ledger.lines(t), timeout=TIMEOUT)
     # A later job through the same worker gives the first its chance to run twice.
     later = tag()

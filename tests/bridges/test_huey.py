@@ -110,6 +110,7 @@ def test_a_job_runs_once_in_the_huey_consumer(hq: HueySetup) -> None:
     name = tag()
     job = LedgerJob.perform_later(name)
     assert job.successfully_enqueued and job.provider_job_id
+    assert str(uuid.UUID(job.provider_job_id, version=4)) == job.provider_job_id  # Huey's kind
     wait_for(lambda: hq.rows(name), 20)
     last = LedgerJob.perform_later(tag())
     wait_for(lambda: hq.rows(last.arguments[0]), 20)

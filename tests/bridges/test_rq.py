@@ -96,6 +96,7 @@ def test_a_job_runs_once_in_the_rq_worker(rq: RQSetup) -> None:
     name = tag()
     job = LedgerJob.perform_later(name)
     assert job.successfully_enqueued
+    assert str(uuid.UUID(job.provider_job_id, version=4)) == job.provider_job_id  # RQ's kind
     wait_for(lambda: rq.fetch(job.provider_job_id).get_status() == JobStatus.FINISHED, 20)
     assert [row[1] for row in rq.rows(name)] == ["ran"]
     rq_job = rq.fetch(job.provider_job_id)

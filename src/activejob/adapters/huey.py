@@ -45,6 +45,7 @@ from huey.utils import Error, normalize_time
 from activejob.adapters.base import Adapter
 from activejob.adapters.bridge import WorkerPreparation, load_object, message_payload, run_in_worker
 from activejob.errors import ConfigurationError
+from activejob.job.core import new_job_id
 
 if TYPE_CHECKING:
     from activejob.job.base import Job
@@ -137,7 +138,7 @@ class HueyAdapter(Adapter):
         self._send(job, timestamp)
 
     def _send(self, job: Job, timestamp: float | None) -> None:
-        task = self.task.s(message_payload(job))
+        task = self.task.s(message_payload(job), id=new_job_id())  # Huey's kind of id, quicker
         if timestamp is not None:
             at = datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc)
             task.eta = normalize_time(at, None, self.huey.utc)
