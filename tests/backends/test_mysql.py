@@ -567,4 +567,4 @@ def test_a_real_deadlock_is_told_apart_as_one_a_claim_may_run_again(mysql_url: s
         second.close()
     [victim] = caught
     assert "1213" in str(victim) and deadlocked(victim)
-    assert not deadlocked(StorageUnavailable("mysql: (2003, \"Can't connect\")"))
+    assert not deadlocked(StorageUnavailable('mysql: (2003, "Can\'t connect")'))

@@ -43,8 +43,11 @@ def test_the_blocked_page_lists_keys_slots_holders_and_jobs(
     other_holder, other_waiting = limited("Sync/7", 1), limited("Sync/7", 1)
     backend.storage.push([holder, *waiting, other_holder, other_waiting, new_job("billing")])
     html = client.get("/blocked").text
-    keys = re.findall(r"<tr>\s*<td><code>(.*?)</code></td>\s*<td class=\"num\">(\d+)</td>"
-                      r"\s*<td class=\"num\">(.*?)</td>", html)
+    keys = re.findall(
+        r"<tr>\s*<td><code>(.*?)</code></td>\s*<td class=\"num\">(\d+)</td>"
+        r"\s*<td class=\"num\">(.*?)</td>",
+        html,
+    )
     escaped = KEY.replace("<", "&lt;").replace(">", "&gt;").replace("'", "&#39;")
     assert keys == [(escaped, "2", "1 of 1"), ("Sync/7", "1", "1 of 1")], backend.name
     assert HOSTILE not in html  # the key is escaped like every other value
@@ -59,9 +62,7 @@ def test_the_blocked_page_lists_keys_slots_holders_and_jobs(
     assert f"blocked by <code>{escaped}</code>" in page
 
 
-def test_discard_a_blocked_job_by_post_with_the_token(
-    client: TestClient, backend: Backend
-) -> None:
+def test_discard_a_blocked_job_by_post_with_the_token(client: TestClient, backend: Backend) -> None:
     holder, waiting = limited("k", 1), limited("k", 1)
     backend.storage.push([holder, waiting])
     client.get(f"/jobs/{waiting.job_id}/discard")  # a GET changes nothing

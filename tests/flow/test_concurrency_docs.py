@@ -78,7 +78,10 @@ def test_the_documented_commands_run_as_written(tmp_path: Path) -> None:
     keys = run("activejob jobs blocked --adapter sqlite:///jobs.sqlite3 --json", folder)
     [key] = json.loads(keys.stdout)["keys"]  # as the doc says after the listing
     assert (key["key"], key["waiting"], key["taken"], len(key["holders"])) == (
-        "jobs.ChargeJob/42", 2, 1, 1,
+        "jobs.ChargeJob/42",
+        2,
+        1,
+        1,
     )
     ran = run(worker, folder)
     assert ran.returncode == 0, ran.stdout + ran.stderr

@@ -52,6 +52,7 @@ def _dumps(payload: dict[str, Any]) -> str:
     except RecursionError:
         raise ValueError("Circular reference detected in the job's payload") from None
 
+
 _warned_main: set[str] = set()
 _warned_lock = threading.Lock()
 

@@ -43,6 +43,7 @@ MIN_MARIADB = (10, 6)
 MIN_MYSQL = (8, 0)
 """``SKIP LOCKED`` and ``JSON_TABLE`` (8.0)."""
 
+
 def check_server_version(version: str) -> None:
     """Raise :class:`ConfigurationError` for a server without ``SKIP LOCKED``.
 

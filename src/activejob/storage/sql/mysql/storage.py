@@ -474,5 +474,3 @@ def _statements(script: str) -> Iterator[str]:
     for statement in "\n".join(lines).split(";"):
         if statement.strip():
             yield statement.strip()
-
-
