@@ -69,25 +69,45 @@ class Event:
 Handler = Callable[[Event], None]
 """A subscriber: called with each :class:`Event` it subscribed to."""
 
-_subscribers: dict[str, tuple[Handler, ...]] = {}
+Gate = Callable[[], bool]
+"""``subscribe(..., when=)``: whether the subscriber would do anything with an
+event that carries no exception, asked before the event is made."""
+
+_subscribers: dict[str, tuple[tuple[Handler, Gate | None], ...]] = {}
 _routes: dict[str, tuple[Handler, ...]] = {}
 """What :func:`emit` calls for a name: its own subscribers, then those of ``ALL``;
 rebuilt on every change, so emitting is one lookup."""
+_gates: dict[str, tuple[Gate, ...]] = {}
+"""For a name whose every subscriber has a gate (``when=``), those gates: when
+none says yes, an event without an exception is not even made."""
 _lock = threading.Lock()
 
 
 def _reroute() -> None:
-    # Called with _lock held. One dict swap, so an emit on another thread sees
-    # the routes before or after the change, never half of it.
+    # Called with _lock held. One dict swap each, so an emit on another thread sees
+    # the routes before or after the change, never half of it (a gate seen without
+    # its route, or the reverse, only delivers an event a gate would have spared).
     everyone = _subscribers.get(ALL, ())
-    routes = {name: handlers + everyone for name, handlers in _subscribers.items()}
-    routes[ALL] = everyone
-    global _routes
-    _routes = routes
+    routes: dict[str, tuple[Handler, ...]] = {}
+    gates: dict[str, tuple[Gate, ...]] = {}
+    for name, own in (*_subscribers.items(), (ALL, ())):
+        subscribed = own + everyone if name != ALL else everyone
+        routes[name] = tuple(handler for handler, _ in subscribed)
+        if subscribed and all(gate is not None for _, gate in subscribed):
+            gates[name] = tuple(gate for _, gate in subscribed if gate is not None)
+    global _routes, _gates
+    _routes, _gates = routes, gates
 
 
-def subscribe(name: str, handler: Handler) -> Handler:
+def subscribe(name: str, handler: Handler, *, when: Gate | None = None) -> Handler:
     """Call ``handler`` for every event called ``name`` (``"*"`` for all).
+
+    ``when``, if given, is asked (with no argument) before an event without an
+    exception is made: while it and the gates of every other subscriber to the
+    name say no, such events are not made at all, which is what a subscriber that
+    mostly does nothing saves (activejob's log lines use
+    ``logger.isEnabledFor(logging.INFO)``). An event with an exception always
+    reaches the subscriber, which still decides for itself.
 
     Returns the handler, so the call can also decorate it::
 
@@ -95,7 +115,7 @@ def subscribe(name: str, handler: Handler) -> Handler:
         def on_discard(event: events.Event) -> None: ...
     """
     with _lock:
-        _subscribers[name] = (*_subscribers.get(name, ()), handler)
+        _subscribers[name] = (*_subscribers.get(name, ()), (handler, when))
         _reroute()
     return handler
 
@@ -109,7 +129,7 @@ def unsubscribe(name: str, handler: Handler) -> None:
     """
     with _lock:
         # ``==``, not ``is``: ``seen.append`` makes a new bound method at each access.
-        remaining = tuple(h for h in _subscribers.get(name, ()) if h != handler)
+        remaining = tuple(s for s in _subscribers.get(name, ()) if s[0] != handler)
         if remaining:
             _subscribers[name] = remaining
         else:
@@ -160,7 +180,12 @@ def _deliver(
     handlers = _routes.get(name)
     if handlers is None:
         handlers = _routes.get(ALL, ())
+        name_or_all = ALL
+    else:
+        name_or_all = name
     if not handlers:
+        return
+    if exception is None and not _wanted(name_or_all):
         return
     event = Event(name, job, adapter, duration, exception, extra)
     for handler in handlers:
@@ -168,6 +193,18 @@ def _deliver(
             handler(event)
         except Exception:
             _logger.exception("activejob event subscriber %r failed on %r", handler, name)
+
+
+def _wanted(route: str) -> bool:
+    """Whether an event without an exception on ``route`` (a name that has
+    subscribers, or ``ALL``) would reach a subscriber that wants it."""
+    gates = _gates.get(route)
+    if gates is None:
+        return True
+    for gate in gates:  # noqa: SIM110 (any() would build a generator every event)
+        if gate():
+            return True
+    return False
 
 
 class _Instrumented:
@@ -204,6 +241,8 @@ class _Instrumented:
     ) -> None:
         started = self.started
         if started is not None:
+            if exc is None and not _wanted(self.name if self.name in _routes else ALL):
+                return  # no gate said yes: not even the copy of extra is made
             duration = time.perf_counter() - started
             # A copy: the block's dict stays the block's, as emit(**extra) would leave it.
             _deliver(self.name, self.job, self.adapter, duration, exc, dict(self.extra))

@@ -137,6 +137,44 @@ def test_subscribe_unsubscribe_and_has_subscribers() -> None:
     events.unsubscribe("custom_event", got.append)  # unknown: ignored
 
 
+def test_a_gate_that_says_no_spares_the_events_without_an_exception() -> None:
+    got: list[Event] = []
+    gate_open = False
+    events.subscribe("custom_event", got.append, when=lambda: gate_open)
+    try:
+        events.emit("custom_event", detail=1)  # shut: not made
+        events.emit("custom_event", exception=KeyError("k"), detail=2)  # an exception: always
+        with events.instrument("custom_event", None, None, detail=3):
+            pass  # shut: no end event
+        with pytest.raises(KeyError), events.instrument("custom_event", None, None, detail=4):
+            raise KeyError("k")
+        gate_open = True
+        events.emit("custom_event", detail=5)
+        with events.instrument("custom_event", None, None, detail=6):
+            pass
+    finally:
+        events.unsubscribe("custom_event", got.append)
+    assert [e.extra["detail"] for e in got] == [2, 4, 5, 6]
+    assert got[1].duration is not None  # the block's end event, timed as ever
+
+
+@pytest.mark.parametrize("other", ["custom_event", events.ALL])
+def test_a_subscriber_without_a_gate_keeps_the_events_coming(other: str) -> None:
+    gated: list[Event] = []
+    plain: list[Event] = []
+    events.subscribe("custom_event", gated.append, when=lambda: False)
+    events.subscribe(other, plain.append)
+    try:
+        events.emit("custom_event", detail=1)  # someone wants it: made, and delivered to all
+        events.unsubscribe(other, plain.append)
+        events.emit("custom_event", detail=2)  # only the shut gate is left
+    finally:
+        events.unsubscribe("custom_event", gated.append)
+        events.unsubscribe(other, plain.append)
+    assert [e.extra for e in plain] == [{"detail": 1}]
+    assert [e.extra for e in gated] == [{"detail": 1}]
+
+
 @pytest.mark.parametrize("listening", [("job_step",), ("job_step_start",), ("job_step", "*")])
 def test_instrument_reaches_each_subscriber_of_its_two_events(listening: tuple[str, ...]) -> None:
     got: list[Event] = []

@@ -262,6 +262,36 @@ def test_performing_and_performed_lines(
     assert start.__dict__["job_arguments"] == [7] and "job_arguments" not in done.__dict__
 
 
+def test_below_their_level_a_jobs_events_are_not_even_made(
+    adapter: TestAdapter, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The log lines are the only subscribers here; they say (events.subscribe's
+    # `when`) whether they would log, so at WARNING no Event is built for a job.
+    made: list[str] = []
+
+    class Counted(events.Event):
+        def __init__(self, name: str, *args: Any) -> None:
+            made.append(name)
+            super().__init__(name, *args)
+
+    monkeypatch.setattr(events, "Event", Counted)
+    with caplog.at_level(logging.WARNING, logger="activejob"):
+        Report.perform_later(1)
+        adapter.perform_enqueued_jobs()
+        Broken.perform_later()
+        with pytest.raises(LookupError):  # a failure still makes its event, and its line
+            adapter.perform_enqueued_jobs()
+    assert made == ["perform"]
+    assert [r.getMessage().split(" (")[0] for r in caplog.records] == [
+        "Error performing tests.unit.test_log.Broken"
+    ]
+    made.clear()
+    with caplog.at_level(logging.INFO, logger="activejob"):
+        Report.perform_later(2)
+        adapter.perform_enqueued_jobs()
+    assert made == ["enqueue", "perform_start", "perform"]
+
+
 def test_performed_line_without_a_known_adapter(logs: pytest.LogCaptureFixture) -> None:
     run(Halting())
     (done,) = lines(logs, "perform")

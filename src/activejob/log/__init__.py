@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from activejob import events
-from activejob.log.lines import HANDLERS, job_line_level
+from activejob.log.lines import GATES, HANDLERS, job_line_level
 from activejob.log.records import logger
 
 __all__ = ["install", "installed", "job_lines_at", "logger", "uninstall"]
@@ -65,7 +65,7 @@ def install() -> None:
     global _installed
     for name, handler in HANDLERS.items():
         events.unsubscribe(name, handler)
-        events.subscribe(name, handler)
+        events.subscribe(name, handler, when=GATES.get(name))
     _installed = True
 
 
