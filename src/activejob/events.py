@@ -178,14 +178,13 @@ def _deliver(
 ) -> None:
     """:func:`emit`'s work, for callers that hold ``extra`` as a dict of their own."""
     handlers = _routes.get(name)
-    if handlers is None:
+    route = name
+    if handlers is None:  # no subscriber of its own: those of ALL, if any
         handlers = _routes.get(ALL, ())
-        name_or_all = ALL
-    else:
-        name_or_all = name
-    if not handlers:
-        return
-    if exception is None and not _wanted(name_or_all):
+        if not handlers:
+            return
+        route = ALL
+    if exception is None and route in _gates and not _wanted(route):
         return
     event = Event(name, job, adapter, duration, exception, extra)
     for handler in handlers:
@@ -196,12 +195,9 @@ def _deliver(
 
 
 def _wanted(route: str) -> bool:
-    """Whether an event without an exception on ``route`` (a name that has
-    subscribers, or ``ALL``) would reach a subscriber that wants it."""
-    gates = _gates.get(route)
-    if gates is None:
-        return True
-    for gate in gates:  # noqa: SIM110 (any() would build a generator every event)
+    """Whether an event without an exception on ``route`` (a name in ``_gates``)
+    would reach a subscriber that wants it."""
+    for gate in _gates[route]:  # noqa: SIM110 (any() would build a generator every event)
         if gate():
             return True
     return False
@@ -241,7 +237,8 @@ class _Instrumented:
     ) -> None:
         started = self.started
         if started is not None:
-            if exc is None and not _wanted(self.name if self.name in _routes else ALL):
+            route = self.name if self.name in _routes else ALL
+            if exc is None and route in _gates and not _wanted(route):
                 return  # no gate said yes: not even the copy of extra is made
             duration = time.perf_counter() - started
             # A copy: the block's dict stays the block's, as emit(**extra) would leave it.

@@ -262,11 +262,11 @@ def test_performing_and_performed_lines(
     assert start.__dict__["job_arguments"] == [7] and "job_arguments" not in done.__dict__
 
 
-def test_below_their_level_a_jobs_events_are_not_even_made(
+def test_below_info_an_enqueue_makes_no_event(
     adapter: TestAdapter, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The log lines are the only subscribers here; they say (events.subscribe's
-    # `when`) whether they would log, so at WARNING no Event is built for a job.
+    # `when`) whether they would log, so at WARNING an enqueue builds no Event.
     made: list[str] = []
 
     class Counted(events.Event):
@@ -277,19 +277,21 @@ def test_below_their_level_a_jobs_events_are_not_even_made(
     monkeypatch.setattr(events, "Event", Counted)
     with caplog.at_level(logging.WARNING, logger="activejob"):
         Report.perform_later(1)
-        adapter.perform_enqueued_jobs()
-        Broken.perform_later()
-        with pytest.raises(LookupError):  # a failure still makes its event, and its line
-            adapter.perform_enqueued_jobs()
-    assert made == ["perform"]
-    assert [r.getMessage().split(" (")[0] for r in caplog.records] == [
-        "Error performing tests.unit.test_log.Broken"
+        Report.set(wait=60).perform_later(2)
+        assert made == []
+        activejob.configure(adapter=RecordingAdapter(error=OSError("disk full")))
+        with pytest.raises(activejob.EnqueueError):
+            Report.perform_later(3)  # a failure still makes its event, and its line
+    assert made == ["enqueue"]
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == [
+        "Failed enqueuing tests.unit.test_log.Report to recording(reports)"
     ]
     made.clear()
+    activejob.configure(adapter=adapter)
     with caplog.at_level(logging.INFO, logger="activejob"):
-        Report.perform_later(2)
-        adapter.perform_enqueued_jobs()
-    assert made == ["enqueue", "perform_start", "perform"]
+        Report.perform_later(4)
+        Report.set(wait=60).perform_later(5)
+    assert made == ["enqueue", "enqueue_at"]
 
 
 def test_performed_line_without_a_known_adapter(logs: pytest.LogCaptureFixture) -> None:
