@@ -60,6 +60,7 @@ ROOT = BENCH.parent
 sys.path[:0] = [str(ROOT / "src"), str(BENCH)]
 
 import chaos_jobs  # noqa: E402
+import counts  # noqa: E402
 from chaos_jobs import QUEUE, AsyncLedgerJob, LedgerJob  # noqa: E402
 
 import activejob  # noqa: E402
@@ -689,7 +690,7 @@ def _unleash(
     last, progressed = -1, time.monotonic()
     calm = False
     while True:
-        done = _succeeded(storage)
+        done = _succeeded(storage, chaos.jobs)
         now = time.monotonic()
         if done is not None and done >= chaos.jobs:
             return
@@ -712,13 +713,11 @@ def _unleash(
         time.sleep(0.05)  # sleep-ok: the harness's own pace
 
 
-def _succeeded(storage: Storage) -> int | None:
-    """How many jobs of the queue succeeded (``None`` while the server is down)."""
+def _succeeded(storage: Storage, up_to: int) -> int | None:
+    """How many jobs of the queue succeeded, exact up to ``up_to`` (``None`` while
+    the server is down)."""
     try:
-        for info in storage.queues():
-            if info.name == QUEUE:
-                return info.counts.get(JobState.SUCCEEDED, 0)
-        return 0
+        return counts.succeeded(storage, QUEUE, up_to)
     except Exception:  # the server is restarting: ask again later
         return None
 

@@ -85,7 +85,7 @@ def run(url: str, storage: Storage, n: int, processes: int, server: str) -> None
         busy = workers.busy_cores()
         clock = time.perf_counter()
         storage.resume(QUEUE)
-        workers.until(lambda: workers._succeeded(storage) >= n, 300, "jobs to finish")
+        workers.until(lambda: workers._succeeded(storage, n) >= n, 300, "jobs to finish")
         elapsed = time.perf_counter() - clock
         cores = busy()
         worker_cpu = sum(cpu_seconds(p) for p in procs) - before_workers

@@ -51,12 +51,13 @@ ROOT = BENCH.parent
 sys.path[:0] = [str(ROOT / "src"), str(BENCH)]
 
 import chaos  # noqa: E402
+import counts  # noqa: E402
 from chaos_jobs import SoakJob  # noqa: E402
 
 import activejob  # noqa: E402
 from activejob.adapters.cache import reset_adapters  # noqa: E402
 from activejob.adapters.durable import storage_of  # noqa: E402
-from activejob.storage.base import JobState, Storage  # noqa: E402
+from activejob.storage.base import Storage  # noqa: E402
 
 QUEUE = SoakJob.queue_as
 
@@ -248,7 +249,9 @@ def _soak(server: chaos.Server, home: Path, jobs: int, threads: int) -> Soak:
             result.samples.append(sample(child, done))
             time.sleep(0.2)  # sleep-ok: the sampling period
         result.seconds = time.monotonic() - began
-        chaos.until(lambda: _succeeded(storage) == jobs, 60, "the last results recorded")
+        chaos.until(
+            lambda: counts.succeeded(storage, QUEUE, jobs) == jobs, 60, "the last results recorded"
+        )
     finally:
         proc.terminate()
         proc.wait(60)
@@ -260,13 +263,6 @@ def _soak(server: chaos.Server, home: Path, jobs: int, threads: int) -> Soak:
         result.back_to_baseline = after[0] <= baseline[0]
     storage.close()
     return result
-
-
-def _succeeded(storage: Storage) -> int:
-    for info in storage.queues():
-        if info.name == QUEUE:
-            return info.counts.get(JobState.SUCCEEDED, 0)
-    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

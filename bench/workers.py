@@ -29,11 +29,12 @@ from pathlib import Path
 from typing import Any
 
 import bench_jobs
+import counts
 from bench_jobs import BODIES, QUEUE, LatencyJob, NoopJob, SleepJob
 
 import activejob
 from activejob import Job
-from activejob.storage.base import JobFilter, JobState, Storage
+from activejob.storage.base import JobFilter, Storage
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -95,11 +96,9 @@ def _started(url: str, processes: int, storage: Storage, log_level: str = "WARNI
     return workers
 
 
-def _succeeded(storage: Storage) -> int:
-    for info in storage.queues():
-        if info.name == QUEUE:
-            return info.counts.get(JobState.SUCCEEDED, 0)
-    return 0
+def _succeeded(storage: Storage, n: int) -> int:
+    """Succeeded jobs of the benchmark's queue, exact up to ``n``."""
+    return counts.succeeded(storage, QUEUE, n)
 
 
 def _empty(storage: Storage) -> None:
@@ -148,7 +147,7 @@ def throughput(
         busy = busy_cores()
         storage.resume(QUEUE)
         deadline = time.monotonic() + 300
-        while (done := _succeeded(storage)) < n:
+        while (done := _succeeded(storage, n)) < n:
             if time.monotonic() > deadline or workers.proc.poll() is not None:
                 raise RuntimeError(f"benchmark stuck: {done} of {n} jobs succeeded")
             # Poll often only near the end: counting costs the server work too.
