@@ -73,30 +73,30 @@ Gate = Callable[[], bool]
 """``subscribe(..., when=)``: whether the subscriber would do anything with an
 event that carries no exception, asked before the event is made."""
 
+_Route = tuple[tuple[Handler, ...], tuple[Gate, ...] | None]
+
 _subscribers: dict[str, tuple[tuple[Handler, Gate | None], ...]] = {}
-_routes: dict[str, tuple[Handler, ...]] = {}
-"""What :func:`emit` calls for a name: its own subscribers, then those of ``ALL``;
-rebuilt on every change, so emitting is one lookup."""
-_gates: dict[str, tuple[Gate, ...]] = {}
-"""For a name whose every subscriber has a gate (``when=``), those gates: when
-none says yes, an event without an exception is not even made."""
+_routes: dict[str, _Route] = {}
+"""What :func:`emit` calls for a name: its own subscribers, then those of ``ALL``,
+and, when every one of them has a gate (``when=``), those gates (else ``None``):
+when none says yes, an event without an exception is not even made. Rebuilt on
+every change, so emitting is one lookup."""
+_NO_ROUTE: _Route = ((), None)
 _lock = threading.Lock()
 
 
 def _reroute() -> None:
-    # Called with _lock held. One dict swap each, so an emit on another thread sees
-    # the routes before or after the change, never half of it (a gate seen without
-    # its route, or the reverse, only delivers an event a gate would have spared).
+    # Called with _lock held. One dict swap, so an emit on another thread sees
+    # the routes before or after the change, never half of it.
     everyone = _subscribers.get(ALL, ())
-    routes: dict[str, tuple[Handler, ...]] = {}
-    gates: dict[str, tuple[Gate, ...]] = {}
+    routes: dict[str, _Route] = {}
     for name, own in (*_subscribers.items(), (ALL, ())):
         subscribed = own + everyone if name != ALL else everyone
-        routes[name] = tuple(handler for handler, _ in subscribed)
-        if subscribed and all(gate is not None for _, gate in subscribed):
-            gates[name] = tuple(gate for _, gate in subscribed if gate is not None)
-    global _routes, _gates
-    _routes, _gates = routes, gates
+        gates = tuple(gate for _, gate in subscribed if gate is not None)
+        gated = bool(subscribed) and len(gates) == len(subscribed)
+        routes[name] = (tuple(handler for handler, _ in subscribed), gates if gated else None)
+    global _routes
+    _routes = routes
 
 
 def subscribe(name: str, handler: Handler, *, when: Gate | None = None) -> Handler:
@@ -177,14 +177,11 @@ def _deliver(
     extra: dict[str, Any],
 ) -> None:
     """:func:`emit`'s work, for callers that hold ``extra`` as a dict of their own."""
-    handlers = _routes.get(name)
-    route = name
-    if handlers is None:  # no subscriber of its own: those of ALL, if any
-        handlers = _routes.get(ALL, ())
-        if not handlers:
-            return
-        route = ALL
-    if exception is None and route in _gates and not _wanted(route):
+    route = _routes.get(name) or _routes.get(ALL)  # no subscriber of its own: ALL's
+    if route is None:
+        return
+    handlers, gates = route
+    if not handlers or (exception is None and gates is not None and not _wanted(gates)):
         return
     event = Event(name, job, adapter, duration, exception, extra)
     for handler in handlers:
@@ -194,10 +191,9 @@ def _deliver(
             _logger.exception("activejob event subscriber %r failed on %r", handler, name)
 
 
-def _wanted(route: str) -> bool:
-    """Whether an event without an exception on ``route`` (a name in ``_gates``)
-    would reach a subscriber that wants it."""
-    for gate in _gates[route]:  # noqa: SIM110 (any() would build a generator every event)
+def _wanted(gates: tuple[Gate, ...]) -> bool:
+    """Whether one of a route's gates wants an event without an exception."""
+    for gate in gates:  # noqa: SIM110 (any() would build a generator every event)
         if gate():
             return True
     return False
@@ -237,9 +233,10 @@ class _Instrumented:
     ) -> None:
         started = self.started
         if started is not None:
-            route = self.name if self.name in _routes else ALL
-            if exc is None and route in _gates and not _wanted(route):
-                return  # no gate said yes: not even the copy of extra is made
+            if exc is None:
+                gates = (_routes.get(self.name) or _routes.get(ALL) or _NO_ROUTE)[1]
+                if gates is not None and not _wanted(gates):
+                    return  # no gate said yes: not even the copy of extra is made
             duration = time.perf_counter() - started
             # A copy: the block's dict stays the block's, as emit(**extra) would leave it.
             _deliver(self.name, self.job, self.adapter, duration, exc, dict(self.extra))
