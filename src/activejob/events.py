@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ALL",
     "Event",
+    "Gate",
     "Handler",
     "emit",
     "has_subscribers",
