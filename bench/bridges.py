@@ -5,10 +5,11 @@
 
 For each system and broker, with no worker running: ``--rounds`` (default 5)
 rounds of timed enqueues (ours one ``perform_later`` at a time, native one send
-at a time, native through its bulk path, ours ``perform_all_later``), the order
-reversed every other round, then flushed. Then batches of no-op jobs go onto one
-queue, each between two markers: per round a batch of activejob jobs and one of
-the system's own no-op task, alternating which goes first; the system's own
+at a time, native through its bulk path, ours ``perform_all_later``), each round
+in eight slices that the four take turns on, the order reversed every other
+slice, then flushed. Then batches of no-op jobs go onto one
+queue, each between two markers: per round four batches of activejob jobs and
+four of the system's own no-op task, taking turns (ABBA); the system's own
 worker starts (one process, one thread: the queue runs in order) and the markers
 time each batch. Each row is the median of the rounds, its ratio the median of
 the per-round ratios (ours and native measured back to back, so the machine's
@@ -111,14 +112,6 @@ Rate = tuple[float, float]
 """Jobs per second of wall-clock time, and per second of CPU time."""
 
 
-def rate(n: int, fn: Callable[[], object]) -> Rate:
-    """Jobs per second of ``fn``, which handles ``n`` jobs: wall clock, and this
-    process's CPU time."""
-    started, cpu = time.perf_counter(), time.process_time()
-    fn()
-    return n / (time.perf_counter() - started), n / max(time.process_time() - cpu, 1e-9)
-
-
 @contextmanager
 def foreign_worker(argv: Sequence[str], env: dict[str, str], ready: str) -> Iterator[None]:
     """The system's own worker (``python -m <argv>``), until the block ends."""
@@ -146,15 +139,16 @@ def foreign_worker(argv: Sequence[str], env: dict[str, str], ready: str) -> Iter
 
 @dataclass
 class Batch:
-    """Jobs between two markers."""
+    """Jobs between two markers: one slice of a round's jobs of one kind."""
 
     kind: str  # "ours" or "native"
+    round: int
     start: Path
     stop: Path
 
-    def throughput(self, n: int, timeout: float = 300.0) -> Rate:
-        """Jobs per second between the markers: wall clock, and the worker's CPU time
-        (each marker writes both, see ``bridge_apps.mark``)."""
+    def seconds(self, timeout: float = 300.0) -> tuple[float, float]:
+        """Wall-clock and worker CPU seconds between the markers (each marker writes
+        both, see ``bridge_apps.mark``), once the second has run."""
         deadline = time.monotonic() + timeout
         while not self.stop.exists() or not self.stop.read_text():
             if time.monotonic() > deadline:
@@ -163,7 +157,7 @@ class Batch:
         (wall0, cpu0), (wall1, cpu1) = (
             map(float, path.read_text().split()) for path in (self.start, self.stop)
         )
-        return n / (wall1 - wall0), n / max(cpu1 - cpu0, 1e-9)
+        return wall1 - wall0, max(cpu1 - cpu0, 0.0)
 
 
 @dataclass
@@ -189,42 +183,73 @@ WARMUP = 200
 """Untimed jobs of each kind the worker runs before the first timed batch."""
 
 
+SLICES = 8
+"""Slices of each enqueue round: a round's jobs go in ``SLICES`` slices, the four
+kinds taking turns slice by slice (ABBA), so a burst of the host's noise lasting
+longer than a slice (about 30 ms here) lands on every kind of the round, not on
+whichever ran through it."""
+
+
 def timed_enqueues(n: int, plan: Plan) -> dict[str, list[Rate]]:
-    """With no worker running: rounds of each enqueue, alternating the order; the
-    rate of each, round by round. The jobs are flushed afterwards, unrun."""
+    """With no worker running: rounds of each enqueue, the kinds taking turns slice
+    by slice; the rate of each, round by round. The jobs are flushed afterwards,
+    unrun."""
     for i in range(50):  # warm up: connections, caches
         plan.ours_one(i)
         plan.native_one(i)
-    timed = {
-        "ours_one": lambda: [plan.ours_one(i) for i in range(n)],
-        "native_one": lambda: [plan.native_one(i) for i in range(n)],
-        "native_all": lambda: plan.native_all(list(range(n))),
-        "ours_all": lambda: plan.ours_all(list(range(n))),
+    size = max(1, n // SLICES)
+    timed: dict[str, Callable[[list[int]], object]] = {
+        "ours_one": lambda ids: [plan.ours_one(i) for i in ids],
+        "native_one": lambda ids: [plan.native_one(i) for i in ids],
+        "native_all": plan.native_all,
+        "ours_all": plan.ours_all,
     }
     rates: dict[str, list[Rate]] = {name: [] for name in timed}
-    for r in range(ROUNDS):
-        for name, fn in timed.items() if r % 2 == 0 else reversed(timed.items()):
-            rates[name].append(rate(n, fn))
+    turn = 0
+    for _ in range(ROUNDS):
+        spent = {name: [0.0, 0.0] for name in timed}  # wall, CPU seconds
+        for start in range(0, n, size):
+            ids = list(range(start, min(n, start + size)))
+            names = list(timed) if turn % 2 == 0 else list(timed)[::-1]
+            turn += 1
+            for name in names:
+                wall, cpu = time.perf_counter(), time.process_time()
+                timed[name](ids)
+                spent[name][0] += time.perf_counter() - wall
+                spent[name][1] += time.process_time() - cpu
+        for name, (wall, cpu) in spent.items():
+            rates[name].append((n / wall, n / max(cpu, 1e-9)))
     return rates
 
 
+WORKER_SLICES = 4
+"""Batches of each kind per round for the worker rows: a round's jobs of each kind
+go in this many batches, ours and native taking turns (ABBA), for the reason of
+:data:`SLICES`."""
+
+
 def throughput_batches(tmp: Path, n: int, plan: Plan) -> list[Batch]:
-    """With no worker running: rounds of a batch of ours and a batch of native
-    no-ops, each between two markers, alternating which goes first."""
+    """With no worker running: rounds of ours and native no-ops, each round in
+    batches between two markers, the kinds taking turns batch by batch."""
     batches: list[Batch] = []
     # Untimed, first in the queue: the worker's first jobs of each kind (imports,
     # caches, the broker's prefetch filling up) would otherwise count for round 1.
     plan.ours_all(list(range(WARMUP)))
     plan.native_all(list(range(WARMUP)))
+    size = max(1, n // WORKER_SLICES)
+    kinds = [("ours", plan.ours_all, plan.mark_ours),
+             ("native", plan.native_all, plan.mark_native)]  # fmt: skip
+    turn = 0
     for r in range(ROUNDS):
-        kinds = [("ours", plan.ours_all, plan.mark_ours),
-                 ("native", plan.native_all, plan.mark_native)]  # fmt: skip
-        for kind, enqueue, marker in kinds if r % 2 == 0 else kinds[::-1]:
-            batch = Batch(kind, tmp / f"{len(batches)}.start", tmp / f"{len(batches)}.stop")
-            marker(str(batch.start))
-            enqueue(list(range(n)))
-            marker(str(batch.stop))
-            batches.append(batch)
+        for start in range(0, n, size):
+            ids = list(range(start, min(n, start + size)))
+            for kind, enqueue, marker in kinds if turn % 2 == 0 else kinds[::-1]:
+                batch = Batch(kind, r, tmp / f"{len(batches)}.start", tmp / f"{len(batches)}.stop")
+                marker(str(batch.start))
+                enqueue(ids)
+                marker(str(batch.stop))
+                batches.append(batch)
+            turn += 1
     return batches
 
 
@@ -239,11 +264,17 @@ def enqueue_rows(name: str, rates: dict[str, list[Rate]], bulk_name: str) -> lis
 
 
 def worker_row(measure: str, n: int, batches: list[Batch]) -> Row:
-    """The worker's throughput on ours and on native, once it has run ``batches``
-    (a pair of batches per round)."""
-    rates: dict[str, list[Rate]] = {"ours": [], "native": []}
+    """The worker's throughput on ours and on native, round by round, once it has
+    run ``batches`` (each round's batches of one kind hold ``n`` jobs)."""
+    spent: dict[tuple[str, int], list[float]] = {}
     for batch in batches:
-        rates[batch.kind].append(batch.throughput(n))
+        wall, cpu = batch.seconds()
+        total = spent.setdefault((batch.kind, batch.round), [0.0, 0.0])
+        total[0] += wall
+        total[1] += cpu
+    rates: dict[str, list[Rate]] = {"ours": [], "native": []}
+    for (kind, _round), (wall, cpu) in sorted(spent.items(), key=lambda item: item[0][1]):
+        rates[kind].append((n / wall, n / max(cpu, 1e-9)))
     return Row.of_rounds(measure, rates["ours"], rates["native"])
 
 
