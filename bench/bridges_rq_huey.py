@@ -19,7 +19,8 @@ unit, ratio, target); :data:`MEASURES` lists them as ``(name, function)``.
   its result; the same last task closes both rows.
 
 Every row has :data:`ROUNDS` rounds, ours and native back to back in each, the
-order alternating from one round to the next (the machine is shared and noisy: the
+order alternating from one round to the next (an enqueue round in
+:data:`SLICES` slices that the two take turns on) (the machine is shared and noisy: the
 load of the moment hits both); the rows carry every round (``bridge_rounds``,
 ``native_rounds``, and in CPU time ``bridge_cpu_rounds``, ``native_cpu_rounds``:
 this process's for an enqueue, the worker's rusage for a drain) and
@@ -58,6 +59,8 @@ Row = dict[str, Any]
 Rate = tuple[float, float]
 """Jobs per second of wall-clock time, and per second of CPU time."""
 Rounds = tuple[list[Rate], list[Rate]]
+RQ_NOOP = "bridges_rq_huey_app.rq_noop"
+"""The native RQ no-op task."""
 
 
 def _row(system: str, measure: str, rounds: Rounds, unit: str = "jobs/s") -> Row:
@@ -80,24 +83,36 @@ def _row(system: str, measure: str, rounds: Rounds, unit: str = "jobs/s") -> Row
     }
 
 
-def _rate(n: int, action: Callable[[], object]) -> Rate:
-    started, cpu = time.perf_counter(), time.process_time()
-    action()
-    return n / (time.perf_counter() - started), n / max(time.process_time() - cpu, 1e-9)
-
-
 def _children_cpu() -> float:
     """CPU seconds of this process's waited-for children so far (the workers)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
 
-def _pair(n: int, ours: Callable[[], object], theirs: Callable[[], object]) -> Rounds:
-    """:data:`ROUNDS` rounds of each, back to back, alternating which goes first."""
+SLICES = 8
+"""Slices of each enqueue round: ours and native take turns slice by slice (ABBA),
+so a burst of the host's noise longer than a slice lands on both sides of a round
+(as in ``bench/bridges.py``)."""
+
+
+def _pair(n: int, ours: Callable[[range], object], theirs: Callable[[range], object]) -> Rounds:
+    """:data:`ROUNDS` rounds of each over ids ``0..n-1``, each round in
+    :data:`SLICES` slices that ours and native take turns on."""
     rates: Rounds = ([], [])
-    for r in range(ROUNDS):
-        for index in (0, 1) if r % 2 == 0 else (1, 0):
-            rates[index].append(_rate(n, (ours, theirs)[index]))
+    size = max(1, n // SLICES)
+    turn = 0
+    for _ in range(ROUNDS):
+        spent = [[0.0, 0.0], [0.0, 0.0]]  # wall, CPU seconds of ours, of native
+        for start in range(0, n, size):
+            ids = range(start, min(n, start + size))
+            for index in (0, 1) if turn % 2 == 0 else (1, 0):
+                wall, cpu = time.perf_counter(), time.process_time()
+                (ours, theirs)[index](ids)
+                spent[index][0] += time.perf_counter() - wall
+                spent[index][1] += time.process_time() - cpu
+            turn += 1
+        for index in (0, 1):
+            rates[index].append((n / spent[index][0], n / max(spent[index][1], 1e-9)))
     return rates
 
 
@@ -127,10 +142,8 @@ def measure_rq(jobs: int = 2000, forked_jobs: int = 200) -> list[Row]:
     try:
         rows.append(_row("rq", f"enqueue {jobs} one by one", _pair(
             jobs,
-            lambda: [configured.perform_later(i) for i in range(jobs)],
-            lambda: [
-                native.enqueue_call("bridges_rq_huey_app.rq_noop", args=(i,)) for i in range(jobs)
-            ],
+            lambda ids: [configured.perform_later(i) for i in ids],
+            lambda ids: [native.enqueue_call(RQ_NOOP, args=(i,)) for i in ids],
         )))  # fmt: skip
 
         def fill(n: int) -> None:
@@ -138,7 +151,7 @@ def measure_rq(jobs: int = 2000, forked_jobs: int = 200) -> list[Row]:
                 Queue(name, connection=redis, serializer=JSONSerializer).empty()
             for i in range(n):
                 configured.perform_later(i)
-                native.enqueue_call("bridges_rq_huey_app.rq_noop", args=(i,))
+                native.enqueue_call(RQ_NOOP, args=(i,))
 
         simple = ["-w", "rq.worker.SimpleWorker"]
         rows.append(_row("rq", "throughput, SimpleWorker --burst", _drains(
@@ -146,11 +159,11 @@ def measure_rq(jobs: int = 2000, forked_jobs: int = 200) -> list[Row]:
         )))  # fmt: skip
         rows.append(_row("rq", f"bulk enqueue {jobs}", _pair(
             jobs,
-            lambda: activejob.perform_all_later(
-                [BridgeNoopJob(i).set(queue=bridge_q) for i in range(jobs)]
+            lambda ids: activejob.perform_all_later(
+                [BridgeNoopJob(i).set(queue=bridge_q) for i in ids]
             ),
-            lambda: native.enqueue_many(
-                [Queue.prepare_data("bridges_rq_huey_app.rq_noop", args=(i,)) for i in range(jobs)]
+            lambda ids: native.enqueue_many(
+                [Queue.prepare_data(RQ_NOOP, args=(i,)) for i in ids]
             ),
         )))  # fmt: skip
         # The bulk jobs are dropped by fill(); then the forking worker on fewer. The
@@ -236,8 +249,8 @@ def measure_huey(jobs: int = 2000) -> list[Row]:
     try:
         rows.append(_row("huey", f"enqueue {jobs} one by one", _pair(
             jobs,
-            lambda: [app.BridgeNoopJob.perform_later(i) for i in range(jobs)],
-            lambda: [app.huey_noop(i) for i in range(jobs)],
+            lambda ids: [app.BridgeNoopJob.perform_later(i) for i in ids],
+            lambda ids: [app.huey_noop(i) for i in ids],
         )))  # fmt: skip
         app.huey.flush()
         fills = (
