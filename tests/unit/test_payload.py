@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -12,7 +14,12 @@ import pytest
 
 import activejob
 from activejob import DeserializationError, Job, UnknownJobClassError
-from activejob.job.core import PAYLOAD_DEFAULTS, compact_payload, compact_payload_of
+from activejob.job.core import (
+    PAYLOAD_DEFAULTS,
+    compact_payload,
+    compact_payload_of,
+    new_job_id,
+)
 from tests.support import RecordingAdapter
 
 PAYLOAD_KEYS = {
@@ -254,3 +261,30 @@ def test_job_ids_are_random_uuid4_text() -> None:
     assert {job_id[19] for job_id in ids} == set("89ab")
     assert {job_id[14] for job_id in ids} == {"4"}
     assert all(len({job_id[i] for job_id in ids}) == 16 for i in (0, 9, 15, 20, 35))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
+def test_a_forked_child_makes_none_of_its_parents_next_ids() -> None:
+    """Ids are made in batches: a child must not hand out what its parent will."""
+    new_job_id()  # the parent now holds made ids it has not handed out
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its ids to the parent, then out without cleanup
+        try:
+            os.write(write, json.dumps([new_job_id() for _ in range(100)]).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        child_ids = set(json.loads(pipe.read()))
+    os.waitpid(pid, 0)
+    parent_ids = {new_job_id() for _ in range(100)}
+    assert len(child_ids) == 100
+    assert not child_ids & parent_ids
+
+
+def test_ids_made_on_many_threads_at_once_are_all_different() -> None:
+    with ThreadPoolExecutor(8) as pool:
+        batches = list(pool.map(lambda _: [new_job_id() for _ in range(500)], range(8)))
+    ids = [job_id for batch in batches for job_id in batch]
+    assert len(set(ids)) == len(ids) == 4000
