@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, overload
 
 from activejob import _time, events
+from activejob.adapters.base import Adapter
 from activejob.adapters.cache import check_adapter_setting, resolve_adapter
 from activejob.errors import Abort, ActiveJobError, EnqueueError
 from activejob.flow import unique
@@ -25,9 +26,11 @@ from activejob.transaction import AfterCommit, after_commit_for
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from activejob.adapters.base import Adapter
     from activejob.job.base import Job
     from activejob.job.rules import RetryDecision
+
+_NO_SCOPE_OF_BASE = Adapter.enqueue_scope
+"""The base class's ``enqueue_scope``, which enters nothing."""
 
 J = TypeVar("J", bound="Enqueuing")
 T = TypeVar("T")
@@ -146,14 +149,19 @@ class Enqueuing(Queueing):
         return self._enqueue_now(adapter)
 
     def _enqueue_now(self: J, adapter: Adapter) -> J:
+        # The adapter's scope wraps the event, so a job it starts on another thread
+        # cannot report performing before this reports the enqueue. Most adapters
+        # have none (the base class's): no scope is entered then.
+        if type(adapter).enqueue_scope is _NO_SCOPE_OF_BASE:
+            return self._instrumented_enqueue(adapter)
+        with adapter.enqueue_scope():
+            return self._instrumented_enqueue(adapter)
+
+    def _instrumented_enqueue(self: J, adapter: Adapter) -> J:
         name = "enqueue" if self.scheduled_at is None else "enqueue_at"
-        # The event wraps the callbacks (as in Active Job) so that an abort is reported
-        # too; the adapter's scope wraps the event, so a job it starts on another
-        # thread cannot report performing before this reports the enqueue.
-        with (
-            adapter.enqueue_scope(),
-            events.instrument(name, self, adapter, aborted=False) as info,
-        ):
+        # The event wraps the callbacks (as in Active Job) so that an abort is
+        # reported too.
+        with events.instrument(name, self, adapter, aborted=False) as info:
             try:
                 chain = self._activejob_callbacks.get("enqueue")
                 if chain:
