@@ -5,15 +5,24 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
+_UTC = timezone.utc
+
 
 def now() -> float:
     """Seconds since the epoch; the only clock activejob reads."""
     return time.time()
 
 
+_system_now = now
+"""The real clock: :func:`now` as this module defines it, before any test replaces it."""
+
+
 def utcnow() -> datetime:
-    """The current time as an aware UTC datetime."""
-    return datetime.fromtimestamp(now(), tz=timezone.utc)
+    """The current time as an aware UTC datetime, from :func:`now`."""
+    clock = now
+    if clock is _system_now:  # the same reading as now(), with no float in between
+        return datetime.now(_UTC)
+    return datetime.fromtimestamp(clock(), tz=_UTC)
 
 
 def to_timestamp(moment: datetime) -> float:
@@ -26,7 +35,6 @@ def from_timestamp(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=timezone.utc)
 
 
-_UTC = timezone.utc
 _seconds_text: dict[int, str] = {}
 """``YYYY-MM-DDTHH:MM:SS`` of whole UTC seconds, as :func:`iso_time` has needed them."""
 
