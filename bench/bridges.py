@@ -183,49 +183,25 @@ WARMUP = 200
 """Untimed jobs of each kind the worker runs before the first timed batch."""
 
 
-SLICES = 8
-"""Slices of each enqueue round: a round's jobs go in ``SLICES`` slices, the four
-kinds taking turns slice by slice (ABBA), so a burst of the host's noise lasting
-longer than a slice (about 30 ms here) lands on every kind of the round, not on
-whichever ran through it."""
-
-
 def timed_enqueues(n: int, plan: Plan) -> dict[str, list[Rate]]:
     """With no worker running: rounds of each enqueue, the kinds taking turns slice
-    by slice; the rate of each, round by round. The jobs are flushed afterwards,
-    unrun."""
+    by slice (``bridges_rq_huey.sliced_rates``); the rate of each, round by round.
+    The jobs are flushed afterwards, unrun."""
     for i in range(50):  # warm up: connections, caches
         plan.ours_one(i)
         plan.native_one(i)
-    size = max(1, n // SLICES)
-    timed: dict[str, Callable[[list[int]], object]] = {
+    return bridges_rq_huey.sliced_rates(n, {
         "ours_one": lambda ids: [plan.ours_one(i) for i in ids],
         "native_one": lambda ids: [plan.native_one(i) for i in ids],
         "native_all": plan.native_all,
         "ours_all": plan.ours_all,
-    }
-    rates: dict[str, list[Rate]] = {name: [] for name in timed}
-    turn = 0
-    for _ in range(ROUNDS):
-        spent = {name: [0.0, 0.0] for name in timed}  # wall, CPU seconds
-        for start in range(0, n, size):
-            ids = list(range(start, min(n, start + size)))
-            names = list(timed) if turn % 2 == 0 else list(timed)[::-1]
-            turn += 1
-            for name in names:
-                wall, cpu = time.perf_counter(), time.process_time()
-                timed[name](ids)
-                spent[name][0] += time.perf_counter() - wall
-                spent[name][1] += time.process_time() - cpu
-        for name, (wall, cpu) in spent.items():
-            rates[name].append((n / wall, n / max(cpu, 1e-9)))
-    return rates
+    })  # fmt: skip
 
 
 WORKER_SLICES = 4
 """Batches of each kind per round for the worker rows: a round's jobs of each kind
 go in this many batches, ours and native taking turns (ABBA), for the reason of
-:data:`SLICES`."""
+``bridges_rq_huey.SLICES``."""
 
 
 def throughput_batches(tmp: Path, n: int, plan: Plan) -> list[Batch]:

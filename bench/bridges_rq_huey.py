@@ -19,9 +19,9 @@ unit, ratio, target); :data:`MEASURES` lists them as ``(name, function)``.
   its result; the same last task closes both rows.
 
 Every row has :data:`ROUNDS` rounds, ours and native back to back in each, the
-order alternating from one round to the next (an enqueue round in
-:data:`SLICES` slices that the two take turns on) (the machine is shared and noisy: the
-load of the moment hits both); the rows carry every round (``bridge_rounds``,
+order alternating from one round to the next, an enqueue round in :data:`SLICES`
+slices that the two take turns on (the machine is shared and noisy: the load of
+the moment hits both); the rows carry every round (``bridge_rounds``,
 ``native_rounds``, and in CPU time ``bridge_cpu_rounds``, ``native_cpu_rounds``:
 this process's for an enqueue, the worker's rusage for a drain) and
 ``bench/bridges.py`` reports medians and the spread.
@@ -90,30 +90,39 @@ def _children_cpu() -> float:
 
 
 SLICES = 8
-"""Slices of each enqueue round: ours and native take turns slice by slice (ABBA),
-so a burst of the host's noise longer than a slice lands on both sides of a round
-(as in ``bench/bridges.py``)."""
+"""Slices of each enqueue round: the kinds take turns slice by slice (ABBA), so a
+burst of the host's noise longer than a slice (about 30 ms here) lands on every
+kind of the round, not on whichever ran through it."""
 
 
-def _pair(n: int, ours: Callable[[range], object], theirs: Callable[[range], object]) -> Rounds:
-    """:data:`ROUNDS` rounds of each over ids ``0..n-1``, each round in
-    :data:`SLICES` slices that ours and native take turns on."""
-    rates: Rounds = ([], [])
+def sliced_rates(n: int, kinds: dict[str, Callable[[list[int]], object]]) -> dict[str, list[Rate]]:
+    """:data:`ROUNDS` rounds of each kind over ids ``0..n-1``, each round in
+    :data:`SLICES` slices that the kinds take turns on; each kind's rate per round
+    (wall clock, and this process's CPU time). ``bench/bridges.py`` uses it too."""
+    rates: dict[str, list[Rate]] = {name: [] for name in kinds}
     size = max(1, n // SLICES)
     turn = 0
     for _ in range(ROUNDS):
-        spent = [[0.0, 0.0], [0.0, 0.0]]  # wall, CPU seconds of ours, of native
+        spent = {name: [0.0, 0.0] for name in kinds}  # wall, CPU seconds
         for start in range(0, n, size):
-            ids = range(start, min(n, start + size))
-            for index in (0, 1) if turn % 2 == 0 else (1, 0):
+            ids = list(range(start, min(n, start + size)))
+            for name in list(kinds) if turn % 2 == 0 else list(kinds)[::-1]:
                 wall, cpu = time.perf_counter(), time.process_time()
-                (ours, theirs)[index](ids)
-                spent[index][0] += time.perf_counter() - wall
-                spent[index][1] += time.process_time() - cpu
+                kinds[name](ids)
+                spent[name][0] += time.perf_counter() - wall
+                spent[name][1] += time.process_time() - cpu
             turn += 1
-        for index in (0, 1):
-            rates[index].append((n / spent[index][0], n / max(spent[index][1], 1e-9)))
+        for name, (wall, cpu) in spent.items():
+            rates[name].append((n / wall, n / max(cpu, 1e-9)))
     return rates
+
+
+def _pair(
+    n: int, ours: Callable[[list[int]], object], theirs: Callable[[list[int]], object]
+) -> Rounds:
+    """Ours and native as :func:`sliced_rates` measures them."""
+    rates = sliced_rates(n, {"ours": ours, "native": theirs})
+    return rates["ours"], rates["native"]
 
 
 def _env(**extra: str) -> dict[str, str]:
