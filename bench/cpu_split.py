@@ -8,6 +8,11 @@ one core, for single-threaded Redis) or by the worker.
 
     .venv/bin/python bench/cpu_split.py redis://127.0.0.1:6379/0
     .venv/bin/python bench/cpu_split.py postgresql://127.0.0.1:5432/test
+    .venv/bin/python bench/cpu_split.py sqlite:////tmp/cpu.db --job sleep --threads 20 --processes 1
+
+``--job sleep`` runs 1 ms-sleep jobs instead (``bench/run.py``'s ``--threads 20``
+row). A worker process near 1.0 cores while the machine has cores to spare is held
+by its one GIL: its CPU per job is then what bounds its jobs per second.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import workers
-from bench_jobs import QUEUE, NoopJob
+from bench_jobs import QUEUE, NoopJob, SleepJob
 
 import activejob
 from activejob.adapters.cache import reset_adapters
@@ -72,12 +77,16 @@ def descendants(pid: int) -> list[int]:
     return out
 
 
-def run(url: str, storage: Storage, n: int, processes: int, server: str) -> None:
+JOBS = {"noop": NoopJob, "sleep": SleepJob}
+
+
+def run(url: str, storage: Storage, n: int, processes: int, server: str,
+        job: type[NoopJob] | type[SleepJob] = NoopJob, threads: int = 5) -> None:  # fmt: skip
     workers._empty(storage)
     storage.pause(QUEUE)
     for start in range(0, n, 5000):
-        activejob.perform_all_later([NoopJob(i) for i in range(start, min(n, start + 5000))])
-    with workers._started(url, processes, storage) as started:
+        activejob.perform_all_later([job(i) for i in range(start, min(n, start + 5000))])
+    with workers._started(url, processes, storage, threads=threads) as started:
         procs = descendants(started.proc.pid)
         servers = pids_named(server)
         before_workers = sum(cpu_seconds(p) for p in procs)
@@ -91,11 +100,16 @@ def run(url: str, storage: Storage, n: int, processes: int, server: str) -> None
         worker_cpu = sum(cpu_seconds(p) for p in procs) - before_workers
         server_cpu = sum(cpu_seconds(p) for p in servers) - before_server
     workers._empty(storage)
+    on_server = (
+        f"{server} {server_cpu / elapsed:.2f} cores, {server_cpu / n * 1e6:.0f} µs/job"
+        if servers
+        else server
+    )
     print(
         f"{processes} process(es): {n / elapsed:8,.0f} jobs/s | busy cores "
         f"{cores if cores is not None else float('nan'):.2f} of {os.cpu_count()} | "
         f"workers {worker_cpu / elapsed:.2f} cores, {worker_cpu / n * 1e6:.0f} µs/job | "
-        f"{server} {server_cpu / elapsed:.2f} cores, {server_cpu / n * 1e6:.0f} µs/job"
+        f"{on_server}"
     )
 
 
@@ -104,18 +118,25 @@ def main() -> None:
     parser.add_argument("url", help="a redis:// or postgresql:// (or sqlite:) URL")
     parser.add_argument("--server", help="the server's process name (default: by URL)")
     parser.add_argument("--jobs", type=int, default=40000)
+    parser.add_argument("--job", choices=sorted(JOBS), default="noop")
+    parser.add_argument("--threads", type=int, default=5)
+    parser.add_argument("--processes", default="1,2,1,2", help="the runs, in order")
     args = parser.parse_args()
     url = args.url
     if url.startswith("redis"):
         prefix = f"ajcpu-{uuid.uuid4().hex[:6]}"
         url = f"{url}{'&' if '?' in url else '?'}prefix={prefix}"
     server = args.server or ("redis-server" if url.startswith("redis") else "postgres")
+    if url.startswith("sqlite"):
+        server = "(none: SQLite runs inside the worker)"
+    load = os.getloadavg()[0]
+    print(f"{args.job} jobs, --threads {args.threads}; load average {load:.2f}", flush=True)
     activejob.configure(adapter=url)
     storage: Storage = storage_of(url)
     storage.migrate()
     try:
-        for processes in (1, 2, 1, 2):
-            run(url, storage, args.jobs, processes, server)
+        for processes in (int(p) for p in args.processes.split(",")):
+            run(url, storage, args.jobs, processes, server, JOBS[args.job], args.threads)
     finally:
         reset_adapters(wait=True)
 
