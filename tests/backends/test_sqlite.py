@@ -383,6 +383,52 @@ def test_a_busy_file_fails_with_a_clear_error_and_nothing_applied(
     impatient.close()
 
 
+def test_writers_of_one_storage_queue_for_each_other_within_the_busy_timeout(
+    sqlite_path: Path,
+) -> None:
+    """A worker's threads write through one storage: the second writer waits for the
+    first to commit (then succeeds), and gives up with SQLite's own error once the
+    busy timeout has passed."""
+    from activejob.storage.base import StorageUnavailable
+
+    storage = SQLiteStorage(sqlite_path, busy_timeout=0.2)
+    storage.migrate()
+    storage.push([new_job()])
+    inside, leave = threading.Event(), threading.Event()
+    outcome: list[object] = []
+
+    def hold() -> None:
+        with storage._transaction():
+            inside.set()
+            leave.wait(10)
+
+    def claim() -> None:
+        try:
+            outcome.append(storage.claim("w", ["*"], 5))
+        except StorageUnavailable as exc:
+            outcome.append(exc)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert inside.wait(10)
+    started = time.monotonic()
+    claimer = threading.Thread(target=claim)
+    claimer.start()
+    claimer.join(10)
+    waited = time.monotonic() - started
+    assert len(outcome) == 1 and isinstance(outcome[0], StorageUnavailable), outcome
+    assert "locked" in str(outcome[0])
+    assert waited >= 0.2
+    # Released while the second one waits: it goes on as soon as the first commits.
+    claimer = threading.Thread(target=claim)
+    claimer.start()
+    leave.set()
+    holder.join(10)
+    claimer.join(10)
+    assert [c.attempts for c in outcome[1]] == [1]  # type: ignore[union-attr]
+    storage.close()
+
+
 def test_push_validates_before_writing(storage: SQLiteStorage) -> None:
     with pytest.raises(ValueError):
         storage.push([NewJob("a", "A", "q", 0, "[1, 2]")])
