@@ -11,8 +11,9 @@ one core, for single-threaded Redis) or by the worker.
     .venv/bin/python bench/cpu_split.py sqlite:////tmp/cpu.db --job sleep --threads 20 --processes 1
 
 ``--job sleep`` runs 1 ms-sleep jobs instead (``bench/run.py``'s ``--threads 20``
-row). A worker process near 1.0 cores while the machine has cores to spare is held
-by its one GIL: its CPU per job is then what bounds its jobs per second.
+row). A worker process near 1.0 cores while the machine has cores to spare may be
+held by its GIL, or by waits that are not CPU: ``py-spy record --gil`` on it tells
+them apart (a process held by its GIL has a GIL holder in nearly every sample).
 """
 
 from __future__ import annotations

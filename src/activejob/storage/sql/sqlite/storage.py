@@ -207,8 +207,8 @@ class SQLiteStorage(SQLStorage):
         # This process's own writers (a worker's fetcher, acker and heartbeat) queue
         # on a lock first: SQLite's busy handler would have the loser sleep 1, 2, 5 ms
         # and more before it tries again, while the lock wakes it as the other commits
-        # (1 ms-sleep jobs on 20 threads: 8,600-9,300 -> 9,600-10,400 jobs/s). Waiting
-        # on it counts against the same busy timeout, with SQLite's own error.
+        # (1 ms-sleep jobs on 20 threads: 8,600-9,300 -> 9,600-10,400 jobs/s). The wait
+        # for it is bounded by the busy timeout too, and fails with SQLite's own error.
         if not self._writing.acquire(timeout=self.busy_timeout):
             raise sqlite3.OperationalError("database is locked")
         try:
