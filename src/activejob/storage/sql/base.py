@@ -50,6 +50,7 @@ from activejob.storage.sql.rows import (
     job_info,
     job_row,
     json_object,
+    plain_success,
     result_row,
 )
 from activejob.storage.sql.schema import SchemaOps
@@ -241,7 +242,6 @@ class SQLStorage(SchemaOps, CancelOps, RecurringOps, ConcurrencyOps, Storage):
     # -- results, heartbeats, recovery ---------------------------------------------
 
     def _complete(self, results: Sequence[Result]) -> None:
-        rows = [result_row(result) for result in results]
         # results: return values (django.tasks) go first, in the same transaction.
         values = [
             {"id": r.id, "attempts": r.attempts, "return_value": r.return_value}
@@ -256,9 +256,11 @@ class SQLStorage(SchemaOps, CancelOps, RecurringOps, ConcurrencyOps, Storage):
         with self._transaction() as conn:
             if values:
                 self._run(conn, "store_return_values", {"results": json.dumps(values)})
-            unblocked = self.complete_and_release(conn, rows, now) if not requeued else None
+            unblocked = None
+            if not requeued:
+                unblocked = self.complete_and_release(conn, results, now)
             if unblocked is None:
-                self._run(conn, "complete_jobs", {"results": json.dumps(rows), "now": now})
+                self._complete_rows(conn, results, now)
                 if requeued:
                     self._discard_cancelled(conn)
                 unblocked = self.release_completed(conn, results, now)
@@ -266,6 +268,19 @@ class SQLStorage(SchemaOps, CancelOps, RecurringOps, ConcurrencyOps, Storage):
         for result in results:
             if result.state in (JobState.READY, JobState.SCHEDULED):
                 self._signal.notify(result.queue_name)
+
+    def _complete_rows(self, conn: Any, results: Sequence[Result], now: float) -> None:
+        """Record ``results`` on ``conn``: ``complete_jobs``, with the plain successes
+        through ``succeed_jobs`` where the dialect has that cheaper statement."""
+        rest = results
+        if "succeed_jobs" in self.sql.queries:
+            plain = [[r.id, r.attempts] for r in results if plain_success(r)]
+            if plain:
+                self._run(conn, "succeed_jobs", {"results": json.dumps(plain), "now": now})
+                rest = [r for r in results if not plain_success(r)]
+        if rest:
+            rows = [result_row(result) for result in rest]
+            self._run(conn, "complete_jobs", {"results": json.dumps(rows), "now": now})
 
     def _heartbeat(self, worker_id: str, info: dict[str, Any] | None) -> None:
         params = {

@@ -42,6 +42,7 @@ from activejob.storage.concurrency import (
     slots_to_json,
 )
 from activejob.storage.sql.connection import SQLConnection
+from activejob.storage.sql.rows import result_row
 
 __all__ = ["ConcurrencyOps"]
 
@@ -145,7 +146,7 @@ class ConcurrencyOps(SQLConnection):
         return self.unblock_keys(conn, keys, now, locked=self.free_slots_locks)
 
     def complete_and_release(
-        self, conn: Any, rows: Sequence[dict[str, Any]], now: float
+        self, conn: Any, results: Sequence[Result], now: float
     ) -> builtins.list[str] | None:
         """``complete_jobs`` then :meth:`release_completed` for a batch of final results
         (no job of it runs again), with the first two statements as one (query
@@ -153,7 +154,7 @@ class ConcurrencyOps(SQLConnection):
         or ``None`` when the dialect has no such query (the caller runs the two)."""
         if "complete_free_slots" not in self.sql.queries:
             return None
-        params = {"results": json.dumps(rows), "now": now}
+        params = {"results": json.dumps([result_row(result) for result in results]), "now": now}
         keys = sorted({str(row[0]) for row in self._run(conn, "complete_free_slots", params)})
         return self.unblock_keys(conn, keys, now, locked=True)
 

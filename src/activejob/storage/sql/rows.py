@@ -27,6 +27,7 @@ __all__ = [
     "job_info",
     "job_row",
     "json_object",
+    "plain_success",
     "result_row",
 ]
 
@@ -68,6 +69,19 @@ def result_row(result: Result) -> dict[str, Any]:
         "error_message": None if error is None else error.message,
         "error_traceback": None if error is None else error.traceback,
     }
+
+
+def plain_success(result: Result) -> bool:
+    """Whether ``result`` only makes its job succeeded: no payload, run time, queue,
+    priority or error to store (its return value goes in its own statement)."""
+    return (
+        result.state == JobState.SUCCEEDED
+        and result.error is None
+        and result.payload is None
+        and result.run_at is None
+        and result.queue_name is None
+        and result.priority is None
+    )
 
 
 def claim_order(row: Sequence[Any]) -> tuple[Any, ...]:

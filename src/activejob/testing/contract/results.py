@@ -96,6 +96,33 @@ class ResultsAndRecovery(ContractBase):
         storage.complete([Result(current.id, S.SUCCEEDED, attempts=current.attempts)])
         assert self.state(storage, job_id) is S.SUCCEEDED
 
+    def test_a_batch_of_successes_skips_only_the_stale_one_and_keeps_each_claim(
+        self, storage: Storage, clock: FakeClock
+    ) -> None:
+        [first] = self.push(storage, new_job())
+        [stale] = storage.claim("slow", ["*"], 1)
+        clock.advance(100)
+        assert storage.recover(stale_after=30, max_crashes=5) == (1, 0)
+        ids = [first, *self.push(storage, new_job(), new_job())]
+        claimed = {c.job_id: c for c in storage.claim("fast", ["*"], 3)}
+        current, second, third = (claimed[i] for i in ids)
+        finished_at = clock.advance(2)
+        storage.complete(
+            [
+                Result(stale.id, S.SUCCEEDED, attempts=stale.attempts),
+                Result(second.id, S.SUCCEEDED, attempts=second.attempts),
+                Result(third.id, S.SUCCEEDED),
+            ]
+        )
+        assert [self.state(storage, i) for i in ids] == [S.RUNNING, S.SUCCEEDED, S.SUCCEEDED]
+        for job_id in ids[1:]:
+            info = self.info(storage, job_id)
+            assert info.worker_id == "fast" and info.attempts == 1 and info.error is None
+            assert info.finished_at is not None and info.started_at is not None
+            assert info.finished_at.timestamp() == pytest.approx(finished_at, abs=0.01)
+        storage.complete([Result(current.id, S.SUCCEEDED, attempts=current.attempts)])
+        assert self.state(storage, first) is S.SUCCEEDED
+
     def test_complete_refuses_bad_results(self, storage: Storage) -> None:
         self.push(storage, new_job())
         [claimed] = storage.claim("w", ["*"], 1)

@@ -148,6 +148,17 @@ SET j.state = r.state,
     j.error_traceback = coalesce(r.error_traceback, j.error_traceback)
 WHERE j.state = 'running' AND (r.attempts IS NULL OR j.attempts = r.attempts);
 
+-- name: succeed_jobs
+-- complete_jobs for plain successes, the common case: a JSON array of [id, attempts]
+-- pairs whose jobs only become succeeded (no payload, time, queue or error changes).
+UPDATE JSON_TABLE(%(results)s, '$[*]' COLUMNS (
+    id       BIGINT PATH '$[0]',
+    attempts INT    PATH '$[1]'
+)) AS r
+STRAIGHT_JOIN activejob_jobs AS j FORCE INDEX (PRIMARY) ON j.id = r.id
+SET j.state = 'succeeded', j.finished_at = %(now)s
+WHERE j.state = 'running' AND (r.attempts IS NULL OR j.attempts = r.attempts);
+
 -- name: upsert_worker
 INSERT INTO activejob_workers (id, info, started_at, heartbeat_at)
 VALUES (%(worker_id)s, %(info)s, %(now)s, %(now)s)

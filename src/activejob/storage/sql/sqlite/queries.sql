@@ -131,6 +131,19 @@ FROM (
 ) AS r
 WHERE j.id = r.id AND j.state = 'running' AND (r.attempts IS NULL OR j.attempts = r.attempts);
 
+-- name: succeed_jobs
+-- complete_jobs for plain successes, the common case: a JSON array of [id, attempts]
+-- pairs whose jobs only become succeeded (no payload, time, queue or error changes).
+-- It sets two columns instead of eleven from one extract each instead of ten: half
+-- the cost of complete_jobs a job, inside the write lock that claims wait for.
+UPDATE activejob_jobs AS j
+SET state = 'succeeded', finished_at = :now
+FROM (
+    SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS attempts
+    FROM json_each(:results)
+) AS r
+WHERE j.id = r.id AND j.state = 'running' AND (r.attempts IS NULL OR j.attempts = r.attempts);
+
 -- name: upsert_worker
 INSERT INTO activejob_workers (id, info, started_at, heartbeat_at)
 VALUES (:worker_id, :info, :now, :now)
