@@ -61,6 +61,7 @@ import activejob  # noqa: E402
 from activejob.adapters.cache import reset_adapters  # noqa: E402
 from activejob.adapters.durable import storage_of  # noqa: E402
 from activejob.storage.base import Storage  # noqa: E402
+from activejob.storage.sql.sqlite.storage import SQLiteStorage  # noqa: E402
 
 TARGETS: dict[str, dict[str, float | None]] = {
     # ratios to the raw loop of the same run, except latencies (milliseconds)
@@ -189,12 +190,17 @@ def backend_rows(
             empty(storage)
             return rate
 
-        raw_insert, ours, push = paired(
-            raw_rates["insert"], enqueued, lambda: storage_loops.push_rate(storage, sizes.single)
-        )
+        loops = [lambda: storage_loops.push_rate(storage, sizes.single)]
+        if isinstance(storage, SQLiteStorage):  # what the schema alone costs an enqueue
+            sqlite = storage
+            loops.append(lambda: storage_loops.sqlite_insert_statement_rate(sqlite, sizes.single))
+        raw_insert, ours, push, *statement = paired(raw_rates["insert"], enqueued, *loops)
         rows.append(Row(f"{name} enqueue (perform_later)", ours, raw_insert, "jobs/s",
                         target["enqueue"]))  # fmt: skip
         rows.append(Row("  storage.push alone", push, raw_insert, "jobs/s"))
+        for rate in statement:
+            rows.append(Row("    its INSERT statement alone (sqlite3, no Python of ours)",
+                            rate, raw_insert, "jobs/s"))  # fmt: skip
         rows.extend(Row(*r) for r in flow_unique.rows(name, url, sizes.single))
         # It configured the adapter again, which closed the one ``storage`` came from.
         storage = storage_of(url)

@@ -2,6 +2,9 @@
 worker call, without the job system around it.
 
 - ``push_rate``: ``storage.push([job])`` per job, one round trip each;
+- ``sqlite_insert_statement_rate``: the SQLite storage's own ``insert_job``
+  statement, run by ``sqlite3`` with nothing of ours around it (autocommit, one
+  job a transaction, like ``push``): what the schema costs an enqueue;
 - ``claim_complete_rate``: claim 50, decode each payload, ``complete`` the 50 as
   one batch, until the queue is empty.
 """
@@ -9,11 +12,15 @@ worker call, without the job system around it.
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 
 from bench_jobs import QUEUE, NoopJob
 
+from activejob import _time
 from activejob.storage.base import JobFilter, JobState, NewJob, Result, Storage
+from activejob.storage.sql.rows import job_row
+from activejob.storage.sql.sqlite.storage import SQLiteStorage
 
 
 def _rows(n: int) -> list[NewJob]:
@@ -33,6 +40,26 @@ def push_rate(storage: Storage, n: int) -> float:
     for row in rows:
         storage.push([row])
     rate = n / (time.perf_counter() - started)
+    _empty(storage)
+    return rate
+
+
+def sqlite_insert_statement_rate(storage: SQLiteStorage, n: int) -> float:
+    """Jobs per second inserted by ``storage``'s ``insert_job`` statement alone, on a
+    ``sqlite3`` connection of its own with the storage's pragmas, parameters made
+    beforehand."""
+    sql = storage.sql.queries["insert_job"]
+    params = [{**job_row(row), "now": _time.now()} for row in _rows(n)]
+    conn = sqlite3.connect(storage.path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={storage.synchronous}")
+        started = time.perf_counter()
+        for one in params:
+            conn.execute(sql, one).fetchone()
+        rate = n / (time.perf_counter() - started)
+    finally:
+        conn.close()
     _empty(storage)
     return rate
 
