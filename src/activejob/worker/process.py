@@ -388,9 +388,13 @@ class WorkerProcess:
     # -- waiting, without busy loops -------------------------------------------------
 
     def _wait_for_room(self) -> None:
-        limit = self.executor.capacity + self._prefetch
+        # Full: claim again once half the prefetch has gone to the threads, not at
+        # every job that ends (one claim a job, a transaction each on the SQL
+        # stores); what is left of the prefetch keeps the threads busy meanwhile.
+        # With a prefetch of 0 or 1 this is a free slot, as before.
+        limit = self.executor.capacity + self._prefetch - max(1, self._prefetch // 2)
         self.executor.wait_changed(
-            lambda: self.stopping.is_set() or self.executor.outstanding < limit, None
+            lambda: self.stopping.is_set() or self.executor.outstanding <= limit, None
         )
 
     def _wait_for_local_work(self, finished_before: int) -> None:
