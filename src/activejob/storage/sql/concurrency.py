@@ -42,7 +42,7 @@ from activejob.storage.concurrency import (
     slots_to_json,
 )
 from activejob.storage.sql.connection import SQLConnection
-from activejob.storage.sql.rows import plain_success, result_row
+from activejob.storage.sql.rows import result_row
 
 __all__ = ["ConcurrencyOps"]
 
@@ -154,14 +154,8 @@ class ConcurrencyOps(SQLConnection):
         or ``None`` when the dialect has no such query (the caller runs the two)."""
         if "complete_free_slots" not in self.sql.queries:
             return None
-        if "succeed_free_slots" in self.sql.queries and all(map(plain_success, results)):
-            pairs = [[result.id, result.attempts] for result in results]
-            params = {"results": json.dumps(pairs), "now": now}
-            rows = self._run(conn, "succeed_free_slots", params)
-        else:
-            params = {"results": json.dumps([result_row(r) for r in results]), "now": now}
-            rows = self._run(conn, "complete_free_slots", params)
-        keys = sorted({str(row[0]) for row in rows})
+        params = {"results": json.dumps([result_row(result) for result in results]), "now": now}
+        keys = sorted({str(row[0]) for row in self._run(conn, "complete_free_slots", params)})
         return self.unblock_keys(conn, keys, now, locked=True)
 
     def free_slots(self, conn: Any, ids: Sequence[Any]) -> builtins.list[str]:

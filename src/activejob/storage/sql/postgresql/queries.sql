@@ -768,32 +768,6 @@ freed AS (
 SELECT k, pg_advisory_xact_lock(hashtextextended(k, 7013))
 FROM (SELECT DISTINCT concurrency_key AS k FROM freed ORDER BY 1) AS keys;
 
--- name: succeed_free_slots
--- complete_free_slots for a batch of plain successes only (as succeed_jobs on the
--- other dialects): [id, attempts] pairs, and two columns set instead of nine.
-WITH results AS (
-    SELECT (value ->> 0)::bigint AS id, (value ->> 1)::integer AS attempts
-    FROM json_array_elements(%(results)s::json)
-),
-done AS (
-    UPDATE activejob_jobs AS j
-    SET state = 'succeeded', finished_at = to_timestamp(%(now)s::float8)
-    FROM results AS r
-    WHERE j.id = r.id AND j.state = 'running' AND (r.attempts IS NULL OR j.attempts = r.attempts)
-    RETURNING j.id
-),
-freed AS (
-    DELETE FROM activejob_concurrency_slots AS s
-    WHERE s.job_ref IN (SELECT id FROM results)
-      AND (s.job_ref IN (SELECT id FROM done)
-           -- a lookup by id per slot (NOT EXISTS would hash the whole table)
-           OR coalesce((SELECT j.state FROM activejob_jobs AS j WHERE j.id = s.job_ref), '')
-              NOT IN ('ready', 'running'))
-    RETURNING s.concurrency_key
-)
-SELECT k, pg_advisory_xact_lock(hashtextextended(k, 7013))
-FROM (SELECT DISTINCT concurrency_key AS k FROM freed ORDER BY 1) AS keys;
-
 -- name: park_retried
 -- Limited jobs retried by an operator (ready at :now, no slot) wait blocked.
 UPDATE activejob_jobs AS j
