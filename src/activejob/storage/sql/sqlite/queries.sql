@@ -134,8 +134,8 @@ WHERE j.id = r.id AND j.state = 'running' AND (r.attempts IS NULL OR j.attempts 
 -- name: succeed_jobs
 -- complete_jobs for plain successes, the common case: a JSON array of [id, attempts]
 -- pairs whose jobs only become succeeded (no payload, time, queue or error changes).
--- It sets two columns instead of eleven from one extract each instead of ten: half
--- the cost of complete_jobs a job, inside the write lock that claims wait for.
+-- Two columns set instead of eleven, from two JSON extracts a row instead of ten:
+-- half the cost of complete_jobs a job, inside the write lock that claims wait for.
 UPDATE activejob_jobs AS j
 SET state = 'succeeded', finished_at = :now
 FROM (
