@@ -29,7 +29,6 @@ import sqlite3
 import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -38,12 +37,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import raw
 import storage_loops
 
-from activejob import _time
-from activejob.storage.sql.rows import job_row
 from activejob.storage.sql.sqlite.storage import SQLiteStorage
 
 DASHBOARD = ("activejob_jobs_state_queue", "activejob_jobs_state", "activejob_jobs_pending_run_at")
 CLAIMS = ("activejob_jobs_claim_any", "activejob_jobs_claim_queue", "activejob_jobs_job_id")
+
+
+def drop(indexes: Sequence[str]) -> list[str]:
+    """The statements that drop ``indexes``."""
+    return [f"DROP INDEX {name}" for name in indexes]
 
 
 def fresh_storage(path: str) -> SQLiteStorage:
@@ -56,26 +58,14 @@ def fresh_storage(path: str) -> SQLiteStorage:
     return storage
 
 
-def our_insert(path: str, n: int, drop: Sequence[str] = (), pragmas: Sequence[str] = ()) -> float:
-    """Jobs per second of ``insert_job`` alone, after dropping the indexes ``drop``."""
+def our_insert(path: str, n: int, setup: Sequence[str] = ()) -> float:
+    """Jobs per second of ``insert_job`` alone on a fresh database, after ``setup``'s
+    statements (``DROP INDEX``, ``PRAGMA``)."""
     storage = fresh_storage(path)
-    sql = storage.sql.queries["insert_job"]
-    storage.close()
-    params = [{**job_row(row), "now": _time.now()} for row in storage_loops._rows(n)]
-    conn = sqlite3.connect(path, isolation_level=None)
     try:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        for name in drop:
-            conn.execute(f"DROP INDEX {name}")
-        for pragma in pragmas:
-            conn.execute(pragma)
-        started = time.perf_counter()
-        for one in params:
-            conn.execute(sql, one).fetchone()
-        return n / (time.perf_counter() - started)
+        return storage_loops.sqlite_insert_statement_rate(storage, n, setup)
     finally:
-        conn.close()
+        storage.close()
 
 
 def push(path: str, n: int) -> float:
@@ -99,10 +89,10 @@ def main() -> None:
         steps: dict[str, Callable[[], float]] = {
             "raw insert loop": lambda: raw.sqlite_insert_loop(raw_path, n),
             "our INSERT, our schema": lambda: our_insert(path, n),
-            "  without the dashboard's 3 indexes": lambda: our_insert(path, n, DASHBOARD),
-            "  without any index": lambda: our_insert(path, n, DASHBOARD + CLAIMS),
+            "  without the dashboard's 3 indexes": lambda: our_insert(path, n, drop(DASHBOARD)),
+            "  without any index": lambda: our_insert(path, n, drop(DASHBOARD + CLAIMS)),
             "  without any index, no checkpoint": lambda: our_insert(
-                path, n, DASHBOARD + CLAIMS, ["PRAGMA wal_autocheckpoint=0"]
+                path, n, [*drop(DASHBOARD + CLAIMS), "PRAGMA wal_autocheckpoint=0"]
             ),
             "storage.push": lambda: push(path, n),
         }

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Sequence
 
 from bench_jobs import QUEUE, NoopJob
 
@@ -44,16 +45,21 @@ def push_rate(storage: Storage, n: int) -> float:
     return rate
 
 
-def sqlite_insert_statement_rate(storage: SQLiteStorage, n: int) -> float:
+def sqlite_insert_statement_rate(
+    storage: SQLiteStorage, n: int, setup: Sequence[str] = ()
+) -> float:
     """Jobs per second inserted by ``storage``'s ``insert_job`` statement alone, on a
     ``sqlite3`` connection of its own with the storage's pragmas, parameters made
-    beforehand."""
+    beforehand; ``setup``'s statements run on it first (``bench/sqlite_push_split.py``
+    drops indexes that way, on a database of its own)."""
     sql = storage.sql.queries["insert_job"]
     params = [{**job_row(row), "now": _time.now()} for row in _rows(n)]
     conn = sqlite3.connect(storage.path, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={storage.synchronous}")
+        for statement in setup:
+            conn.execute(statement)
         started = time.perf_counter()
         for one in params:
             conn.execute(sql, one).fetchone()

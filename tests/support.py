@@ -1,4 +1,4 @@
-"""Helpers for tests: condition waits and a recording adapter."""
+"""Helpers for tests: condition waits, a job's stored state and a recording adapter."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from activejob.adapters.base import Adapter, payload_copy
 from activejob.job.base import Job
+from activejob.storage.base import JobState, Storage
 
 
 def wait_for(
@@ -19,6 +20,12 @@ def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s: {condition}")
         time.sleep(interval)  # sleep-ok: polling interval of a deadline-bound wait
+
+
+def job_state(storage: Storage, job_id: str) -> JobState | None:
+    """The stored state of ``job_id``, ``None`` once it is gone (pruned, or never there)."""
+    info = storage.get(job_id)
+    return None if info is None else info.state
 
 
 class RecordingAdapter(Adapter):

@@ -16,7 +16,7 @@ from activejob.adapters.durable import storage_of
 from activejob.storage.base import JobState, Storage
 from tests.acceptance.test_worker_cli import CLI
 from tests.reliability.chaos_support import chaos
-from tests.support import wait_for
+from tests.support import job_state, wait_for
 from tests.worker.jobs import WaitForFile
 
 pytestmark = pytest.mark.postgresql
@@ -74,7 +74,7 @@ def test_running_jobs_stay_with_their_live_workers_through_a_long_outage(
     assert len(lines(log)) == 2, lines(log)  # neither started again elsewhere
 
     release.touch()
-    wait_for(lambda: all(_state(storage, j.job_id) is JobState.SUCCEEDED for j in jobs), 20)
+    wait_for(lambda: all(job_state(storage, j.job_id) is JobState.SUCCEEDED for j in jobs), 20)
     assert sorted(line.split()[0] for line in lines(log)) == [
         "job0", "job0:started", "job1", "job1:started",
     ]  # fmt: skip
@@ -83,8 +83,3 @@ def test_running_jobs_stay_with_their_live_workers_through_a_long_outage(
     for cli in workers:
         cli.stop()
     storage.close()
-
-
-def _state(storage: Storage, job_id: str) -> JobState | None:
-    info = storage.get(job_id)
-    return None if info is None else info.state

@@ -15,7 +15,7 @@ from activejob.adapters.durable import storage_of
 from activejob.storage.base import JobFilter, JobState, Storage
 from tests.acceptance.test_worker_cli import CLI
 from tests.reliability.chaos_support import chaos
-from tests.support import wait_for
+from tests.support import job_state, wait_for
 from tests.worker.jobs import WaitForFile
 
 IMPORT = ("--import", "tests.reliability.chaos_support")  # the ledger jobs
@@ -82,12 +82,12 @@ def test_children_of_a_killed_supervisor_drain_and_exit_on_their_own(
     # --shutdown-timeout, then goes back to ready; nothing runs unsupervised on.
     wait_for(lambda: not any(alive(pid) for pid in kids), timeout=20)
     assert first.text().count("the supervisor is gone: draining") == 2, first.text()
-    wait_for(lambda: _state(storage, stuck.job_id) is JobState.READY, timeout=5)
+    wait_for(lambda: job_state(storage, stuck.job_id) is JobState.READY, timeout=5)
 
     release.touch()
     second = CLI(tmp_path, url)
     workers.append(second)
-    wait_for(lambda: _state(storage, stuck.job_id) is JobState.SUCCEEDED, timeout=20)
+    wait_for(lambda: job_state(storage, stuck.job_id) is JobState.SUCCEEDED, timeout=20)
     assert [line.split()[0] for line in lines(log)][-2:] == ["stuck:started", "stuck"]
     second.stop()
 
@@ -120,8 +120,3 @@ def test_a_second_sigint_under_load_loses_nothing(
     again = [job_id for job_id, job_runs in runs.items() if len(job_runs) > 1]
     # Only a job in flight in a process the second SIGINT killed runs twice.
     assert all(runs[job_id][0].pid in kids and len(runs[job_id]) == 2 for job_id in again)
-
-
-def _state(storage: Storage, job_id: str) -> JobState | None:
-    info = storage.get(job_id)
-    return None if info is None else info.state

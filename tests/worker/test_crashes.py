@@ -25,7 +25,7 @@ from activejob.adapters.durable import storage_of
 from activejob.storage.base import JobState, Storage
 from tests.backends.redis_support import delete_prefix, unique_prefix, with_params
 from tests.services import service_url
-from tests.support import wait_for
+from tests.support import job_state, wait_for
 from tests.worker.jobs import AppendLine, ExitsItsWorker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,7 +122,7 @@ def test_a_job_that_exits_its_process_fails_alone(
     try:
         wait_for(lambda: all(_finished(storage, job.job_id) for job in [poison, *good]), timeout=40)
     except AssertionError:
-        states = {job.job_id: _state(storage, job.job_id) for job in [poison, *good]}
+        states = {job.job_id: job_state(storage, job.job_id) for job in [poison, *good]}
         raise AssertionError(f"{states}\n{output.read_text()}") from None
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -133,7 +133,7 @@ def test_a_job_that_exits_its_process_fails_alone(
     assert info.error is not None
     assert info.error.exception_class == "activejob.storage.base.WorkerLostError"
     assert info.crashes == 2  # died, ran again, died again: past --max-crashes 1
-    assert [_state(storage, job.job_id) for job in good] == [JobState.SUCCEEDED] * 4
+    assert [job_state(storage, job.job_id) for job in good] == [JobState.SUCCEEDED] * 4
     runs = Counter(line.split()[0] for line in lines(log))
     assert runs == {"poison": 2, **{f"good{n}": 1 for n in range(4)}}
     for job in good:
@@ -144,13 +144,8 @@ def test_a_job_that_exits_its_process_fails_alone(
     assert status == 0, output.read_text()
 
 
-def _state(storage: Storage, job_id: str) -> JobState | None:
-    info = storage.get(job_id)
-    return None if info is None else info.state
-
-
 def _finished(storage: Storage, job_id: str) -> bool:
-    state = _state(storage, job_id)
+    state = job_state(storage, job_id)
     return state is not None and state.finished
 
 
@@ -175,8 +170,8 @@ def test_poison_jobs_cannot_make_the_supervisor_give_up(
         proc.send_signal(signal.SIGTERM)
         status = proc.wait(20)
 
-    assert [_state(storage, job.job_id) for job in poison] == [JobState.FAILED] * 3
-    assert _state(storage, good.job_id) is JobState.SUCCEEDED
+    assert [job_state(storage, job.job_id) for job in poison] == [JobState.FAILED] * 3
+    assert job_state(storage, good.job_id) is JobState.SUCCEEDED
     assert "giving up" not in output.read_text()
     assert "while running jobs (each charged a crash)" in output.read_text()
     assert status == 0, output.read_text()

@@ -7,16 +7,11 @@ import threading
 import uuid
 
 from activejob.storage.base import JobState, Storage
-from tests.support import wait_for
+from tests.support import job_state, wait_for
 from tests.worker.conftest import FAST, start_worker
 from tests.worker.jobs import GATES, AsyncStuck, Gated, Note, labels
 
 ONE_THREAD_TWO_PREFETCHED = dataclasses.replace(FAST, threads=1, prefetch=2)
-
-
-def _state(storage: Storage, job_id: str) -> JobState | None:
-    info = storage.get(job_id)
-    return None if info is None else info.state
 
 
 def test_stop_releases_prefetched_jobs_and_lets_the_running_one_finish(
@@ -28,15 +23,15 @@ def test_stop_releases_prefetched_jobs_and_lets_the_running_one_finish(
     waiting = [Note.set(priority=5).perform_later(f"w{n}") for n in range(2)]
     worker = start_worker(url, ONE_THREAD_TWO_PREFETCHED)
     wait_for(lambda: "running:started" in labels())
-    wait_for(lambda: all(_state(storage, j.job_id) is JobState.RUNNING for j in waiting))
+    wait_for(lambda: all(job_state(storage, j.job_id) is JobState.RUNNING for j in waiting))
 
     worker.worker.stop()
-    wait_for(lambda: all(_state(storage, j.job_id) is JobState.READY for j in waiting))
+    wait_for(lambda: all(job_state(storage, j.job_id) is JobState.READY for j in waiting))
     assert worker.thread.is_alive()  # still waiting for the running job
     GATES[gate].set()
     worker.join()
 
-    assert _state(storage, running.job_id) is JobState.SUCCEEDED
+    assert job_state(storage, running.job_id) is JobState.SUCCEEDED
     assert labels() == ["running:started", "running"]
 
 
@@ -52,10 +47,10 @@ def test_a_job_still_running_at_the_shutdown_timeout_is_released(
     worker.worker.stop()
     worker.join()
 
-    assert _state(storage, stuck.job_id) is JobState.READY
+    assert job_state(storage, stuck.job_id) is JobState.READY
     GATES[gate].set()  # let the abandoned thread end; its result is not recorded
     wait_for(lambda: "stuck" in labels())
-    assert _state(storage, stuck.job_id) is JobState.READY
+    assert job_state(storage, stuck.job_id) is JobState.READY
 
 
 def test_an_async_job_still_running_at_the_timeout_is_cancelled_and_released(
@@ -68,5 +63,5 @@ def test_an_async_job_still_running_at_the_timeout_is_cancelled_and_released(
     worker.worker.stop()
     worker.join()
 
-    assert _state(storage, stuck.job_id) is JobState.READY
+    assert job_state(storage, stuck.job_id) is JobState.READY
     wait_for(lambda: "async:cancelled" in labels())

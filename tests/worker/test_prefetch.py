@@ -10,16 +10,11 @@ import uuid
 from activejob import events
 from activejob.events import Event
 from activejob.storage.base import JobState, Storage
-from tests.support import wait_for
+from tests.support import job_state, wait_for
 from tests.worker.conftest import FAST, working
 from tests.worker.jobs import GATES, Gated, Note, labels
 
 ONE_THREAD_FOUR_PREFETCHED = dataclasses.replace(FAST, threads=1, prefetch=4, max_prefetch=4)
-
-
-def _state(storage: Storage, job_id: str) -> JobState | None:
-    info = storage.get(job_id)
-    return None if info is None else info.state
 
 
 def test_a_full_worker_claims_again_once_half_its_prefetch_is_used(
@@ -45,9 +40,9 @@ def test_a_full_worker_claims_again_once_half_its_prefetch_is_used(
 
             GATES[gates[0]].set()  # one prefetched job starts: a quarter used
             wait_for(lambda: "g1:started" in labels())
-            wait_for(lambda: _state(storage, held[0].job_id) is JobState.SUCCEEDED)
+            wait_for(lambda: job_state(storage, held[0].job_id) is JobState.SUCCEEDED)
             assert claims == [5]
-            assert all(_state(storage, j.job_id) is JobState.READY for j in later)
+            assert all(job_state(storage, j.job_id) is JobState.READY for j in later)
 
             GATES[gates[1]].set()  # half used: the next claim takes two at once
             wait_for(lambda: len(claims) == 2)

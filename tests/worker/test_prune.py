@@ -13,16 +13,11 @@ from activejob import _time
 from activejob.adapters.durable import storage_of
 from activejob.storage.base import JobState, Storage
 from activejob.testing.contract import FakeClock
-from tests.support import wait_for
+from tests.support import job_state, wait_for
 from tests.worker.conftest import FAST, working
 from tests.worker.jobs import Note, labels
 
 PRUNE_EVERY_TICK = dataclasses.replace(FAST, prune_interval=0.05)
-
-
-def _state(storage: Storage, job_id: str) -> JobState | None:
-    info = storage.get(job_id)
-    return None if info is None else info.state
 
 
 def test_a_finished_job_disappears_once_the_retention_has_passed(
@@ -51,13 +46,13 @@ def test_finished_jobs_younger_than_the_retention_are_kept(
     storage.migrate()
     with working(address, options):
         old = Note.perform_later("old")
-        wait_for(lambda: _state(storage, old.job_id) is JobState.SUCCEEDED)
+        wait_for(lambda: job_state(storage, old.job_id) is JobState.SUCCEEDED)
         clock.advance(3000)  # old is 50 minutes old: inside the hour, kept
         young = Note.perform_later("young")
-        wait_for(lambda: _state(storage, young.job_id) is JobState.SUCCEEDED)
-        assert _state(storage, old.job_id) is JobState.SUCCEEDED
+        wait_for(lambda: job_state(storage, young.job_id) is JobState.SUCCEEDED)
+        assert job_state(storage, old.job_id) is JobState.SUCCEEDED
         clock.advance(1000)  # old is past the hour; young is 17 minutes old
 
         wait_for(lambda: storage.get(old.job_id) is None)
-        assert _state(storage, young.job_id) is JobState.SUCCEEDED
+        assert job_state(storage, young.job_id) is JobState.SUCCEEDED
     storage.close()

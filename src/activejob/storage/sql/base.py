@@ -272,12 +272,17 @@ class SQLStorage(SchemaOps, CancelOps, RecurringOps, ConcurrencyOps, Storage):
     def _complete_rows(self, conn: Any, results: Sequence[Result], now: float) -> None:
         """Record ``results`` on ``conn``: ``complete_jobs``, with the plain successes
         through ``succeed_jobs`` where the dialect has that cheaper statement."""
-        rest = results
+        rest: Sequence[Result] = results
         if "succeed_jobs" in self.sql.queries:
-            plain = [[r.id, r.attempts] for r in results if plain_success(r)]
+            plain: builtins.list[builtins.list[Any]] = []
+            rest = []
+            for result in results:
+                if plain_success(result):
+                    plain.append([result.id, result.attempts])
+                else:
+                    rest.append(result)
             if plain:
                 self._run(conn, "succeed_jobs", {"results": json.dumps(plain), "now": now})
-                rest = [r for r in results if not plain_success(r)]
         if rest:
             rows = [result_row(result) for result in rest]
             self._run(conn, "complete_jobs", {"results": json.dumps(rows), "now": now})
